@@ -1,0 +1,17 @@
+"""The ``netplan`` command line: a thin layer over the library.
+
+Each command lives in its own module and registers itself on
+:data:`netplan.cli._app.app` when imported here.
+"""
+
+from __future__ import annotations
+
+from netplan.cli import demo, validate  # noqa: F401  (register the commands)
+from netplan.cli._app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Run the ``netplan`` command line."""
+    app()

@@ -1,0 +1,165 @@
+"""The typer app, shared options and the error handling every command uses.
+
+Commands live in their own modules (``netplan.cli.<command>``) and register on
+:data:`app`. Each parses its arguments, calls one library function, writes the
+output and leaves error handling to :func:`command`: a
+:class:`~netplan.errors.NetplanError` becomes one line per problem on stderr
+and the error's exit code (2 for bad input, 3 for an infeasible model); with
+``--debug`` the traceback is shown instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from netplan import __version__
+from netplan.config import Scenario, default_scenario, load_scenario
+from netplan.errors import NetplanError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    name="netplan",
+    help=(
+        "Plan after-sales service outlet networks: coverage and blind spots, tiered site "
+        "selection, site scoring, maps and reports.\n\n"
+        "Example: netplan validate data/samples/national/sites.csv --kind sites"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+#: Console for results (stdout) and for messages (stderr).
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _State:
+    debug: bool = False
+
+
+state = _State()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"netplan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback instead of a one-line error.")
+    ] = False,
+) -> None:
+    """Plan after-sales service outlet networks."""
+    state.debug = debug
+
+
+def command(func: Callable[P, R]) -> Callable[P, R]:
+    """Wrap a command: one-line errors with exit codes, warnings on stderr.
+
+    Parameters
+    ----------
+    func
+        The command function.
+
+    Returns
+    -------
+    Callable
+        The wrapped function (register it with ``app.command()``).
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = func(*args, **kwargs)
+            except NetplanError as exc:
+                _print_warnings(caught)
+                if state.debug:
+                    raise
+                for line in exc.lines():
+                    err_console.print(f"error: {line}", markup=False)
+                raise typer.Exit(exc.exit_code) from None
+            except KeyboardInterrupt:
+                err_console.print("interrupted: no output was half-written", markup=False)
+                raise typer.Exit(130) from None
+            _print_warnings(caught)
+        return result
+
+    return wrapper
+
+
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    seen: set[str] = set()
+    for item in caught:
+        from netplan.errors import NetplanWarning
+
+        if not issubclass(item.category, NetplanWarning):
+            continue
+        text = str(item.message)
+        if text not in seen:
+            seen.add(text)
+            err_console.print(f"warning: {text}", markup=False)
+
+
+def scenario_from_option(path: Path | None) -> Scenario:
+    """Return the scenario named by ``--config``, or the built-in default."""
+    return default_scenario() if path is None else load_scenario(path)
+
+
+# Shared option types, defined once and reused by every command.
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="Scenario TOML file (tiers, promises, grades, weights); the built-in default if omitted.",
+        dir_okay=False,
+    ),
+]
+LonOption = Annotated[
+    str | None, typer.Option("--lon", help="Longitude (or x) column, if not detected by name.")
+]
+LatOption = Annotated[
+    str | None, typer.Option("--lat", help="Latitude (or y) column, if not detected by name.")
+]
+IdOption = Annotated[str | None, typer.Option("--id", help="Id column (default: `id`).")]
+WeightOption = Annotated[
+    str | None, typer.Option("--weight", help="Weight column (default: `weight`, else 1.0).")
+]
+CrsOption = Annotated[
+    str | None,
+    typer.Option("--crs", help="CRS of the coordinates when the file has none, e.g. EPSG:4547."),
+]
+
+
+def read_options(
+    lon: str | None, lat: str | None, id_col: str | None, weight: str | None, crs: str | None
+) -> dict[str, Any]:
+    """Return the keyword arguments for :func:`netplan.io.read_points` from CLI options."""
+    return {"lon_col": lon, "lat_col": lat, "id_col": id_col, "weight_col": weight, "crs": crs}
+
+
+def exit_with(code: int) -> None:
+    """Exit the CLI with ``code`` (flushing the consoles)."""
+    sys.stdout.flush()
+    raise typer.Exit(code)

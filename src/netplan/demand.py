@@ -1,0 +1,94 @@
+"""Demand weights: how much service an installed base will need.
+
+Every installed unit will need service; how much depends on the product and
+its age. netplan weights each installed-base row by
+
+    weight = units × service_rate(product) × age_factor(age)
+
+where ``service_rate`` comes from ``[demand.service_rates]`` in the scenario
+(calls per unit and year; ``default_rate`` for products not listed, and for
+rows with no ``product``) and ``age_factor`` from ``[demand.age_bands]``
+(1.0 when the scenario gives no bands). The age is ``age_years`` or, failing
+that, ``reference_year - install_year``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from netplan.config import DemandRates
+
+__all__ = ["age_factors", "demand_weights"]
+
+
+def age_factors(ages: pd.Series | np.ndarray, rates: DemandRates) -> np.ndarray:
+    """Return the age factor for each age (years); NaN ages get factor 1.
+
+    Parameters
+    ----------
+    ages
+        Age of each unit in years.
+    rates
+        The scenario's demand rates; its ``age_bands`` are (upper bound,
+        factor) pairs, ascending, upper bounds inclusive.
+
+    Returns
+    -------
+    numpy.ndarray
+        One factor per age.
+    """
+    values = np.asarray(ages, dtype=np.float64)
+    factors = np.ones(len(values))
+    if not rates.age_bands:
+        return factors
+    uppers = np.array([upper for upper, _ in rates.age_bands])
+    band_factors = np.array([factor for _, factor in rates.age_bands])
+    known = np.isfinite(values)
+    # Ages are whole years in practice; a band "0-2" holds ages up to (not including) 3.
+    index = np.searchsorted(uppers, np.floor(values[known]), side="left")
+    index = np.minimum(index, len(uppers) - 1)
+    factors[known] = band_factors[index]
+    return factors
+
+
+def demand_weights(frame: pd.DataFrame, rates: DemandRates) -> np.ndarray:
+    """Return the service-demand weight of each installed-base row.
+
+    Parameters
+    ----------
+    frame
+        Installed-base rows with ``units`` and optionally ``product``,
+        ``age_years`` or ``install_year`` (any case).
+    rates
+        The scenario's :class:`~netplan.config.DemandRates`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``units × service_rate(product) × age_factor(age)`` per row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from netplan.config import DemandRates
+    >>> rates = DemandRates(service_rates={"excavator": 2.0}, default_rate=1.0)
+    >>> frame = pd.DataFrame({"units": [3, 1], "product": ["excavator", "crane"]})
+    >>> demand_weights(frame, rates).tolist()
+    [6.0, 1.0]
+    """
+    lower = {str(c).lower(): c for c in frame.columns}
+    units = pd.to_numeric(frame[lower["units"]], errors="coerce").to_numpy(dtype=np.float64)
+    rate = np.full(len(frame), rates.default_rate)
+    if "product" in lower and rates.service_rates:
+        product = frame[lower["product"]].astype(object).to_numpy()
+        mapped = pd.Series(product).map(dict(rates.service_rates)).to_numpy(dtype=np.float64)
+        rate = np.where(np.isnan(mapped), rates.default_rate, mapped)
+    if "age_years" in lower:
+        ages = pd.to_numeric(frame[lower["age_years"]], errors="coerce")
+    elif "install_year" in lower:
+        years = pd.to_numeric(frame[lower["install_year"]], errors="coerce")
+        ages = (rates.reference_year - years).clip(lower=0)
+    else:
+        ages = pd.Series(np.full(len(frame), np.nan))
+    return units * rate * age_factors(ages.to_numpy(dtype=np.float64), rates)

@@ -1,0 +1,741 @@
+"""Reading and validating points and sites; writing outputs atomically.
+
+Readers return GeoDataFrames in EPSG:4326 with a unique string ``id`` column,
+a float ``weight`` column (customers and installed base) and point geometry;
+every other column passes through untouched. Supported inputs:
+
+* CSV (comma, semicolon or tab; UTF-8 with or without BOM, GB18030/GBK),
+  coordinates in columns detected by name (:data:`LON_NAMES`, :data:`LAT_NAMES`)
+  or named with ``lon_col`` / ``lat_col``;
+* GeoJSON and GeoPackage (read with pyogrio);
+* GeoParquet, or plain Parquet with coordinate columns.
+
+Files in another CRS are reprojected to EPSG:4326. Validation collects every
+problem in a file and raises one :class:`~netplan.errors.InputError` listing
+them with file, row (as a spreadsheet shows it: the CSV header is row 1) and
+column.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io as _io
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+
+from netplan.config import SITE_STATUSES, Scenario, default_scenario
+from netplan.errors import InputError, InputWarning, Problem
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = [
+    "LAT_NAMES",
+    "LON_NAMES",
+    "PointKind",
+    "atomic_path",
+    "detect_encoding",
+    "read_customers",
+    "read_installed_base",
+    "read_points",
+    "read_sites",
+    "write_frame",
+]
+
+PointKind = Literal["customers", "installed-base", "sites"]
+
+#: Column names taken as longitude (case-insensitive), in order of preference.
+LON_NAMES = ("lon", "lng", "long", "longitude", "经度", "x")
+#: Column names taken as latitude (case-insensitive), in order of preference.
+LAT_NAMES = ("lat", "latitude", "纬度", "y")
+#: Extensions read as CSV / vector files / Parquet.
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb")
+PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".pq")
+#: Output formats of :func:`write_frame`.
+OUTPUT_FORMATS = ("csv", "geojson", "parquet", "gpkg")
+
+_WGS84 = CRS.from_epsg(4326)
+_KEEP_PROBLEMS = 20  # problems kept per check; the rest are counted
+
+
+# --------------------------------------------------------------------------- low level
+
+
+def detect_encoding(raw: bytes, *, name: str = "input") -> str:
+    """Return the text encoding of a CSV file's bytes.
+
+    UTF-8 (with or without BOM) is tried first, then GB18030 (a superset of
+    GBK and GB2312, what Chinese Excel saves as "CSV"), then
+    charset-normalizer's best guess.
+
+    Parameters
+    ----------
+    raw
+        The file's bytes (or a large leading sample of them).
+    name
+        File name for the error message.
+
+    Raises
+    ------
+    InputError
+        When no encoding decodes the bytes.
+    """
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw).best()
+    if best is None:
+        msg = "cannot detect the text encoding; save the file as UTF-8 (or GB18030) CSV"
+        raise InputError([Problem(name, None, None, msg)])
+    return str(best.encoding)
+
+
+def _sniff_delimiter(text: str) -> str:
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        header = sample.splitlines()[0] if sample else ""
+        counts = {d: header.count(d) for d in ",;\t|"}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] > 0 else ","
+
+
+def _read_csv(path: Path, name: str) -> pd.DataFrame:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise InputError([Problem(name, None, None, "the file is empty; it needs a header row and data")])
+    encoding = detect_encoding(raw, name=name)
+    text = raw.decode(encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    delimiter = _sniff_delimiter(text)
+    try:
+        frame = pd.read_csv(
+            _io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise InputError([Problem(name, None, None, f"not a readable CSV table: {first}")]) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    _check_columns(frame, name)
+    return frame.replace({"": None})
+
+
+def _check_columns(frame: pd.DataFrame, name: str) -> None:
+    seen: dict[str, int] = {}
+    for position, column in enumerate(frame.columns):
+        key = column.lower()
+        if key in seen:
+            msg = f"duplicate column name (also column {seen[key] + 1}); rename one of them"
+            raise InputError([Problem(name, 1, column, msg)])
+        seen[key] = position
+
+
+def _read_vector(path: Path, name: str, layer: str | None) -> gpd.GeoDataFrame:
+    import pyogrio
+
+    try:
+        frame = pyogrio.read_dataframe(path, layer=layer)
+    except Exception as exc:  # pyogrio raises several GDAL error types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError([Problem(name, None, None, f"cannot read as a vector file: {first}")]) from None
+    if not isinstance(frame, gpd.GeoDataFrame):
+        frame = gpd.GeoDataFrame(frame)
+    return frame
+
+
+def _read_parquet(path: Path, name: str) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:
+        raise InputError([Problem(name, None, None, f"not a readable Parquet file: {exc}")]) from None
+    if schema.metadata and b"geo" in schema.metadata:
+        return gpd.read_parquet(path)
+    return pd.read_parquet(path)
+
+
+def _find_column(
+    columns: list[str], wanted: str | None, candidates: tuple[str, ...], role: str, option: str, name: str
+) -> str | None:
+    if wanted is not None:
+        if wanted in columns:
+            return wanted
+        lower = {c.lower(): c for c in columns}
+        if wanted.lower() in lower:
+            return lower[wanted.lower()]
+        msg = f"{role} column '{wanted}' (from {option}) not found; columns are: {', '.join(columns)}"
+        raise InputError([Problem(name, 1, wanted, msg)])
+    lower = {c.lower(): c for c in columns}
+    for candidate in candidates:
+        if candidate in lower:
+            return lower[candidate]
+    return None
+
+
+# --------------------------------------------------------------------------- validation helpers
+
+
+class _Collector:
+    """Collects problems, keeping a few per check and counting the rest."""
+
+    def __init__(self, name: str, row_offset: int) -> None:
+        self.name = name
+        self.row_offset = row_offset
+        self.problems: list[Problem] = []
+        self.total = 0
+
+    def file(self, message: str, column: str | None = None) -> None:
+        self.problems.append(Problem(self.name, None, column, message))
+        self.total += 1
+
+    def rows(self, mask: NDArray[np.bool_], column: str | None, message: Callable[[int], str]) -> None:
+        positions = np.flatnonzero(mask)
+        self.total += len(positions)
+        for position in positions[:_KEEP_PROBLEMS]:
+            row = int(position) + self.row_offset
+            self.problems.append(Problem(self.name, row, column, message(int(position))))
+
+    def raise_if_any(self) -> None:
+        if self.total:
+            problems = sorted(self.problems, key=lambda p: (p.row is not None, p.row or 0))
+            raise InputError(problems, total=self.total)
+
+
+def _numeric(
+    frame: pd.DataFrame, column: str, collector: _Collector, what: str
+) -> NDArray[np.float64]:
+    """Return ``column`` as floats, reporting values that are not numbers."""
+    raw = frame[column]
+    values = pd.to_numeric(raw, errors="coerce")
+    as_float = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = np.isnan(as_float) & raw.notna().to_numpy()
+    if bad.any():
+        shown = raw.to_numpy()
+        collector.rows(bad, column, lambda i: f"{what} {shown[i]!r} is not a number")
+    return as_float
+
+
+# --------------------------------------------------------------------------- the reader
+
+
+def read_points(
+    path: str | Path,
+    *,
+    kind: PointKind = "customers",
+    id_col: str | None = None,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    weight_col: str | None = None,
+    crs: str | None = None,
+    layer: str | None = None,
+    scenario: Scenario | None = None,
+) -> gpd.GeoDataFrame:
+    """Read and validate customers, installed base or sites from a file.
+
+    Parameters
+    ----------
+    path
+        CSV, GeoJSON, GeoPackage or (Geo)Parquet file.
+    kind
+        ``"customers"`` (weight column, default 1.0), ``"installed-base"``
+        (weight = units × service-call rate, see :func:`netplan.demand.demand_weights`)
+        or ``"sites"`` (tier, status, fixed cost, capacity).
+    id_col, lon_col, lat_col, weight_col
+        Column names, when the defaults (``id``, detected coordinates,
+        ``weight``) do not fit. Matching is case-insensitive.
+    crs
+        CRS of the coordinates (``"EPSG:4547"``) when the file does not carry
+        one; CSV coordinates default to EPSG:4326.
+    layer
+        Layer of a multi-layer GeoPackage.
+    scenario
+        Scenario whose tiers sites must use and whose rates weight the
+        installed base; the built-in default when ``None``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points in EPSG:4326 with ``id`` (str) first, then ``weight`` (float,
+        customers and installed base) or ``tier``/``status``/``fixed_cost``/
+        ``capacity`` (sites), the other columns as read, and ``geometry``.
+
+    Raises
+    ------
+    InputError
+        Listing every problem found, each with file, row and column.
+
+    Examples
+    --------
+    >>> from netplan.io import read_points
+    >>> sites = read_points("data/samples/national/sites.csv", kind="sites")  # doctest: +SKIP
+    """
+    path = Path(path)
+    name = str(path)
+    if not path.exists():
+        raise InputError([Problem(name, None, None, "file not found")])
+    if path.is_dir():
+        raise InputError([Problem(name, None, None, "is a folder; pass a file")])
+    suffix = path.suffix.lower()
+    scenario = scenario or default_scenario()
+
+    source_crs: CRS | None = None
+    geometry: Any = None
+    if suffix in CSV_SUFFIXES:
+        frame: pd.DataFrame = _read_csv(path, name)
+        row_offset = 2
+    elif suffix in VECTOR_SUFFIXES:
+        frame = _read_vector(path, name, layer)
+        row_offset = 1
+    elif suffix in PARQUET_SUFFIXES:
+        frame = _read_parquet(path, name)
+        row_offset = 1
+    else:
+        msg = (
+            f"unknown file type '{suffix or '(none)'}'; use .csv, .geojson, .gpkg or .parquet"
+        )
+        raise InputError([Problem(name, None, None, msg)])
+
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
+        geometry = frame.geometry
+        source_crs = frame.crs
+        frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    collector = _Collector(name, row_offset)
+    if len(frame) == 0:
+        collector.file("the file has a header but no data rows")
+        collector.raise_if_any()
+
+    if crs is not None:
+        try:
+            user_crs = CRS.from_user_input(crs)
+        except CRSError:
+            msg = f"unknown CRS {crs!r}; use an EPSG code such as 'EPSG:4547'"
+            raise InputError([Problem(name, None, None, msg)]) from None
+        if source_crs is not None and not source_crs.equals(user_crs):
+            msg = (
+                f"the file declares CRS {source_crs.to_string()} but --crs says {user_crs.to_string()}; "
+                "drop --crs to use the file's CRS"
+            )
+            raise InputError([Problem(name, None, None, msg)])
+        source_crs = user_crs
+
+    columns = list(frame.columns)
+    used: set[str] = set()
+    if geometry is not None and lon_col is None and lat_col is None:
+        lon, lat = _coordinates_from_geometry(geometry, collector)
+    else:
+        lon_name = _find_column(columns, lon_col, LON_NAMES, "longitude", "--lon", name)
+        lat_name = _find_column(columns, lat_col, LAT_NAMES, "latitude", "--lat", name)
+        if lon_name is None or lat_name is None:
+            missing = "longitude" if lon_name is None else "latitude"
+            names = LON_NAMES if lon_name is None else LAT_NAMES
+            option = "--lon" if lon_name is None else "--lat"
+            msg = (
+                f"no {missing} column found (looked for {', '.join(names)}); "
+                f"columns are: {', '.join(columns)}; name it with {option}"
+            )
+            raise InputError([Problem(name, 1 if row_offset == 2 else None, None, msg)])
+        used |= {lon_name, lat_name}
+        lon = _numeric(frame, lon_name, collector, "longitude")
+        lat = _numeric(frame, lat_name, collector, "latitude")
+        for values, column, what in ((lon, lon_name, "longitude"), (lat, lat_name, "latitude")):
+            missing_mask = frame[column].isna().to_numpy()
+            collector.rows(missing_mask, column, lambda i, w=what: f"{w} is missing")
+        lon_label, lat_label = lon_name, lat_name
+
+    if source_crs is not None and not source_crs.equals(_WGS84):
+        finite = np.isfinite(lon) & np.isfinite(lat)
+        transformer = Transformer.from_crs(source_crs, _WGS84, always_xy=True)
+        new_lon, new_lat = transformer.transform(lon[finite], lat[finite])
+        lon = lon.copy()
+        lat = lat.copy()
+        lon[finite], lat[finite] = new_lon, new_lat
+        bad = finite & ~(np.isfinite(lon) & np.isfinite(lat))
+        collector.rows(
+            bad, None, lambda i: f"coordinates cannot be transformed from {source_crs.to_string()}"
+        )
+    if geometry is not None and lon_col is None and lat_col is None:
+        lon_label, lat_label = "geometry", "geometry"
+
+    _check_ranges(lon, lat, lon_label, lat_label, collector)
+
+    ids = _ids(frame, id_col, row_offset, collector, used)
+    out = pd.DataFrame({"id": ids})
+    if kind == "sites":
+        site_columns = _site_columns(frame, scenario, collector, used)
+        for column, values in site_columns.items():
+            out[column] = values
+    elif kind == "installed-base":
+        from netplan.demand import demand_weights
+
+        units_col = _find_column(columns, None, ("units",), "units", "", name)
+        units = np.ones(len(frame)) if units_col is None else _numeric(frame, units_col, collector, "units")
+        if units_col is not None:
+            used.add(units_col)
+            _check_non_negative(units, frame[units_col].isna().to_numpy(), units_col, "units", collector)
+        collector.raise_if_any()
+        out["units"] = units
+        passthrough = frame.drop(columns=[c for c in frame.columns if c in used])
+        out["weight"] = demand_weights(
+            pd.concat([out[["units"]], passthrough], axis=1), scenario.demand
+        )
+    else:
+        weight_name = _find_column(columns, weight_col, ("weight",), "weight", "--weight", name)
+        if weight_name is None:
+            out["weight"] = 1.0
+        else:
+            used.add(weight_name)
+            weight = _numeric(frame, weight_name, collector, "weight")
+            _check_non_negative(weight, frame[weight_name].isna().to_numpy(), weight_name, "weight", collector)
+            out["weight"] = weight
+    collector.raise_if_any()
+
+    extra = frame.drop(columns=[c for c in frame.columns if c in used or c in out.columns])
+    out = pd.concat([out, extra], axis=1)
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    _warn_if_swapped(lon, lat, name)
+    gdf.attrs["netplan_source"] = {
+        "file": name,
+        "kind": kind,
+        "format": suffix.lstrip("."),
+        "lon_column": lon_label,
+        "lat_column": lat_label,
+        "source_crs": (source_crs or _WGS84).to_string(),
+    }
+    return gdf
+
+
+def _coordinates_from_geometry(
+    geometry: gpd.GeoSeries, collector: _Collector
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    values = geometry.to_numpy()
+    missing = shapely.is_missing(values) | shapely.is_empty(values)
+    collector.rows(missing, "geometry", lambda i: "geometry is missing or empty")
+    kinds = shapely.get_type_id(values)
+    non_point = ~missing & (kinds != 0)
+    if non_point.any():
+        count = int(non_point.sum())
+        message = (
+            f"{collector.name}: {count} non-point geometr{'y' if count == 1 else 'ies'} "
+            "(polygons or lines) replaced by their centroid"
+        )
+        warnings.warn(message, InputWarning, stacklevel=3)
+        values = values.copy()
+        values[non_point] = shapely.centroid(values[non_point])
+    points = np.where(missing, None, values)
+    lon = np.full(len(values), np.nan)
+    lat = np.full(len(values), np.nan)
+    present = ~missing
+    if present.any():
+        lon[present] = shapely.get_x(points[present])
+        lat[present] = shapely.get_y(points[present])
+    return lon, lat
+
+
+def _check_ranges(
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    lon_label: str,
+    lat_label: str,
+    collector: _Collector,
+) -> None:
+    finite_lat = np.isfinite(lat)
+    finite_lon = np.isfinite(lon)
+    bad_lat = finite_lat & (np.abs(lat) > 90)
+    bad_lon = finite_lon & (np.abs(lon) > 180)
+    both = finite_lat & finite_lon
+    swapped = bad_lat & (np.abs(lat) <= 180) & (np.abs(lon) <= 90)
+    if both.any() and swapped.sum() > 0.5 * both.sum():
+        collector.file(
+            f"{int(swapped.sum())} of {int(both.sum())} rows only make sense with latitude and "
+            f"longitude swapped: check that '{lon_label}' holds longitudes and '{lat_label}' "
+            "latitudes, or name them with --lon/--lat"
+        )
+    collector.rows(
+        bad_lat, lat_label, lambda i: f"latitude {lat[i]:g} is outside -90..90" + (
+            " (looks swapped with longitude)" if swapped[i] else ""
+        )
+    )
+    collector.rows(bad_lon, lon_label, lambda i: f"longitude {lon[i]:g} is outside -180..180")
+    infinite = (np.isinf(lat) | np.isinf(lon))
+    collector.rows(infinite, None, lambda i: "coordinates are infinite")
+
+
+def _warn_if_swapped(lon: NDArray[np.float64], lat: NDArray[np.float64], name: str) -> None:
+    """Warn when valid coordinates look like a swapped China/Asia dataset.
+
+    Points whose latitude lies in 60..90 and longitude in 0..60 while the
+    swapped reading (lat 0..60, lon 60..90) would be the usual case are
+    common when a Chinese export has its columns mislabelled; warn when most
+    points are like that.
+    """
+    if len(lon) < 5:
+        return
+    suspicious = (np.abs(lat) > 60) & (np.abs(lon) < 60)
+    if suspicious.mean() > 0.5:
+        msg = (
+            f"{name}: most points have |latitude| > 60 and |longitude| < 60, which only a few "
+            "places on Earth do; check that longitude and latitude are not swapped"
+        )
+        warnings.warn(msg, InputWarning, stacklevel=3)
+
+
+def _check_non_negative(
+    values: NDArray[np.float64],
+    missing: NDArray[np.bool_],
+    column: str,
+    what: str,
+    collector: _Collector,
+) -> None:
+    collector.rows(missing, column, lambda i: f"{what} is missing; give 0 or a positive number")
+    negative = np.isfinite(values) & (values < 0)
+    collector.rows(negative, column, lambda i: f"{what} {values[i]:g} is negative")
+    infinite = np.isinf(values)
+    collector.rows(infinite, column, lambda i: f"{what} is infinite")
+
+
+def _ids(
+    frame: pd.DataFrame, id_col: str | None, row_offset: int, collector: _Collector, used: set[str]
+) -> pd.Series:
+    column = _find_column(list(frame.columns), id_col, ("id",), "id", "--id", collector.name)
+    if column is None:
+        return pd.Series([str(i + row_offset) for i in range(len(frame))], dtype=object)
+    used.add(column)
+    raw = frame[column]
+    missing = raw.isna().to_numpy()
+    collector.rows(missing, column, lambda i: "id is missing")
+    ids = raw.map(_id_text)
+    duplicated = ids.duplicated(keep="first").to_numpy() & ~missing
+    if duplicated.any():
+        first_row = {}
+        for position, value in enumerate(ids):
+            first_row.setdefault(value, position + row_offset)
+        values = ids.to_numpy()
+        collector.rows(
+            duplicated,
+            column,
+            lambda i: f"duplicate id '{values[i]}' (first at row {first_row[values[i]]}); ids must be unique",
+        )
+    return ids.astype(object)
+
+
+def _id_text(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _site_columns(
+    frame: pd.DataFrame, scenario: Scenario, collector: _Collector, used: set[str]
+) -> dict[str, Any]:
+    columns = list(frame.columns)
+    name = collector.name
+    status_col = _find_column(columns, None, ("status",), "status", "", name)
+    if status_col is None:
+        status = pd.Series(["existing"] * len(frame), dtype=object)
+    else:
+        used.add(status_col)
+        status = frame[status_col].map(lambda v: None if v is None else str(v).strip().lower())
+        unknown = ~status.isin(SITE_STATUSES).to_numpy()
+        raw = frame[status_col].to_numpy()
+        collector.rows(
+            unknown,
+            status_col,
+            lambda i: f"unknown status {raw[i]!r}; use one of {', '.join(SITE_STATUSES)}",
+        )
+    is_competitor = (status == "competitor").to_numpy()
+
+    tier_col = _find_column(columns, None, ("tier",), "tier", "", name)
+    if tier_col is None:
+        if not is_competitor.all():
+            collector.file(
+                f"no 'tier' column; every site needs a tier ({', '.join(scenario.tiers)})"
+            )
+        tier = pd.Series([None] * len(frame), dtype=object)
+    else:
+        used.add(tier_col)
+        tier = frame[tier_col].map(lambda v: None if v is None else str(v).strip())
+        missing = tier.isna().to_numpy() & ~is_competitor
+        collector.rows(
+            missing, tier_col, lambda i: f"tier is missing; use one of {', '.join(scenario.tiers)}"
+        )
+        unknown = tier.notna().to_numpy() & ~tier.isin(list(scenario.tiers)).to_numpy()
+        raw = tier.to_numpy()
+        collector.rows(
+            unknown,
+            tier_col,
+            lambda i: (
+                f"tier '{raw[i]}' is not defined in the scenario ({scenario.source}); "
+                f"defined tiers: {', '.join(scenario.tiers)}"
+            ),
+        )
+
+    out: dict[str, Any] = {"tier": tier.astype(object), "status": status.astype(object)}
+    for field, default_of in (
+        ("fixed_cost", lambda t: t.fixed_cost),
+        ("capacity", lambda t: np.inf if t.capacity is None else t.capacity),
+    ):
+        defaults = np.array(
+            [
+                default_of(scenario.tiers[t]) if t in scenario.tiers else np.nan
+                for t in tier.to_numpy()
+            ],
+            dtype=np.float64,
+        )
+        column = _find_column(columns, None, (field,), field, "", name)
+        if column is None:
+            out[field] = defaults
+            continue
+        used.add(column)
+        values = _numeric(frame, column, collector, field.replace("_", " "))
+        negative = np.isfinite(values) & (values < 0)
+        collector.rows(negative, column, lambda i, f=field: f"{f.replace('_', ' ')} {values[i]:g} is negative")
+        out[field] = np.where(np.isnan(values), defaults, values)
+    name_col = _find_column(columns, None, ("name",), "name", "", name)
+    if name_col is not None:
+        used.add(name_col)
+        out["name"] = frame[name_col].map(lambda v: "" if v is None else str(v)).astype(object)
+    return out
+
+
+def read_customers(path: str | Path, **options: Any) -> gpd.GeoDataFrame:
+    """Read customers (``weight`` column, default 1.0); see :func:`read_points`."""
+    return read_points(path, kind="customers", **options)
+
+
+def read_installed_base(path: str | Path, **options: Any) -> gpd.GeoDataFrame:
+    """Read an installed base (weight = units × service-call rate); see :func:`read_points`."""
+    return read_points(path, kind="installed-base", **options)
+
+
+def read_sites(path: str | Path, **options: Any) -> gpd.GeoDataFrame:
+    """Read outlet sites (tier, status, fixed cost, capacity); see :func:`read_points`."""
+    return read_points(path, kind="sites", **options)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` and move it into place on success.
+
+    The temporary file lives in the same folder (so the final rename is
+    atomic); if the block raises, or the process dies, ``path`` keeps its
+    previous content (or stays absent) and the temporary file is removed.
+
+    Examples
+    --------
+    >>> with atomic_path("out/summary.json") as tmp:  # doctest: +SKIP
+    ...     tmp.write_text("{}")
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()  # writers such as GDAL want to create the file themselves
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` as UTF-8 to ``path`` atomically and return the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_frame(gdf: gpd.GeoDataFrame | pd.DataFrame, path: str | Path, *, fmt: str | None = None) -> Path:
+    """Write a (Geo)DataFrame atomically as CSV, GeoJSON, GeoParquet or GeoPackage.
+
+    Outputs are deterministic (same frame → same bytes): CSV with ``lon``/``lat``
+    columns instead of geometry, GeoJSON/GeoPackage through pyogrio, Parquet
+    without pandas' index.
+
+    Parameters
+    ----------
+    gdf
+        The frame; geometry is written where the format holds geometry.
+    path
+        Target file; its folder is created.
+    fmt
+        ``"csv"``, ``"geojson"``, ``"parquet"`` or ``"gpkg"``; taken from the
+        suffix when ``None``.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
+    path = Path(path)
+    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    if fmt not in OUTPUT_FORMATS:
+        msg = f"unknown output format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}"
+        raise ValueError(msg)
+    with atomic_path(path) as tmp:
+        if fmt == "csv":
+            frame = pd.DataFrame(gdf)
+            if isinstance(gdf, gpd.GeoDataFrame):
+                frame = frame.drop(columns=gdf.geometry.name)
+            frame.to_csv(tmp, index=False, lineterminator="\n", float_format="%.10g")
+        elif fmt == "parquet":
+            if isinstance(gdf, gpd.GeoDataFrame):
+                gdf.to_parquet(tmp, index=False)
+            else:
+                gdf.to_parquet(tmp, index=False)
+        else:
+            import pyogrio
+
+            driver = "GeoJSON" if fmt == "geojson" else "GPKG"
+            layer_options: dict[str, Any] = {}
+            if driver == "GeoJSON":
+                layer_options["COORDINATE_PRECISION"] = 7
+                layer_options["WRITE_BBOX"] = "NO"
+            pyogrio.write_dataframe(gdf, tmp, driver=driver, layer=path.stem, **layer_options)
+            if driver == "GPKG":
+                _strip_gpkg_timestamps(tmp)
+    return path
+
+
+def _strip_gpkg_timestamps(path: Path) -> None:
+    """Make a GeoPackage byte-identical across runs by fixing its timestamps."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("UPDATE gpkg_contents SET last_change = '1970-01-01T00:00:00.000Z'")
+        connection.commit()
