@@ -18,10 +18,12 @@ column.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io as _io
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
@@ -74,12 +76,37 @@ _KEEP_PROBLEMS = 20  # problems kept per check; the rest are counted
 # --------------------------------------------------------------------------- low level
 
 
+#: Leading bytes of files that are not text (Excel workbooks, zip archives, ...).
+_BINARY_SIGNATURES = {
+    b"PK\x03\x04": "an Excel workbook (.xlsx) or a zip archive",
+    b"\xd0\xcf\x11\xe0": "an old Excel workbook (.xls)",
+    b"SQLite format 3\x00": "a SQLite database or GeoPackage",
+    b"PAR1": "a Parquet file",
+}
+#: Characters that do not occur in a real CSV: C0/C1 control characters other
+#: than tab, line feed and carriage return, and the replacement character.
+_GARBAGE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+#: Characters checked by the garbage test, and the share of them allowed.
+_GARBAGE_SAMPLE = 100_000
+_GARBAGE_SHARE = 0.001
+
+
+def _looks_like_text(text: str) -> bool:
+    sample = text[:_GARBAGE_SAMPLE]
+    if not sample or "\x00" in sample:
+        return False
+    return len(_GARBAGE.findall(sample)) <= _GARBAGE_SHARE * len(sample)
+
+
 def detect_encoding(raw: bytes, *, name: str = "input") -> str:
     """Return the text encoding of a CSV file's bytes.
 
-    UTF-8 (with or without BOM) is tried first, then GB18030 (a superset of
-    GBK and GB2312, what Chinese Excel saves as "CSV"), then
-    charset-normalizer's best guess.
+    A byte-order mark decides (UTF-8 or UTF-16, as Excel's "Unicode text"
+    writes); otherwise UTF-8 is tried first, then GB18030 (a superset of GBK
+    and GB2312, what Chinese Excel saves as "CSV"), then charset-normalizer's
+    best guess. An encoding is accepted only if the decoded text looks like
+    text: no NUL bytes and almost no control characters, so random or binary
+    bytes that happen to decode are still refused.
 
     Parameters
     ----------
@@ -88,26 +115,53 @@ def detect_encoding(raw: bytes, *, name: str = "input") -> str:
     name
         File name for the error message.
 
+    Returns
+    -------
+    str
+        A Python codec name (``"utf-8"``, ``"utf-8-sig"``, ``"utf-16"``,
+        ``"gb18030"``, ...).
+
     Raises
     ------
     InputError
-        When no encoding decodes the bytes.
+        When the bytes are a known binary format (an Excel workbook, a
+        GeoPackage, ...) or no encoding turns them into plausible text.
+
+    Examples
+    --------
+    >>> detect_encoding("经度,纬度".encode("gb18030"))
+    'gb18030'
     """
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    for encoding in ("utf-8", "gb18030"):
+    for signature, what in _BINARY_SIGNATURES.items():
+        if raw.startswith(signature):
+            msg = (
+                f"this is {what}, not CSV text; save it as CSV (UTF-8) "
+                "or give it its proper extension"
+            )
+            raise InputError([Problem(name, None, None, msg)])
+    if raw.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    else:
+        candidates = ["utf-8", "gb18030"]
+    for encoding in candidates:
         try:
-            raw.decode(encoding)
+            text = raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-        return encoding
+        if _looks_like_text(text):
+            return encoding
     from charset_normalizer import from_bytes
 
     best = from_bytes(raw).best()
-    if best is None:
-        msg = "cannot detect the text encoding; save the file as UTF-8 (or GB18030) CSV"
-        raise InputError([Problem(name, None, None, msg)])
-    return str(best.encoding)
+    if best is not None and _looks_like_text(str(best)):
+        return str(best.encoding)
+    msg = (
+        "cannot read the file as text: it is not UTF-8 or GB18030 and looks binary or "
+        "garbled; save it as CSV UTF-8 (or GB18030)"
+    )
+    raise InputError([Problem(name, None, None, msg)])
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -124,12 +178,16 @@ def _sniff_delimiter(text: str) -> str:
 def _read_csv(path: Path, name: str) -> pd.DataFrame:
     raw = path.read_bytes()
     if not raw.strip():
-        raise InputError([Problem(name, None, None, "the file is empty; it needs a header row and data")])
+        msg = "the file is empty; it needs a header row and data"
+        raise InputError([Problem(name, None, None, msg)])
     encoding = detect_encoding(raw, name=name)
     text = raw.decode(encoding)
     if text.startswith("\ufeff"):
         text = text[1:]
     delimiter = _sniff_delimiter(text)
+    # pandas renames repeated header names ("lon", "lon.1"); check the header as written.
+    header = next(csv.reader(_io.StringIO(text), delimiter=delimiter, skipinitialspace=True), [])
+    _check_columns([str(c).strip() for c in header], name, row=1)
     try:
         frame = pd.read_csv(
             _io.StringIO(text),
@@ -140,19 +198,23 @@ def _read_csv(path: Path, name: str) -> pd.DataFrame:
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         first = str(exc).strip().splitlines()[0]
-        raise InputError([Problem(name, None, None, f"not a readable CSV table: {first}")]) from None
+        msg = f"not a readable CSV table: {first}"
+        raise InputError([Problem(name, None, None, msg)]) from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    _check_columns(frame, name)
     return frame.replace({"": None})
 
 
-def _check_columns(frame: pd.DataFrame, name: str) -> None:
+def _check_columns(columns: list[str], name: str, *, row: int | None) -> None:
+    """Raise when two columns share a name (case-insensitively)."""
     seen: dict[str, int] = {}
-    for position, column in enumerate(frame.columns):
+    for position, column in enumerate(columns):
         key = column.lower()
         if key in seen:
-            msg = f"duplicate column name (also column {seen[key] + 1}); rename one of them"
-            raise InputError([Problem(name, 1, column, msg)])
+            msg = (
+                f"duplicate column name (columns {seen[key] + 1} and {position + 1}); "
+                "rename one of them"
+            )
+            raise InputError([Problem(name, row, column, msg)])
         seen[key] = position
 
 
@@ -163,7 +225,9 @@ def _read_vector(path: Path, name: str, layer: str | None) -> gpd.GeoDataFrame:
         frame = pyogrio.read_dataframe(path, layer=layer)
     except Exception as exc:  # pyogrio raises several GDAL error types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError([Problem(name, None, None, f"cannot read as a vector file: {first}")]) from None
+        raise InputError(
+            [Problem(name, None, None, f"cannot read as a vector file: {first}")]
+        ) from None
     if not isinstance(frame, gpd.GeoDataFrame):
         frame = gpd.GeoDataFrame(frame)
     return frame
@@ -175,14 +239,21 @@ def _read_parquet(path: Path, name: str) -> pd.DataFrame:
     try:
         schema = pq.read_schema(path)
     except Exception as exc:
-        raise InputError([Problem(name, None, None, f"not a readable Parquet file: {exc}")]) from None
+        raise InputError(
+            [Problem(name, None, None, f"not a readable Parquet file: {exc}")]
+        ) from None
     if schema.metadata and b"geo" in schema.metadata:
         return gpd.read_parquet(path)
     return pd.read_parquet(path)
 
 
 def _find_column(
-    columns: list[str], wanted: str | None, candidates: tuple[str, ...], role: str, option: str, name: str
+    columns: list[str],
+    wanted: str | None,
+    candidates: tuple[str, ...],
+    role: str,
+    option: str,
+    name: str,
 ) -> str | None:
     if wanted is not None:
         if wanted in columns:
@@ -190,7 +261,9 @@ def _find_column(
         lower = {c.lower(): c for c in columns}
         if wanted.lower() in lower:
             return lower[wanted.lower()]
-        msg = f"{role} column '{wanted}' (from {option}) not found; columns are: {', '.join(columns)}"
+        msg = (
+            f"{role} column '{wanted}' (from {option}) not found; columns are: {', '.join(columns)}"
+        )
         raise InputError([Problem(name, 1, wanted, msg)])
     lower = {c.lower(): c for c in columns}
     for candidate in candidates:
@@ -215,7 +288,9 @@ class _Collector:
         self.problems.append(Problem(self.name, None, column, message))
         self.total += 1
 
-    def rows(self, mask: NDArray[np.bool_], column: str | None, message: Callable[[int], str]) -> None:
+    def rows(
+        self, mask: NDArray[np.bool_], column: str | None, message: Callable[[int], str]
+    ) -> None:
         positions = np.flatnonzero(mask)
         self.total += len(positions)
         for position in positions[:_KEEP_PROBLEMS]:
@@ -317,9 +392,7 @@ def read_points(
         frame = _read_parquet(path, name)
         row_offset = 1
     else:
-        msg = (
-            f"unknown file type '{suffix or '(none)'}'; use .csv, .geojson, .gpkg or .parquet"
-        )
+        msg = f"unknown file type '{suffix or '(none)'}'; use .csv, .geojson, .gpkg or .parquet"
         raise InputError([Problem(name, None, None, msg)])
 
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
@@ -328,6 +401,7 @@ def read_points(
         frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
+    _check_columns(list(frame.columns), name, row=1 if row_offset == 2 else None)
     collector = _Collector(name, row_offset)
     if len(frame) == 0:
         collector.file("the file has a header but no data rows")
@@ -341,8 +415,8 @@ def read_points(
             raise InputError([Problem(name, None, None, msg)]) from None
         if source_crs is not None and not source_crs.equals(user_crs):
             msg = (
-                f"the file declares CRS {source_crs.to_string()} but --crs says {user_crs.to_string()}; "
-                "drop --crs to use the file's CRS"
+                f"the file declares CRS {source_crs.to_string()} but --crs says "
+                f"{user_crs.to_string()}; drop --crs to use the file's CRS"
             )
             raise InputError([Problem(name, None, None, msg)])
         source_crs = user_crs
@@ -366,7 +440,7 @@ def read_points(
         used |= {lon_name, lat_name}
         lon = _numeric(frame, lon_name, collector, "longitude")
         lat = _numeric(frame, lat_name, collector, "latitude")
-        for values, column, what in ((lon, lon_name, "longitude"), (lat, lat_name, "latitude")):
+        for column, what in ((lon_name, "longitude"), (lat_name, "latitude")):
             missing_mask = frame[column].isna().to_numpy()
             collector.rows(missing_mask, column, lambda i, w=what: f"{w} is missing")
         lon_label, lat_label = lon_name, lat_name
@@ -382,6 +456,7 @@ def read_points(
         collector.rows(
             bad, None, lambda i: f"coordinates cannot be transformed from {source_crs.to_string()}"
         )
+        lon[bad] = lat[bad] = np.nan  # reported once, not again as out of range
     if geometry is not None and lon_col is None and lat_col is None:
         lon_label, lat_label = "geometry", "geometry"
 
@@ -397,10 +472,16 @@ def read_points(
         from netplan.demand import demand_weights
 
         units_col = _find_column(columns, None, ("units",), "units", "", name)
-        units = np.ones(len(frame)) if units_col is None else _numeric(frame, units_col, collector, "units")
+        units = (
+            np.ones(len(frame))
+            if units_col is None
+            else _numeric(frame, units_col, collector, "units")
+        )
         if units_col is not None:
             used.add(units_col)
-            _check_non_negative(units, frame[units_col].isna().to_numpy(), units_col, "units", collector)
+            _check_non_negative(
+                units, frame[units_col].isna().to_numpy(), units_col, "units", collector
+            )
         collector.raise_if_any()
         out["units"] = units
         passthrough = frame.drop(columns=[c for c in frame.columns if c in used])
@@ -414,7 +495,9 @@ def read_points(
         else:
             used.add(weight_name)
             weight = _numeric(frame, weight_name, collector, "weight")
-            _check_non_negative(weight, frame[weight_name].isna().to_numpy(), weight_name, "weight", collector)
+            _check_non_negative(
+                weight, frame[weight_name].isna().to_numpy(), weight_name, "weight", collector
+            )
             out["weight"] = weight
     collector.raise_if_any()
 
@@ -422,6 +505,8 @@ def read_points(
     out = pd.concat([out, extra], axis=1)
     gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
     _warn_if_swapped(lon, lat, name)
+    if source_crs is not None and not source_crs.equals(_WGS84):
+        _warn_if_outside_area_of_use(lon, lat, source_crs, name)
     gdf.attrs["netplan_source"] = {
         "file": name,
         "kind": kind,
@@ -480,12 +565,15 @@ def _check_ranges(
             "latitudes, or name them with --lon/--lat"
         )
     collector.rows(
-        bad_lat, lat_label, lambda i: f"latitude {lat[i]:g} is outside -90..90" + (
-            " (looks swapped with longitude)" if swapped[i] else ""
-        )
+        bad_lat,
+        lat_label,
+        lambda i: (
+            f"latitude {lat[i]:g} is outside -90..90"
+            + (" (looks swapped with longitude)" if swapped[i] else "")
+        ),
     )
     collector.rows(bad_lon, lon_label, lambda i: f"longitude {lon[i]:g} is outside -180..180")
-    infinite = (np.isinf(lat) | np.isinf(lon))
+    infinite = np.isinf(lat) | np.isinf(lon)
     collector.rows(infinite, None, lambda i: "coordinates are infinite")
 
 
@@ -504,6 +592,40 @@ def _warn_if_swapped(lon: NDArray[np.float64], lat: NDArray[np.float64], name: s
         msg = (
             f"{name}: most points have |latitude| > 60 and |longitude| < 60, which only a few "
             "places on Earth do; check that longitude and latitude are not swapped"
+        )
+        warnings.warn(msg, InputWarning, stacklevel=3)
+
+
+#: Degrees a point may lie beyond its CRS's area of use before a warning.
+_AREA_OF_USE_MARGIN = 10.0
+
+
+def _warn_if_outside_area_of_use(
+    lon: NDArray[np.float64], lat: NDArray[np.float64], crs: CRS, name: str
+) -> None:
+    """Warn when reprojected points lie far outside the area their CRS is made for.
+
+    A CSV read with the wrong ``--crs``, or with northing and easting swapped
+    (Chinese surveys call the northing X), reprojects to valid but absurd
+    places; this is the only sign of it.
+    """
+    area = crs.area_of_use
+    if area is None or area.west > area.east:  # unknown, or crossing the antimeridian
+        return
+    margin = _AREA_OF_USE_MARGIN
+    outside = (
+        (lon < area.west - margin)
+        | (lon > area.east + margin)
+        | (lat < area.south - margin)
+        | (lat > area.north + margin)
+    )
+    if outside.any():
+        msg = (
+            f"{name}: {int(outside.sum())} of {len(lon)} points lie far outside the area "
+            f"{crs.to_string()} is defined for ({area.name.rstrip('.')}: "
+            f"longitude {area.west:g}..{area.east:g}, "
+            f"latitude {area.south:g}..{area.north:g}); "
+            "check --crs, and that the longitude (x) column holds eastings and the latitude (y) column northings"
         )
         warnings.warn(msg, InputWarning, stacklevel=3)
 
@@ -530,9 +652,9 @@ def _ids(
         return pd.Series([str(i + row_offset) for i in range(len(frame))], dtype=object)
     used.add(column)
     raw = frame[column]
-    missing = raw.isna().to_numpy()
+    ids = _texts(raw)
+    missing = ids.isna().to_numpy()
     collector.rows(missing, column, lambda i: "id is missing")
-    ids = raw.map(_id_text)
     duplicated = ids.duplicated(keep="first").to_numpy() & ~missing
     if duplicated.any():
         first_row = {}
@@ -542,17 +664,27 @@ def _ids(
         collector.rows(
             duplicated,
             column,
-            lambda i: f"duplicate id '{values[i]}' (first at row {first_row[values[i]]}); ids must be unique",
+            lambda i: (
+                f"duplicate id '{values[i]}' (first at row {first_row[values[i]]}); "
+                "ids must be unique"
+            ),
         )
     return ids.astype(object)
 
 
-def _id_text(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+def _text(value: Any) -> str | None:
+    """Return a cell as stripped text (``3.0`` → ``"3"``); ``None`` when missing or blank."""
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
         return None
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    text = str(value).strip()
+    return text or None
+
+
+def _texts(values: pd.Series) -> pd.Series:
+    """Return :func:`_text` of every cell, as an object Series (``None`` for missing)."""
+    return pd.Series([_text(v) for v in values], index=values.index, dtype=object)
 
 
 def _site_columns(
@@ -565,13 +697,19 @@ def _site_columns(
         status = pd.Series(["existing"] * len(frame), dtype=object)
     else:
         used.add(status_col)
-        status = frame[status_col].map(lambda v: None if v is None else str(v).strip().lower())
-        unknown = ~status.isin(SITE_STATUSES).to_numpy()
-        raw = frame[status_col].to_numpy()
+        raw = _texts(frame[status_col])
+        status = pd.Series([None if v is None else v.lower() for v in raw], dtype=object)
+        missing_status = status.isna().to_numpy()
+        collector.rows(
+            missing_status,
+            status_col,
+            lambda i: f"status is missing; use one of {', '.join(SITE_STATUSES)}",
+        )
+        unknown = ~missing_status & ~status.isin(SITE_STATUSES).to_numpy()
         collector.rows(
             unknown,
             status_col,
-            lambda i: f"unknown status {raw[i]!r}; use one of {', '.join(SITE_STATUSES)}",
+            lambda i: f"unknown status '{raw[i]}'; use one of {', '.join(SITE_STATUSES)}",
         )
     is_competitor = (status == "competitor").to_numpy()
 
@@ -584,7 +722,7 @@ def _site_columns(
         tier = pd.Series([None] * len(frame), dtype=object)
     else:
         used.add(tier_col)
-        tier = frame[tier_col].map(lambda v: None if v is None else str(v).strip())
+        tier = _texts(frame[tier_col])
         missing = tier.isna().to_numpy() & ~is_competitor
         collector.rows(
             missing, tier_col, lambda i: f"tier is missing; use one of {', '.join(scenario.tiers)}"
@@ -619,12 +757,16 @@ def _site_columns(
         used.add(column)
         values = _numeric(frame, column, collector, field.replace("_", " "))
         negative = np.isfinite(values) & (values < 0)
-        collector.rows(negative, column, lambda i, f=field: f"{f.replace('_', ' ')} {values[i]:g} is negative")
+        collector.rows(
+            negative,
+            column,
+            lambda i, f=field, v=values: f"{f.replace('_', ' ')} {v[i]:g} is negative",
+        )
         out[field] = np.where(np.isnan(values), defaults, values)
     name_col = _find_column(columns, None, ("name",), "name", "", name)
     if name_col is not None:
         used.add(name_col)
-        out["name"] = frame[name_col].map(lambda v: "" if v is None else str(v)).astype(object)
+        out["name"] = pd.Series([_text(v) or "" for v in frame[name_col]], dtype=object)
     return out
 
 
@@ -661,7 +803,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The temporary name ends with the target's suffix: GDAL picks drivers by it.
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()  # writers such as GDAL want to create the file themselves
@@ -680,11 +825,14 @@ def write_text(path: str | Path, text: str) -> Path:
     return Path(path)
 
 
-def write_frame(gdf: gpd.GeoDataFrame | pd.DataFrame, path: str | Path, *, fmt: str | None = None) -> Path:
+def write_frame(
+    gdf: gpd.GeoDataFrame | pd.DataFrame, path: str | Path, *, fmt: str | None = None
+) -> Path:
     """Write a (Geo)DataFrame atomically as CSV, GeoJSON, GeoParquet or GeoPackage.
 
     Outputs are deterministic (same frame → same bytes): CSV with ``lon``/``lat``
-    columns instead of geometry, GeoJSON/GeoPackage through pyogrio, Parquet
+    columns (EPSG:4326) instead of geometry (plus ``wkt`` for non-point
+    geometries), GeoJSON/GeoPackage through pyogrio, Parquet
     without pandas' index.
 
     Parameters
@@ -709,15 +857,9 @@ def write_frame(gdf: gpd.GeoDataFrame | pd.DataFrame, path: str | Path, *, fmt: 
         raise ValueError(msg)
     with atomic_path(path) as tmp:
         if fmt == "csv":
-            frame = pd.DataFrame(gdf)
-            if isinstance(gdf, gpd.GeoDataFrame):
-                frame = frame.drop(columns=gdf.geometry.name)
-            frame.to_csv(tmp, index=False, lineterminator="\n", float_format="%.10g")
+            _csv_frame(gdf).to_csv(tmp, index=False, lineterminator="\n", float_format="%.10g")
         elif fmt == "parquet":
-            if isinstance(gdf, gpd.GeoDataFrame):
-                gdf.to_parquet(tmp, index=False)
-            else:
-                gdf.to_parquet(tmp, index=False)
+            gdf.to_parquet(tmp, index=False)
         else:
             import pyogrio
 
@@ -730,6 +872,36 @@ def write_frame(gdf: gpd.GeoDataFrame | pd.DataFrame, path: str | Path, *, fmt: 
             if driver == "GPKG":
                 _strip_gpkg_timestamps(tmp)
     return path
+
+
+def _csv_frame(gdf: gpd.GeoDataFrame | pd.DataFrame) -> pd.DataFrame:
+    """Return ``gdf`` as a plain table: geometry becomes ``lon``/``lat`` in EPSG:4326.
+
+    Non-point geometries are written as the ``lon``/``lat`` of their centroid
+    plus their WKT in a ``wkt`` column, so nothing is lost. A plain DataFrame
+    is returned unchanged.
+    """
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
+        return pd.DataFrame(gdf)
+    geometry = gdf.geometry
+    if geometry.crs is not None and not geometry.crs.equals(_WGS84):
+        geometry = geometry.to_crs(_WGS84)
+    values = geometry.to_numpy()
+    present = ~(shapely.is_missing(values) | shapely.is_empty(values))
+    points = np.where(present, values, None)
+    non_point = present & (shapely.get_type_id(values) != 0)
+    if non_point.any():
+        points[non_point] = shapely.centroid(values[non_point])
+    lon = np.full(len(values), np.nan)
+    lat = np.full(len(values), np.nan)
+    lon[present] = shapely.get_x(points[present])
+    lat[present] = shapely.get_y(points[present])
+    frame = pd.DataFrame(gdf.drop(columns=[gdf.geometry.name]))
+    frame["lon"] = lon
+    frame["lat"] = lat
+    if non_point.any():
+        frame["wkt"] = np.where(present, shapely.to_wkt(values, rounding_precision=7), None)
+    return frame
 
 
 def _strip_gpkg_timestamps(path: Path) -> None:
