@@ -1,0 +1,416 @@
+"""The solver layer: a MILP held as arrays, solved with HiGHS or CBC.
+
+Every model in :mod:`netplan.locate` builds a :class:`MilpArrays` — objective,
+bounds, integrality and a CSR constraint matrix with row bounds — from numpy
+and scipy arrays, without Python loops over demand-site pairs. It is then
+solved by
+
+* **HiGHS** (default), passed whole to ``highspy`` (``passModel``); the best
+  bound is HiGHS's ``mip_dual_bound``;
+* **CBC**, PuLP's bundled binary, through a PuLP model built from the same
+  arrays (:meth:`MilpArrays.to_pulp`); the best bound and gap are read from
+  CBC's log.
+
+A solve that stops on its time limit returns its incumbent with status
+``"feasible"`` and its gap; only a model without any solution comes back as
+``"infeasible"`` or ``"no_solution"``. Statuses are the strings
+:data:`STATUSES`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from netplan.errors import SolverError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = ["SOLVERS", "STATUSES", "MilpArrays", "SolveOutcome", "SolverSettings", "solve_milp"]
+
+#: Solvers understood by :func:`solve_milp`.
+SOLVERS = ("highs", "cbc")
+#: Result statuses: proven optimal (within the requested gap), a feasible incumbent
+#: (time limit), proven infeasible, or stopped without any solution.
+STATUSES = ("optimal", "feasible", "infeasible", "no_solution")
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """How to solve a model.
+
+    Attributes
+    ----------
+    solver
+        ``"highs"`` (default) or ``"cbc"``.
+    time_limit
+        Seconds before the solver stops and returns its incumbent; ``None``
+        for no limit.
+    gap
+        Relative MIP gap at which the solver may stop (0: prove optimality).
+    threads
+        Solver threads (``None``: the solver's default).
+    seed
+        Random seed, for reproducible runs.
+    """
+
+    solver: str = "highs"
+    time_limit: float | None = None
+    gap: float = 0.0
+    threads: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.solver not in SOLVERS:
+            msg = f"unknown solver {self.solver!r}; use one of {', '.join(SOLVERS)}"
+            raise SolverError(msg)
+        if self.time_limit is not None and not self.time_limit > 0:
+            msg = f"`time_limit` must be more than 0 seconds, got {self.time_limit}"
+            raise SolverError(msg)
+        if not 0 <= self.gap < 1:
+            msg = f"`gap` must be a relative gap in [0, 1), got {self.gap}"
+            raise SolverError(msg)
+
+
+@dataclass
+class MilpArrays:
+    """A mixed-integer linear program as arrays.
+
+    ``optimise objective @ x + offset`` subject to
+    ``row_lower <= matrix @ x <= row_upper``, ``col_lower <= x <= col_upper``
+    and ``x[integer]`` integral.
+
+    Attributes
+    ----------
+    objective
+        Objective coefficients, one per column.
+    col_lower, col_upper
+        Column bounds (``±inf`` allowed).
+    integer
+        ``True`` for integer columns.
+    matrix
+        Constraint matrix, CSR, shape ``(n_rows, n_columns)``.
+    row_lower, row_upper
+        Row bounds (``±inf`` allowed).
+    maximize
+        ``True`` to maximise.
+    offset
+        Constant added to the objective.
+    start
+        An optional feasible starting solution (HiGHS uses it).
+    """
+
+    objective: NDArray[np.float64]
+    col_lower: NDArray[np.float64]
+    col_upper: NDArray[np.float64]
+    integer: NDArray[np.bool_]
+    matrix: sp.csr_array
+    row_lower: NDArray[np.float64]
+    row_upper: NDArray[np.float64]
+    maximize: bool = False
+    offset: float = 0.0
+    start: NDArray[np.float64] | None = None
+
+    @property
+    def n_columns(self) -> int:
+        """Return the number of columns (variables)."""
+        return len(self.objective)
+
+    @property
+    def n_rows(self) -> int:
+        """Return the number of constraint rows."""
+        return len(self.row_lower)
+
+    def to_pulp(self, name: str = "netplan") -> tuple[Any, list[Any]]:
+        """Return the model as a :class:`pulp.LpProblem` and its variables ``x0``, ``x1``, ...
+
+        The objective is always a minimisation (a maximisation is negated) and
+        leaves out :attr:`offset`, so that solver logs and bounds read the same
+        way for every model.
+        """
+        import pulp
+
+        sign = -1.0 if self.maximize else 1.0
+        problem = pulp.LpProblem(name, pulp.LpMinimize)
+        variables = [
+            pulp.LpVariable(
+                f"x{k}",
+                lowBound=None if math.isinf(lo) else float(lo),
+                upBound=None if math.isinf(hi) else float(hi),
+                cat=pulp.LpInteger if is_int else pulp.LpContinuous,
+            )
+            for k, (lo, hi, is_int) in enumerate(
+                zip(self.col_lower.tolist(), self.col_upper.tolist(), self.integer.tolist(), strict=True)
+            )
+        ]
+        cost = sign * self.objective
+        nonzero = np.flatnonzero(cost)
+        problem += pulp.LpAffineExpression(
+            [(variables[k], float(cost[k])) for k in nonzero.tolist()]
+        )
+        matrix = self.matrix.tocsr()
+        indptr, indices, data = matrix.indptr, matrix.indices.tolist(), matrix.data.tolist()
+        for row in range(self.n_rows):
+            lo, hi = float(self.row_lower[row]), float(self.row_upper[row])
+            start, end = int(indptr[row]), int(indptr[row + 1])
+            terms = [(variables[indices[k]], data[k]) for k in range(start, end)]
+            if lo == hi:
+                problem += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ, f"r{row}", lo)
+                continue
+            if not math.isinf(lo):
+                problem += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintGE, f"r{row}l", lo)
+            if not math.isinf(hi):
+                problem += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"r{row}u", hi)
+        return problem, variables
+
+
+@dataclass
+class SolveOutcome:
+    """What a solve returned.
+
+    Attributes
+    ----------
+    status
+        One of :data:`STATUSES`.
+    objective
+        Objective of the incumbent (``None`` without one).
+    best_bound
+        Best proven bound on the optimum (``None`` when unknown).
+    gap
+        Relative gap ``|objective - best_bound| / max(|objective|, 1e-9)``.
+    values
+        Column values of the incumbent (``None`` without one).
+    solve_seconds
+        Wall time of the solver call.
+    solver
+        ``"highs"`` or ``"cbc"``.
+    detail
+        The solver's own status word, for messages.
+    """
+
+    status: str
+    objective: float | None
+    best_bound: float | None
+    gap: float | None
+    values: NDArray[np.float64] | None
+    solve_seconds: float
+    solver: str
+    detail: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def relative_gap(objective: float | None, bound: float | None) -> float | None:
+    """Return ``|objective - bound| / max(|objective|, 1e-9)``, 0 when both are 0."""
+    if objective is None or bound is None or not math.isfinite(bound):
+        return None
+    difference = abs(objective - bound)
+    if difference <= 1e-9 * max(1.0, abs(objective)):
+        return 0.0
+    return difference / max(abs(objective), 1e-9)
+
+
+def solve_milp(model: MilpArrays, settings: SolverSettings | None = None) -> SolveOutcome:
+    """Solve ``model`` with the solver ``settings`` name.
+
+    Parameters
+    ----------
+    model
+        The program.
+    settings
+        Solver, time limit, gap, threads, seed.
+
+    Returns
+    -------
+    SolveOutcome
+        Status, incumbent, bound, gap and solve time. A time-limited solve
+        returns its incumbent (status ``"feasible"``).
+
+    Raises
+    ------
+    SolverError
+        When the solver is not available or fails outright.
+    """
+    settings = settings or SolverSettings()
+    if model.n_columns == 0:
+        return SolveOutcome("optimal", model.offset, model.offset, 0.0, np.zeros(0), 0.0, settings.solver)
+    if settings.solver == "cbc":
+        return _solve_cbc(model, settings)
+    return _solve_highs(model, settings)
+
+
+# --------------------------------------------------------------------------- HiGHS
+
+
+def _solve_highs(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - highspy is a dependency
+        msg = "HiGHS is not installed; run `pip install highspy` or pass --solver cbc"
+        raise SolverError(msg) from None
+
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("random_seed", int(settings.seed))
+    highs.setOptionValue("mip_rel_gap", max(settings.gap, 1e-9))
+    if settings.time_limit is not None:
+        highs.setOptionValue("time_limit", float(settings.time_limit))
+    if settings.threads is not None:
+        highs.setOptionValue("threads", int(settings.threads))
+
+    matrix = model.matrix.tocsr()
+    lp = highspy.HighsLp()
+    lp.num_col_ = model.n_columns
+    lp.num_row_ = model.n_rows
+    lp.col_cost_ = np.ascontiguousarray(model.objective, dtype=np.float64)
+    lp.col_lower_ = np.ascontiguousarray(model.col_lower, dtype=np.float64)
+    lp.col_upper_ = np.ascontiguousarray(model.col_upper, dtype=np.float64)
+    lp.row_lower_ = np.ascontiguousarray(model.row_lower, dtype=np.float64)
+    lp.row_upper_ = np.ascontiguousarray(model.row_upper, dtype=np.float64)
+    lp.offset_ = float(model.offset)
+    lp.sense_ = highspy.ObjSense.kMaximize if model.maximize else highspy.ObjSense.kMinimize
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.num_col_ = model.n_columns
+    lp.a_matrix_.num_row_ = model.n_rows
+    lp.a_matrix_.start_ = np.ascontiguousarray(matrix.indptr, dtype=np.int32)
+    lp.a_matrix_.index_ = np.ascontiguousarray(matrix.indices, dtype=np.int32)
+    lp.a_matrix_.value_ = np.ascontiguousarray(matrix.data, dtype=np.float64)
+    has_integers = bool(model.integer.any())
+    if has_integers:
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
+            for flag in model.integer.tolist()
+        ]
+    status = highs.passModel(lp)
+    if status == highspy.HighsStatus.kError:
+        msg = "HiGHS rejected the model (an internal error in netplan's model builder)"
+        raise SolverError(msg)
+    if model.start is not None and has_integers:
+        solution = highspy.HighsSolution()
+        solution.col_value = list(np.asarray(model.start, dtype=np.float64))
+        solution.value_valid = True
+        highs.setSolution(solution)
+    started = time.perf_counter()
+    highs.run()
+    seconds = time.perf_counter() - started
+
+    model_status = highs.getModelStatus()
+    info = highs.getInfo()
+    detail = highs.modelStatusToString(model_status)
+    has_solution = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+    values = np.asarray(highs.getSolution().col_value, dtype=np.float64) if has_solution else None
+    objective = float(info.objective_function_value) if has_solution else None
+    if has_integers:
+        bound: float | None = float(info.mip_dual_bound)
+        if bound is not None and not math.isfinite(bound):
+            bound = None
+    else:
+        bound = objective if model_status == highspy.HighsModelStatus.kOptimal else None
+    if model_status == highspy.HighsModelStatus.kOptimal:
+        result = "optimal"
+        if bound is None:
+            bound = objective
+    elif model_status in (
+        highspy.HighsModelStatus.kInfeasible,
+        highspy.HighsModelStatus.kUnboundedOrInfeasible,
+    ):
+        result = "infeasible"
+    elif model_status in (highspy.HighsModelStatus.kModelError, highspy.HighsModelStatus.kSolveError):
+        msg = f"HiGHS failed: {detail}"
+        raise SolverError(msg)
+    else:
+        result = "feasible" if has_solution else "no_solution"
+    return SolveOutcome(
+        status=result,
+        objective=objective,
+        best_bound=bound,
+        gap=relative_gap(objective, bound),
+        values=values,
+        solve_seconds=seconds,
+        solver="highs",
+        detail=detail,
+    )
+
+
+# --------------------------------------------------------------------------- CBC
+
+_LOG_NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+
+
+def _solve_cbc(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
+    import pulp
+
+    problem, variables = model.to_pulp()
+    with tempfile.TemporaryDirectory(prefix="netplan-cbc-") as folder:
+        log_path = Path(folder) / "cbc.log"
+        options = [f"randomCbcSeed {int(settings.seed) + 1}"]
+        solver = pulp.PULP_CBC_CMD(
+            msg=False,
+            timeLimit=settings.time_limit,
+            gapRel=settings.gap if settings.gap > 0 else None,
+            threads=settings.threads,
+            logPath=str(log_path),
+            options=options,
+        )
+        if not solver.available():
+            msg = "PuLP's CBC binary is not available; reinstall pulp or pass --solver highs"
+            raise SolverError(msg)
+        started = time.perf_counter()
+        try:
+            problem.solve(solver)
+        except pulp.PulpSolverError as exc:
+            msg = f"CBC failed: {exc}"
+            raise SolverError(msg) from None
+        seconds = time.perf_counter() - started
+        log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
+
+    sign = -1.0 if model.maximize else 1.0
+    solution_status = problem.sol_status
+    has_solution = solution_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+    values = None
+    objective = None
+    if has_solution:
+        values = np.array([v.varValue if v.varValue is not None else 0.0 for v in variables])
+        objective = float(model.objective @ values + model.offset)
+    lower = _log_value(log, r"Lower bound:\s*" + _LOG_NUMBER)
+    log_bound = None if lower is None else sign * lower + model.offset
+    stopped = "Stopped on" in log
+    bound: float | None
+    if has_solution and not stopped and problem.status == pulp.LpStatusOptimal:
+        result = "optimal"
+        bound = objective
+        if settings.gap > 0 and log_bound is not None:
+            bound = log_bound
+    elif solution_status == pulp.LpSolutionInfeasible or problem.status == pulp.LpStatusInfeasible:
+        result, bound = "infeasible", None
+    else:
+        result = "feasible" if has_solution else "no_solution"
+        bound = log_bound
+    return SolveOutcome(
+        status=result,
+        objective=objective,
+        best_bound=bound,
+        gap=relative_gap(objective, bound),
+        values=values,
+        solve_seconds=seconds,
+        solver="cbc",
+        detail=pulp.LpStatus.get(problem.status, str(problem.status)),
+    )
+
+
+def _log_value(log: str, pattern: str) -> float | None:
+    found = re.findall(pattern, log)
+    if not found:
+        return None
+    try:
+        return float(found[-1])
+    except ValueError:
+        return None
