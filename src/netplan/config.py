@@ -23,6 +23,7 @@ change the promise through ``grade_radius_km`` / ``grade_response_hours``.
 
 from __future__ import annotations
 
+import difflib
 import math
 import tomllib
 from collections.abc import Mapping
@@ -325,7 +326,10 @@ class Scenario:
         return tier.display(lang) if tier is not None else name
 
     def with_tiers(self, **changes: Mapping[str, Any]) -> Scenario:
-        """Return a copy with some tiers' fields replaced, e.g. ``city_station={"radius_km": 40}``."""
+        """Return a copy with some tiers' fields replaced.
+
+        Example: ``scenario.with_tiers(city_station={"radius_km": 40})``.
+        """
         tiers = dict(self.tiers)
         for name, fields in changes.items():
             tiers[name] = replace(self.tier(name), **fields)
@@ -372,7 +376,9 @@ class _Reader:
             if key not in allowed:
                 where = f"{prefix}.{key}" if prefix else key
                 choices = ", ".join(sorted(allowed))
-                raise self.fail(where, f"unknown key; expected one of: {choices}")
+                close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
+                hint = f" (did you mean `{close[0]}`?)" if close else ""
+                raise self.fail(where, f"unknown key{hint}; expected one of: {choices}")
 
     def table(self, data: Mapping[str, Any], key: str, prefix: str) -> Mapping[str, Any]:
         value = data.get(key, {})
@@ -442,7 +448,7 @@ def _join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
-def _parse_tier(reader: _Reader, name: str, data: Any, scenario: Mapping[str, Any]) -> Tier:
+def _parse_tier(reader: _Reader, name: str, data: Any, travel: Mapping[str, float]) -> Tier:
     prefix = f"tiers.{name}"
     if not isinstance(data, Mapping):
         raise reader.fail(prefix, "must be a table of tier settings")
@@ -453,12 +459,8 @@ def _parse_tier(reader: _Reader, name: str, data: Any, scenario: Mapping[str, An
         raise reader.fail(prefix, "give the promise as `radius_km` or as `response_hours`")
     if radius is not None and hours is not None:
         raise reader.fail(prefix, "give either `radius_km` or `response_hours`, not both")
-    speed = reader.number(
-        data, "speed_kmh", prefix, float(scenario.get("speed_kmh", 60.0)), positive=True
-    )
-    detour = reader.number(
-        data, "detour_factor", prefix, float(scenario.get("detour_factor", 1.3)), positive=True
-    )
+    speed = reader.number(data, "speed_kmh", prefix, travel["speed_kmh"], positive=True)
+    detour = reader.number(data, "detour_factor", prefix, travel["detour_factor"], positive=True)
     assert speed is not None and detour is not None
     if detour < 1.0:
         raise reader.fail(_join(prefix, "detour_factor"), f"must be 1 or more, got {detour:g}")
@@ -468,7 +470,9 @@ def _parse_tier(reader: _Reader, name: str, data: Any, scenario: Mapping[str, An
     parent = reader.string(data, "parent", prefix)
     support = reader.number(data, "support_radius_km", prefix, positive=True)
     if support is not None and parent is None:
-        raise reader.fail(_join(prefix, "support_radius_km"), "needs `parent` (the supporting tier)")
+        raise reader.fail(
+            _join(prefix, "support_radius_km"), "needs `parent` (the supporting tier)"
+        )
     fixed_cost = reader.number(data, "fixed_cost", prefix, 0.0, non_negative=True)
     assert fixed_cost is not None
     label = reader.string(data, "label", prefix, name.replace("_", " ").capitalize())
@@ -522,7 +526,7 @@ def _parse_demand(reader: _Reader, data: Mapping[str, Any]) -> DemandRates:
         where = f"demand.age_bands.{label}"
         upper = _band_upper(str(label))
         if upper is None:
-            raise reader.fail(where, "band names look like \"0-2\", \"3-5\" or \"6+\" (years)")
+            raise reader.fail(where, 'band names look like "0-2", "3-5" or "6+" (years)')
         if isinstance(factor, bool) or not isinstance(factor, int | float) or factor < 0:
             raise reader.fail(where, f"must be a number 0 or more, got {factor!r}")
         bands.append((upper, float(factor)))
@@ -569,7 +573,9 @@ def _parse_scoring(reader: _Reader, data: Mapping[str, Any]) -> ScoringOptions:
     for column, spec in reader.table(data, "attributes", "scoring").items():
         prefix = f"scoring.attributes.{column}"
         if not isinstance(spec, Mapping):
-            raise reader.fail(prefix, 'must be a table like { weight = 0.1, direction = "benefit" }')
+            raise reader.fail(
+                prefix, 'must be a table like { weight = 0.1, direction = "benefit" }'
+            )
         reader.check_keys(spec, {"weight", "direction"}, prefix)
         weight = reader.number(spec, "weight", prefix, 1.0, non_negative=True)
         assert weight is not None
@@ -623,16 +629,24 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> Sc
     tiers_raw = reader.table(data, "tiers", "")
     if not tiers_raw:
         raise reader.fail("tiers", "define at least one tier, e.g. [tiers.city_station]")
-    tiers = {str(name): _parse_tier(reader, str(name), spec, head) for name, spec in tiers_raw.items()}
-    _check_chain(reader, tiers)
+    # Scenario-wide travel settings are checked first: tiers take them as defaults.
     detour = reader.number(head, "detour_factor", "scenario", 1.3, positive=True)
     speed = reader.number(head, "speed_kmh", "scenario", 60.0, positive=True)
     assert detour is not None and speed is not None
+    if detour < 1.0:
+        raise reader.fail("scenario.detour_factor", f"must be 1 or more, got {detour:g}")
+    travel = {"speed_kmh": speed, "detour_factor": detour}
+    tiers = {
+        str(name): _parse_tier(reader, str(name), spec, travel) for name, spec in tiers_raw.items()
+    }
+    _check_chain(reader, tiers)
     plan = reader.table(data, "plan", "")
     return Scenario(
         name=reader.string(head, "name", "scenario", Path(source).stem) or "scenario",
         tiers=tiers,
-        distance_model=reader.choice(head, "distance_model", "scenario", DISTANCE_MODELS, "great_circle"),
+        distance_model=reader.choice(
+            head, "distance_model", "scenario", DISTANCE_MODELS, "great_circle"
+        ),
         detour_factor=detour,
         speed_kmh=speed,
         matrix_unit=reader.choice(head, "matrix_unit", "scenario", ("km", "minutes"), "km"),
