@@ -431,3 +431,23 @@ def test_optional_must_be_boolean() -> None:
         {"tiers": {"hub": {"optional": "yes"}}},
         "`tiers.hub.optional`: must be true or false, got 'yes'",
     )
+
+
+def test_age_bands_with_a_gap() -> None:
+    _fails(
+        {"demand": {"age_bands": {"0-2": 0.5, "5+": 2.0}}},
+        "`demand.age_bands.5+`: bands must run on from 0 without gaps or overlaps; expected a "
+        "band starting at 3 years",
+    )
+
+
+def test_age_bands_overlapping_or_not_starting_at_zero() -> None:
+    _fails(
+        {"demand": {"age_bands": {"0-4": 0.5, "3-6": 1.0}}},
+        "`demand.age_bands.3-6`: bands must run on from 0 without gaps",
+    )
+    _fails(
+        {"demand": {"age_bands": {"1-4": 0.5}}},
+        "`demand.age_bands.1-4`: bands must run on from 0 without gaps or overlaps; expected a "
+        "band starting at 0 years",
+    )

@@ -521,16 +521,26 @@ def _parse_demand(reader: _Reader, data: Mapping[str, Any]) -> DemandRates:
         if rate < 0:
             raise reader.fail(f"demand.service_rates.{product}", f"must be 0 or more, got {rate:g}")
     bands_raw = reader.table(data, "age_bands", "demand")
-    bands: list[tuple[float, float]] = []
+    labelled: list[tuple[float, float, float, str]] = []
     for label, factor in bands_raw.items():
         where = f"demand.age_bands.{label}"
-        upper = _band_upper(str(label))
-        if upper is None:
+        limits = _band_limits(str(label))
+        if limits is None:
             raise reader.fail(where, 'band names look like "0-2", "3-5" or "6+" (years)')
         if isinstance(factor, bool) or not isinstance(factor, int | float) or factor < 0:
             raise reader.fail(where, f"must be a number 0 or more, got {factor!r}")
-        bands.append((upper, float(factor)))
-    bands.sort()
+        labelled.append((limits[1], limits[0], float(factor), str(label)))
+    labelled.sort()
+    expected_lower = 0.0
+    for upper, lower, _, label in labelled:
+        if lower != expected_lower:
+            raise reader.fail(
+                f"demand.age_bands.{label}",
+                f"bands must run on from 0 without gaps or overlaps; expected a band starting "
+                f"at {expected_lower:g} years",
+            )
+        expected_lower = upper + 1
+    bands = [(upper, factor) for upper, _, factor, _ in labelled]
     reference_year = data.get("reference_year", 2026)
     if isinstance(reference_year, bool) or not isinstance(reference_year, int):
         raise reader.fail("demand.reference_year", f"must be a year, got {reference_year!r}")
@@ -544,14 +554,14 @@ def _parse_demand(reader: _Reader, data: Mapping[str, Any]) -> DemandRates:
     )
 
 
-def _band_upper(label: str) -> float | None:
-    """Return the inclusive upper bound of an age band label ("0-2" → 2, "6+" → inf)."""
+def _band_limits(label: str) -> tuple[float, float] | None:
+    """Return the inclusive bounds of an age band label ("3-5" → (3, 5), "6+" → (6, inf))."""
     text = label.strip().replace(" ", "")
     if text.endswith("+") and text[:-1].isdigit():
-        return math.inf
+        return float(text[:-1]), math.inf
     parts = text.split("-")
     if len(parts) == 2 and all(p.isdigit() for p in parts) and int(parts[0]) <= int(parts[1]):
-        return float(parts[1])
+        return float(parts[0]), float(parts[1])
     return None
 
 

@@ -49,6 +49,8 @@ __all__ = [
     "PointKind",
     "atomic_path",
     "detect_encoding",
+    "points_from_frame",
+    "read_csv_chunks",
     "read_customers",
     "read_installed_base",
     "read_points",
@@ -184,24 +186,94 @@ def _read_csv(path: Path, name: str) -> pd.DataFrame:
     text = raw.decode(encoding)
     if text.startswith("\ufeff"):
         text = text[1:]
-    delimiter = _sniff_delimiter(text)
-    # pandas renames repeated header names ("lon", "lon.1"); check the header as written.
-    header = next(csv.reader(_io.StringIO(text), delimiter=delimiter, skipinitialspace=True), [])
-    _check_columns([str(c).strip() for c in header], name, row=1)
+    delimiter = _csv_delimiter(text, name)
     try:
-        frame = pd.read_csv(
-            _io.StringIO(text),
-            sep=delimiter,
-            dtype=str,
-            keep_default_na=False,
-            skipinitialspace=True,
-        )
+        frame = pd.read_csv(_io.StringIO(text), sep=delimiter, **_CSV_OPTIONS)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         first = str(exc).strip().splitlines()[0]
         msg = f"not a readable CSV table: {first}"
         raise InputError([Problem(name, None, None, msg)]) from None
+    return _tidy_csv_frame(frame)
+
+
+#: ``pandas.read_csv`` options of every CSV read: cells as text, empty cells missing.
+_CSV_OPTIONS: dict[str, Any] = {"dtype": str, "keep_default_na": False, "skipinitialspace": True}
+#: Leading bytes :func:`read_csv_chunks` detects the encoding and delimiter on.
+CSV_SAMPLE_BYTES = 1 << 20
+
+
+def _csv_delimiter(text: str, name: str) -> str:
+    """Return the delimiter of CSV ``text`` after checking its header for repeated names."""
+    delimiter = _sniff_delimiter(text)
+    # pandas renames repeated header names ("lon", "lon.1"); check the header as written.
+    header = next(csv.reader(_io.StringIO(text), delimiter=delimiter, skipinitialspace=True), [])
+    _check_columns([str(c).strip() for c in header], name, row=1)
+    return delimiter
+
+
+def _tidy_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.replace({"": None})
+    tidy: pd.DataFrame = frame.replace({"": None})
+    return tidy
+
+
+def read_csv_chunks(path: str | Path, *, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Yield a CSV file's rows in chunks, each as :func:`read_points` reads a whole file.
+
+    For files too large to hold in memory: the encoding and delimiter are
+    detected on the first :data:`CSV_SAMPLE_BYTES` (cut at a line end) by the
+    same rules as :func:`read_points`, then the file is parsed ``chunk_rows``
+    rows at a time. Cells are text, empty cells ``None``; pass each chunk to
+    :func:`points_from_frame` with ``row_offset = 2 + rows before it``.
+
+    Parameters
+    ----------
+    path
+        The CSV file.
+    chunk_rows
+        Data rows per chunk (1 or more).
+
+    Raises
+    ------
+    InputError
+        An empty or unreadable file, a repeated column name, or text that
+        stops decoding in the detected encoding after the sample.
+    """
+    if chunk_rows < 1:
+        msg = f"chunk_rows must be 1 or more, got {chunk_rows}"
+        raise ValueError(msg)
+    path = Path(path)
+    name = str(path)
+    with path.open("rb") as handle:
+        sample = handle.read(CSV_SAMPLE_BYTES + 1)
+    if not sample.strip():
+        msg = "the file is empty; it needs a header row and data"
+        raise InputError([Problem(name, None, None, msg)])
+    if len(sample) > CSV_SAMPLE_BYTES:
+        cut = sample.rfind(b"\n", 0, CSV_SAMPLE_BYTES) + 1
+        if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and cut % 2:
+            cut += 1  # the second byte of a UTF-16 line feed
+        sample = sample[: cut or CSV_SAMPLE_BYTES]
+    encoding = detect_encoding(sample, name=name)
+    text = sample.decode(encoding)
+    delimiter = _csv_delimiter(text[1:] if text.startswith("\ufeff") else text, name)
+    try:
+        reader = pd.read_csv(
+            path, sep=delimiter, encoding=encoding, chunksize=chunk_rows, **_CSV_OPTIONS
+        )
+        with reader:
+            for chunk in reader:
+                yield _tidy_csv_frame(chunk)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        msg = f"not a readable CSV table: {first}"
+        raise InputError([Problem(name, None, None, msg)]) from None
+    except UnicodeDecodeError:
+        msg = (
+            f"the text stops being {encoding} after the first {len(sample):,} bytes; "
+            "save the whole file as CSV UTF-8"
+        )
+        raise InputError([Problem(name, None, None, msg)]) from None
 
 
 def _check_columns(columns: list[str], name: str, *, row: int | None) -> None:
@@ -378,10 +450,6 @@ def read_points(
     if path.is_dir():
         raise InputError([Problem(name, None, None, "is a folder; pass a file")])
     suffix = path.suffix.lower()
-    scenario = scenario or default_scenario()
-
-    source_crs: CRS | None = None
-    geometry: Any = None
     if suffix in CSV_SUFFIXES:
         frame: pd.DataFrame = _read_csv(path, name)
         row_offset = 2
@@ -394,14 +462,81 @@ def read_points(
     else:
         msg = f"unknown file type '{suffix or '(none)'}'; use .csv, .geojson, .gpkg or .parquet"
         raise InputError([Problem(name, None, None, msg)])
+    return points_from_frame(
+        frame,
+        name=name,
+        row_offset=row_offset,
+        header_row=1 if suffix in CSV_SUFFIXES else None,
+        file_format=suffix.lstrip("."),
+        kind=kind,
+        id_col=id_col,
+        lon_col=lon_col,
+        lat_col=lat_col,
+        weight_col=weight_col,
+        crs=crs,
+        scenario=scenario,
+    )
 
+
+def points_from_frame(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    row_offset: int,
+    header_row: int | None = None,
+    file_format: str = "",
+    kind: PointKind = "customers",
+    id_col: str | None = None,
+    lon_col: str | None = None,
+    lat_col: str | None = None,
+    weight_col: str | None = None,
+    crs: str | None = None,
+    scenario: Scenario | None = None,
+) -> gpd.GeoDataFrame:
+    """Validate a table read from a file, or one chunk of it, into points.
+
+    This is :func:`read_points` after the file is read; readers that stream a
+    large file (:mod:`netplan.stream`) call it once per chunk.
+
+    Parameters
+    ----------
+    frame
+        The rows as read: text cells from a CSV, typed columns from Parquet,
+        or a GeoDataFrame whose geometry gives the coordinates.
+    name
+        File name used in problems.
+    row_offset
+        Row number of the frame's first row as the file shows it: 2 for a
+        whole CSV (the header is row 1), 1 for other formats; plus the number
+        of data rows before a chunk.
+    header_row
+        Row number of the header (1 for CSV), used for problems with column
+        names; ``None`` for formats without one.
+    file_format
+        Format recorded in ``attrs["netplan_source"]`` (``"csv"``, ...).
+    kind, id_col, lon_col, lat_col, weight_col, crs, scenario
+        As for :func:`read_points`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As :func:`read_points`, indexed from 0.
+
+    Raises
+    ------
+    InputError
+        Listing every problem found, rows numbered from ``row_offset``.
+    """
+    scenario = scenario or default_scenario()
+    source_crs: CRS | None = None
+    geometry: Any = None
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
         geometry = frame.geometry
         source_crs = frame.crs
         frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
-    _check_columns(list(frame.columns), name, row=1 if row_offset == 2 else None)
+    _check_columns(list(frame.columns), name, row=header_row)
     collector = _Collector(name, row_offset)
     if len(frame) == 0:
         collector.file("the file has a header but no data rows")
@@ -436,7 +571,7 @@ def read_points(
                 f"no {missing} column found (looked for {', '.join(names)}); "
                 f"columns are: {', '.join(columns)}; name it with {option}"
             )
-            raise InputError([Problem(name, 1 if row_offset == 2 else None, None, msg)])
+            raise InputError([Problem(name, header_row, None, msg)])
         used |= {lon_name, lat_name}
         lon = _numeric(frame, lon_name, collector, "longitude")
         lat = _numeric(frame, lat_name, collector, "latitude")
@@ -482,6 +617,7 @@ def read_points(
             _check_non_negative(
                 units, frame[units_col].isna().to_numpy(), units_col, "units", collector
             )
+        _check_age_columns(frame, collector)
         collector.raise_if_any()
         out["units"] = units
         passthrough = frame.drop(columns=[c for c in frame.columns if c in used])
@@ -510,7 +646,7 @@ def read_points(
     gdf.attrs["netplan_source"] = {
         "file": name,
         "kind": kind,
-        "format": suffix.lstrip("."),
+        "format": file_format,
         "lon_column": lon_label,
         "lat_column": lat_label,
         "source_crs": (source_crs or _WGS84).to_string(),
@@ -596,6 +732,23 @@ def _warn_if_swapped(lon: NDArray[np.float64], lat: NDArray[np.float64], name: s
         warnings.warn(msg, InputWarning, stacklevel=3)
 
 
+def _check_age_columns(frame: pd.DataFrame, collector: _Collector) -> None:
+    """Report ages and install years that are not numbers, and negative ages.
+
+    Missing values are allowed (the age factor is then 1); the columns stay
+    in the frame for :func:`netplan.demand.demand_weights`.
+    """
+    columns = list(frame.columns)
+    age_col = _find_column(columns, None, ("age_years",), "age", "", collector.name)
+    if age_col is not None:
+        ages = _numeric(frame, age_col, collector, "age")
+        negative = np.isfinite(ages) & (ages < 0)
+        collector.rows(negative, age_col, lambda i: f"age {ages[i]:g} is negative")
+    year_col = _find_column(columns, None, ("install_year",), "install year", "", collector.name)
+    if year_col is not None:
+        _numeric(frame, year_col, collector, "install year")
+
+
 #: Degrees a point may lie beyond its CRS's area of use before a warning.
 _AREA_OF_USE_MARGIN = 10.0
 
@@ -625,7 +778,8 @@ def _warn_if_outside_area_of_use(
             f"{crs.to_string()} is defined for ({area.name.rstrip('.')}: "
             f"longitude {area.west:g}..{area.east:g}, "
             f"latitude {area.south:g}..{area.north:g}); "
-            "check --crs, and that the longitude (x) column holds eastings and the latitude (y) column northings"
+            "check --crs, and that the longitude (x) column holds eastings and the "
+            "latitude (y) column northings"
         )
         warnings.warn(msg, InputWarning, stacklevel=3)
 
