@@ -1,0 +1,215 @@
+"""English and Chinese user-interface strings for maps, scores and reports.
+
+Every label a planner reads on a map, in a score's reasons or in a report is
+looked up here by key with :func:`text`; tier names come from the scenario
+(``label`` / ``label_zh``), never from this table. Strings are plain text:
+callers escape them (``html.escape``) before they reach HTML, like every
+other string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from netplan.errors import ConfigError
+
+__all__ = ["LANGUAGES", "STRINGS", "check_lang", "text"]
+
+#: Languages netplan writes: English and (simplified) Chinese.
+LANGUAGES = ("en", "zh")
+
+#: ``key -> {"en": ..., "zh": ...}``; ``{name}`` placeholders are filled by :func:`text`.
+STRINGS: Mapping[str, Mapping[str, str]] = {
+    # ----------------------------------------------------------------- map
+    "map_title": {"en": "Service network", "zh": "售后服务网点布局"},
+    "layer_demand_heat": {"en": "Demand (heat map)", "zh": "服务需求（热力图）"},
+    "layer_blindspots": {"en": "Blind spots", "zh": "服务盲区"},
+    "layer_competitors": {"en": "Competitors", "zh": "竞争对手网点"},
+    "layer_sites": {"en": "{tier}: sites", "zh": "{tier}：网点"},
+    "layer_radius": {"en": "{tier}: service radius", "zh": "{tier}：服务半径"},
+    "base_osm": {"en": "OpenStreetMap", "zh": "OpenStreetMap 地图"},
+    "base_positron": {"en": "CartoDB positron (light)", "zh": "CartoDB positron（浅色）"},
+    "legend": {"en": "Legend", "zh": "图例"},
+    "legend_tiers": {"en": "Tiers", "zh": "网点类型"},
+    "legend_status": {"en": "Status", "zh": "状态"},
+    "legend_blindspot": {"en": "Blind spot (darker: more demand)", "zh": "盲区（颜色越深需求越大）"},
+    "legend_heat": {"en": "Demand density", "zh": "需求密度"},
+    "status_existing": {"en": "Existing", "zh": "现有"},
+    "status_required": {"en": "Required", "zh": "必选"},
+    "status_proposed": {"en": "Proposed (opened)", "zh": "新建（规划）"},
+    "status_candidate": {"en": "Candidate", "zh": "候选"},
+    "status_closed": {"en": "Closed", "zh": "关闭"},
+    "status_competitor": {"en": "Competitor", "zh": "竞争对手"},
+    "kpis": {"en": "Key figures", "zh": "关键指标"},
+    "kpi_coverage_rate": {"en": "Coverage rate (points)", "zh": "服务覆盖率（按点数）"},
+    "kpi_weighted_coverage": {"en": "Weighted coverage", "zh": "加权服务覆盖率"},
+    "kpi_p95_distance": {"en": "95th percentile distance", "zh": "95% 分位距离"},
+    "kpi_sites_by_tier": {"en": "Sites by tier", "zh": "各类型网点数"},
+    "kpi_blindspots": {"en": "Blind spots", "zh": "盲区数量"},
+    "kpi_total_weight": {"en": "Total demand", "zh": "总需求量"},
+    "kpi_before": {"en": "today", "zh": "现状"},
+    "kpi_after": {"en": "plan", "zh": "规划"},
+    "field_id": {"en": "Id", "zh": "编号"},
+    "field_name": {"en": "Name", "zh": "名称"},
+    "field_tier": {"en": "Tier", "zh": "类型"},
+    "field_status": {"en": "Status", "zh": "状态"},
+    "field_assigned": {"en": "Assigned demand", "zh": "分配需求量"},
+    "field_score": {"en": "Score", "zh": "评分"},
+    "field_rank": {"en": "Rank", "zh": "排名"},
+    "field_fixed_cost": {"en": "Fixed cost", "zh": "固定成本"},
+    "field_zone": {"en": "Blind spot", "zh": "盲区"},
+    "field_points": {"en": "Demand points", "zh": "需求点数"},
+    "field_weight": {"en": "Demand weight", "zh": "需求量"},
+    "field_area": {"en": "Area (km²)", "zh": "面积（平方公里）"},
+    "field_nearest": {"en": "Nearest outlet", "zh": "最近网点"},
+    "field_distance": {"en": "Distance (km)", "zh": "距离（公里）"},
+    "field_reasons": {"en": "Reasons", "zh": "理由"},
+    "none": {"en": "none", "zh": "无"},
+    # ----------------------------------------------------------------- scoring factors
+    "factor_demand": {"en": "Demand in reach", "zh": "服务半径内需求"},
+    "factor_gap_fill": {"en": "Uncovered demand captured", "zh": "填补盲区需求"},
+    "factor_overlap": {"en": "Overlap with today's network", "zh": "与现有网点重叠"},
+    "factor_distance_to_outlet": {"en": "Distance to nearest outlet", "zh": "距最近现有网点"},
+    "factor_competitors": {"en": "Competitors in reach", "zh": "半径内竞争对手"},
+    "factor_cost": {"en": "Fixed cost", "zh": "固定成本"},
+    "factor_attribute": {"en": "{column}", "zh": "{column}"},
+    "reason_demand": {"en": "serves {value} demand within its radius", "zh": "服务半径内需求 {value}"},
+    "reason_gap_fill": {
+        "en": "captures {value} demand no outlet covers today",
+        "zh": "可覆盖现有网点未覆盖的需求 {value}",
+    },
+    "reason_overlap": {
+        "en": "only {value} of its catchment is already covered",
+        "zh": "服务范围内仅 {value} 已被覆盖",
+    },
+    "reason_distance_to_outlet": {
+        "en": "{value} km from the nearest outlet",
+        "zh": "距最近网点 {value} 公里",
+    },
+    "reason_distance_to_outlet_none": {"en": "no outlet nearby today", "zh": "目前附近没有网点"},
+    "reason_competitors": {"en": "{value} competitor(s) within its radius", "zh": "半径内竞争对手 {value} 家"},
+    "reason_competitors_none": {"en": "no competitor within its radius", "zh": "半径内无竞争对手"},
+    "reason_cost": {"en": "fixed cost {value}", "zh": "固定成本 {value}"},
+    "reason_attribute_benefit": {"en": "{column} is high ({value})", "zh": "{column} 较高（{value}）"},
+    "reason_attribute_cost": {"en": "{column} is low ({value})", "zh": "{column} 较低（{value}）"},
+    # ----------------------------------------------------------------- report
+    "report_title": {"en": "Service network review", "zh": "售后服务网点规划报告"},
+    "report_generated_from": {"en": "Inputs", "zh": "输入"},
+    "section_headline": {"en": "Headline", "zh": "核心结论"},
+    "section_kpis": {"en": "Key figures", "zh": "关键指标"},
+    "section_sites_by_tier": {"en": "Sites by tier", "zh": "各类型网点"},
+    "section_changes": {"en": "Sites opened and closed", "zh": "新建与关闭的网点"},
+    "section_blindspots": {"en": "Largest blind spots", "zh": "主要服务盲区"},
+    "section_distance_curve": {"en": "Coverage by distance", "zh": "按距离的累计覆盖率"},
+    "section_tradeoff": {"en": "Trade-off curve", "zh": "成本与覆盖权衡曲线"},
+    "section_scores": {"en": "Top-scored candidate sites", "zh": "候选网点评分排名"},
+    "section_comparison": {"en": "Scenario comparison", "zh": "方案对比"},
+    "section_map": {"en": "Map", "zh": "地图"},
+    "col_kpi": {"en": "Key figure", "zh": "指标"},
+    "col_before": {"en": "Today", "zh": "现状"},
+    "col_after": {"en": "Plan", "zh": "规划"},
+    "col_change": {"en": "Change", "zh": "变化"},
+    "col_value": {"en": "Value", "zh": "数值"},
+    "col_tier": {"en": "Tier", "zh": "类型"},
+    "col_sites": {"en": "Sites", "zh": "网点数"},
+    "col_cost": {"en": "Fixed cost", "zh": "固定成本"},
+    "col_decision": {"en": "Decision", "zh": "决策"},
+    "col_site": {"en": "Site", "zh": "网点"},
+    "col_name": {"en": "Name", "zh": "名称"},
+    "col_score": {"en": "Score", "zh": "评分"},
+    "col_rank": {"en": "Rank", "zh": "排名"},
+    "col_reasons": {"en": "Why", "zh": "理由"},
+    "col_zone": {"en": "Zone", "zh": "盲区"},
+    "col_points": {"en": "Points", "zh": "点数"},
+    "col_weight": {"en": "Demand", "zh": "需求量"},
+    "col_area": {"en": "Area km²", "zh": "面积（平方公里）"},
+    "col_nearest": {"en": "Nearest outlet", "zh": "最近网点"},
+    "col_distance": {"en": "Distance km", "zh": "距离（公里）"},
+    "col_assigned": {"en": "Assigned demand", "zh": "分配需求量"},
+    "col_utilisation": {"en": "Utilisation", "zh": "负荷率"},
+    "col_a": {"en": "A", "zh": "方案 A"},
+    "col_b": {"en": "B", "zh": "方案 B"},
+    "decision_kept": {"en": "kept", "zh": "保留"},
+    "decision_opened": {"en": "opened", "zh": "新建"},
+    "decision_closed": {"en": "closed", "zh": "关闭"},
+    "decision_not_selected": {"en": "not selected", "zh": "未选中"},
+    "kpi_n_demand": {"en": "Demand points", "zh": "需求点数"},
+    "kpi_covered_weight": {"en": "Covered demand", "zh": "已覆盖需求量"},
+    "kpi_mean_distance": {"en": "Mean distance to nearest outlet", "zh": "到最近网点平均距离"},
+    "kpi_p50_distance": {"en": "Median distance to nearest outlet", "zh": "到最近网点距离中位数"},
+    "kpi_overlap_rate": {"en": "Overlap (covered by 2+ outlets)", "zh": "重叠率（被两个及以上网点覆盖）"},
+    "kpi_blindspot_weight": {"en": "Demand in blind spots", "zh": "盲区需求量"},
+    "kpi_total_fixed_cost": {"en": "Total fixed cost", "zh": "固定成本合计"},
+    "kpi_n_sites": {"en": "Outlets", "zh": "网点数"},
+    "kpi_solver_status": {"en": "Solver status", "zh": "求解状态"},
+    "kpi_gap": {"en": "Optimality gap", "zh": "最优性间隙"},
+    "headline_coverage": {
+        "en": "Weighted coverage is {value}.",
+        "zh": "加权服务覆盖率为 {value}。",
+    },
+    "headline_plan": {
+        "en": "The plan moves weighted coverage from {before} to {after} ({delta}), "
+        "opening {opened} and closing {closed} outlets, for a fixed cost of {cost}.",
+        "zh": "规划方案将加权覆盖率由 {before} 提升至 {after}（{delta}），"
+        "新建 {opened} 个、关闭 {closed} 个网点，固定成本 {cost}。",
+    },
+    "headline_blindspots": {
+        "en": "{n} blind spots hold {weight} of demand; the largest holds {largest}.",
+        "zh": "共有 {n} 个盲区，需求量 {weight}；最大盲区需求量 {largest}。",
+    },
+    "headline_scores": {
+        "en": "Best-scored candidate: {site} ({tier}, score {score}).",
+        "zh": "评分最高的候选网点：{site}（{tier}，{score} 分）。",
+    },
+    "curve_x": {"en": "distance to nearest outlet (km)", "zh": "到最近网点距离（公里）"},
+    "curve_y": {"en": "share of demand within", "zh": "累计需求占比"},
+    "tradeoff_x": {"en": "fixed cost", "zh": "固定成本"},
+    "tradeoff_x_sites": {"en": "number of sites", "zh": "网点数"},
+    "tradeoff_y": {"en": "weighted coverage", "zh": "加权覆盖率"},
+    "no_data": {"en": "No data given.", "zh": "未提供数据。"},
+    "compare_added": {"en": "Sites added", "zh": "新增网点"},
+    "compare_removed": {"en": "Sites removed", "zh": "减少网点"},
+    "compare_newly_covered": {"en": "Demand newly covered", "zh": "新覆盖的需求"},
+    "compare_newly_uncovered": {"en": "Demand no longer covered", "zh": "不再覆盖的需求"},
+    "report_footer": {
+        "en": "Written by netplan from the output folders listed above.",
+        "zh": "由 netplan 根据上述输出目录生成。",
+    },
+}
+
+
+def check_lang(lang: str) -> str:
+    """Return ``lang`` if netplan writes it, else raise a :class:`ConfigError`.
+
+    Parameters
+    ----------
+    lang
+        ``"en"`` or ``"zh"``.
+    """
+    if lang not in LANGUAGES:
+        msg = f"`lang`: netplan writes {' or '.join(LANGUAGES)}, got {lang!r}"
+        raise ConfigError(msg)
+    return lang
+
+
+def text(key: str, lang: str = "en", **values: object) -> str:
+    """Return the UI string ``key`` in ``lang`` with ``{name}`` placeholders filled.
+
+    Parameters
+    ----------
+    key
+        A key of :data:`STRINGS`.
+    lang
+        ``"en"`` or ``"zh"``.
+    **values
+        Values for the placeholders (converted with ``str``).
+
+    Examples
+    --------
+    >>> text("layer_sites", "en", tier="City station")
+    'City station: sites'
+    >>> text("layer_sites", "zh", tier="城市服务站")
+    '城市服务站：网点'
+    """
+    template = STRINGS[key][check_lang(lang)]
+    return template.format(**values) if values else template

@@ -1,0 +1,988 @@
+"""Folium maps of a service network: sites by tier, radii, demand heat, blind spots.
+
+:func:`network_map` draws any combination of demand points, sites, a coverage
+result and a plan on one Leaflet map, as a planner reads it:
+
+* one toggleable layer per tier, each with its own colour and marker shape;
+  the status shows in the marker (existing and required: filled; proposed by
+  a plan: filled with a dashed black ring; candidate: hollow; closed: grey
+  with a red cross); competitors in grey in their own layer;
+* the service radius of every active site, one layer per tier (hidden at
+  opening when a tier has many sites);
+* demand as a heat map, aggregated on a longitude/latitude grid so a million
+  points still open fast;
+* blind-spot zones as polygons, darker for more uncovered demand;
+* a legend, a panel of key figures, a layer control, a scale bar, and
+  tooltips and popups (id, name, tier, status, assigned demand, score).
+
+Every user string (site ids and names, tier labels, scenario names) is
+escaped with :func:`html.escape` before it reaches the page, and every data
+block is embedded as HTML-safe JSON, so a site named
+``<img src=x onerror=alert(1)>`` shows as text. With ``offline=True`` the file
+carries Leaflet and the heat-map plugin inline and loads nothing from the
+network (no basemap tiles then); otherwise it is a normal folium page with an
+OpenStreetMap / CartoDB positron basemap choice.
+
+Output is byte-identical for the same input: folium's random element ids are
+replaced by a counter while the map is built and rendered.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import html
+import importlib.resources
+import math
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import branca.element
+import folium
+import numpy as np
+import pandas as pd
+import shapely
+from folium.plugins import HeatMap
+from folium.template import Template
+
+from netplan.config import Scenario, default_scenario
+from netplan.errors import InputError
+from netplan.i18n import check_lang, text
+from netplan.io import write_text
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from numpy.typing import NDArray
+
+__all__ = [
+    "COMPETITOR_COLOUR",
+    "TIER_COLOURS",
+    "TIER_SHAPES",
+    "NetworkMap",
+    "aggregate_heat",
+    "display_status",
+    "network_map",
+    "write_map",
+]
+
+#: Colours given to tiers in scenario order (colour-blind-friendly, Okabe-Ito based).
+TIER_COLOURS = ("#d55e00", "#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#8c564b")
+#: Marker shapes given to tiers in scenario order.
+TIER_SHAPES = ("diamond", "square", "circle", "triangle", "star", "hexagon", "triangle_down")
+#: Colour of competitors' outlets.
+COMPETITOR_COLOUR = "#6b6b6b"
+#: Statuses a site shows on the map, in legend order.
+DISPLAY_STATUSES = ("existing", "required", "proposed", "candidate", "closed")
+#: Blind-spot colour ramp, light to dark (more uncovered demand).
+BLINDSPOT_COLOURS = ("#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#b30000")
+
+_LEAFLET_JS_URL = "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js"
+_LEAFLET_CSS_URL = "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css"
+_HEAT_JS_URL = (
+    "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js"
+)
+
+
+class CoverageLike(Protocol):
+    """What the map reads from a coverage result (:class:`netplan.coverage.CoverageResult`
+    or :class:`netplan.report.CoverageOutputs`)."""
+
+    points: Any
+    blindspots: Any
+
+    def summary(self) -> dict[str, Any]:
+        """Return the coverage KPIs."""
+        ...
+
+
+class PlanLike(Protocol):
+    """What the map reads from a plan (:class:`netplan.report.PlanOutputs`)."""
+
+    sites: pd.DataFrame
+
+    def summary(self) -> dict[str, Any]:
+        """Return the plan's summary (``before``/``after`` KPIs)."""
+        ...
+
+
+# --------------------------------------------------------------------------- deterministic ids
+
+_ID_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def _counter_ids(prefix: str) -> Iterator[None]:
+    """Make branca/folium element ids a counter (``prefix`` + n) inside the block."""
+    counter = iter(range(1, 1 << 62))
+
+    def generate(cls: type) -> str:
+        return f"{prefix}{next(counter)}"
+
+    with _ID_LOCK:
+        original = branca.element.Element.__dict__["_generate_id"]
+        branca.element.Element._generate_id = classmethod(generate)  # type: ignore[method-assign,assignment]
+        try:
+            yield
+        finally:
+            branca.element.Element._generate_id = original  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------- raw page pieces
+
+
+class _Raw(branca.element.Element):
+    """A piece of HTML put into the page as it is (no template parsing)."""
+
+    def __init__(self, content: str) -> None:
+        super().__init__()
+        self._name = "Raw"
+        self.content = content
+
+    def render(self, **kwargs: Any) -> str:
+        return self.content
+
+
+class _Script(folium.MacroElement):  # type: ignore[misc]
+    """JavaScript run with a JSON data block, adding its layers to the parent layer."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(layer, data) {
+        {{ this.code }}
+        })({{ this._parent.get_name() }}, {{ this.data|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, code: str, data: Any) -> None:
+        super().__init__()
+        self._name = "Script"
+        self.code = code
+        self.data = data
+
+
+class _Control(folium.MacroElement):  # type: ignore[misc]
+    """A Leaflet control holding trusted, pre-escaped HTML (legend, key figures)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(map) {
+            var control = L.control({position: {{ this.position|tojson }}});
+            control.onAdd = function() {
+                var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
+                div.innerHTML = {{ this.content|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            control.addTo(map);
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, content: str, *, position: str, css_class: str) -> None:
+        super().__init__()
+        self._name = "Control"
+        self.content = content
+        self.position = position
+        self.css_class = css_class
+
+
+_SITES_JS = """
+var icons = {};
+Object.keys(data.icons).forEach(function(key) {
+    var spec = data.icons[key];
+    icons[key] = L.divIcon({
+        html: spec[0], className: "np-site " + spec[1],
+        iconSize: [spec[2], spec[2]], iconAnchor: [spec[2] / 2, spec[2] / 2]
+    });
+});
+data.sites.forEach(function(s) {
+    var marker = L.marker([s[0], s[1]], {icon: icons[s[2]], keyboard: false});
+    marker.bindTooltip(s[3]);
+    marker.bindPopup(s[4], {maxWidth: 360});
+    marker.addTo(layer);
+});
+"""
+
+_RADII_JS = """
+data.centres.forEach(function(c) {
+    L.circle([c[0], c[1]], {
+        radius: c[2], color: data.colour, weight: 1, opacity: 0.7,
+        fillColor: data.colour, fillOpacity: 0.06, interactive: false
+    }).addTo(layer);
+});
+"""
+
+_ZONES_JS = """
+L.geoJSON(data, {
+    renderer: L.svg(),
+    style: function(f) {
+        return {color: f.properties.c, weight: 1, opacity: 0.9,
+                fillColor: f.properties.c, fillOpacity: 0.45, className: "np-zone"};
+    },
+    onEachFeature: function(f, l) {
+        l.bindTooltip(f.properties.t);
+        l.bindPopup(f.properties.p, {maxWidth: 360});
+    }
+}).addTo(layer);
+"""
+
+_PAGE_CSS = """<style>
+.np-site { background: none; border: none; }
+.np-site svg { display: block; overflow: visible; }
+.np-panel { background: rgba(255,255,255,0.94); padding: 8px 10px; border-radius: 6px;
+  box-shadow: 0 1px 5px rgba(0,0,0,0.35); font: 12px/1.35 system-ui, sans-serif; max-width: 300px; }
+.np-panel h4 { margin: 0 0 4px; font-size: 13px; }
+.np-panel table { border-collapse: collapse; }
+.np-panel td { padding: 1px 4px; vertical-align: middle; }
+.np-panel td.num { text-align: right; white-space: nowrap; }
+.np-swatch { display: inline-block; width: 14px; height: 10px; border: 1px solid #555; }
+.np-heat-bar { display: inline-block; width: 90px; height: 10px;
+  background: linear-gradient(to right, blue, cyan, lime, yellow, red); }
+.np-popup td { padding: 1px 6px 1px 0; vertical-align: top; }
+.np-popup th { text-align: left; padding-right: 6px; font-weight: 600; }
+</style>"""
+
+
+# --------------------------------------------------------------------------- the result
+
+
+@dataclass
+class NetworkMap:
+    """A built map and what it shows.
+
+    Attributes
+    ----------
+    map
+        The :class:`folium.Map` (render it with :meth:`html`, which keeps the
+        output deterministic, rather than ``map.save``).
+    layer_names
+        Names of the overlay layers, in layer-control order (plain text).
+    offline
+        Whether Leaflet is inlined (no network needed to open the file).
+    lang
+        ``"en"`` or ``"zh"``.
+    n_sites, n_heat_cells, n_zones
+        What was drawn: sites (all statuses), aggregated heat-map cells,
+        blind-spot zones.
+    heat_cell_deg
+        Size (degrees) of the grid the demand was aggregated to for the heat map.
+    """
+
+    map: folium.Map
+    layer_names: list[str] = field(default_factory=list)
+    offline: bool = False
+    lang: str = "en"
+    n_sites: int = 0
+    n_heat_cells: int = 0
+    n_zones: int = 0
+    heat_cell_deg: float | None = None
+
+    def html(self) -> str:
+        """Return the page as HTML text, byte-identical for the same input."""
+        with _counter_ids("r"):
+            return str(self.map.get_root().render())
+
+    def summary(self) -> dict[str, Any]:
+        """Return what the map shows as plain data."""
+        return {
+            "layers": list(self.layer_names),
+            "offline": self.offline,
+            "lang": self.lang,
+            "n_sites": self.n_sites,
+            "n_heat_cells": self.n_heat_cells,
+            "n_zones": self.n_zones,
+            "heat_cell_deg": self.heat_cell_deg,
+        }
+
+    def to_file(self, path: str | Path) -> Path:
+        """Write the map to ``path`` atomically and return the path."""
+        return write_text(path, self.html())
+
+
+def write_map(network: NetworkMap, path: str | Path) -> Path:
+    """Write a :class:`NetworkMap` to an HTML file atomically; return the path."""
+    return network.to_file(path)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _esc(value: Any) -> str:
+    """Return ``value`` as escaped HTML text (``None``/NaN as an empty string)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def _number(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return _esc(value)
+    if not math.isfinite(number):
+        return "—"
+    return f"{number:,.{digits}f}"
+
+
+def _percent(value: Any) -> str:
+    if value is None:
+        return "—"
+    number = float(value)
+    return "—" if not math.isfinite(number) else f"{100 * number:.1f}%"
+
+
+def _marker_svg(shape: str, size: int, fill: str, stroke: str, *, width: float = 1.5,
+                dash: str | None = None, cross: bool = False) -> str:
+    """Return an inline SVG marker (trusted: colours and shapes are netplan's own)."""
+    half = size / 2
+    inset = width + 1
+    r = half - inset
+    c = half
+    style = f'fill="{fill}" stroke="{stroke}" stroke-width="{width}"'
+    if dash:
+        style += f' stroke-dasharray="{dash}"'
+    if shape == "circle":
+        body = f'<circle cx="{c:g}" cy="{c:g}" r="{r:g}" {style}/>'
+    elif shape == "square":
+        body = f'<rect x="{inset:g}" y="{inset:g}" width="{2 * r:g}" height="{2 * r:g}" {style}/>'
+    else:
+        body = f'<polygon points="{_polygon_points(shape, c, r)}" {style}/>'
+    if cross:
+        a, b = inset + 1, size - inset - 1
+        body += (
+            f'<path d="M{a:g} {a:g}L{b:g} {b:g}M{b:g} {a:g}L{a:g} {b:g}" '
+            'stroke="#c00000" stroke-width="2.5"/>'
+        )
+    return f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}">{body}</svg>'
+
+
+def _polygon_points(shape: str, c: float, r: float) -> str:
+    if shape == "diamond":
+        angles, radii = [90, 0, 270, 180], [r] * 4
+    elif shape == "triangle":
+        angles, radii = [90, 210, 330], [r] * 3
+    elif shape == "triangle_down":
+        angles, radii = [270, 30, 150], [r] * 3
+    elif shape == "hexagon":
+        angles, radii = [0, 60, 120, 180, 240, 300], [r] * 6
+    else:  # star
+        angles = [90 + 36 * k for k in range(10)]
+        radii = [r if k % 2 == 0 else r * 0.45 for k in range(10)]
+    points = [
+        f"{c + rad * math.cos(math.radians(a)):.1f},{c - rad * math.sin(math.radians(a)):.1f}"
+        for a, rad in zip(angles, radii, strict=True)
+    ]
+    return " ".join(points)
+
+
+def _site_icon(shape: str, colour: str, status: str) -> tuple[str, int]:
+    """Return the SVG and pixel size of a site marker of one tier and display status."""
+    if status == "proposed":
+        return _marker_svg(shape, 22, colour, "#000000", width=2.5, dash="3,2"), 22
+    if status == "candidate":
+        return _marker_svg(shape, 14, "#ffffff", colour, width=2), 14
+    if status == "closed":
+        return _marker_svg(shape, 16, "#bdbdbd", colour, width=1.5, cross=True), 16
+    if status == "required":
+        return _marker_svg(shape, 18, colour, "#000000", width=2.5), 18
+    return _marker_svg(shape, 18, colour, "#222222", width=1.5), 18
+
+
+def display_status(gdf_sites: pd.DataFrame, plan: PlanLike | None = None) -> pd.Series:
+    """Return how each site shows on the map.
+
+    Without a plan the status column is used as it is (``existing``,
+    ``required``, ``candidate``, ``closed``, ``competitor``). With a plan,
+    its ``decision`` per site id decides: ``kept`` → existing (or required),
+    ``opened`` → proposed, ``closed`` → closed, ``not_selected`` → candidate;
+    competitors stay competitors.
+
+    Parameters
+    ----------
+    gdf_sites
+        Sites with ``id`` and ``status``.
+    plan
+        A plan whose ``sites`` frame has ``id`` and ``decision``.
+
+    Returns
+    -------
+    pandas.Series
+        One display status per site, aligned with ``gdf_sites``.
+    """
+    status = gdf_sites["status"].astype(object).fillna("existing").astype(str)
+    if plan is None:
+        return pd.Series(status.to_numpy(), index=gdf_sites.index, dtype=object)
+    decisions = plan.sites.set_index(plan.sites["id"].astype(str))["decision"]
+    decision = gdf_sites["id"].astype(str).map(decisions)
+    mapped = decision.map(
+        {"kept": "existing", "opened": "proposed", "closed": "closed", "not_selected": "candidate"}
+    )
+    out = np.where(mapped.isna(), status, mapped).astype(object)
+    out = np.where((decision == "kept").to_numpy() & (status == "required").to_numpy(), "required", out)
+    out = np.where((status == "competitor").to_numpy(), "competitor", out)
+    return pd.Series(out, index=gdf_sites.index, dtype=object)
+
+
+def aggregate_heat(
+    lon: NDArray[np.float64] | Sequence[float],
+    lat: NDArray[np.float64] | Sequence[float],
+    weight: NDArray[np.float64] | Sequence[float],
+    *,
+    max_cells: int = 20_000,
+) -> tuple[NDArray[np.float64], float]:
+    """Aggregate weighted points onto a lon/lat grid for a heat map.
+
+    The cell starts at 1/2000 of the larger side of the extent and doubles
+    until at most ``max_cells`` cells hold demand; each cell becomes one
+    point at the weighted centroid of its points, carrying their total weight.
+
+    Parameters
+    ----------
+    lon, lat, weight
+        Point coordinates (degrees) and weights (≥ 0; zero-weight points are dropped).
+    max_cells
+        Upper bound on the number of heat-map points.
+
+    Returns
+    -------
+    tuple
+        ``(cells, cell_deg)``: an ``(n, 3)`` array of ``lat, lon, weight``
+        sorted by latitude then longitude, and the cell size in degrees.
+    """
+    x = np.asarray(lon, dtype=np.float64)
+    y = np.asarray(lat, dtype=np.float64)
+    w = np.asarray(weight, dtype=np.float64)
+    keep = np.isfinite(x) & np.isfinite(y) & np.isfinite(w) & (w > 0)
+    x, y, w = x[keep], y[keep], w[keep]
+    if len(x) == 0:
+        return np.empty((0, 3)), 0.0
+    x0, y0 = float(x.min()), float(y.min())
+    extent = max(float(x.max()) - x0, float(y.max()) - y0, 1e-6)
+    cell = extent / 2000.0
+    while True:
+        ix = np.floor((x - x0) / cell).astype(np.int64)
+        iy = np.floor((y - y0) / cell).astype(np.int64)
+        keys = ix * (int(iy.max()) + 1) + iy
+        unique, inverse = np.unique(keys, return_inverse=True)
+        if len(unique) <= max_cells:
+            break
+        cell *= 2.0
+    total = np.bincount(inverse, weights=w)
+    cells = np.column_stack(
+        [
+            np.bincount(inverse, weights=w * y) / total,
+            np.bincount(inverse, weights=w * x) / total,
+            total,
+        ]
+    )
+    order = np.lexsort((cells[:, 1], cells[:, 0]))
+    return cells[order], cell
+
+
+def _points_frame(gdf: pd.DataFrame, what: str) -> pd.DataFrame:
+    """Return ``id, lon, lat`` (+ other columns) from a GeoDataFrame or a frame with lon/lat."""
+    frame = pd.DataFrame(gdf).copy()
+    geometry = getattr(gdf, "geometry", None) if "geometry" in frame.columns else None
+    if geometry is not None:
+        frame["lon"] = shapely.get_x(np.asarray(geometry.values))
+        frame["lat"] = shapely.get_y(np.asarray(geometry.values))
+        frame = frame.drop(columns=["geometry"])
+    missing = [c for c in ("id", "lon", "lat") if c not in frame.columns]
+    if missing:
+        msg = f"{what}: columns {', '.join(missing)} are missing; pass points read with netplan.io"
+        raise InputError(msg)
+    frame["id"] = frame["id"].astype(str)
+    return frame
+
+
+def _tier_styles(scenario: Scenario, tiers_seen: Sequence[str]) -> dict[str, tuple[str, str]]:
+    names = list(scenario.tiers) + sorted(t for t in set(tiers_seen) if t not in scenario.tiers)
+    return {
+        name: (TIER_COLOURS[i % len(TIER_COLOURS)], TIER_SHAPES[i % len(TIER_SHAPES)])
+        for i, name in enumerate(names)
+    }
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(name if count == 0 else f"{name} ({count + 1})")
+    return out
+
+
+def _popup_table(rows: Sequence[tuple[str, str]], css_class: str = "np-popup") -> str:
+    """Return an HTML table from rows of (escaped label, escaped value)."""
+    body = "".join(f"<tr><th>{label}</th><td>{value}</td></tr>" for label, value in rows)
+    return f'<table class="{css_class}">{body}</table>'
+
+
+def _vendor_text(name: str) -> str:
+    return (importlib.resources.files("netplan") / "templates" / "vendor" / name).read_text("utf-8")
+
+
+def _vendor_data_uri(name: str) -> str:
+    raw = (importlib.resources.files("netplan") / "templates" / "vendor" / name).read_bytes()
+    return "data:image/png;base64," + base64.b64encode(raw).decode("ascii")
+
+
+def _inline_script(source: str) -> str:
+    # A closing tag inside a script block would end it early; none of the vendored
+    # files contains one, and this keeps it that way for any future version.
+    return "<script>" + source.replace("</script", "<\\/script") + "</script>"
+
+
+def _heat_plugin_source() -> str:
+    try:
+        return (importlib.resources.files("folium") / "templates" / "leaflet_heat.min.js").read_text(
+            "utf-8"
+        )
+    except (FileNotFoundError, OSError) as exc:  # pragma: no cover - depends on the folium build
+        msg = (
+            "the installed folium has no templates/leaflet_heat.min.js, needed for an offline "
+            f"heat map ({exc}); install folium>=0.17 or write the map without --offline"
+        )
+        raise InputError(msg) from None
+
+
+def _offline_assets(figure: branca.element.Figure, *, heat: bool) -> None:
+    css = _vendor_text("leaflet.css")
+    for image in ("layers-2x.png", "layers.png", "marker-icon.png"):
+        css = css.replace(f"url(images/{image})", f"url({_vendor_data_uri(image)})")
+    figure.header.add_child(_Raw(f"<style>{css}</style>"), name="np_leaflet_css")
+    figure.header.add_child(_Raw(_inline_script(_vendor_text("leaflet.js"))), name="np_leaflet_js")
+    if heat:
+        figure.header.add_child(_Raw(_inline_script(_heat_plugin_source())), name="np_heat_js")
+
+
+# --------------------------------------------------------------------------- the map
+
+
+def network_map(
+    gdf_demand: pd.DataFrame | None = None,
+    gdf_sites: pd.DataFrame | None = None,
+    scenario: Scenario | None = None,
+    *,
+    coverage: CoverageLike | None = None,
+    plan: PlanLike | None = None,
+    scores: pd.DataFrame | None = None,
+    lang: str = "en",
+    offline: bool = False,
+    title: str | None = None,
+    max_heat_cells: int = 20_000,
+    max_radius_shown: int = 60,
+    max_zones: int = 2_000,
+) -> NetworkMap:
+    """Build the map of a service network.
+
+    Parameters
+    ----------
+    gdf_demand
+        Demand points (``id``, ``weight``, point geometry, or ``lon``/``lat``
+        columns); when ``None``, the coverage result's points are used.
+    gdf_sites
+        Sites (``id``, ``tier``, ``status``, optional ``name``, geometry).
+    scenario
+        Scenario giving tier labels and radii; the built-in default when ``None``.
+    coverage
+        A coverage result (``points`` with ``covering_site``, ``blindspots``,
+        ``summary()``): blind spots, assigned demand and key figures.
+    plan
+        A plan (``sites`` with ``id``, ``decision``, ``assigned_weight``;
+        ``summary()`` with ``before``/``after``): proposed and closed sites,
+        before/after key figures.
+    scores
+        Site scores (``site_id``, ``total_score``, ``rank``), shown in popups.
+    lang
+        ``"en"`` or ``"zh"``.
+    offline
+        Inline Leaflet and its heat-map plugin, no basemap: the file opens with
+        no network. Otherwise OpenStreetMap and CartoDB positron basemaps.
+    title
+        Title of the page and the key-figure panel.
+    max_heat_cells
+        Most heat-map points (demand is aggregated on a grid to fit).
+    max_radius_shown
+        A tier's radius layer is visible at opening only if it has at most
+        this many circles.
+    max_zones
+        Most blind-spot zones drawn (the heaviest).
+
+    Returns
+    -------
+    NetworkMap
+        The map (write it with :func:`write_map`) and what it shows.
+
+    Raises
+    ------
+    InputError
+        When there is nothing to draw, or a frame lacks ``id`` or coordinates.
+    """
+    lang = check_lang(lang)
+    scenario = scenario or default_scenario()
+    if gdf_demand is None and coverage is not None:
+        gdf_demand = coverage.points
+    if gdf_demand is None and gdf_sites is None:
+        msg = "nothing to draw: give demand points, sites or a coverage result"
+        raise InputError(msg)
+    with _counter_ids("b"):
+        return _build(
+            gdf_demand, gdf_sites, scenario, coverage=coverage, plan=plan, scores=scores,
+            lang=lang, offline=offline, title=title, max_heat_cells=max_heat_cells,
+            max_radius_shown=max_radius_shown, max_zones=max_zones,
+        )
+
+
+def _build(
+    gdf_demand: pd.DataFrame | None,
+    gdf_sites: pd.DataFrame | None,
+    scenario: Scenario,
+    *,
+    coverage: CoverageLike | None,
+    plan: PlanLike | None,
+    scores: pd.DataFrame | None,
+    lang: str,
+    offline: bool,
+    title: str | None,
+    max_heat_cells: int,
+    max_radius_shown: int,
+    max_zones: int,
+) -> NetworkMap:
+    page_title = title if title is not None else f"{text('map_title', lang)}: {scenario.name}"
+    figure = branca.element.Figure(title=_esc(page_title))
+    fmap = folium.Map(
+        location=None, tiles=None, control_scale=True, prefer_canvas=True, zoom_start=4,
+        attribution_control=not offline,
+    )
+    figure.add_child(fmap)
+    if offline:
+        fmap.default_js = []
+        fmap.default_css = []
+    else:
+        fmap.default_js = [("leaflet", _LEAFLET_JS_URL)]
+        fmap.default_css = [("leaflet_css", _LEAFLET_CSS_URL)]
+    figure.header.add_child(_Raw(_PAGE_CSS), name="np_page_css")
+    result = NetworkMap(map=fmap, offline=offline, lang=lang)
+
+    demand = _points_frame(gdf_demand, "demand") if gdf_demand is not None else None
+    sites = _points_frame(gdf_sites, "sites") if gdf_sites is not None else None
+    heat = demand is not None and len(demand) > 0
+    if offline:
+        _offline_assets(figure, heat=heat)
+    else:
+        folium.TileLayer("OpenStreetMap", name=_esc(text("base_osm", lang))).add_to(fmap)
+        folium.TileLayer(
+            "CartoDB positron", name=_esc(text("base_positron", lang)), show=False
+        ).add_to(fmap)
+
+    bounds: list[tuple[float, float, float, float]] = []
+    if heat:
+        assert demand is not None
+        weights = demand["weight"].to_numpy(np.float64) if "weight" in demand else np.ones(len(demand))
+        cells, cell_deg = aggregate_heat(
+            demand["lon"].to_numpy(np.float64), demand["lat"].to_numpy(np.float64), weights,
+            max_cells=max_heat_cells,
+        )
+        if len(cells):
+            scale = float(np.quantile(cells[:, 2], 0.98)) or float(cells[:, 2].max())
+            intensity = np.minimum(cells[:, 2] / scale, 1.0)
+            data = [
+                [round(float(a), 5), round(float(b), 5), round(float(c), 3)]
+                for a, b, c in zip(cells[:, 0], cells[:, 1], intensity, strict=True)
+            ]
+            name = _esc(text("layer_demand_heat", lang))
+            layer = HeatMap(data, name=name, min_opacity=0.35, radius=14, blur=16, max_zoom=9)
+            layer.default_js = [] if offline else [("leaflet-heat.js", _HEAT_JS_URL)]
+            layer.add_to(fmap)
+            result.layer_names.append(text("layer_demand_heat", lang))
+            result.n_heat_cells = len(cells)
+            result.heat_cell_deg = cell_deg
+            bounds.append(
+                (float(cells[:, 1].min()), float(cells[:, 0].min()),
+                 float(cells[:, 1].max()), float(cells[:, 0].max()))
+            )
+
+    zones = getattr(coverage, "blindspots", None) if coverage is not None else None
+    if zones is not None and len(zones):
+        result.n_zones = _add_zones(fmap, zones, lang, max_zones, result)
+
+    if sites is not None and len(sites):
+        _add_sites(fmap, sites, scenario, coverage, plan, scores, lang, max_radius_shown, result)
+        bounds.append(
+            (float(sites["lon"].min()), float(sites["lat"].min()),
+             float(sites["lon"].max()), float(sites["lat"].max()))
+        )
+
+    _add_panels(fmap, sites, scenario, coverage, plan, lang, page_title)
+    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    if bounds:
+        west = min(b[0] for b in bounds)
+        south = min(b[1] for b in bounds)
+        east = max(b[2] for b in bounds)
+        north = max(b[3] for b in bounds)
+        fmap.fit_bounds([[south, west], [north, east]], padding=(20, 20))
+    return result
+
+
+def _add_zones(
+    fmap: folium.Map, zones: gpd.GeoDataFrame, lang: str, max_zones: int, result: NetworkMap
+) -> int:
+    frame = zones.copy()
+    if "weight" not in frame.columns:
+        frame["weight"] = 0.0
+    frame = frame.sort_values("weight", ascending=False, kind="mergesort").head(max_zones)
+    weights = frame["weight"].to_numpy(np.float64)
+    top = float(weights.max()) if len(weights) else 0.0
+    geometries = shapely.simplify(np.asarray(frame.geometry.values), 0.005, preserve_topology=True)
+    geometries = shapely.set_precision(geometries, 1e-5)
+    features = []
+    for position, (_, row) in enumerate(frame.iterrows()):
+        level = 0 if top <= 0 else min(int(math.sqrt(float(row["weight"]) / top) * 5), 4)
+        zone_id = row.get("zone_id", position + 1)
+        popup = _popup_table(
+            [
+                (_esc(text("field_zone", lang)), _esc(zone_id)),
+                (_esc(text("field_weight", lang)), _number(row.get("weight"), 1)),
+                (_esc(text("field_points", lang)), _number(row.get("n_points"))),
+                (_esc(text("field_area", lang)), _number(row.get("area_km2"), 1)),
+                (_esc(text("field_nearest", lang)), _esc(row.get("nearest_site"))),
+                (_esc(text("field_distance", lang)), _number(row.get("distance_km"), 1)),
+            ]
+        )
+        tooltip = (
+            f"{_esc(text('field_zone', lang))} {_esc(zone_id)}: "
+            f"{_number(row.get('weight'), 1)}"
+        )
+        geometry = shapely.geometry.mapping(geometries[position])
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geometry,
+                "properties": {"c": BLINDSPOT_COLOURS[level], "t": tooltip, "p": popup},
+            }
+        )
+    group = folium.FeatureGroup(name=_esc(text("layer_blindspots", lang)), show=True)
+    _Script(_ZONES_JS, {"type": "FeatureCollection", "features": features}).add_to(group)
+    group.add_to(fmap)
+    result.layer_names.append(text("layer_blindspots", lang))
+    return len(features)
+
+
+def _assigned_weights(
+    sites: pd.DataFrame, coverage: CoverageLike | None, plan: PlanLike | None
+) -> pd.Series | None:
+    if plan is not None and "assigned_weight" in plan.sites.columns:
+        table = plan.sites.set_index(plan.sites["id"].astype(str))["assigned_weight"]
+        return sites["id"].map(table)
+    if coverage is not None:
+        points = coverage.points
+        if "covering_site" in points.columns and "weight" in points.columns:
+            frame = pd.DataFrame(
+                {"site": points["covering_site"].astype(object), "weight": points["weight"]}
+            ).dropna(subset=["site"])
+            table = frame.groupby(frame["site"].astype(str))["weight"].sum()
+            return sites["id"].map(table).fillna(0.0)
+    return None
+
+
+def _add_sites(
+    fmap: folium.Map,
+    sites: pd.DataFrame,
+    scenario: Scenario,
+    coverage: CoverageLike | None,
+    plan: PlanLike | None,
+    scores: pd.DataFrame | None,
+    lang: str,
+    max_radius_shown: int,
+    result: NetworkMap,
+) -> None:
+    status = display_status(sites, plan)
+    tier = sites["tier"].astype(object) if "tier" in sites.columns else pd.Series(None, index=sites.index)
+    tiers_seen = [str(t) for t in tier.dropna().unique()]
+    styles = _tier_styles(scenario, tiers_seen)
+    assigned = _assigned_weights(sites, coverage, plan)
+    score_table = None
+    if scores is not None and len(scores):
+        score_table = scores.assign(site_id=scores["site_id"].astype(str)).set_index("site_id")
+    names = sites["name"] if "name" in sites.columns else pd.Series("", index=sites.index)
+    status_label = {s: text(f"status_{s}", lang) for s in (*DISPLAY_STATUSES, "competitor")}
+
+    def popup_for(i: int, tier_name: str | None, shown: str) -> tuple[str, str]:
+        site_id = sites["id"].iat[i]
+        name = names.iat[i]
+        label = scenario.tier_label(tier_name, lang) if tier_name else status_label["competitor"]
+        rows = [(_esc(text("field_id", lang)), _esc(site_id))]
+        if isinstance(name, str) and name:
+            rows.append((_esc(text("field_name", lang)), _esc(name)))
+        rows.append((_esc(text("field_tier", lang)), _esc(label)))
+        rows.append((_esc(text("field_status", lang)), _esc(status_label.get(shown, shown))))
+        if assigned is not None and shown != "competitor":
+            rows.append((_esc(text("field_assigned", lang)), _number(assigned.iat[i], 1)))
+        if score_table is not None and site_id in score_table.index:
+            entry = score_table.loc[site_id]
+            rows.append((_esc(text("field_score", lang)), _number(entry.get("total_score"), 1)))
+            if "rank" in entry:
+                rows.append((_esc(text("field_rank", lang)), _number(entry.get("rank"))))
+        display = f"{name} ({site_id})" if isinstance(name, str) and name else str(site_id)
+        tooltip = f"{_esc(display)}: {_esc(label)}, {_esc(status_label.get(shown, shown))}"
+        return tooltip, _popup_table(rows)
+
+    lat = sites["lat"].to_numpy(np.float64)
+    lon = sites["lon"].to_numpy(np.float64)
+    labels = _unique_names([scenario.tier_label(name, lang) for name in styles])
+    for (tier_name, (colour, shape)), label in zip(styles.items(), labels, strict=True):
+        members = np.flatnonzero((tier == tier_name).to_numpy() & (status != "competitor").to_numpy())
+        if len(members) == 0:
+            continue
+        icons: dict[str, list[Any]] = {}
+        rows = []
+        for i in members:
+            shown = str(status.iat[i])
+            if shown not in icons:
+                svg, size = _site_icon(shape, colour, shown)
+                icons[shown] = [svg, f"np-tier-{_css_token(tier_name)} np-status-{shown}", size]
+            tooltip, popup = popup_for(int(i), tier_name, shown)
+            rows.append([round(float(lat[i]), 6), round(float(lon[i]), 6), shown, tooltip, popup])
+        layer_name = text("layer_sites", lang, tier=label)
+        group = folium.FeatureGroup(name=_esc(layer_name), show=True)
+        _Script(_SITES_JS, {"icons": icons, "sites": rows}).add_to(group)
+        group.add_to(fmap)
+        result.layer_names.append(layer_name)
+        result.n_sites += len(rows)
+
+        active = [i for i in members if status.iat[i] in ("existing", "required", "proposed")]
+        if not active:
+            continue
+        radius_m = scenario.tiers[tier_name].reach_km(distance_model=scenario.distance_model) * 1000.0 \
+            if tier_name in scenario.tiers else None
+        if radius_m is None or scenario.distance_model == "matrix":
+            continue
+        centres = [[round(float(lat[i]), 6), round(float(lon[i]), 6), round(radius_m, 1)] for i in active]
+        radius_name = text("layer_radius", lang, tier=label)
+        radius_group = folium.FeatureGroup(name=_esc(radius_name), show=len(active) <= max_radius_shown)
+        _Script(_RADII_JS, {"colour": colour, "centres": centres}).add_to(radius_group)
+        radius_group.add_to(fmap)
+        result.layer_names.append(radius_name)
+
+    competitors = np.flatnonzero((status == "competitor").to_numpy())
+    if len(competitors):
+        svg = _marker_svg("circle", 12, COMPETITOR_COLOUR, "#ffffff", width=1.5)
+        rows = []
+        for i in competitors:
+            tier_name = tier.iat[i] if isinstance(tier.iat[i], str) else None
+            tooltip, popup = popup_for(int(i), tier_name, "competitor")
+            rows.append([round(float(lat[i]), 6), round(float(lon[i]), 6), "competitor", tooltip, popup])
+        name = text("layer_competitors", lang)
+        group = folium.FeatureGroup(name=_esc(name), show=True)
+        icons = {"competitor": [svg, "np-competitor np-status-competitor", 12]}
+        _Script(_SITES_JS, {"icons": icons, "sites": rows}).add_to(group)
+        group.add_to(fmap)
+        result.layer_names.append(name)
+        result.n_sites += len(rows)
+
+
+def _css_token(name: str) -> str:
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "_" for ch in name)
+
+
+def _add_panels(
+    fmap: folium.Map,
+    sites: pd.DataFrame | None,
+    scenario: Scenario,
+    coverage: CoverageLike | None,
+    plan: PlanLike | None,
+    lang: str,
+    page_title: str,
+) -> None:
+    tiers_seen = [] if sites is None or "tier" not in sites.columns else [
+        str(t) for t in sites["tier"].dropna().unique()
+    ]
+    styles = _tier_styles(scenario, tiers_seen)
+    shown_tiers = [t for t in styles if t in tiers_seen] or list(scenario.tiers)
+    # Legend: tiers, statuses, competitors, blind spots, heat.
+    rows = []
+    for name in shown_tiers:
+        colour, shape = styles[name]
+        rows.append(
+            f"<tr><td>{_marker_svg(shape, 16, colour, '#222222')}</td>"
+            f"<td>{_esc(scenario.tier_label(name, lang))}</td></tr>"
+        )
+    status_rows = []
+    for shown in DISPLAY_STATUSES:
+        svg, _ = _site_icon("circle", "#777777", shown)
+        status_rows.append(f"<tr><td>{svg}</td><td>{_esc(text(f'status_{shown}', lang))}</td></tr>")
+    competitor_svg = _marker_svg("circle", 12, COMPETITOR_COLOUR, "#ffffff")
+    status_rows.append(
+        f"<tr><td>{competitor_svg}</td><td>{_esc(text('status_competitor', lang))}</td></tr>"
+    )
+    extra = (
+        f'<tr><td><span class="np-swatch" style="background:{BLINDSPOT_COLOURS[3]}"></span></td>'
+        f"<td>{_esc(text('legend_blindspot', lang))}</td></tr>"
+        f'<tr><td colspan="2"><span class="np-heat-bar"></span> {_esc(text("legend_heat", lang))}</td></tr>'
+    )
+    legend = (
+        f"<h4>{_esc(text('legend', lang))}</h4>"
+        f"<b>{_esc(text('legend_tiers', lang))}</b><table>{''.join(rows)}</table>"
+        f"<b>{_esc(text('legend_status', lang))}</b><table>{''.join(status_rows)}{extra}</table>"
+    )
+    _Control(legend, position="bottomright", css_class="np-panel np-legend").add_to(fmap)
+
+    # Key figures: coverage (today) and the plan's before/after.
+    kpi_rows: list[tuple[str, str]] = []
+    cov = coverage.summary() if coverage is not None else None
+    plan_summary = plan.summary() if plan is not None else None
+    before = (plan_summary or {}).get("before") or cov
+    after = (plan_summary or {}).get("after")
+
+    def pair(key: str, fmt: Any) -> str:
+        first = fmt(_dig(before, key)) if before else "—"
+        if after:
+            return f"{first} → {fmt(_dig(after, key))}"
+        return first
+
+    if before or after:
+        kpi_rows.append((_esc(text("kpi_total_weight", lang)), pair("total_weight", _number)))
+        kpi_rows.append((_esc(text("kpi_coverage_rate", lang)), pair("coverage_rate", _percent)))
+        kpi_rows.append((_esc(text("kpi_weighted_coverage", lang)), pair("weighted_coverage_rate", _percent)))
+        kpi_rows.append(
+            (_esc(text("kpi_p95_distance", lang)), pair("distance_km.p95", lambda v: _number(v, 1) + " km"))
+        )
+        kpi_rows.append((_esc(text("kpi_blindspots", lang)), pair("n_blindspots", _number)))
+    if sites is not None and "tier" in sites.columns:
+        status = display_status(sites, plan)
+        active = sites[status.isin(["existing", "required", "proposed"]).to_numpy()]
+        counts = active["tier"].astype(str).value_counts()
+        parts = [
+            f"{_esc(scenario.tier_label(name, lang))}: {int(counts.get(name, 0))}" for name in shown_tiers
+        ]
+        kpi_rows.append((_esc(text("kpi_sites_by_tier", lang)), "<br>".join(parts)))
+    header = _esc(page_title)
+    if after:
+        header += (
+            f"<br><small>{_esc(text('kpi_before', lang))} → {_esc(text('kpi_after', lang))}</small>"
+        )
+    body = "".join(f'<tr><td>{label}</td><td class="num">{value}</td></tr>' for label, value in kpi_rows)
+    panel = f"<h4>{header}</h4><b>{_esc(text('kpis', lang))}</b><table>{body}</table>"
+    _Control(panel, position="topleft", css_class="np-panel np-kpis").add_to(fmap)
+
+
+def _dig(data: Mapping[str, Any] | None, dotted: str) -> Any:
+    """Return ``data['a']['b']`` for ``"a.b"``, or ``None`` when absent."""
+    current: Any = data
+    for part in dotted.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return None
+        current = current[part]
+    return current
