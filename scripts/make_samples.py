@@ -489,7 +489,10 @@ def urban_points(
 def point_grades(
     places: pd.DataFrame, chosen: np.ndarray, lon: np.ndarray, lat: np.ndarray, rural: np.ndarray
 ) -> np.ndarray:
-    """Grade points: A in a grade-A city (within 35 km), B in other big cities (25 km), else C."""
+    """Grade points: A near a grade-A city (35 km), B near other big cities (25 km), else C.
+
+    Points 35-60 km out of a grade-A city's centre are B.
+    """
     host = places["host"].to_numpy()[chosen]
     distance = haversine_km(
         lon, lat, places["lon"].to_numpy()[host], places["lat"].to_numpy()[host]
@@ -498,7 +501,11 @@ def point_grades(
     grade = np.where(
         (city_grade == "A") & (distance <= 35.0),
         "A",
-        np.where(((city_grade == "A") | (city_grade == "B")) & (distance <= 25.0), "B", "C"),
+        np.where(
+            ((city_grade == "A") & (distance <= 60.0)) | ((city_grade == "B") & (distance <= 25.0)),
+            "B",
+            "C",
+        ),
     )
     return np.where(rural, "C", grade)
 
