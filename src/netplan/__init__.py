@@ -10,17 +10,20 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from netplan.config import Scenario, Tier, default_scenario, load_scenario
+from netplan.coverage import CoverageResult, coverage_from_points
 from netplan.errors import ConfigError, InfeasibleError, InputError, NetplanError
 from netplan.io import read_customers, read_installed_base, read_points, read_sites
 
 __all__ = [
     "ConfigError",
+    "CoverageResult",
     "InfeasibleError",
     "InputError",
     "NetplanError",
     "Scenario",
     "Tier",
     "__version__",
+    "coverage_from_points",
     "default_scenario",
     "load_scenario",
     "read_customers",

@@ -1,0 +1,298 @@
+"""Blind spots: uncovered demand grouped into zones.
+
+Two ways to group the uncovered points:
+
+``h3`` (default)
+    Each point falls in an H3 cell (``h3_resolution``, 6 by default: cells of
+    about 36 km², 3.2 km edge). Cells that hold uncovered demand and touch
+    (share an edge) form one zone: the connected components of the cell
+    adjacency graph. Zone polygons are the merged cells and zone areas the sum
+    of the cells' spherical areas.
+``dbscan``
+    scikit-learn's DBSCAN with the haversine metric (ball tree) and a
+    neighbourhood of ``eps_km``; points DBSCAN calls noise become zones of
+    their own, so every uncovered point belongs to exactly one zone. The
+    polygon is again the merged H3 cells holding the zone's points.
+
+Zones lighter than ``min_zone_weight`` are dropped (the summary says how much
+weight they held). Each zone reports its point count, weight, area (km²,
+geodesic, never degrees), the weighted centroid (computed on the sphere, so a
+zone across the antimeridian gets a sensible centroid), and its nearest outlet:
+the counting outlet closest to any of the zone's points, with that distance.
+Zones are sorted by weight (heaviest first; ties by number of points, then by
+the first point's input position) and numbered ``Z0001``, ``Z0002``, ... in
+that order, so the same input always gives the same ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse
+import shapely
+from scipy.sparse.csgraph import connected_components
+from shapely.geometry import shape
+
+from netplan.config import EARTH_RADIUS_KM
+from netplan.reach import unit_xyz
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = [
+    "BLINDSPOT_COLUMNS",
+    "BLINDSPOT_METHODS",
+    "BlindspotOptions",
+    "blindspots_from_points",
+    "empty_blindspots",
+]
+
+#: Grouping methods.
+BLINDSPOT_METHODS = ("h3", "dbscan")
+#: Columns of the blind-spot frame, in order (then ``geometry``).
+BLINDSPOT_COLUMNS = (
+    "zone_id",
+    "n_points",
+    "weight",
+    "area_km2",
+    "centroid_lon",
+    "centroid_lat",
+    "nearest_site",
+    "distance_km",
+)
+
+
+@dataclass(frozen=True)
+class BlindspotOptions:
+    """How uncovered demand is grouped into blind-spot zones.
+
+    Attributes
+    ----------
+    method
+        ``"h3"`` (connected H3 cells, the default) or ``"dbscan"``.
+    h3_resolution
+        H3 resolution of the cells (0–15; 6 ≈ 36 km² cells). Also used for
+        the polygons of DBSCAN zones.
+    min_zone_weight
+        Zones with less demand weight than this are dropped.
+    eps_km
+        DBSCAN neighbourhood radius, great-circle km.
+    min_samples
+        DBSCAN core-point threshold (1: every point is a core point).
+    """
+
+    method: str = "h3"
+    h3_resolution: int = 6
+    min_zone_weight: float = 0.0
+    eps_km: float = 10.0
+    min_samples: int = 1
+
+    def __post_init__(self) -> None:
+        if self.method not in BLINDSPOT_METHODS:
+            choices = ", ".join(BLINDSPOT_METHODS)
+            msg = f"blind-spot method {self.method!r} is unknown; use one of {choices}"
+            raise ValueError(msg)
+        if not 0 <= self.h3_resolution <= 15:
+            msg = f"H3 resolution must lie in 0..15, got {self.h3_resolution}"
+            raise ValueError(msg)
+        if not self.min_zone_weight >= 0:
+            msg = f"minimum zone weight must be 0 or more, got {self.min_zone_weight:g}"
+            raise ValueError(msg)
+        if not self.eps_km > 0:
+            msg = f"DBSCAN eps must be greater than 0 km, got {self.eps_km:g}"
+            raise ValueError(msg)
+        if self.min_samples < 1:
+            msg = f"DBSCAN min_samples must be 1 or more, got {self.min_samples}"
+            raise ValueError(msg)
+
+
+def empty_blindspots() -> gpd.GeoDataFrame:
+    """Return a blind-spot frame with the right columns and no rows."""
+    frame = pd.DataFrame(
+        {
+            "zone_id": pd.Series([], dtype=object),
+            "n_points": pd.Series([], dtype=np.int64),
+            "weight": pd.Series([], dtype=np.float64),
+            "area_km2": pd.Series([], dtype=np.float64),
+            "centroid_lon": pd.Series([], dtype=np.float64),
+            "centroid_lat": pd.Series([], dtype=np.float64),
+            "nearest_site": pd.Series([], dtype=object),
+            "distance_km": pd.Series([], dtype=np.float64),
+        }
+    )
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
+
+
+def _cells(
+    lon: NDArray[np.float64], lat: NDArray[np.float64], resolution: int
+) -> NDArray[np.uint64]:
+    import h3.api.basic_int as h3
+
+    return np.fromiter(
+        (
+            h3.latlng_to_cell(y, x, resolution)
+            for x, y in zip(lon.tolist(), lat.tolist(), strict=True)
+        ),
+        dtype=np.uint64,
+        count=lon.size,
+    )
+
+
+def _h3_labels(cells: NDArray[np.uint64]) -> NDArray[np.int64]:
+    """Label points by the connected component of their cell among the occupied cells."""
+    import h3.api.basic_int as h3
+
+    unique, inverse = np.unique(cells, return_inverse=True)
+    position = {int(cell): i for i, cell in enumerate(unique.tolist())}
+    rows: list[int] = []
+    cols: list[int] = []
+    for i, cell in enumerate(unique.tolist()):
+        for neighbour in h3.grid_disk(cell, 1):
+            j = position.get(neighbour)
+            if j is not None and j != i:
+                rows.append(i)
+                cols.append(j)
+    graph = scipy.sparse.coo_array(
+        (
+            np.ones(len(rows), dtype=np.int8),
+            (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)),
+        ),
+        shape=(unique.size, unique.size),
+    )
+    _, component = connected_components(graph, directed=False)
+    return np.asarray(component[inverse.ravel()], dtype=np.int64)
+
+
+def _dbscan_labels(
+    lon: NDArray[np.float64], lat: NDArray[np.float64], eps_km: float, min_samples: int
+) -> NDArray[np.int64]:
+    from sklearn.cluster import DBSCAN
+
+    coords = np.radians(np.column_stack([lat, lon]))
+    labels = DBSCAN(
+        eps=eps_km / EARTH_RADIUS_KM,
+        min_samples=min_samples,
+        metric="haversine",
+        algorithm="ball_tree",
+    ).fit_predict(coords)
+    labels = np.asarray(labels, dtype=np.int64)
+    noise = np.flatnonzero(labels < 0)
+    if noise.size:
+        labels[noise] = labels.max(initial=-1) + 1 + np.arange(noise.size)
+    return labels
+
+
+def _zone_polygon(cells: NDArray[np.uint64]) -> shapely.Geometry:
+    import h3.api.basic_int as h3
+
+    geo = h3.cells_to_geo([int(c) for c in np.unique(cells).tolist()])
+    geometry = shape(geo)
+    return shapely.normalize(geometry)
+
+
+def _zone_area_km2(cells: NDArray[np.uint64]) -> float:
+    import h3.api.basic_int as h3
+
+    return float(sum(h3.cell_area(int(c), unit="km^2") for c in np.unique(cells).tolist()))
+
+
+def blindspots_from_points(
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    weight: NDArray[np.float64],
+    nearest_site: NDArray[np.object_],
+    nearest_distance: NDArray[np.float64],
+    options: BlindspotOptions | None = None,
+) -> tuple[gpd.GeoDataFrame, NDArray[np.int64]]:
+    """Group uncovered demand points into blind-spot zones.
+
+    Parameters
+    ----------
+    lon, lat
+        Coordinates (degrees) of the uncovered points.
+    weight
+        Their demand weights.
+    nearest_site
+        Id of each point's nearest counting outlet (``None`` when there is none).
+    nearest_distance
+        Distance to it (``inf`` when there is none).
+    options
+        How to group; :class:`BlindspotOptions` defaults when ``None``.
+
+    Returns
+    -------
+    tuple
+        The zones (GeoDataFrame with :data:`BLINDSPOT_COLUMNS` and polygon
+        geometry, EPSG:4326, heaviest first) and, per input point, the
+        position of its zone in that frame (``-1`` when its zone was dropped
+        for weighing less than ``min_zone_weight``).
+    """
+    options = options or BlindspotOptions()
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
+    weight = np.asarray(weight, dtype=np.float64)
+    n = lon.size
+    zone_of_point = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return empty_blindspots(), zone_of_point
+    cells = _cells(lon, lat, options.h3_resolution)
+    if options.method == "h3":
+        labels = _h3_labels(cells)
+    else:
+        labels = _dbscan_labels(lon, lat, options.eps_km, options.min_samples)
+
+    # Group points by label (stable: points keep input order inside a zone).
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
+    stops = np.r_[starts[1:], n]
+    zone_weight = np.add.reduceat(weight[order], starts)
+    zone_count = stops - starts
+    first_point = order[starts]  # smallest input position in each zone
+    kept = np.flatnonzero(zone_weight >= options.min_zone_weight)
+    ranking = kept[np.lexsort((first_point[kept], -zone_count[kept], -zone_weight[kept]))]
+
+    xyz = unit_xyz(lon, lat)
+    distance = np.asarray(nearest_distance, dtype=np.float64)
+    records: list[dict[str, object]] = []
+    geometries: list[shapely.Geometry] = []
+    width = max(4, len(str(ranking.size)))
+    for rank, zone in enumerate(ranking.tolist()):
+        members = order[starts[zone] : stops[zone]]
+        w = weight[members]
+        mean = (xyz[members] * (w if w.sum() > 0 else np.ones_like(w))[:, None]).sum(axis=0)
+        norm = float(np.linalg.norm(mean))
+        if norm > 0:
+            mean = mean / norm
+            centroid_lon = float(np.degrees(np.arctan2(mean[1], mean[0])))
+            centroid_lat = float(np.degrees(np.arcsin(np.clip(mean[2], -1.0, 1.0))))
+        else:  # points spread evenly round the globe: take the first point
+            centroid_lon, centroid_lat = float(lon[members[0]]), float(lat[members[0]])
+        closest = members[int(np.argmin(distance[members]))]
+        has_site = np.isfinite(distance[closest])
+        records.append(
+            {
+                "zone_id": f"Z{rank + 1:0{width}d}",
+                "n_points": int(members.size),
+                "weight": float(w.sum()),
+                "area_km2": _zone_area_km2(cells[members]),
+                "centroid_lon": centroid_lon,
+                "centroid_lat": centroid_lat,
+                "nearest_site": nearest_site[closest] if has_site else None,
+                "distance_km": float(distance[closest]) if has_site else np.nan,
+            }
+        )
+        geometries.append(_zone_polygon(cells[members]))
+        zone_of_point[members] = rank
+    if not records:
+        return empty_blindspots(), zone_of_point
+    frame = pd.DataFrame.from_records(records, columns=list(BLINDSPOT_COLUMNS))
+    frame["nearest_site"] = frame["nearest_site"].astype(object)
+    zones = gpd.GeoDataFrame(
+        frame, geometry=gpd.GeoSeries(geometries, crs="EPSG:4326"), crs="EPSG:4326"
+    )
+    return zones, zone_of_point
