@@ -40,9 +40,11 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-#: Console for results (stdout) and for messages (stderr).
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+#: Console for results (stdout) and for messages (stderr). User text (file and column
+#: names, cell values) is printed verbatim: no rich markup ("[note]" stays) and no emoji
+#: codes (":x:" stays); style output with :class:`rich.text.Text` where wanted.
+console = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 class _State:
@@ -62,7 +64,9 @@ def _version(value: bool) -> None:
 def _main(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ] = False,
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the full traceback instead of a one-line error.")
@@ -132,7 +136,10 @@ ConfigOption = Annotated[
     typer.Option(
         "--config",
         "-c",
-        help="Scenario TOML file (tiers, promises, grades, weights); the built-in default if omitted.",
+        help=(
+            "Scenario TOML file (tiers, promises, grades, weights); "
+            "the built-in default if omitted."
+        ),
         dir_okay=False,
     ),
 ]

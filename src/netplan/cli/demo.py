@@ -15,9 +15,12 @@ from netplan.demo import run_demo
 @app.command()
 @command
 def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the outputs.")] = Path("out/demo"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the outputs.")] = Path(
+        "out/demo"
+    ),
     samples: Annotated[
-        Path | None, typer.Option("--samples", help="Samples folder (default: the bundled data/samples).")
+        Path | None,
+        typer.Option("--samples", help="Samples folder (default: the bundled data/samples)."),
     ] = None,
 ) -> None:
     """Run the main job on the bundled national sample and say where the outputs are.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +26,7 @@ from netplan.io import read_points
 from netplan.summary import input_summary
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """What an input file holds."""
 
     customers = "customers"
@@ -37,7 +37,9 @@ class Kind(str, Enum):
 @app.command()
 @command
 def validate(
-    file: Annotated[Path, typer.Argument(help="CSV, GeoJSON, GeoPackage or Parquet file to check.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV, GeoJSON, GeoPackage or Parquet file to check.")
+    ],
     kind: Annotated[
         Kind, typer.Option("--kind", "-k", help="What the file holds.")
     ] = Kind.customers,
