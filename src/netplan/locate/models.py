@@ -742,6 +742,13 @@ def p_median(
     )
     build = time.perf_counter() - started
     outcome = solve_milp(program, settings)
+    if outcome.status == "infeasible":
+        msg = (
+            f"p-median is infeasible: no {p} open sites give every demand point an allowed site"
+            + (f" within {max_distance:g}" if max_distance is not None else "")
+            + "; raise `p` or the maximum distance"
+        )
+        raise InfeasibleError(msg)
     open_sites = np.zeros(n_sites, dtype=bool)
     if outcome.values is not None:
         open_sites = outcome.values[:n_y] > 0.5

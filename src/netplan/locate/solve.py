@@ -142,7 +142,7 @@ class MilpArrays:
         sign = -1.0 if self.maximize else 1.0
         problem = pulp.LpProblem(name, pulp.LpMinimize)
         variables = [
-            pulp.LpVariable(
+            problem.add_variable(
                 f"x{k}",
                 lowBound=None if math.isinf(lo) else float(lo),
                 upBound=None if math.isinf(hi) else float(hi),
@@ -352,7 +352,8 @@ def _solve_cbc(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
     with tempfile.TemporaryDirectory(prefix="netplan-cbc-") as folder:
         log_path = Path(folder) / "cbc.log"
         options = [f"randomCbcSeed {int(settings.seed) + 1}"]
-        solver = pulp.PULP_CBC_CMD(
+        solver = pulp.COIN_CMD(
+            path=_cbc_path(),
             msg=False,
             timeLimit=settings.time_limit,
             gapRel=settings.gap if settings.gap > 0 else None,
@@ -361,7 +362,7 @@ def _solve_cbc(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
             options=options,
         )
         if not solver.available():
-            msg = "PuLP's CBC binary is not available; reinstall pulp or pass --solver highs"
+            msg = "CBC is not available (PuLP's bundled binary or `cbc` on PATH); pass --solver highs"
             raise SolverError(msg)
         started = time.perf_counter()
         try:
@@ -404,6 +405,18 @@ def _solve_cbc(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
         solver="cbc",
         detail=pulp.LpStatus.get(problem.status, str(problem.status)),
     )
+
+
+def _cbc_path() -> str | None:
+    """Return PuLP's bundled CBC binary, else a ``cbc`` on PATH, else ``None``."""
+    import shutil
+
+    from pulp.apis import coin_api
+
+    bundled = getattr(coin_api, "pulp_cbc_path", None)
+    if bundled and Path(bundled).exists():
+        return str(bundled)
+    return shutil.which("cbc")
 
 
 def _log_value(log: str, pattern: str) -> float | None:
