@@ -119,7 +119,8 @@ def demand_weights(frame: pd.DataFrame, rates: DemandRates) -> np.ndarray:
         ages = (rates.reference_year - years).clip(lower=0)
     else:
         ages = pd.Series(np.full(len(frame), np.nan))
-    return units * rate * age_factors(ages.to_numpy(dtype=np.float64), rates)
+    weights: np.ndarray = units * rate * age_factors(ages.to_numpy(dtype=np.float64), rates)
+    return weights
 
 
 # --------------------------------------------------------------------------- H3 aggregation

@@ -37,7 +37,7 @@ import shapely
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
-from netplan.config import SITE_STATUSES, Scenario, default_scenario
+from netplan.config import SITE_STATUSES, Scenario, Tier, default_scenario
 from netplan.errors import InputError, InputWarning, Problem
 
 if TYPE_CHECKING:
@@ -314,9 +314,12 @@ def _read_parquet(path: Path, name: str) -> pd.DataFrame:
         raise InputError(
             [Problem(name, None, None, f"not a readable Parquet file: {exc}")]
         ) from None
+    frame: pd.DataFrame
     if schema.metadata and b"geo" in schema.metadata:
-        return gpd.read_parquet(path)
-    return pd.read_parquet(path)
+        frame = gpd.read_parquet(path)
+    else:
+        frame = pd.read_parquet(path)
+    return frame
 
 
 def _find_column(
@@ -373,6 +376,16 @@ class _Collector:
         if self.total:
             problems = sorted(self.problems, key=lambda p: (p.row is not None, p.row or 0))
             raise InputError(problems, total=self.total)
+
+
+def _same(message: str) -> Callable[[int], str]:
+    """Return a row-message function giving ``message`` for every row."""
+    return lambda _row: message
+
+
+def _negative_message(label: str, values: NDArray[np.float64]) -> Callable[[int], str]:
+    """Return a row-message function saying that ``values[row]`` is negative."""
+    return lambda row: f"{label} {values[row]:g} is negative"
 
 
 def _numeric(
@@ -577,7 +590,7 @@ def points_from_frame(
         lat = _numeric(frame, lat_name, collector, "latitude")
         for column, what in ((lon_name, "longitude"), (lat_name, "latitude")):
             missing_mask = frame[column].isna().to_numpy()
-            collector.rows(missing_mask, column, lambda i, w=what: f"{w} is missing")
+            collector.rows(missing_mask, column, _same(f"{what} is missing"))
         lon_label, lat_label = lon_name, lat_name
 
     if source_crs is not None and not source_crs.equals(_WGS84):
@@ -811,7 +824,7 @@ def _ids(
     collector.rows(missing, column, lambda i: "id is missing")
     duplicated = ids.duplicated(keep="first").to_numpy() & ~missing
     if duplicated.any():
-        first_row = {}
+        first_row: dict[str, int] = {}
         for position, value in enumerate(ids):
             first_row.setdefault(value, position + row_offset)
         values = ids.to_numpy()
@@ -882,21 +895,22 @@ def _site_columns(
             missing, tier_col, lambda i: f"tier is missing; use one of {', '.join(scenario.tiers)}"
         )
         unknown = tier.notna().to_numpy() & ~tier.isin(list(scenario.tiers)).to_numpy()
-        raw = tier.to_numpy()
+        tier_values = tier.to_numpy()
         collector.rows(
             unknown,
             tier_col,
             lambda i: (
-                f"tier '{raw[i]}' is not defined in the scenario ({scenario.source}); "
+                f"tier '{tier_values[i]}' is not defined in the scenario ({scenario.source}); "
                 f"defined tiers: {', '.join(scenario.tiers)}"
             ),
         )
 
     out: dict[str, Any] = {"tier": tier.astype(object), "status": status.astype(object)}
-    for field, default_of in (
-        ("fixed_cost", lambda t: t.fixed_cost),
-        ("capacity", lambda t: np.inf if t.capacity is None else t.capacity),
-    ):
+    tier_defaults: dict[str, Callable[[Tier], float]] = {
+        "fixed_cost": lambda t: t.fixed_cost,
+        "capacity": lambda t: np.inf if t.capacity is None else t.capacity,
+    }
+    for field, default_of in tier_defaults.items():
         defaults = np.array(
             [
                 default_of(scenario.tiers[t]) if t in scenario.tiers else np.nan
@@ -909,13 +923,10 @@ def _site_columns(
             out[field] = defaults
             continue
         used.add(column)
-        values = _numeric(frame, column, collector, field.replace("_", " "))
+        label = field.replace("_", " ")
+        values = _numeric(frame, column, collector, label)
         negative = np.isfinite(values) & (values < 0)
-        collector.rows(
-            negative,
-            column,
-            lambda i, f=field, v=values: f"{f.replace('_', ' ')} {v[i]:g} is negative",
-        )
+        collector.rows(negative, column, _negative_message(label, values))
         out[field] = np.where(np.isnan(values), defaults, values)
     name_col = _find_column(columns, None, ("name",), "name", "", name)
     if name_col is not None:
@@ -1042,7 +1053,8 @@ def _csv_frame(gdf: gpd.GeoDataFrame | pd.DataFrame) -> pd.DataFrame:
         geometry = geometry.to_crs(_WGS84)
     values = geometry.to_numpy()
     present = ~(shapely.is_missing(values) | shapely.is_empty(values))
-    points = np.where(present, values, None)
+    points = values.copy()
+    points[~present] = None
     non_point = present & (shapely.get_type_id(values) != 0)
     if non_point.any():
         points[non_point] = shapely.centroid(values[non_point])
@@ -1054,7 +1066,9 @@ def _csv_frame(gdf: gpd.GeoDataFrame | pd.DataFrame) -> pd.DataFrame:
     frame["lon"] = lon
     frame["lat"] = lat
     if non_point.any():
-        frame["wkt"] = np.where(present, shapely.to_wkt(values, rounding_precision=7), None)
+        wkt = np.asarray(shapely.to_wkt(values, rounding_precision=7), dtype=object)
+        wkt[~present] = None
+        frame["wkt"] = wkt
     return frame
 
 

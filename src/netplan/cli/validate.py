@@ -60,7 +60,7 @@ def validate(
     scenario = scenario_from_option(config)
     gdf = read_points(
         file,
-        kind=kind.value,  # type: ignore[arg-type]
+        kind=kind.value,
         scenario=scenario,
         **read_options(lon, lat, id_col, weight, crs),
     )
