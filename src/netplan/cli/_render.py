@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from rich.table import Table
+from rich.text import Text
 
 from netplan.summary import InputSummary
 
@@ -25,3 +29,96 @@ def input_summary_table(summary: InputSummary) -> Table:
     table.add_row("columns", ", ".join(summary.columns))
     table.add_row("problems", str(summary.n_problems))
     return table
+
+
+def _percent(value: Any) -> str:
+    return "-" if value is None else f"{100 * float(value):.1f}%"
+
+
+def _number(value: Any, digits: int = 1) -> str:
+    return "-" if value is None else f"{float(value):,.{digits}f}"
+
+
+def coverage_summary_tables(summary: Mapping[str, Any]) -> list[Table]:
+    """Return the terminal tables of a coverage summary (headline, by tier, by grade)."""
+    unit = "min" if summary.get("unit") == "minutes" else "km"
+    head = Table(
+        title=Text(
+            f"Coverage ({summary.get('scenario', '')}, {summary.get('distance_model', '')})"
+        ),
+        show_header=False,
+        title_justify="left",
+    )
+    head.add_column("what", style="bold")
+    head.add_column("value", overflow="fold")
+    head.add_row("demand points", f"{summary['n_demand']:,}")
+    head.add_row("total weight", _number(summary["total_weight"], 2))
+    head.add_row("outlets counted", f"{summary['n_sites']:,} (existing + required)")
+    head.add_row(
+        "weighted coverage",
+        f"{_percent(summary['weighted_coverage_rate'])} "
+        f"({_number(summary['covered_weight'], 2)} of {_number(summary['total_weight'], 2)})",
+    )
+    head.add_row(
+        "coverage by count",
+        f"{_percent(summary['coverage_rate'])} "
+        f"({summary['n_covered']:,} of {summary['n_demand']:,})",
+    )
+    customers = summary.get("customers")
+    if customers:
+        head.add_row(
+            "customers covered",
+            f"{_percent(customers['coverage_rate'])} "
+            f"({customers['n_covered']:,} of {customers['n_demand']:,})",
+        )
+    distance = summary["distance_km"]
+    head.add_row(
+        f"nearest outlet ({unit})",
+        f"mean {_number(distance['mean'])}, p50 {_number(distance['p50'])}, "
+        f"p90 {_number(distance['p90'])}, p95 {_number(distance['p95'])}, "
+        f"max {_number(distance['max'])}",
+    )
+    head.add_row("overlap (covered weight reached by 2+)", _percent(summary["overlap_rate"]))
+    head.add_row(
+        "blind spots",
+        f"{summary['n_blindspots']:,} zones, weight {_number(summary['blindspot_weight'], 2)}",
+    )
+    for tier, chain in summary.get("support_chain", {}).items():
+        if chain["n_unsupported"]:
+            head.add_row(
+                Text(f"unsupported {tier}"),
+                Text(
+                    f"{chain['n_unsupported']} of {chain['n_sites']} farther than "
+                    f"{chain['support_radius_km']:g} km from every {chain['parent']}"
+                ),
+            )
+    for warning in summary.get("warnings", []):
+        head.add_row("warning", Text(str(warning)))
+    tables = [head]
+
+    tiers = Table(title="By tier", title_justify="left")
+    for column in ("tier", "outlets", "covered weight", "weighted rate", "rate by count"):
+        tiers.add_column(column, justify="left" if column == "tier" else "right")
+    for name, row in summary.get("by_tier", {}).items():
+        tiers.add_row(
+            Text(str(row.get("label", name))),
+            f"{row['n_sites']:,}",
+            _number(row["covered_weight"], 2),
+            _percent(row["weighted_coverage_rate"]),
+            _percent(row["coverage_rate"]),
+        )
+    tables.append(tiers)
+    if summary.get("by_grade"):
+        grades = Table(title="By region grade", title_justify="left")
+        for column in ("grade", "points", "weight", "weighted rate", "rate by count"):
+            grades.add_column(column, justify="left" if column == "grade" else "right")
+        for name, row in summary["by_grade"].items():
+            grades.add_row(
+                Text(str(name)),
+                f"{row['n_demand']:,}",
+                _number(row["weight"], 2),
+                _percent(row["weighted_coverage_rate"]),
+                _percent(row["coverage_rate"]),
+            )
+        tables.append(grades)
+    return tables

@@ -1,0 +1,169 @@
+"""`netplan coverage`: coverage and blind spots of today's network."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from netplan.blindspots import BlindspotOptions
+from netplan.cli._app import ConfigOption, app, command, console, err_console, scenario_from_option
+from netplan.cli._render import coverage_summary_tables
+from netplan.coverage import coverage_from_points
+from netplan.io import read_customers, read_installed_base, read_sites
+from netplan.reach import ProgressCallback
+
+#: Demand sizes from which a progress bar is shown.
+PROGRESS_FROM = 200_000
+
+
+class OutputFormat(StrEnum):
+    """Format of the per-point output file."""
+
+    csv = "csv"
+    geojson = "geojson"
+    parquet = "parquet"
+    gpkg = "gpkg"
+
+
+class BlindspotMethod(StrEnum):
+    """How uncovered demand is grouped into zones."""
+
+    h3 = "h3"
+    dbscan = "dbscan"
+
+
+@contextmanager
+def _progress_bar(total: int) -> Iterator[ProgressCallback | None]:
+    if total < PROGRESS_FROM or not err_console.is_terminal:
+        yield None
+        return
+    columns = (
+        TextColumn("reach"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("reach", total=total)
+
+        def update(done: int, _total: int) -> None:
+            progress.update(task, completed=done)
+
+        yield update
+
+
+@app.command()
+@command
+def coverage(
+    demand: Annotated[
+        Path,
+        typer.Option(
+            "--demand",
+            "-d",
+            help="Customers (CSV/GeoJSON/GPKG/Parquet; `weight` column, default 1).",
+            dir_okay=False,
+        ),
+    ],
+    sites: Annotated[
+        Path,
+        typer.Option(
+            "--sites", "-s", help="Outlet sites; status existing/required count.", dir_okay=False
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the outputs.")],
+    installed_base: Annotated[
+        Path | None,
+        typer.Option(
+            "--installed-base",
+            help=(
+                "Installed base (weight = units x service rate). When given it is the weighted "
+                "demand of every KPI and the customers are reported by count beside it."
+            ),
+            dir_okay=False,
+        ),
+    ] = None,
+    config: ConfigOption = None,
+    matrix: Annotated[
+        Path | None,
+        typer.Option(
+            "--matrix",
+            help=(
+                "Cost matrix (demand_id, site_id, cost; CSV or Parquet); "
+                "absent pairs are unreachable."
+            ),
+            dir_okay=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Format of coverage.<fmt>.")
+    ] = OutputFormat.csv,
+    blindspot_method: Annotated[
+        BlindspotMethod,
+        typer.Option("--blindspot-method", help="Group uncovered demand by H3 cells or DBSCAN."),
+    ] = BlindspotMethod.h3,
+    h3_resolution: Annotated[
+        int,
+        typer.Option("--h3-resolution", min=0, max=15, help="H3 resolution of blind-spot cells."),
+    ] = 6,
+    min_zone_weight: Annotated[
+        float,
+        typer.Option("--min-zone-weight", min=0.0, help="Drop blind-spot zones lighter than this."),
+    ] = 0.0,
+    eps_km: Annotated[
+        float,
+        typer.Option("--eps-km", help="DBSCAN neighbourhood radius, km (greater than 0)."),
+    ] = 10.0,
+    min_samples: Annotated[
+        int, typer.Option("--min-samples", min=1, help="DBSCAN core-point threshold.")
+    ] = 1,
+) -> None:
+    """Compute coverage and blind spots of the existing network and write the outputs.
+
+    Writes DIR/coverage.<fmt> (one row per demand point), DIR/blindspots.geojson
+    (one polygon per zone) and DIR/summary.json, and prints a summary table.
+
+    Example: netplan coverage --demand data/samples/national/customers.csv
+    --installed-base data/samples/national/installed_base.csv
+    --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
+    --out out/coverage
+    """
+    scenario = scenario_from_option(config)
+    gdf_sites = read_sites(sites, scenario=scenario)
+    gdf_customers = read_customers(demand, scenario=scenario)
+    if installed_base is not None:
+        gdf_demand = read_installed_base(installed_base, scenario=scenario)
+        customers = gdf_customers
+    else:
+        gdf_demand = gdf_customers
+        customers = None
+    if not eps_km > 0:
+        raise typer.BadParameter(f"must be greater than 0, got {eps_km:g}", param_hint="--eps-km")
+    options = BlindspotOptions(
+        method=blindspot_method.value,
+        h3_resolution=h3_resolution,
+        min_zone_weight=min_zone_weight,
+        eps_km=eps_km,
+        min_samples=min_samples,
+    )
+    with _progress_bar(len(gdf_demand)) as progress:
+        result = coverage_from_points(
+            gdf_demand,
+            gdf_sites,
+            scenario,
+            matrix=matrix,
+            blindspots=options,
+            customers=customers,
+            progress=progress,
+        )
+    paths = result.to_files(out, fmt=fmt.value)
+    for table in coverage_summary_tables(result.summary()):
+        console.print(table)
+    console.print("outputs:")
+    for name, path in paths.items():
+        console.print(f"  {name}: {path}", markup=False)
