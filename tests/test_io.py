@@ -439,6 +439,16 @@ def test_non_numeric_coordinates(write_csv: WriteCsv) -> None:
         read_points(path)
 
 
+def test_decimal_commas_get_a_hint(write_csv: WriteCsv) -> None:
+    path = write_csv([["id", "lon", "lat"], ["a", "116,4", "39,9"]], delimiter=";")
+    with pytest.raises(
+        InputError,
+        match=r"row 2, column 'lon': longitude '116,4' is not a number \(write numbers with a dot "
+        r"for decimals and no thousands separator\)",
+    ):
+        read_points(path)
+
+
 def test_latitude_outside_range(write_csv: WriteCsv) -> None:
     path = write_csv([HEADER, *ROWS, ["d", 116.4, -95, 1]])
     with pytest.raises(InputError, match=r"row 5, column 'lat': latitude -95 is outside -90..90$"):

@@ -398,8 +398,19 @@ def _numeric(
     bad = np.isnan(as_float) & raw.notna().to_numpy()
     if bad.any():
         shown = raw.to_numpy()
-        collector.rows(bad, column, lambda i: f"{what} {shown[i]!r} is not a number")
+        collector.rows(bad, column, lambda i: _not_a_number(what, shown[i]))
     return as_float
+
+
+#: A number written with a decimal comma ("116,4") or a thousands separator ("1,200").
+_COMMA_NUMBER = re.compile(r"^\s*[-+]?\d+(,\d+)+\s*$")
+
+
+def _not_a_number(what: str, value: Any) -> str:
+    hint = ""
+    if isinstance(value, str) and _COMMA_NUMBER.match(value):
+        hint = " (write numbers with a dot for decimals and no thousands separator)"
+    return f"{what} {value!r} is not a number{hint}"
 
 
 # --------------------------------------------------------------------------- the reader
