@@ -11,6 +11,7 @@ they fail instead.
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -53,7 +54,9 @@ def _chromium() -> str | None:
 def chromium() -> str:
     path = _chromium()
     if path is None:
-        message = "headless Chromium not found (install Debian's `chromium`: apt-get install chromium)"
+        message = (
+            "headless Chromium not found (install Debian's `chromium`: apt-get install chromium)"
+        )
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true but {message}")
         pytest.skip(message)
@@ -66,7 +69,9 @@ def chromium() -> str:
 class DevTools:
     """A minimal Chrome DevTools Protocol client over ``--remote-debugging-pipe``."""
 
-    def __init__(self, executable: str, profile: Path, *, width: int = 1200, height: int = 800) -> None:
+    def __init__(
+        self, executable: str, profile: Path, *, width: int = 1200, height: int = 800
+    ) -> None:
         to_child_r, self._to_child_w = os.pipe()
         self._from_child_r, from_child_w = os.pipe()
 
@@ -94,12 +99,12 @@ class DevTools:
             "--remote-debugging-pipe",
             "about:blank",
         ]
-        self.process = subprocess.Popen(  # noqa: S603 - fixed arguments
+        self.process = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=place_fds,  # noqa: PLW1509
+            preexec_fn=place_fds,
             close_fds=False,  # Python's own fds are not inheritable; fds 3 and 4 are
         )
         os.close(to_child_r)
@@ -110,10 +115,8 @@ class DevTools:
 
     def close(self) -> None:
         for fd in (self._to_child_w, self._from_child_r):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
@@ -135,8 +138,14 @@ class DevTools:
         raw, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(raw)  # type: ignore[no-any-return]
 
-    def call(self, method: str, params: dict[str, Any] | None = None, *, session: str | None = None,
-             timeout: float = 60.0) -> dict[str, Any]:
+    def call(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        session: str | None = None,
+        timeout: float = 60.0,
+    ) -> dict[str, Any]:
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session is not None:
@@ -171,15 +180,16 @@ class DevTools:
                 return
 
 
-def load_page(executable: str, page: Path, profile: Path, *, expression: str,
-              settle: float = 1.5) -> tuple[dict[str, Any], list[dict[str, Any]], bytes]:
+def load_page(
+    executable: str, page: Path, profile: Path, *, expression: str, settle: float = 1.5
+) -> tuple[dict[str, Any], list[dict[str, Any]], bytes]:
     """Load ``page``; return (evaluated ``expression``, events, screenshot PNG bytes)."""
     tools = DevTools(executable, profile)
     try:
         target = tools.call("Target.createTarget", {"url": "about:blank"})
-        session = tools.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})[
-            "sessionId"
-        ]
+        session = tools.call(
+            "Target.attachToTarget", {"targetId": target["targetId"], "flatten": True}
+        )["sessionId"]
         for domain in ("Page.enable", "Runtime.enable", "Log.enable", "Network.enable"):
             tools.call(domain, session=session)
         tools.call(
@@ -243,8 +253,15 @@ def decode_png(data: bytes) -> np.ndarray:
     return out.reshape(height, width, channels).astype(np.uint8)
 
 
-def _unfilter_left(line: np.ndarray, channels: int, op: Any, up: np.ndarray | None = None,
-                   *, average: bool = False, paeth: bool = False) -> np.ndarray:
+def _unfilter_left(
+    line: np.ndarray,
+    channels: int,
+    op: Any,
+    up: np.ndarray | None = None,
+    *,
+    average: bool = False,
+    paeth: bool = False,
+) -> np.ndarray:
     pixels = line.reshape(-1, channels)
     above = up.reshape(-1, channels) if up is not None else None
     out = np.zeros_like(pixels)
@@ -271,13 +288,17 @@ def _unfilter_left(line: np.ndarray, channels: int, op: Any, up: np.ndarray | No
 
 def test_decode_png_round_trip() -> None:
     # A 2×2 RGB image written with filter types 1 and 2, decoded back.
-    pixels = np.array([[[10, 20, 30], [40, 50, 60]], [[70, 80, 90], [100, 110, 120]]], dtype=np.uint8)
+    pixels = np.array(
+        [[[10, 20, 30], [40, 50, 60]], [[70, 80, 90], [100, 110, 120]]], dtype=np.uint8
+    )
     row0 = bytes([1, 10, 20, 30, 30, 30, 30])  # Sub: second pixel stored as the difference
     row1 = bytes([2, 60, 60, 60, 60, 60, 60])  # Up: both pixels stored as the difference
     ihdr = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(row0 + row1))
     png += chunk(b"IEND", b"")
@@ -295,15 +316,39 @@ def _sample(n_demand: int = 3000, seed: int = 3) -> tuple[gpd.GeoDataFrame, gpd.
     lat = centres[which, 1] + rng.normal(0, 0.6, n_demand)
     demand = gpd.GeoDataFrame(
         {"id": [f"d{i}" for i in range(n_demand)], "weight": rng.gamma(2.0, 1.0, n_demand)},
-        geometry=gpd.points_from_xy(lon, lat), crs=4326,
+        geometry=gpd.points_from_xy(lon, lat),
+        crs=4326,
     )
     sites = gpd.GeoDataFrame(
         {
             "id": ["hub1", "st1", "st2", "pt1", "pa1", "comp1", "cl1"],
-            "name": [HOSTILE, "Xi'an station", "济南服务站", "Point <b>", "Partner & co", "Rival", "Old"],
-            "tier": ["regional_hub", "city_station", "city_station", "community_point", "partner",
-                     None, "city_station"],
-            "status": ["existing", "existing", "candidate", "existing", "candidate", "competitor", "closed"],
+            "name": [
+                HOSTILE,
+                "Xi'an station",
+                "济南服务站",
+                "Point <b>",
+                "Partner & co",
+                "Rival",
+                "Old",
+            ],
+            "tier": [
+                "regional_hub",
+                "city_station",
+                "city_station",
+                "community_point",
+                "partner",
+                None,
+                "city_station",
+            ],
+            "status": [
+                "existing",
+                "existing",
+                "candidate",
+                "existing",
+                "candidate",
+                "competitor",
+                "closed",
+            ],
         },
         geometry=gpd.points_from_xy(
             [104.07, 108.94, 117.0, 119.97, 112.0, 113.0, 110.0],
@@ -318,26 +363,43 @@ class _Coverage:
     def __init__(self, demand: gpd.GeoDataFrame) -> None:
         self.points = pd.DataFrame(
             {
-                "id": demand["id"], "lon": demand.geometry.x, "lat": demand.geometry.y,
-                "weight": demand["weight"], "covering_site": ["hub1"] * len(demand),
+                "id": demand["id"],
+                "lon": demand.geometry.x,
+                "lat": demand.geometry.y,
+                "weight": demand["weight"],
+                "covering_site": ["hub1"] * len(demand),
             }
         )
         self.blindspots = gpd.GeoDataFrame(
-            {"zone_id": [HOSTILE, "z2"], "n_points": [10, 4], "weight": [25.0, 5.0],
-             "area_km2": [120.0, 30.0], "nearest_site": [HOSTILE, "st1"], "distance_km": [80.0, 60.0]},
-            geometry=[shapely.box(112, 28, 113, 29), shapely.box(115, 33, 115.5, 33.5)], crs=4326,
+            {
+                "zone_id": [HOSTILE, "z2"],
+                "n_points": [10, 4],
+                "weight": [25.0, 5.0],
+                "area_km2": [120.0, 30.0],
+                "nearest_site": [HOSTILE, "st1"],
+                "distance_km": [80.0, 60.0],
+            },
+            geometry=[shapely.box(112, 28, 113, 29), shapely.box(115, 33, 115.5, 33.5)],
+            crs=4326,
         )
 
     def summary(self) -> dict[str, Any]:
-        return {"total_weight": 100.0, "coverage_rate": 0.8, "weighted_coverage_rate": 0.75,
-                "distance_km": {"p95": 42.0}, "n_blindspots": 2}
+        return {
+            "total_weight": 100.0,
+            "coverage_rate": 0.8,
+            "weighted_coverage_rate": 0.75,
+            "distance_km": {"p95": 42.0},
+            "n_blindspots": 2,
+        }
 
 
 @pytest.fixture(scope="module")
 def offline_map(tmp_path_factory: pytest.TempPathFactory) -> Path:
     demand, sites = _sample()
     path = tmp_path_factory.mktemp("map") / "map.html"
-    network_map(demand, sites, default_scenario(), coverage=_Coverage(demand), offline=True).to_file(path)
+    network_map(
+        demand, sites, default_scenario(), coverage=_Coverage(demand), offline=True
+    ).to_file(path)
     return path
 
 
@@ -377,12 +439,16 @@ def _errors(events: list[dict[str, Any]]) -> list[str]:
 
 def _requests(events: list[dict[str, Any]]) -> list[str]:
     return [
-        e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"
+        e["params"]["request"]["url"]
+        for e in events
+        if e.get("method") == "Network.requestWillBeSent"
     ]
 
 
 @pytest.fixture(scope="module")
-def loaded(chromium: str, offline_map: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def loaded(
+    chromium: str, offline_map: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
     profile = tmp_path_factory.mktemp("profile")
     yield load_page(chromium, offline_map, profile, expression=DOM_PROBE)
 
@@ -403,8 +469,14 @@ def test_offline_map_layers_exist_in_the_dom(loaded: Any) -> None:
     value, _, _ = loaded
     assert value["leaflet"] is True
     assert value["overlays"][:2] == ["Demand (heat map)", "Blind spots"]
-    for name in ("Regional hub: sites", "Regional hub: service radius", "City station: sites",
-                 "Community point: sites", "Authorised partner: sites", "Competitors"):
+    for name in (
+        "Regional hub: sites",
+        "Regional hub: service radius",
+        "City station: sites",
+        "Community point: sites",
+        "Authorised partner: sites",
+        "Competitors",
+    ):
         assert name in value["overlays"]
     assert len(value["checked"]) == len(value["overlays"])
     assert value["sites"] == 7  # six own sites and one competitor, all drawn
@@ -437,7 +509,9 @@ def test_chinese_map_shows_chinese_labels(chromium: str, tmp_path: Path) -> None
     demand, sites = _sample(500)
     path = tmp_path / "map_zh.html"
     network_map(demand, sites, default_scenario(), lang="zh", offline=True).to_file(path)
-    value, events, _ = load_page(chromium, path, tmp_path / "profile", expression=DOM_PROBE, settle=0.5)
+    value, events, _ = load_page(
+        chromium, path, tmp_path / "profile", expression=DOM_PROBE, settle=0.5
+    )
     assert _errors(events) == []
     assert "区域服务中心：网点" in value["overlays"]
     assert "服务需求（热力图）" in value["overlays"]

@@ -32,7 +32,10 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
     "legend": {"en": "Legend", "zh": "图例"},
     "legend_tiers": {"en": "Tiers", "zh": "网点类型"},
     "legend_status": {"en": "Status", "zh": "状态"},
-    "legend_blindspot": {"en": "Blind spot (darker: more demand)", "zh": "盲区（颜色越深需求越大）"},
+    "legend_blindspot": {
+        "en": "Blind spot (darker: more demand)",
+        "zh": "盲区（颜色越深需求越大）",
+    },
     "legend_heat": {"en": "Demand density", "zh": "需求密度"},
     "status_existing": {"en": "Existing", "zh": "现有"},
     "status_required": {"en": "Required", "zh": "必选"},
@@ -73,24 +76,33 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
     "factor_competitors": {"en": "Competitors in reach", "zh": "半径内竞争对手"},
     "factor_cost": {"en": "Fixed cost", "zh": "固定成本"},
     "factor_attribute": {"en": "{column}", "zh": "{column}"},
-    "reason_demand": {"en": "serves {value} demand within its radius", "zh": "服务半径内需求 {value}"},
+    "reason_demand": {
+        "en": "serves {value} demand within its radius",
+        "zh": "服务半径内需求 {value}",
+    },
     "reason_gap_fill": {
         "en": "captures {value} demand no outlet covers today",
         "zh": "可覆盖现有网点未覆盖的需求 {value}",
     },
     "reason_overlap": {
-        "en": "only {value} of its catchment is already covered",
-        "zh": "服务范围内仅 {value} 已被覆盖",
+        "en": "little overlap with today's network ({value} of its catchment covered)",
+        "zh": "与现有网点重叠少（服务范围内已覆盖 {value}）",
     },
     "reason_distance_to_outlet": {
         "en": "{value} km from the nearest outlet",
         "zh": "距最近网点 {value} 公里",
     },
     "reason_distance_to_outlet_none": {"en": "no outlet nearby today", "zh": "目前附近没有网点"},
-    "reason_competitors": {"en": "{value} competitor(s) within its radius", "zh": "半径内竞争对手 {value} 家"},
+    "reason_competitors": {
+        "en": "{value} competitor(s) within its radius",
+        "zh": "半径内竞争对手 {value} 家",
+    },
     "reason_competitors_none": {"en": "no competitor within its radius", "zh": "半径内无竞争对手"},
-    "reason_cost": {"en": "fixed cost {value}", "zh": "固定成本 {value}"},
-    "reason_attribute_benefit": {"en": "{column} is high ({value})", "zh": "{column} 较高（{value}）"},
+    "reason_cost": {"en": "low fixed cost ({value})", "zh": "固定成本较低（{value}）"},
+    "reason_attribute_benefit": {
+        "en": "{column} is high ({value})",
+        "zh": "{column} 较高（{value}）",
+    },
     "reason_attribute_cost": {"en": "{column} is low ({value})", "zh": "{column} 较低（{value}）"},
     # ----------------------------------------------------------------- report
     "report_title": {"en": "Service network review", "zh": "售后服务网点规划报告"},
@@ -137,7 +149,10 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
     "kpi_covered_weight": {"en": "Covered demand", "zh": "已覆盖需求量"},
     "kpi_mean_distance": {"en": "Mean distance to nearest outlet", "zh": "到最近网点平均距离"},
     "kpi_p50_distance": {"en": "Median distance to nearest outlet", "zh": "到最近网点距离中位数"},
-    "kpi_overlap_rate": {"en": "Overlap (covered by 2+ outlets)", "zh": "重叠率（被两个及以上网点覆盖）"},
+    "kpi_overlap_rate": {
+        "en": "Overlap (covered by 2+ outlets)",
+        "zh": "重叠率（被两个及以上网点覆盖）",
+    },
     "kpi_blindspot_weight": {"en": "Demand in blind spots", "zh": "盲区需求量"},
     "kpi_total_fixed_cost": {"en": "Total fixed cost", "zh": "固定成本合计"},
     "kpi_n_sites": {"en": "Outlets", "zh": "网点数"},

@@ -81,14 +81,14 @@ BLINDSPOT_COLOURS = ("#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#b30000")
 
 _LEAFLET_JS_URL = "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js"
 _LEAFLET_CSS_URL = "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css"
-_HEAT_JS_URL = (
-    "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js"
-)
+_HEAT_JS_URL = "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js"
 
 
 class CoverageLike(Protocol):
-    """What the map reads from a coverage result (:class:`netplan.coverage.CoverageResult`
-    or :class:`netplan.report.CoverageOutputs`)."""
+    """What the map reads from a coverage result.
+
+    :class:`netplan.coverage.CoverageResult` and :class:`netplan.report.CoverageOutputs` fit.
+    """
 
     points: Any
     blindspots: Any
@@ -341,8 +341,16 @@ def _percent(value: Any) -> str:
     return "—" if not math.isfinite(number) else f"{100 * number:.1f}%"
 
 
-def _marker_svg(shape: str, size: int, fill: str, stroke: str, *, width: float = 1.5,
-                dash: str | None = None, cross: bool = False) -> str:
+def _marker_svg(
+    shape: str,
+    size: int,
+    fill: str,
+    stroke: str,
+    *,
+    width: float = 1.5,
+    dash: str | None = None,
+    cross: bool = False,
+) -> str:
     """Return an inline SVG marker (trusted: colours and shapes are netplan's own)."""
     half = size / 2
     inset = width + 1
@@ -428,7 +436,9 @@ def display_status(gdf_sites: pd.DataFrame, plan: PlanLike | None = None) -> pd.
         {"kept": "existing", "opened": "proposed", "closed": "closed", "not_selected": "candidate"}
     )
     out = np.where(mapped.isna(), status, mapped).astype(object)
-    out = np.where((decision == "kept").to_numpy() & (status == "required").to_numpy(), "required", out)
+    out = np.where(
+        (decision == "kept").to_numpy() & (status == "required").to_numpy(), "required", out
+    )
     out = np.where((status == "competitor").to_numpy(), "competitor", out)
     return pd.Series(out, index=gdf_sites.index, dtype=object)
 
@@ -546,9 +556,9 @@ def _inline_script(source: str) -> str:
 
 def _heat_plugin_source() -> str:
     try:
-        return (importlib.resources.files("folium") / "templates" / "leaflet_heat.min.js").read_text(
-            "utf-8"
-        )
+        return (
+            importlib.resources.files("folium") / "templates" / "leaflet_heat.min.js"
+        ).read_text("utf-8")
     except (FileNotFoundError, OSError) as exc:  # pragma: no cover - depends on the folium build
         msg = (
             "the installed folium has no templates/leaflet_heat.min.js, needed for an offline "
@@ -639,9 +649,18 @@ def network_map(
         raise InputError(msg)
     with _counter_ids("b"):
         return _build(
-            gdf_demand, gdf_sites, scenario, coverage=coverage, plan=plan, scores=scores,
-            lang=lang, offline=offline, title=title, max_heat_cells=max_heat_cells,
-            max_radius_shown=max_radius_shown, max_zones=max_zones,
+            gdf_demand,
+            gdf_sites,
+            scenario,
+            coverage=coverage,
+            plan=plan,
+            scores=scores,
+            lang=lang,
+            offline=offline,
+            title=title,
+            max_heat_cells=max_heat_cells,
+            max_radius_shown=max_radius_shown,
+            max_zones=max_zones,
         )
 
 
@@ -663,7 +682,11 @@ def _build(
     page_title = title if title is not None else f"{text('map_title', lang)}: {scenario.name}"
     figure = branca.element.Figure(title=_esc(page_title))
     fmap = folium.Map(
-        location=None, tiles=None, control_scale=True, prefer_canvas=True, zoom_start=4,
+        location=None,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=True,
+        zoom_start=4,
         attribution_control=not offline,
     )
     figure.add_child(fmap)
@@ -690,9 +713,13 @@ def _build(
     bounds: list[tuple[float, float, float, float]] = []
     if heat:
         assert demand is not None
-        weights = demand["weight"].to_numpy(np.float64) if "weight" in demand else np.ones(len(demand))
+        weights = (
+            demand["weight"].to_numpy(np.float64) if "weight" in demand else np.ones(len(demand))
+        )
         cells, cell_deg = aggregate_heat(
-            demand["lon"].to_numpy(np.float64), demand["lat"].to_numpy(np.float64), weights,
+            demand["lon"].to_numpy(np.float64),
+            demand["lat"].to_numpy(np.float64),
+            weights,
             max_cells=max_heat_cells,
         )
         if len(cells):
@@ -710,8 +737,12 @@ def _build(
             result.n_heat_cells = len(cells)
             result.heat_cell_deg = cell_deg
             bounds.append(
-                (float(cells[:, 1].min()), float(cells[:, 0].min()),
-                 float(cells[:, 1].max()), float(cells[:, 0].max()))
+                (
+                    float(cells[:, 1].min()),
+                    float(cells[:, 0].min()),
+                    float(cells[:, 1].max()),
+                    float(cells[:, 0].max()),
+                )
             )
 
     zones = getattr(coverage, "blindspots", None) if coverage is not None else None
@@ -721,8 +752,12 @@ def _build(
     if sites is not None and len(sites):
         _add_sites(fmap, sites, scenario, coverage, plan, scores, lang, max_radius_shown, result)
         bounds.append(
-            (float(sites["lon"].min()), float(sites["lat"].min()),
-             float(sites["lon"].max()), float(sites["lat"].max()))
+            (
+                float(sites["lon"].min()),
+                float(sites["lat"].min()),
+                float(sites["lon"].max()),
+                float(sites["lat"].max()),
+            )
         )
 
     _add_panels(fmap, sites, scenario, coverage, plan, lang, page_title)
@@ -762,8 +797,7 @@ def _add_zones(
             ]
         )
         tooltip = (
-            f"{_esc(text('field_zone', lang))} {_esc(zone_id)}: "
-            f"{_number(row.get('weight'), 1)}"
+            f"{_esc(text('field_zone', lang))} {_esc(zone_id)}: {_number(row.get('weight'), 1)}"
         )
         geometry = shapely.geometry.mapping(geometries[position])
         features.append(
@@ -809,7 +843,11 @@ def _add_sites(
     result: NetworkMap,
 ) -> None:
     status = display_status(sites, plan)
-    tier = sites["tier"].astype(object) if "tier" in sites.columns else pd.Series(None, index=sites.index)
+    tier = (
+        sites["tier"].astype(object)
+        if "tier" in sites.columns
+        else pd.Series(None, index=sites.index)
+    )
     tiers_seen = [str(t) for t in tier.dropna().unique()]
     styles = _tier_styles(scenario, tiers_seen)
     assigned = _assigned_weights(sites, coverage, plan)
@@ -843,7 +881,9 @@ def _add_sites(
     lon = sites["lon"].to_numpy(np.float64)
     labels = _unique_names([scenario.tier_label(name, lang) for name in styles])
     for (tier_name, (colour, shape)), label in zip(styles.items(), labels, strict=True):
-        members = np.flatnonzero((tier == tier_name).to_numpy() & (status != "competitor").to_numpy())
+        members = np.flatnonzero(
+            (tier == tier_name).to_numpy() & (status != "competitor").to_numpy()
+        )
         if len(members) == 0:
             continue
         icons: dict[str, list[Any]] = {}
@@ -865,13 +905,20 @@ def _add_sites(
         active = [i for i in members if status.iat[i] in ("existing", "required", "proposed")]
         if not active:
             continue
-        radius_m = scenario.tiers[tier_name].reach_km(distance_model=scenario.distance_model) * 1000.0 \
-            if tier_name in scenario.tiers else None
+        radius_m = (
+            scenario.tiers[tier_name].reach_km(distance_model=scenario.distance_model) * 1000.0
+            if tier_name in scenario.tiers
+            else None
+        )
         if radius_m is None or scenario.distance_model == "matrix":
             continue
-        centres = [[round(float(lat[i]), 6), round(float(lon[i]), 6), round(radius_m, 1)] for i in active]
+        centres = [
+            [round(float(lat[i]), 6), round(float(lon[i]), 6), round(radius_m, 1)] for i in active
+        ]
         radius_name = text("layer_radius", lang, tier=label)
-        radius_group = folium.FeatureGroup(name=_esc(radius_name), show=len(active) <= max_radius_shown)
+        radius_group = folium.FeatureGroup(
+            name=_esc(radius_name), show=len(active) <= max_radius_shown
+        )
         _Script(_RADII_JS, {"colour": colour, "centres": centres}).add_to(radius_group)
         radius_group.add_to(fmap)
         result.layer_names.append(radius_name)
@@ -883,7 +930,9 @@ def _add_sites(
         for i in competitors:
             tier_name = tier.iat[i] if isinstance(tier.iat[i], str) else None
             tooltip, popup = popup_for(int(i), tier_name, "competitor")
-            rows.append([round(float(lat[i]), 6), round(float(lon[i]), 6), "competitor", tooltip, popup])
+            rows.append(
+                [round(float(lat[i]), 6), round(float(lon[i]), 6), "competitor", tooltip, popup]
+            )
         name = text("layer_competitors", lang)
         group = folium.FeatureGroup(name=_esc(name), show=True)
         icons = {"competitor": [svg, "np-competitor np-status-competitor", 12]}
@@ -906,9 +955,11 @@ def _add_panels(
     lang: str,
     page_title: str,
 ) -> None:
-    tiers_seen = [] if sites is None or "tier" not in sites.columns else [
-        str(t) for t in sites["tier"].dropna().unique()
-    ]
+    tiers_seen = (
+        []
+        if sites is None or "tier" not in sites.columns
+        else [str(t) for t in sites["tier"].dropna().unique()]
+    )
     styles = _tier_styles(scenario, tiers_seen)
     shown_tiers = [t for t in styles if t in tiers_seen] or list(scenario.tiers)
     # Legend: tiers, statuses, competitors, blind spots, heat.
@@ -930,7 +981,8 @@ def _add_panels(
     extra = (
         f'<tr><td><span class="np-swatch" style="background:{BLINDSPOT_COLOURS[3]}"></span></td>'
         f"<td>{_esc(text('legend_blindspot', lang))}</td></tr>"
-        f'<tr><td colspan="2"><span class="np-heat-bar"></span> {_esc(text("legend_heat", lang))}</td></tr>'
+        f'<tr><td colspan="2"><span class="np-heat-bar"></span> '
+        f"{_esc(text('legend_heat', lang))}</td></tr>"
     )
     legend = (
         f"<h4>{_esc(text('legend', lang))}</h4>"
@@ -955,9 +1007,14 @@ def _add_panels(
     if before or after:
         kpi_rows.append((_esc(text("kpi_total_weight", lang)), pair("total_weight", _number)))
         kpi_rows.append((_esc(text("kpi_coverage_rate", lang)), pair("coverage_rate", _percent)))
-        kpi_rows.append((_esc(text("kpi_weighted_coverage", lang)), pair("weighted_coverage_rate", _percent)))
         kpi_rows.append(
-            (_esc(text("kpi_p95_distance", lang)), pair("distance_km.p95", lambda v: _number(v, 1) + " km"))
+            (_esc(text("kpi_weighted_coverage", lang)), pair("weighted_coverage_rate", _percent))
+        )
+        kpi_rows.append(
+            (
+                _esc(text("kpi_p95_distance", lang)),
+                pair("distance_km.p95", lambda v: _number(v, 1) + " km"),
+            )
         )
         kpi_rows.append((_esc(text("kpi_blindspots", lang)), pair("n_blindspots", _number)))
     if sites is not None and "tier" in sites.columns:
@@ -965,7 +1022,8 @@ def _add_panels(
         active = sites[status.isin(["existing", "required", "proposed"]).to_numpy()]
         counts = active["tier"].astype(str).value_counts()
         parts = [
-            f"{_esc(scenario.tier_label(name, lang))}: {int(counts.get(name, 0))}" for name in shown_tiers
+            f"{_esc(scenario.tier_label(name, lang))}: {int(counts.get(name, 0))}"
+            for name in shown_tiers
         ]
         kpi_rows.append((_esc(text("kpi_sites_by_tier", lang)), "<br>".join(parts)))
     header = _esc(page_title)
@@ -973,7 +1031,9 @@ def _add_panels(
         header += (
             f"<br><small>{_esc(text('kpi_before', lang))} → {_esc(text('kpi_after', lang))}</small>"
         )
-    body = "".join(f'<tr><td>{label}</td><td class="num">{value}</td></tr>' for label, value in kpi_rows)
+    body = "".join(
+        f'<tr><td>{label}</td><td class="num">{value}</td></tr>' for label, value in kpi_rows
+    )
     panel = f"<h4>{header}</h4><b>{_esc(text('kpis', lang))}</b><table>{body}</table>"
     _Control(panel, position="topleft", css_class="np-panel np-kpis").add_to(fmap)
 
