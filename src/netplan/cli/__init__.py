@@ -7,6 +7,7 @@ Each command lives in its own module and registers itself on
 from __future__ import annotations
 
 from netplan.cli import demo, validate  # noqa: F401  (register the commands)
+from netplan.cli import convert  # noqa: F401  (netplan convert)
 from netplan.cli import coverage  # noqa: F401  (netplan coverage)
 from netplan.cli import score  # noqa: F401  (netplan score)
 from netplan.cli._app import app
