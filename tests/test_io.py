@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from geopandas.testing import assert_geodataframe_equal
 from pyproj import Transformer
 
 from netplan.config import Scenario
-from netplan.errors import InputError, InputWarning
+from netplan.errors import InputError, InputWarning, Problem
 from netplan.io import (
     LAT_NAMES,
     LON_NAMES,
@@ -748,3 +749,27 @@ def test_atomic_path_replaces_on_success(tmp_path: Path) -> None:
         assert target.read_text() == "old"  # not visible until the block ends
     assert target.read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["result.txt"]
+
+
+# --------------------------------------------------------------------------- the error type
+
+
+def test_input_error_lists_problems_and_survives_pickling() -> None:
+    problems = [Problem("a.csv", 2, "lon", "bad"), Problem("a.csv", None, None, "empty")]
+    error = InputError(problems, total=30)
+    assert str(error).splitlines() == [
+        "a.csv, row 2, column 'lon': bad",
+        "a.csv: empty",
+        "... and 28 more problem(s) not listed",
+    ]
+    assert error.lines() == str(error).splitlines()
+    copy = pickle.loads(pickle.dumps(error))  # as a Dask worker sends it back
+    assert type(copy) is InputError
+    assert (str(copy), copy.total, copy.problems) == (str(error), 30, problems)
+
+
+def test_input_error_from_a_plain_message() -> None:
+    error = InputError("`budget` must be 0 or more, got -1")
+    assert str(error) == "`budget` must be 0 or more, got -1"
+    assert error.exit_code == 2
+    assert isinstance(error, ValueError)

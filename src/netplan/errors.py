@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "ConfigError",
@@ -43,7 +44,8 @@ class Problem:
     Attributes
     ----------
     file
-        The file the problem is in (as the user named it).
+        The file the problem is in (as the user named it); empty when the
+        problem concerns no file (the message then stands alone).
     row
         1-based row as a spreadsheet shows it (the CSV header is row 1), or the
         1-based feature number for GeoJSON / GeoPackage / Parquet; ``None``
@@ -60,12 +62,12 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = [self.file]
+        where = [self.file] if self.file else []
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column is not None:
             where.append(f"column '{self.column}'")
-        return f"{', '.join(where)}: {self.message}"
+        return f"{', '.join(where)}: {self.message}" if where else self.message
 
 
 class InputError(NetplanError, ValueError):
@@ -74,7 +76,8 @@ class InputError(NetplanError, ValueError):
     Parameters
     ----------
     problems
-        The problems found (or one message); the message lists the first
+        The problems found, or one message that concerns no particular file
+        (shown as it is); the message lists the first
         :data:`MAX_LISTED_PROBLEMS` and counts the rest.
     total
         How many problems were found in all, when more were found than kept.
@@ -84,7 +87,7 @@ class InputError(NetplanError, ValueError):
 
     def __init__(self, problems: Sequence[Problem] | str, *, total: int | None = None) -> None:
         if isinstance(problems, str):
-            problems = [Problem(file="input", row=None, column=None, message=problems)]
+            problems = [Problem(file="", row=None, column=None, message=problems)]
         self.problems: list[Problem] = list(problems)
         #: Number of problems found, which may exceed the problems kept.
         self.total: int = max(total or 0, len(self.problems))
@@ -93,6 +96,15 @@ class InputError(NetplanError, ValueError):
         if hidden > 0:
             shown.append(f"... and {hidden} more problem(s) not listed")
         super().__init__("\n".join(shown))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuild from the problems (not the message) when unpickled, e.g. by
+        # a Dask worker sending the error back: the message stays identical.
+        return (_rebuild_input_error, (type(self), self.problems, self.total))
+
+
+def _rebuild_input_error(cls: type[InputError], problems: list[Problem], total: int) -> InputError:
+    return cls(problems, total=total)
 
 
 class ConfigError(NetplanError, ValueError):
