@@ -502,7 +502,30 @@ def tiered(
             limits.append("grade requirements")
         if options.capacitated:
             limits.append("capacities")
-        raise diagnosis(f"{prefix} ({', '.join(limits)}); relax one of them")
+        message = f"{prefix} ({', '.join(limits)}); relax one of them"
+        best_within: float | None = None
+        if objective_kind == "min_cost" and n_cols:
+            # The best coverage the other limits allow: drop the coverage row, maximise coverage.
+            relaxed = MilpArrays(
+                coverage_objective,
+                col_lower,
+                col_upper,
+                integer,
+                sp.csr_array(matrix[: matrix.shape[0] - 1]),
+                row_lower[:-1],
+                row_upper[:-1],
+                maximize=True,
+                offset=offset_weight,
+            )
+            best = solve_milp(relaxed, settings)
+            if best.objective is not None and total > 0:
+                best_within = best.objective / total
+                word = "is" if best.status == "optimal" else "is at least"
+                message += f"; the best weighted coverage within the other limits {word} {best_within:.2%}"
+        error = diagnosis(message)
+        if best_within is not None:
+            error.diagnosis["best_weighted_coverage_within_limits"] = best_within  # type: ignore[attr-defined]
+        raise error
     if outcome.status == "optimal" and outcome.values is not None and outcome.objective is not None:
         # Lexicographic pass: keep the primary objective at its optimum, improve the other.
         primary = outcome.objective

@@ -1,0 +1,836 @@
+"""Site selection on real points: the options, the run and the :class:`Plan` it returns.
+
+:func:`plan_from_points` reads the optimisation options from the scenario's
+``[plan]`` table (overridden by keyword arguments), builds the reach matrix
+(or takes one), runs a model from :mod:`netplan.locate`, and returns a
+:class:`Plan`: every site with its decision, the assignment of demand to
+sites, the solve record, and the coverage of today's network (``before``)
+and of the plan (``after``) with the keys of
+:meth:`netplan.coverage.CoverageResult.summary`.
+
+The ``[plan]`` table
+--------------------
+``model``
+    ``tiered`` (default), ``set-cover``, ``max-cover``, ``p-median``, ``capacitated``.
+``objective``
+    Tiered model: ``min_cost`` or ``max_coverage`` (default: ``min_cost`` with a
+    coverage target, else ``max_coverage``).
+``coverage_target``
+    Share of demand weight to cover, in (0, 1].
+``budget``
+    Most yearly fixed cost of the sites opened, less the savings of sites closed.
+``p``
+    Most open sites in total (existing sites kept count); exactly ``p`` for p-median.
+``tier_counts``
+    Table ``{tier = most open sites of that tier}``.
+``allow_close``, ``closing_cost``
+    Let the model close existing sites; the one-off cost of a closure.
+``capacitated``, ``single_source``
+    Respect site capacities (tiered); serve each point from one site (capacitated model).
+``grade_min_tier``
+    Table ``{grade = tier}``: points of that grade need that tier or a higher one.
+``support_chain``
+    Enforce the hub → station → point support chain (default ``true``).
+``max_distance_km``
+    Largest assignment distance (p-median, capacitated).
+``cost_per_km``
+    Assignment cost per km and unit of weight (capacitated; default 1).
+``aggregate``
+    ``"h3:7"``: solve on demand aggregated to H3 cells of that resolution.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.spatial import cKDTree
+
+from netplan.config import Scenario
+from netplan.errors import ConfigError, InputError, InputWarning
+from netplan.io import write_frame, write_text
+from netplan.locate.models import LocateResult, capacitated, max_cover, p_median, set_cover
+from netplan.locate.solve import SolverSettings
+from netplan.locate.tiered import TieredOptions, tiered
+from netplan.reach import ReachMatrix, chord_from_km, great_circle_km, reach_from_points, unit_xyz
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = [
+    "DECISIONS",
+    "MODELS",
+    "PLAN_KEYS",
+    "Plan",
+    "PlanOptions",
+    "plan_from_points",
+    "plan_options",
+]
+
+#: Models :func:`plan_from_points` runs.
+MODELS = ("tiered", "set-cover", "max-cover", "p-median", "capacitated")
+#: Decision of every site in a plan.
+DECISIONS = ("kept", "opened", "closed", "not_selected")
+#: Keys the scenario's ``[plan]`` table may hold.
+PLAN_KEYS = (
+    "model",
+    "objective",
+    "coverage_target",
+    "budget",
+    "p",
+    "tier_counts",
+    "allow_close",
+    "closing_cost",
+    "capacitated",
+    "single_source",
+    "grade_min_tier",
+    "support_chain",
+    "max_distance_km",
+    "cost_per_km",
+    "aggregate",
+)
+#: Most demand × site pairs held as a dense distance matrix (p-median, capacitated).
+DENSE_PAIR_LIMIT = 30_000_000
+#: Columns of :attr:`Plan.sites`, in order (``name`` follows ``id`` when present).
+SITE_COLUMNS = (
+    "id",
+    "tier",
+    "status_before",
+    "decision",
+    "fixed_cost",
+    "capacity",
+    "assigned_weight",
+    "utilisation",
+    "lon",
+    "lat",
+)
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """The optimisation options of a run (see the module docstring for each key)."""
+
+    model: str = "tiered"
+    objective: str | None = None
+    coverage_target: float | None = None
+    budget: float | None = None
+    p: int | None = None
+    tier_counts: Mapping[str, int] = field(default_factory=dict)
+    allow_close: bool = False
+    closing_cost: float = 0.0
+    capacitated: bool = False
+    single_source: bool = False
+    grade_min_tier: Mapping[str, str] = field(default_factory=dict)
+    support_chain: bool = True
+    max_distance_km: float | None = None
+    cost_per_km: float = 1.0
+    aggregate: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the options as plain data (for ``summary.json``)."""
+        return {
+            "model": self.model,
+            "objective": self.objective,
+            "coverage_target": self.coverage_target,
+            "budget": self.budget,
+            "p": self.p,
+            "tier_counts": dict(sorted(self.tier_counts.items())),
+            "allow_close": self.allow_close,
+            "closing_cost": self.closing_cost,
+            "capacitated": self.capacitated,
+            "single_source": self.single_source,
+            "grade_min_tier": dict(sorted(self.grade_min_tier.items())),
+            "support_chain": self.support_chain,
+            "max_distance_km": self.max_distance_km,
+            "cost_per_km": self.cost_per_km,
+            "aggregate": None if self.aggregate is None else f"h3:{self.aggregate}",
+        }
+
+
+def _fail(scenario: Scenario, key: str, message: str) -> ConfigError:
+    return ConfigError(f"{scenario.source}: `plan.{key}`: {message}")
+
+
+def parse_aggregate(value: Any, *, where: str = "--aggregate") -> int | None:
+    """Return the H3 resolution of ``"h3:7"`` (or ``7``); ``None`` for ``None``/``"none"``."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "off")):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        resolution = value
+    else:
+        match = re.fullmatch(r"\s*h3:(\d{1,2})\s*", str(value))
+        if match is None:
+            msg = f"{where}: expected h3:RESOLUTION such as h3:7, got {value!r}"
+            raise ConfigError(msg)
+        resolution = int(match.group(1))
+    if not 0 <= resolution <= 15:
+        msg = f"{where}: the H3 resolution must be 0 to 15, got {resolution}"
+        raise ConfigError(msg)
+    return resolution
+
+
+def plan_options(scenario: Scenario, **overrides: Any) -> PlanOptions:
+    """Return the options of the scenario's ``[plan]`` table, with ``overrides`` (not ``None``) applied.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key (``plan.budget``) of an unknown key or a bad value.
+    """
+    table = dict(scenario.plan)
+    for key in table:
+        if key not in PLAN_KEYS:
+            raise _fail(scenario, key, f"unknown key; expected one of: {', '.join(sorted(PLAN_KEYS))}")
+    values: dict[str, Any] = {}
+
+    def number(key: str, *, positive: bool = False, share: bool = False, integer: bool = False) -> None:
+        if key not in table:
+            return
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise _fail(scenario, key, f"must be a number, got {value!r}")
+        if integer and (not float(value).is_integer() or value < 0):
+            raise _fail(scenario, key, f"must be a whole number 0 or more, got {value!r}")
+        if positive and value <= 0:
+            raise _fail(scenario, key, f"must be greater than 0, got {value:g}")
+        if share and not 0 < value <= 1:
+            raise _fail(scenario, key, f"must be a share in (0, 1], e.g. 0.95, got {value:g}")
+        values[key] = int(value) if integer else float(value)
+
+    def flag(key: str) -> None:
+        if key in table:
+            if not isinstance(table[key], bool):
+                raise _fail(scenario, key, f"must be true or false, got {table[key]!r}")
+            values[key] = table[key]
+
+    if "model" in table:
+        if table["model"] not in MODELS:
+            raise _fail(scenario, "model", f"must be one of {', '.join(MODELS)}, got {table['model']!r}")
+        values["model"] = table["model"]
+    if "objective" in table:
+        if table["objective"] not in ("min_cost", "max_coverage"):
+            raise _fail(scenario, "objective", f"must be min_cost or max_coverage, got {table['objective']!r}")
+        values["objective"] = table["objective"]
+    number("coverage_target", share=True)
+    number("budget")
+    if values.get("budget", 0.0) < 0:
+        raise _fail(scenario, "budget", f"must be 0 or more, got {values['budget']:g}")
+    number("p", integer=True)
+    number("closing_cost")
+    number("max_distance_km", positive=True)
+    number("cost_per_km")
+    if values.get("cost_per_km", 0.0) < 0 or values.get("closing_cost", 0.0) < 0:
+        key = "cost_per_km" if values.get("cost_per_km", 0.0) < 0 else "closing_cost"
+        raise _fail(scenario, key, "must be 0 or more")
+    for key in ("allow_close", "capacitated", "single_source", "support_chain"):
+        flag(key)
+    if "tier_counts" in table:
+        counts = table["tier_counts"]
+        if not isinstance(counts, Mapping):
+            raise _fail(scenario, "tier_counts", "must be a table like { city_station = 10 }")
+        parsed: dict[str, int] = {}
+        for tier_name, count in counts.items():
+            if tier_name not in scenario.tiers:
+                raise _fail(scenario, f"tier_counts.{tier_name}", f"unknown tier; defined: {', '.join(scenario.tiers)}")
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise _fail(scenario, f"tier_counts.{tier_name}", f"must be a whole number 0 or more, got {count!r}")
+            parsed[str(tier_name)] = int(count)
+        values["tier_counts"] = parsed
+    if "grade_min_tier" in table:
+        grades = table["grade_min_tier"]
+        if not isinstance(grades, Mapping):
+            raise _fail(scenario, "grade_min_tier", 'must be a table like { A = "city_station" }')
+        parsed_grades: dict[str, str] = {}
+        for grade, tier_name in grades.items():
+            if tier_name not in scenario.tiers:
+                raise _fail(scenario, f"grade_min_tier.{grade}", f"unknown tier {tier_name!r}; defined: {', '.join(scenario.tiers)}")
+            parsed_grades[str(grade)] = str(tier_name)
+        values["grade_min_tier"] = parsed_grades
+    if "aggregate" in table:
+        values["aggregate"] = parse_aggregate(table["aggregate"], where=f"{scenario.source}: `plan.aggregate`")
+    options = PlanOptions(**values)
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    for key in changes:
+        if key not in PLAN_KEYS:
+            msg = f"unknown plan option {key!r}; expected one of: {', '.join(PLAN_KEYS)}"
+            raise InputError(msg)
+    if "aggregate" in changes:
+        changes["aggregate"] = parse_aggregate(changes["aggregate"])
+    if "model" in changes and changes["model"] not in MODELS:
+        msg = f"unknown model {changes['model']!r}; use one of {', '.join(MODELS)}"
+        raise InputError(msg)
+    return replace(options, **changes)
+
+
+def solver_settings(
+    scenario: Scenario, *, solver: str | None = None, time_limit: float | None = None, gap: float | None = None
+) -> SolverSettings:
+    """Return solver settings from the scenario's ``[solver]`` table with overrides applied."""
+    options = scenario.solver
+    return SolverSettings(
+        solver=solver or options.name,
+        time_limit=time_limit if time_limit is not None else options.time_limit,
+        gap=gap if gap is not None else options.gap,
+        threads=options.threads,
+        seed=options.seed,
+    )
+
+
+# --------------------------------------------------------------------------- the result
+
+
+@dataclass
+class Plan:
+    """A site-selection plan.
+
+    Attributes
+    ----------
+    model
+        The model solved.
+    status
+        ``optimal``, ``feasible`` (time limit; see ``gap``), ``infeasible`` or ``no_solution``.
+    objective, best_bound, gap
+        The plan's objective (net cost, covered weight, total weighted
+        distance or total cost, by model), the best proven bound and the gap.
+    build_seconds, solve_seconds
+        Model build and solve time.
+    sites
+        Every site: :data:`SITE_COLUMNS` (+ ``name``), point geometry.
+    assignment
+        ``demand_id``, ``site_id``, ``distance``, ``weight`` (+ ``share`` under
+        capacities): the demand the plan serves and from where.
+    before, after
+        Coverage summaries of today's network and of the plan (keys of
+        :meth:`netplan.coverage.CoverageResult.summary`), on the raw demand.
+    options
+        The options used.
+    details
+        Solver, model size, preprocessing counts, aggregation.
+    """
+
+    model: str
+    status: str
+    objective: float | None
+    best_bound: float | None
+    gap: float | None
+    build_seconds: float
+    solve_seconds: float
+    sites: gpd.GeoDataFrame
+    assignment: pd.DataFrame
+    before: dict[str, Any]
+    after: dict[str, Any]
+    options: PlanOptions
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def open_sites(self) -> gpd.GeoDataFrame:
+        """Return the sites open in the plan (kept and opened)."""
+        return self.sites[self.sites["decision"].isin(["kept", "opened"])]
+
+    def summary(self) -> dict[str, Any]:
+        """Return the plan's figures as plain JSON-ready data.
+
+        Keys: ``model``, ``status``, ``objective``, ``best_bound``, ``gap``,
+        ``build_seconds``, ``solve_seconds``, ``solver``, ``n_open_by_tier``,
+        ``n_by_decision``, ``total_fixed_cost``, ``net_cost_change``,
+        ``options``, ``details``, ``before`` and ``after``.
+        """
+        open_sites = self.open_sites
+        n_open = open_sites.groupby("tier").size() if len(open_sites) else pd.Series(dtype=int)
+        decisions = self.sites["decision"].value_counts()
+        opened = self.sites["decision"] == "opened"
+        closed = self.sites["decision"] == "closed"
+        closing = float(self.options.closing_cost) * int(closed.sum())
+        net = float(self.sites.loc[opened, "fixed_cost"].sum() - self.sites.loc[closed, "fixed_cost"].sum()) + closing
+        payload = {
+            "model": self.model,
+            "status": self.status,
+            "objective": self.objective,
+            "best_bound": self.best_bound,
+            "gap": self.gap,
+            "build_seconds": round(self.build_seconds, 3),
+            "solve_seconds": round(self.solve_seconds, 3),
+            "solver": self.details.get("solver", ""),
+            "n_open": len(open_sites),
+            "n_open_by_tier": {str(k): int(v) for k, v in sorted(n_open.items())},
+            "n_by_decision": {d: int(decisions.get(d, 0)) for d in DECISIONS},
+            "total_fixed_cost": float(open_sites["fixed_cost"].sum()),
+            "net_cost_change": net,
+            "options": self.options.to_dict(),
+            "coverage_target_met": (
+                None
+                if self.options.coverage_target is None or self.after.get("weighted_coverage_rate") is None
+                else bool(self.after["weighted_coverage_rate"] >= self.options.coverage_target - 1e-9)
+            ),
+            "details": dict(sorted(self.details.items())),
+            "before": self.before,
+            "after": self.after,
+        }
+        return json.loads(json.dumps(_plain(payload)))
+
+    def to_files(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write ``plan.csv``, ``plan.geojson``, ``assignment.csv`` and ``summary.json``.
+
+        Every file is written atomically. The CSV and GeoJSON files are
+        byte-identical across runs on the same input; ``summary.json`` also
+        holds the build and solve times, which vary.
+
+        Returns
+        -------
+        dict
+            Written paths by name (``plan``, ``plan_geojson``, ``assignment``, ``summary``).
+        """
+        out = Path(out_dir)
+        table = pd.DataFrame(self.sites.drop(columns=self.sites.geometry.name))
+        return {
+            "plan": write_frame(table, out / "plan.csv", fmt="csv"),
+            "plan_geojson": write_frame(self.sites, out / "plan.geojson", fmt="geojson"),
+            "assignment": write_frame(self.assignment, out / "assignment.csv", fmt="csv"),
+            "summary": write_text(out / "summary.json", plan_json(self.summary())),
+        }
+
+
+def plan_json(summary: Mapping[str, Any]) -> str:
+    """Return a plan summary as stable JSON (sorted keys, rounded floats, NaN as null)."""
+    return json.dumps(_plain(summary), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return float(f"{number:.10g}") if math.isfinite(number) else None
+    return value
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def _statuses(gdf_sites: gpd.GeoDataFrame) -> NDArray[np.object_]:
+    if "status" in gdf_sites.columns:
+        return gdf_sites["status"].astype(object).to_numpy()
+    return np.full(len(gdf_sites), "existing", dtype=object)
+
+
+def _tiers(gdf_sites: gpd.GeoDataFrame) -> NDArray[np.object_]:
+    if "tier" not in gdf_sites.columns:
+        msg = "the sites need a `tier` column"
+        raise InputError(msg)
+    return np.array([None if t is None or t != t else str(t) for t in gdf_sites["tier"].tolist()], dtype=object)
+
+
+def _support_matrix(
+    lon: NDArray[np.float64], lat: NDArray[np.float64], tiers: NDArray[np.object_], scenario: Scenario
+) -> tuple[sp.csr_array, NDArray[np.bool_]]:
+    """Return (site × site support pairs, needs-support flags) from great-circle distances."""
+    n = len(lon)
+    rows: list[NDArray[np.int64]] = []
+    cols: list[NDArray[np.int64]] = []
+    needs = np.zeros(n, dtype=bool)
+    xyz = unit_xyz(lon, lat)
+    for tier in scenario.tiers.values():
+        if tier.parent is None:
+            continue
+        children = np.flatnonzero(tiers == tier.name)
+        needs[children] = True
+        parents = np.flatnonzero(tiers == tier.parent)
+        if children.size == 0 or parents.size == 0 or tier.support_radius_km is None:
+            if tier.support_radius_km is None and parents.size:
+                # No radius given: any parent-tier site supports.
+                rows.append(np.repeat(children, parents.size))
+                cols.append(np.tile(parents, children.size))
+            continue
+        tree = cKDTree(xyz[parents])
+        found = tree.query_ball_point(xyz[children], float(chord_from_km(tier.support_radius_km)) * (1 + 1e-12))
+        counts = np.array([len(f) for f in found], dtype=np.int64)
+        rows.append(np.repeat(children, counts))
+        cols.append(parents[np.concatenate([np.asarray(f, dtype=np.int64) for f in found])] if counts.sum() else np.zeros(0, dtype=np.int64))
+    if rows:
+        r = np.concatenate(rows)
+        c = np.concatenate(cols)
+        # exact check of the radius on the candidate pairs
+        keep = great_circle_km(lon[r], lat[r], lon[c], lat[c]) <= np.array(
+            [scenario.tiers[t].support_radius_km or np.inf for t in tiers[r]], dtype=np.float64
+        )
+        r, c = r[keep], c[keep]
+    else:
+        r = c = np.zeros(0, dtype=np.int64)
+    return sp.csr_array((np.ones(len(r)), (r, c)), shape=(n, n)), needs
+
+
+def _tier_ranks(scenario: Scenario) -> dict[str, list[str]]:
+    """Return, per tier, that tier and every tier above it in the support chain."""
+    ranks: dict[str, list[str]] = {}
+    for name, tier in scenario.tiers.items():
+        chain = [name]
+        current = tier
+        while current.parent is not None and current.parent not in chain:
+            chain.append(current.parent)
+            current = scenario.tiers[current.parent]
+        ranks[name] = chain
+    return ranks
+
+
+def _distances(
+    reach: ReachMatrix, max_distance: float | None
+) -> sp.csr_array | NDArray[np.float64]:
+    """Return demand × site distances for p-median / capacitated models."""
+    if reach.full_costs is not None:
+        matrix = sp.csr_array(reach.full_costs)
+        if max_distance is not None:
+            keep = matrix.data <= max_distance
+            rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[keep]
+            matrix = sp.csr_array((matrix.data[keep], (rows, matrix.indices[keep])), shape=matrix.shape)
+        return matrix
+    n_demand, n_sites = reach.n_demand, reach.n_sites
+    if max_distance is None:
+        if n_demand * n_sites > DENSE_PAIR_LIMIT:
+            msg = (
+                f"{n_demand:,} demand points × {n_sites:,} sites is too many pairs for a full distance "
+                "matrix; aggregate the demand (--aggregate h3:6) or set plan.max_distance_km"
+            )
+            raise InputError(msg)
+        out = np.empty((n_demand, n_sites))
+        step = max(1, 2_000_000 // max(n_sites, 1))
+        for start in range(0, n_demand, step):
+            stop = min(start + step, n_demand)
+            out[start:stop] = great_circle_km(
+                reach.demand_lon[start:stop, None],
+                reach.demand_lat[start:stop, None],
+                reach.site_lon[None, :],
+                reach.site_lat[None, :],
+            ) * reach.site_scale[None, :]
+        return out
+    tree = cKDTree(unit_xyz(reach.site_lon, reach.site_lat))
+    points = unit_xyz(reach.demand_lon, reach.demand_lat)
+    scale_min = float(reach.site_scale.min()) if len(reach.site_scale) else 1.0
+    found = tree.query_ball_point(points, float(chord_from_km(max_distance / scale_min)) * (1 + 1e-12))
+    counts = np.array([len(f) for f in found], dtype=np.int64)
+    rows = np.repeat(np.arange(n_demand), counts)
+    cols = np.concatenate([np.asarray(f, dtype=np.int64) for f in found]) if counts.sum() else np.zeros(0, dtype=np.int64)
+    values = great_circle_km(reach.demand_lon[rows], reach.demand_lat[rows], reach.site_lon[cols], reach.site_lat[cols]) * reach.site_scale[cols]
+    keep = values <= max_distance
+    return sp.csr_array((values[keep], (rows[keep], cols[keep])), shape=(n_demand, n_sites))
+
+
+def _coverage_summary(
+    gdf_demand: gpd.GeoDataFrame,
+    gdf_sites: gpd.GeoDataFrame,
+    scenario: Scenario,
+    statuses: NDArray[np.object_],
+    matrix: Any,
+) -> dict[str, Any]:
+    """Return the coverage summary of the network whose ``existing`` sites are given by ``statuses``."""
+    from netplan.coverage import coverage_from_points
+
+    sites = gdf_sites.copy()
+    sites["status"] = statuses
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        result = coverage_from_points(gdf_demand, sites, scenario, matrix=matrix, blindspots=None)
+    return result.summary()
+
+
+def plan_from_points(
+    gdf_demand: gpd.GeoDataFrame,
+    gdf_sites: gpd.GeoDataFrame,
+    scenario: Scenario,
+    *,
+    model: str | None = None,
+    coverage_target: float | None = None,
+    budget: float | None = None,
+    p: int | None = None,
+    allow_close: bool | None = None,
+    capacitated_assignment: bool | None = None,
+    aggregate: str | int | None = None,
+    matrix: pd.DataFrame | str | Path | None = None,
+    solver: str | None = None,
+    time_limit: float | None = None,
+    gap: float | None = None,
+    options: PlanOptions | None = None,
+    reach: ReachMatrix | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Plan:
+    """Choose sites for the demand and return the plan with before/after coverage.
+
+    Parameters
+    ----------
+    gdf_demand
+        Weighted demand (``id``, ``weight``, optional ``grade``) in EPSG:4326.
+    gdf_sites
+        Sites with ``id``, ``tier``, ``status``, ``fixed_cost``, ``capacity``.
+    scenario
+        Tiers, promises, ``[plan]`` options and ``[solver]`` settings.
+    model, coverage_target, budget, p, allow_close, capacitated_assignment, aggregate
+        Override the scenario's ``[plan]`` keys (``capacitated_assignment`` is
+        ``plan.capacitated``); ``None`` keeps the scenario's value.
+    matrix
+        A user cost matrix (``demand_id``, ``site_id``, ``cost``) instead of
+        computed distances.
+    solver, time_limit, gap
+        Override the scenario's ``[solver]`` settings.
+    options
+        Complete options, used instead of the scenario's ``[plan]`` table.
+    reach
+        A reach matrix already built for exactly this demand and these sites.
+    progress
+        ``progress(done, total)`` while the reach matrix is built.
+
+    Returns
+    -------
+    Plan
+        The plan; ``status`` ``feasible`` means the time limit stopped the
+        solver and ``gap`` says how far from optimal the plan may be.
+
+    Raises
+    ------
+    InfeasibleError
+        With the best achievable coverage and the demand no candidate reaches.
+    ConfigError
+        A bad ``[plan]`` key, naming it.
+    """
+    started = time.perf_counter()
+    if options is None:
+        options = plan_options(
+            scenario,
+            model=model,
+            coverage_target=coverage_target,
+            budget=budget,
+            p=p,
+            allow_close=allow_close,
+            capacitated=capacitated_assignment,
+            aggregate=aggregate,
+        )
+    settings = solver_settings(scenario, solver=solver, time_limit=time_limit, gap=gap)
+    raw_demand = gdf_demand
+    details: dict[str, Any] = {"solver": settings.solver}
+    demand = gdf_demand
+    if options.aggregate is not None:
+        if matrix is not None:
+            msg = "a cost matrix names raw demand ids; drop --aggregate or --matrix"
+            raise InputError(msg)
+        from netplan.demand import aggregate_h3
+
+        demand = aggregate_h3(gdf_demand, options.aggregate)
+        details["aggregation"] = {
+            "method": f"h3:{options.aggregate}",
+            "n_points": len(gdf_demand),
+            "n_cells": len(demand),
+            "max_displacement_km": float(demand["max_error_km"].max()) if len(demand) else 0.0,
+        }
+        reach = None
+    if reach is None:
+        reach = reach_from_points(demand, gdf_sites, scenario, matrix=matrix, progress=progress)
+    statuses = _statuses(gdf_sites)
+    tiers = _tiers(gdf_sites)
+    weights = demand["weight"].to_numpy(dtype=np.float64)
+    fixed = gdf_sites["fixed_cost"].to_numpy(dtype=np.float64) if "fixed_cost" in gdf_sites.columns else np.array(
+        [scenario.tiers[t].fixed_cost if t in scenario.tiers else 0.0 for t in tiers]
+    )
+    capacity = gdf_sites["capacity"].to_numpy(dtype=np.float64) if "capacity" in gdf_sites.columns else np.array(
+        [scenario.tiers[t].capacity or np.inf if t in scenario.tiers else np.inf for t in tiers]
+    )
+    has_tier = np.array([t is not None for t in tiers])
+    existing = (statuses == "existing") & has_tier
+    forced = ((statuses == "required") & has_tier) | (existing & (not options.allow_close))
+    excluded = ~has_tier | ~np.isin(statuses, ["existing", "candidate", "required"])
+    demand_ids = demand["id"].astype(str).to_numpy(dtype=object)
+    cover = sp.csr_array(reach.matrix)
+    result: LocateResult
+    if options.model == "tiered":
+        support, needs = _support_matrix(
+            np.asarray(gdf_sites.geometry.x, dtype=np.float64),
+            np.asarray(gdf_sites.geometry.y, dtype=np.float64),
+            tiers,
+            scenario,
+        )
+        grades = demand["grade"].astype(object).to_numpy() if "grade" in demand.columns else None
+        result = tiered(
+            cover,
+            weights=weights,
+            site_tiers=tiers,
+            site_status=statuses,
+            fixed_costs=fixed,
+            capacities=capacity,
+            support=support,
+            needs_support=needs,
+            options=TieredOptions(
+                objective=options.objective,
+                coverage_target=options.coverage_target,
+                budget=options.budget,
+                p=options.p,
+                tier_counts=options.tier_counts,
+                allow_close=options.allow_close,
+                closing_cost=options.closing_cost,
+                capacitated=options.capacitated,
+                grade_min_tier=options.grade_min_tier,
+                support=options.support_chain,
+            ),
+            tier_ranks=_tier_ranks(scenario),
+            demand_grades=grades,
+            settings=settings,
+            demand_ids=demand_ids,
+        )
+    elif options.model == "set-cover":
+        result = set_cover(
+            cover,
+            weights=weights,
+            costs=fixed,
+            coverage_target=options.coverage_target,
+            forced_open=forced,
+            excluded=excluded,
+            settings=settings,
+            demand_ids=demand_ids,
+        )
+    elif options.model == "max-cover":
+        result = max_cover(
+            cover,
+            weights=weights,
+            p=options.p,
+            budget=options.budget,
+            costs=fixed,
+            groups=tiers,
+            p_by_group=dict(options.tier_counts) or None,
+            forced_open=forced,
+            excluded=excluded,
+            settings=settings,
+        )
+    elif options.model == "p-median":
+        if options.p is None:
+            msg = "p-median needs `p` (--p N or plan.p)"
+            raise InputError(msg)
+        result = p_median(
+            _distances(reach, options.max_distance_km),
+            p=options.p,
+            weights=weights,
+            forced_open=forced,
+            excluded=excluded,
+            settings=settings,
+            demand_ids=demand_ids,
+        )
+    else:
+        distances = _distances(reach, options.max_distance_km)
+        result = capacitated(
+            distances,
+            weights=weights,
+            fixed_costs=fixed,
+            capacities=capacity,
+            cost_per_unit_distance=options.cost_per_km,
+            single_source=options.single_source,
+            p=options.p,
+            forced_open=forced,
+            excluded=excluded,
+            settings=settings,
+            demand_ids=demand_ids,
+        )
+    details.update({k: v for k, v in result.details.items() if isinstance(v, int | float | str) and v is not None})
+    details["distance_model"] = reach.distance_model
+    details["unit"] = reach.unit
+
+    open_sites = result.open_sites
+    decision = np.full(len(gdf_sites), "not_selected", dtype=object)
+    decision[open_sites & existing] = "kept"
+    decision[open_sites & ~existing] = "opened"
+    decision[~open_sites & existing] = "closed"
+    site_ids = gdf_sites["id"].astype(str).to_numpy(dtype=object)
+
+    if result.assignment is not None:
+        pairs = result.assignment.tocoo()
+        order = np.lexsort((pairs.col, pairs.row))
+        rows, cols, share = pairs.row[order], pairs.col[order], pairs.data[order]
+        pair_distance = _pair_values(reach, result, rows, cols)
+        assignment = pd.DataFrame(
+            {
+                "demand_id": demand_ids[rows],
+                "site_id": site_ids[cols],
+                "distance": pair_distance,
+                "weight": weights[rows] * share,
+                "share": share,
+            }
+        )
+        assigned_weight = np.bincount(cols, weights=weights[rows] * share, minlength=len(gdf_sites))
+    else:
+        served = result.assigned_site >= 0
+        rows = np.flatnonzero(served)
+        cols = result.assigned_site[served]
+        assignment = pd.DataFrame(
+            {
+                "demand_id": demand_ids[rows],
+                "site_id": site_ids[cols],
+                "distance": result.assigned_distance[served],
+                "weight": weights[rows],
+            }
+        )
+        assigned_weight = np.bincount(cols, weights=weights[rows], minlength=len(gdf_sites))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        utilisation = np.where(np.isfinite(capacity) & (capacity > 0), assigned_weight / capacity, np.nan)
+    frame = pd.DataFrame(
+        {
+            "id": site_ids,
+            "tier": tiers,
+            "status_before": statuses,
+            "decision": decision,
+            "fixed_cost": fixed,
+            "capacity": np.where(np.isfinite(capacity), capacity, np.nan),
+            "assigned_weight": assigned_weight,
+            "utilisation": utilisation,
+            "lon": np.asarray(gdf_sites.geometry.x, dtype=np.float64),
+            "lat": np.asarray(gdf_sites.geometry.y, dtype=np.float64),
+        }
+    )
+    if "name" in gdf_sites.columns:
+        frame.insert(1, "name", gdf_sites["name"].astype(object).to_numpy())
+    sites = gpd.GeoDataFrame(frame, geometry=gdf_sites.geometry.to_numpy(), crs=gdf_sites.crs)
+
+    before_status = np.where(existing, "existing", np.where(statuses == "competitor", "competitor", "candidate"))
+    after_status = np.where(open_sites, "existing", np.where(statuses == "competitor", "competitor", "candidate"))
+    before = _coverage_summary(raw_demand, gdf_sites, scenario, before_status, matrix)
+    after = _coverage_summary(raw_demand, gdf_sites, scenario, after_status, matrix)
+    if options.aggregate is not None and result.has_solution:
+        total = float(weights.sum())
+        details["aggregated_weighted_coverage_rate"] = (
+            float(weights @ result.covered_share) / total if total > 0 else None
+        )
+    details["total_seconds"] = round(time.perf_counter() - started, 3)
+    return Plan(
+        model=options.model,
+        status=result.status,
+        objective=result.objective,
+        best_bound=result.best_bound,
+        gap=result.gap,
+        build_seconds=result.build_seconds,
+        solve_seconds=result.solve_seconds,
+        sites=sites,
+        assignment=assignment,
+        before=before,
+        after=after,
+        options=options,
+        details=details,
+    )
+
+
+def _pair_values(
+    reach: ReachMatrix, result: LocateResult, rows: NDArray[np.int64], cols: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Return the distance of each (demand, site) pair of an assignment."""
+    if reach.full_costs is not None:
+        return np.asarray(sp.csr_array(reach.full_costs)[rows, cols], dtype=np.float64).ravel()
+    return great_circle_km(reach.demand_lon[rows], reach.demand_lat[rows], reach.site_lon[cols], reach.site_lat[cols]) * reach.site_scale[cols]
