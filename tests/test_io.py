@@ -138,7 +138,7 @@ def test_gb18030_csv_with_chinese_headers(write_csv: WriteCsv) -> None:
     with pytest.raises(UnicodeDecodeError):
         path.read_bytes().decode("utf-8")  # really not UTF-8
     assert detect_encoding(path.read_bytes()) == "gb18030"
-    result = read_points(path, id_col="编号")
+    result = read_points(path)  # 编号 is found as the id
     assert result["id"].tolist() == ["C001", "C002"]
     assert result["客户名称"].tolist() == ["北京重工", "成都机械"]
     assert result["地址"].tolist() == ["北京市朝阳区建国路", "成都市武侯区天府大道"]
@@ -167,6 +167,16 @@ def test_latitude_column_detected_case_insensitively(
     result = read_points(path)
     assert result.attrs["netplan_source"]["lat_column"] == case(name)
     assert _xy(result) == [(116.4, 39.9)]
+
+
+def test_chinese_id_and_weight_columns_are_detected(write_csv: WriteCsv) -> None:
+    path = write_csv(
+        [["编号", "经度", "纬度", "权重"], ["k1", 116.4, 39.9, 12]], encoding="gb18030"
+    )
+    result = read_points(path)
+    assert result["id"].tolist() == ["k1"]
+    assert result["weight"].tolist() == [12.0]
+    assert result.columns.tolist() == ["id", "weight", "geometry"]
 
 
 def test_column_options(write_csv: WriteCsv) -> None:

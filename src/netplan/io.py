@@ -6,7 +6,8 @@ every other column passes through untouched. Supported inputs:
 
 * CSV (comma, semicolon or tab; UTF-8 with or without BOM, GB18030/GBK),
   coordinates in columns detected by name (:data:`LON_NAMES`, :data:`LAT_NAMES`)
-  or named with ``lon_col`` / ``lat_col``;
+  or named with ``lon_col`` / ``lat_col``; the id and weight columns likewise
+  (:data:`ID_NAMES`, :data:`WEIGHT_NAMES`: ``id``/``编号``, ``weight``/``权重``);
 * GeoJSON and GeoPackage (read with pyogrio);
 * GeoParquet, or plain Parquet with coordinate columns.
 
@@ -44,8 +45,10 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 __all__ = [
+    "ID_NAMES",
     "LAT_NAMES",
     "LON_NAMES",
+    "WEIGHT_NAMES",
     "PointKind",
     "atomic_path",
     "detect_encoding",
@@ -64,6 +67,9 @@ PointKind = Literal["customers", "installed-base", "sites"]
 LON_NAMES = ("lon", "lng", "long", "longitude", "经度", "x")
 #: Column names taken as latitude (case-insensitive), in order of preference.
 LAT_NAMES = ("lat", "latitude", "纬度", "y")
+#: Column names taken as the id / the weight (case-insensitive), in order of preference.
+ID_NAMES = ("id", "编号")
+WEIGHT_NAMES = ("weight", "权重")
 #: Extensions read as CSV / vector files / Parquet.
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb")
@@ -439,8 +445,9 @@ def read_points(
         (weight = units × service-call rate, see :func:`netplan.demand.demand_weights`)
         or ``"sites"`` (tier, status, fixed cost, capacity).
     id_col, lon_col, lat_col, weight_col
-        Column names, when the defaults (``id``, detected coordinates,
-        ``weight``) do not fit. Matching is case-insensitive.
+        Column names, when the defaults (``id`` or ``编号``, detected
+        coordinates, ``weight`` or ``权重``) do not fit. Matching is
+        case-insensitive.
     crs
         CRS of the coordinates (``"EPSG:4547"``) when the file does not carry
         one; CSV coordinates default to EPSG:4326.
@@ -649,7 +656,7 @@ def points_from_frame(
             pd.concat([out[["units"]], passthrough], axis=1), scenario.demand
         )
     else:
-        weight_name = _find_column(columns, weight_col, ("weight",), "weight", "--weight", name)
+        weight_name = _find_column(columns, weight_col, WEIGHT_NAMES, "weight", "--weight", name)
         if weight_name is None:
             out["weight"] = 1.0
         else:
@@ -825,7 +832,7 @@ def _check_non_negative(
 def _ids(
     frame: pd.DataFrame, id_col: str | None, row_offset: int, collector: _Collector, used: set[str]
 ) -> pd.Series:
-    column = _find_column(list(frame.columns), id_col, ("id",), "id", "--id", collector.name)
+    column = _find_column(list(frame.columns), id_col, ID_NAMES, "id", "--id", collector.name)
     if column is None:
         return pd.Series([str(i + row_offset) for i in range(len(frame))], dtype=object)
     used.add(column)
