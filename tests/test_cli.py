@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,14 @@ from typing import Any
 import geopandas as gpd
 import pytest
 import shapely
+import typer
 import typer.main
 from typer.testing import CliRunner
 
 from netplan import __version__
 from netplan.cli import app
-from netplan.errors import ConfigError, InputError
+from netplan.cli._app import command as netplan_command
+from netplan.errors import ConfigError, InfeasibleError, InputError, InputWarning
 from netplan.io import write_frame
 
 WriteCsv = Callable[..., Path]
@@ -276,3 +279,62 @@ def test_demo_with_a_missing_samples_folder(runner: CliRunner, tmp_path: Path) -
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert not (tmp_path / "o").exists()
+
+
+# --------------------------------------------------------------------------- the command wrapper
+
+
+def _app_with(body: Callable[[], None]) -> typer.Typer:
+    """Return a one-command app running ``body`` under netplan's error handling."""
+    test_app = typer.Typer()
+
+    @test_app.command()
+    @netplan_command
+    def run() -> None:
+        """Run the body.
+
+        Example: run
+        """
+        body()
+
+    return test_app
+
+
+def test_infeasible_model_exits_with_code_3(runner: CliRunner) -> None:
+    def body() -> None:
+        raise InfeasibleError("no plan covers 95% within the budget; raise the budget to 2.1e6")
+
+    result = runner.invoke(_app_with(body), [])
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "error: no plan covers 95% within the budget; raise the budget to 2.1e6\n"
+    )
+
+
+def test_interrupt_exits_with_code_130(runner: CliRunner) -> None:
+    def body() -> None:
+        raise KeyboardInterrupt
+
+    result = runner.invoke(_app_with(body), [])
+    assert result.exit_code == 130
+    assert result.stderr == "interrupted: no output was half-written\n"
+
+
+def test_only_netplan_warnings_are_shown_once_each(runner: CliRunner) -> None:
+    def body() -> None:
+        for _ in range(3):
+            warnings.warn("check the ids", InputWarning, stacklevel=1)
+        warnings.warn("a library's own deprecation", DeprecationWarning, stacklevel=1)
+
+    result = runner.invoke(_app_with(body), [])
+    assert result.exit_code == 0
+    assert result.stderr == "warning: check the ids\n"
+
+
+def test_unexpected_errors_are_not_swallowed(runner: CliRunner) -> None:
+    def body() -> None:
+        raise ZeroDivisionError("a bug")
+
+    result = runner.invoke(_app_with(body), [])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, ZeroDivisionError)
