@@ -128,6 +128,13 @@ def test_csv_encodings(write_csv: WriteCsv, encoding: str) -> None:
     assert result["city"].tolist() == ["北京市"]
 
 
+def test_csv_with_windows_line_ends_blank_lines_and_padded_headers(write_file: WriteFile) -> None:
+    text = " id , Lon , Lat \r\na, 116.4, 39.9\r\n\r\nb, 121.5, 31.2\r\n\r\n"
+    result = read_points(write_file("excel.csv", text))
+    assert result["id"].tolist() == ["a", "b"]
+    assert _xy(result) == [(116.4, 39.9), (121.5, 31.2)]
+
+
 def test_gb18030_csv_with_chinese_headers(write_csv: WriteCsv) -> None:
     rows = [
         ["编号", "经度", "纬度", "客户名称", "地址"],
