@@ -76,12 +76,23 @@ TIER_SHAPES = ("diamond", "square", "circle", "triangle", "star", "hexagon", "tr
 COMPETITOR_COLOUR = "#6b6b6b"
 #: Statuses a site shows on the map, in legend order.
 DISPLAY_STATUSES = ("existing", "required", "proposed", "candidate", "closed")
+#: Markers drawn above others (Leaflet z-index offsets): the network before candidates.
+_FRONT = {"existing": 1000, "required": 1000, "proposed": 1000, "closed": 500}
 #: Blind-spot colour ramp, light to dark (more uncovered demand).
 BLINDSPOT_COLOURS = ("#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#b30000")
 
 _LEAFLET_JS_URL = "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js"
 _LEAFLET_CSS_URL = "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css"
-_HEAT_JS_URL = "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js"
+_HEAT_JS_URL = (
+    "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/"
+    "leaflet_heat.min.js"
+)
+# CartoDB positron, named by URL: xyzservices' provider entry now asks for an API key.
+_POSITRON_URL = "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png"
+_POSITRON_ATTRIBUTION = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors '
+    '&copy; <a href="https://carto.com/attributions">CARTO</a>'
+)
 
 
 class CoverageLike(Protocol):
@@ -204,7 +215,9 @@ Object.keys(data.icons).forEach(function(key) {
     });
 });
 data.sites.forEach(function(s) {
-    var marker = L.marker([s[0], s[1]], {icon: icons[s[2]], keyboard: false});
+    var marker = L.marker([s[0], s[1]], {
+        icon: icons[s[2]], keyboard: false, zIndexOffset: data.front[s[2]] || 0
+    });
     marker.bindTooltip(s[3]);
     marker.bindPopup(s[4], {maxWidth: 360});
     marker.addTo(layer);
@@ -593,7 +606,7 @@ def network_map(
     title: str | None = None,
     max_heat_cells: int = 20_000,
     max_radius_shown: int = 60,
-    max_zones: int = 2_000,
+    max_zones: int = 1_000,
 ) -> NetworkMap:
     """Build the map of a service network.
 
@@ -707,7 +720,12 @@ def _build(
     else:
         folium.TileLayer("OpenStreetMap", name=_esc(text("base_osm", lang))).add_to(fmap)
         folium.TileLayer(
-            "CartoDB positron", name=_esc(text("base_positron", lang)), show=False
+            _POSITRON_URL,
+            name=_esc(text("base_positron", lang)),
+            attr=_POSITRON_ATTRIBUTION,
+            subdomains="abcd",
+            max_zoom=20,
+            show=False,
         ).add_to(fmap)
 
     bounds: list[tuple[float, float, float, float]] = []
@@ -897,7 +915,7 @@ def _add_sites(
             rows.append([round(float(lat[i]), 6), round(float(lon[i]), 6), shown, tooltip, popup])
         layer_name = text("layer_sites", lang, tier=label)
         group = folium.FeatureGroup(name=_esc(layer_name), show=True)
-        _Script(_SITES_JS, {"icons": icons, "sites": rows}).add_to(group)
+        _Script(_SITES_JS, {"icons": icons, "sites": rows, "front": _FRONT}).add_to(group)
         group.add_to(fmap)
         result.layer_names.append(layer_name)
         result.n_sites += len(rows)
@@ -936,7 +954,7 @@ def _add_sites(
         name = text("layer_competitors", lang)
         group = folium.FeatureGroup(name=_esc(name), show=True)
         icons = {"competitor": [svg, "np-competitor np-status-competitor", 12]}
-        _Script(_SITES_JS, {"icons": icons, "sites": rows}).add_to(group)
+        _Script(_SITES_JS, {"icons": icons, "sites": rows, "front": _FRONT}).add_to(group)
         group.add_to(fmap)
         result.layer_names.append(name)
         result.n_sites += len(rows)

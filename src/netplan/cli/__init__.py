@@ -10,6 +10,7 @@ from netplan.cli import demo, validate  # noqa: F401  (register the commands)
 from netplan.cli import convert  # noqa: F401  (netplan convert)
 from netplan.cli import coverage  # noqa: F401  (netplan coverage)
 from netplan.cli import score  # noqa: F401  (netplan score)
+from netplan.cli import map  # noqa: F401  (netplan map)
 from netplan.cli._app import app
 
 __all__ = ["app", "main"]

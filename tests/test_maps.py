@@ -1,0 +1,386 @@
+"""The folium network map: layers, labels, escaping, offline assets, size, determinism."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+from netplan.cli import app
+from netplan.config import default_scenario, scenario_from_dict
+from netplan.errors import ConfigError, InputError
+from netplan.maps import aggregate_heat, display_status, network_map
+
+HOSTILE = [
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(2)</script>",
+    '"><svg onload=alert(3)>',
+    "'; alert(4); //",
+    "</script><script>alert(5)</script>",
+    "{{ 7*7 }} & </style>",
+]
+
+
+def _demand(n: int = 400, seed: int = 1) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    return gpd.GeoDataFrame(
+        {"id": [f"d{i}" for i in range(n)], "weight": rng.gamma(2.0, 1.0, n)},
+        geometry=gpd.points_from_xy(rng.uniform(103, 121, n), rng.uniform(23, 40, n)),
+        crs=4326,
+    )
+
+
+def _sites(names: list[str] | None = None) -> gpd.GeoDataFrame:
+    names = names or ["Hub", "Station", "Point", "Partner", "Rival", "Old"]
+    return gpd.GeoDataFrame(
+        {
+            "id": ["h1", "s1", "p1", "a1", "k1", "c1"],
+            "name": names,
+            "tier": [
+                "regional_hub",
+                "city_station",
+                "community_point",
+                "partner",
+                None,
+                "city_station",
+            ],
+            "status": ["existing", "candidate", "existing", "candidate", "competitor", "closed"],
+        },
+        geometry=gpd.points_from_xy([104, 108, 117, 120, 113, 110], [30, 34, 36, 31, 34, 32]),
+        crs=4326,
+    )
+
+
+class FakeCoverage:
+    def __init__(self, demand: gpd.GeoDataFrame, zone_ids: list[str] | None = None) -> None:
+        self.points = pd.DataFrame(
+            {
+                "id": demand["id"],
+                "lon": demand.geometry.x,
+                "lat": demand.geometry.y,
+                "weight": demand["weight"],
+                "covering_site": np.where(np.arange(len(demand)) % 2 == 0, "h1", None),
+            }
+        )
+        zone_ids = zone_ids or ["Z1", "Z2"]
+        self.blindspots = gpd.GeoDataFrame(
+            {
+                "zone_id": zone_ids,
+                "n_points": [10, 3],
+                "weight": [40.0, 4.0],
+                "area_km2": [100.0, 20.0],
+                "nearest_site": zone_ids,
+                "distance_km": [90.0, 70.0],
+            },
+            geometry=[shapely.box(112, 28, 113, 29), shapely.box(115, 33, 115.5, 33.5)],
+            crs=4326,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "total_weight": 800.0,
+            "coverage_rate": 0.5,
+            "weighted_coverage_rate": 0.625,
+            "distance_km": {"p95": 120.5},
+            "n_blindspots": 2,
+        }
+
+
+class FakePlan:
+    def __init__(self) -> None:
+        self.sites = pd.DataFrame(
+            {
+                "id": ["h1", "s1", "p1", "a1", "c1"],
+                "decision": ["kept", "opened", "closed", "not_selected", "closed"],
+                "assigned_weight": [500.0, 120.0, 0.0, 0.0, 0.0],
+            }
+        )
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "before": {"weighted_coverage_rate": 0.5, "coverage_rate": 0.4},
+            "after": {"weighted_coverage_rate": 0.9, "coverage_rate": 0.8},
+        }
+
+
+class ResourceTags(HTMLParser):
+    """Collect every URL the page would load: script src, link href, img src, CSS url()."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.scripts: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag in ("script", "img", "iframe") and values.get("src"):
+            self.urls.append(str(values["src"]))
+        if tag == "link" and values.get("href"):
+            self.urls.append(str(values["href"]))
+        self._in_style = tag == "style"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.urls += [
+                u for u in re.findall(r"url\(([^)]*)\)", data) if not u.startswith("data:")
+            ]
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+
+def _resources(html: str) -> list[str]:
+    parser = ResourceTags()
+    parser.feed(html)
+    return [u for u in parser.urls if u not in ("#default#VML",)]
+
+
+def test_layers_per_tier_and_overlays_in_order() -> None:
+    demand = _demand()
+    result = network_map(demand, _sites(), default_scenario(), coverage=FakeCoverage(demand))
+    assert result.layer_names == [
+        "Demand (heat map)",
+        "Blind spots",
+        "Regional hub: sites",
+        "Regional hub: service radius",
+        "City station: sites",
+        "Community point: sites",
+        "Community point: service radius",
+        "Authorised partner: sites",
+        "Competitors",
+    ]
+    html = result.html()
+    for name in result.layer_names:
+        assert json.dumps(name) in html  # layer-control keys
+    assert "L.control.scale()" in html
+    assert "fitBounds" in html
+    assert result.n_sites == 6 and result.n_zones == 2
+
+
+def test_hostile_strings_are_escaped_everywhere() -> None:
+    data = {
+        "scenario": {"name": HOSTILE[3]},
+        "tiers": {
+            "regional_hub": {"label": HOSTILE[0], "label_zh": HOSTILE[1], "radius_km": 300},
+            "city_station": {"label": HOSTILE[2], "radius_km": 50},
+            "community_point": {"label": HOSTILE[4], "radius_km": 10},
+            "partner": {"label": HOSTILE[5], "radius_km": 40},
+        },
+    }
+    scenario = scenario_from_dict(data, source="hostile.toml")
+    demand = _demand()
+    sites = _sites(HOSTILE)
+    sites["id"] = [f"{h}#{i}" for i, h in enumerate(HOSTILE)]
+    scores = pd.DataFrame(
+        {"site_id": list(sites["id"]), "total_score": [90.0] * 6, "rank": [1] * 6}
+    )
+    for lang in ("en", "zh"):
+        html = network_map(
+            demand,
+            sites,
+            scenario,
+            coverage=FakeCoverage(demand, zone_ids=[HOSTILE[0], HOSTILE[4]]),
+            scores=scores,
+            lang=lang,
+            offline=True,
+            title=HOSTILE[1],
+        ).html()
+        for hostile in HOSTILE:
+            assert hostile not in html
+            # Markup characters never survive raw outside escaping.
+        for raw in ("<img src=x", "<svg onload", "<script>alert", "onerror=alert(1)>"):
+            assert raw not in html
+        assert "<title>&lt;script&gt;alert(2)&lt;/script&gt;</title>" in html
+        # In JSON data blocks the escaped text is itself HTML-safe JSON.
+        assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in html
+        # Only the page's own script blocks close: leaflet, heat plugin, the map body.
+        assert html.count("</script>") == html.count("<script")
+
+
+def test_english_and_chinese_labels() -> None:
+    demand = _demand()
+    zh = network_map(demand, _sites(), default_scenario(), coverage=FakeCoverage(demand), lang="zh")
+    assert "区域服务中心：网点" in zh.layer_names
+    assert "服务需求（热力图）" in zh.layer_names
+    html = zh.html()
+    for word in ("图例", "关键指标", "加权服务覆盖率", "竞争对手", "区域服务中心"):
+        assert json.dumps(word)[1:-1] in html or word in html
+    en = network_map(demand, _sites(), default_scenario(), lang="en").html()
+    assert "Legend" in en and "图例" not in en
+
+
+def test_unknown_language_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="`lang`: netplan writes en or zh, got 'fr'"):
+        network_map(_demand(), _sites(), lang="fr")
+
+
+def test_nothing_to_draw_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="nothing to draw"):
+        network_map(None, None)
+
+
+def test_offline_file_loads_nothing_from_outside() -> None:
+    demand = _demand()
+    html = network_map(
+        demand, _sites(), default_scenario(), coverage=FakeCoverage(demand), offline=True
+    ).html()
+    assert _resources(html) == []
+    assert "L.heatLayer" in html and "Leaflet 1.9.4" in html
+    assert "tile.openstreetmap" not in html and "cdn.jsdelivr" not in html
+
+
+def test_online_file_offers_two_basemaps() -> None:
+    html = network_map(_demand(), _sites(), default_scenario()).html()
+    urls = _resources(html)
+    assert any("leaflet@1.9.4/dist/leaflet.js" in u for u in urls)
+    assert any("leaflet_heat.min.js" in u for u in urls)
+    assert "tile.openstreetmap.org" in html
+    assert "basemaps.cartocdn.com/light_all" in html
+    assert '"OpenStreetMap"' in html and '"CartoDB positron (light)"' in html
+    assert "jquery" not in html.lower() and "bootstrap" not in html.lower()
+
+
+def test_byte_identical_reruns(tmp_path: Path) -> None:
+    demand = _demand()
+    first = network_map(demand, _sites(), default_scenario(), coverage=FakeCoverage(demand))
+    second = network_map(demand, _sites(), default_scenario(), coverage=FakeCoverage(demand))
+    assert first.html() == second.html() == first.html()
+    a = first.to_file(tmp_path / "a.html").read_bytes()
+    b = second.to_file(tmp_path / "b.html").read_bytes()
+    assert a == b
+    assert not re.search(r"_[0-9a-f]{32}\b", a.decode())  # no random folium ids left
+
+
+def test_statuses_with_a_plan() -> None:
+    sites = _sites()
+    status = display_status(sites, FakePlan())
+    assert list(status) == ["existing", "proposed", "closed", "candidate", "competitor", "closed"]
+    assert list(display_status(sites)) == [
+        "existing",
+        "candidate",
+        "existing",
+        "candidate",
+        "competitor",
+        "closed",
+    ]
+    demand = _demand()
+    result = network_map(demand, sites, default_scenario(), plan=FakePlan())
+    html = result.html()
+    assert "np-status-proposed" in html and "np-status-closed" in html
+    assert "50.0% \\u2192 90.0%" in html  # before → after in the KPI panel (JSON-escaped)
+    assert "City station: service radius" in result.layer_names  # the opened station's radius
+
+
+def test_radius_layers_hidden_when_many() -> None:
+    rng = np.random.default_rng(0)
+    n = 80
+    sites = gpd.GeoDataFrame(
+        {
+            "id": [f"s{i}" for i in range(n)],
+            "tier": ["city_station"] * n,
+            "status": ["existing"] * n,
+        },
+        geometry=gpd.points_from_xy(rng.uniform(100, 120, n), rng.uniform(22, 40, n)),
+        crs=4326,
+    )
+    result = network_map(None, sites, default_scenario(), max_radius_shown=60)
+    radius_layer = [
+        child
+        for child in result.map._children.values()
+        if getattr(child, "layer_name", "") == "City station: service radius"
+    ]
+    assert len(radius_layer) == 1 and radius_layer[0].show is False
+    shown = network_map(None, sites, default_scenario(), max_radius_shown=100)
+    layer = [
+        c
+        for c in shown.map._children.values()
+        if getattr(c, "layer_name", "") == "City station: service radius"
+    ]
+    assert layer[0].show is True
+
+
+def test_aggregate_heat_keeps_weight_and_bounds_cells() -> None:
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(73, 135, 200_000), rng.uniform(18, 53, 200_000)
+    weight = rng.gamma(2.0, 1.0, 200_000)
+    weight[:10] = 0.0
+    cells, cell_deg = aggregate_heat(lon, lat, weight, max_cells=5_000)
+    assert len(cells) <= 5_000 and cell_deg > 0
+    assert cells[:, 2].sum() == pytest.approx(weight.sum(), rel=1e-12)
+    assert (cells[:, 0] >= 18).all() and (cells[:, 0] <= 53).all()
+    empty, size = aggregate_heat([], [], [])
+    assert empty.shape == (0, 3) and size == 0.0
+
+
+def test_national_scale_map_stays_small(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    n = 300_000
+    demand = gpd.GeoDataFrame(
+        {"id": np.arange(n).astype(str), "weight": rng.gamma(2.0, 1.0, n)},
+        geometry=gpd.points_from_xy(rng.uniform(75, 134, n), rng.uniform(19, 52, n)),
+        crs=4326,
+    )
+    m = 1_500
+    tiers = np.array(["regional_hub", "city_station", "community_point", "partner"])[
+        rng.integers(0, 4, m)
+    ]
+    sites = gpd.GeoDataFrame(
+        {
+            "id": [f"S{i:05d}" for i in range(m)],
+            "name": [f"站点 {i} <b>" for i in range(m)],
+            "tier": tiers,
+            "status": np.where(rng.random(m) < 0.2, "existing", "candidate"),
+        },
+        geometry=gpd.points_from_xy(rng.uniform(75, 134, m), rng.uniform(19, 52, m)),
+        crs=4326,
+    )
+    path = network_map(demand, sites, default_scenario(), offline=True).to_file(tmp_path / "m.html")
+    assert path.stat().st_size < 5_000_000
+
+
+def test_cli_map_offline_and_zh(tmp_path: Path) -> None:
+    demand = _demand(200)
+    demand_csv = tmp_path / "demand.csv"
+    pd.DataFrame(
+        {
+            "id": demand["id"],
+            "lon": demand.geometry.x,
+            "lat": demand.geometry.y,
+            "weight": demand["weight"],
+        }
+    ).to_csv(demand_csv, index=False)
+    sites = _sites([HOSTILE[0], "b", "c", "d", "e", "f"])
+    sites_csv = tmp_path / "sites.csv"
+    pd.DataFrame(
+        {
+            "id": sites["id"],
+            "name": sites["name"],
+            "lon": sites.geometry.x,
+            "lat": sites.geometry.y,
+            "tier": sites["tier"],
+            "status": sites["status"],
+        }
+    ).to_csv(sites_csv, index=False)
+    out = tmp_path / "map.html"
+    args = ["map", "--demand", str(demand_csv), "--sites", str(sites_csv), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--offline", "--lang", "zh"])
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert _resources(html) == []
+    assert HOSTILE[0] not in html
+    assert "区域服务中心" in html or "\\u533a\\u57df" in html
+    bad = CliRunner().invoke(app, ["map", "--out", str(out)])
+    assert bad.exit_code == 2
+    missing = CliRunner().invoke(app, [*args, "--coverage", str(tmp_path / "nope")])
+    assert missing.exit_code == 2
+    assert "coverage folder not found" in missing.output
