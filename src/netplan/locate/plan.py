@@ -61,7 +61,7 @@ from netplan.config import Scenario
 from netplan.errors import ConfigError, InputError, InputWarning
 from netplan.io import write_frame, write_text
 from netplan.locate.models import LocateResult, capacitated, max_cover, p_median, set_cover
-from netplan.locate.solve import SolverSettings
+from netplan.locate.solve import SolverSession, SolverSettings
 from netplan.locate.tiered import TieredOptions, tiered
 from netplan.reach import ReachMatrix, chord_from_km, great_circle_km, reach_from_points, unit_xyz
 
@@ -549,6 +549,176 @@ def _coverage_summary(
     return result.summary()
 
 
+@dataclass
+class PlanInputs:
+    """The arrays every model run needs, prepared once from the demand and the sites.
+
+    Attributes
+    ----------
+    demand
+        The demand the model sees (aggregated cells when aggregating).
+    reach
+        Its reach matrix against every site.
+    statuses, tiers, fixed_costs, capacities
+        Per site.
+    weights, demand_ids, grades
+        Per demand row.
+    support, needs_support
+        The support-chain pairs (site × site) and which sites need a parent.
+    details
+        Notes for the summary (aggregation).
+    """
+
+    demand: gpd.GeoDataFrame
+    reach: ReachMatrix
+    statuses: NDArray[np.object_]
+    tiers: NDArray[np.object_]
+    fixed_costs: NDArray[np.float64]
+    capacities: NDArray[np.float64]
+    weights: NDArray[np.float64]
+    demand_ids: NDArray[np.object_]
+    grades: NDArray[np.object_] | None
+    support: sp.csr_array
+    needs_support: NDArray[np.bool_]
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cover(self) -> sp.csr_array:
+        """Return the reach matrix as CSR (demand × site)."""
+        return sp.csr_array(self.reach.matrix)
+
+    @property
+    def has_tier(self) -> NDArray[np.bool_]:
+        """Return ``True`` for sites with a tier."""
+        return np.array([t is not None for t in self.tiers], dtype=bool)
+
+    @property
+    def existing(self) -> NDArray[np.bool_]:
+        """Return ``True`` for today's outlets."""
+        return (self.statuses == "existing") & self.has_tier
+
+    @property
+    def excluded(self) -> NDArray[np.bool_]:
+        """Return ``True`` for sites that never open (closed, competitors, no tier)."""
+        return ~self.has_tier | ~np.isin(self.statuses, ["existing", "candidate", "required"])
+
+    def forced(self, options: PlanOptions) -> NDArray[np.bool_]:
+        """Return ``True`` for sites that must be open (required; existing unless closing is allowed)."""
+        required = (self.statuses == "required") & self.has_tier
+        return required | (self.existing & (not options.allow_close))
+
+
+def prepare_inputs(
+    gdf_demand: gpd.GeoDataFrame,
+    gdf_sites: gpd.GeoDataFrame,
+    scenario: Scenario,
+    options: PlanOptions,
+    *,
+    matrix: pd.DataFrame | str | Path | None = None,
+    reach: ReachMatrix | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> PlanInputs:
+    """Aggregate the demand if asked, build the reach matrix and the per-site arrays."""
+    details: dict[str, Any] = {}
+    demand = gdf_demand
+    if options.aggregate is not None:
+        if matrix is not None:
+            msg = "a cost matrix names raw demand ids; drop --aggregate or --matrix"
+            raise InputError(msg)
+        from netplan.demand import aggregate_h3
+
+        demand = aggregate_h3(gdf_demand, options.aggregate)
+        details["aggregation"] = f"h3:{options.aggregate}"
+        details["aggregation_n_points"] = len(gdf_demand)
+        details["aggregation_n_cells"] = len(demand)
+        details["aggregation_max_displacement_km"] = (
+            float(demand["max_error_km"].max()) if len(demand) else 0.0
+        )
+        reach = None
+    if reach is None:
+        reach = reach_from_points(demand, gdf_sites, scenario, matrix=matrix, progress=progress)
+    tiers = _tiers(gdf_sites)
+    if "fixed_cost" in gdf_sites.columns:
+        fixed = gdf_sites["fixed_cost"].to_numpy(dtype=np.float64)
+    else:
+        fixed = np.array([scenario.tiers[t].fixed_cost if t in scenario.tiers else 0.0 for t in tiers])
+    if "capacity" in gdf_sites.columns:
+        capacity = gdf_sites["capacity"].to_numpy(dtype=np.float64)
+    else:
+        capacity = np.array(
+            [
+                scenario.tiers[t].capacity or np.inf if t in scenario.tiers else np.inf
+                for t in tiers
+            ],
+            dtype=np.float64,
+        )
+    support, needs = _support_matrix(
+        np.asarray(gdf_sites.geometry.x, dtype=np.float64),
+        np.asarray(gdf_sites.geometry.y, dtype=np.float64),
+        tiers,
+        scenario,
+    )
+    return PlanInputs(
+        demand=demand,
+        reach=reach,
+        statuses=_statuses(gdf_sites),
+        tiers=tiers,
+        fixed_costs=fixed,
+        capacities=capacity,
+        weights=demand["weight"].to_numpy(dtype=np.float64),
+        demand_ids=demand["id"].astype(str).to_numpy(dtype=object),
+        grades=demand["grade"].astype(object).to_numpy() if "grade" in demand.columns else None,
+        support=support,
+        needs_support=needs,
+        details=details,
+    )
+
+
+def tiered_options(options: PlanOptions) -> TieredOptions:
+    """Return the tiered model's options from plan options."""
+    return TieredOptions(
+        objective=options.objective,
+        coverage_target=options.coverage_target,
+        budget=options.budget,
+        p=options.p,
+        tier_counts=options.tier_counts,
+        allow_close=options.allow_close,
+        closing_cost=options.closing_cost,
+        capacitated=options.capacitated,
+        grade_min_tier=options.grade_min_tier,
+        support=options.support_chain,
+    )
+
+
+def solve_tiered(
+    inputs: PlanInputs,
+    options: PlanOptions,
+    scenario: Scenario,
+    settings: SolverSettings,
+    *,
+    polish: bool = True,
+    session: SolverSession | None = None,
+) -> LocateResult:
+    """Run the tiered model on prepared inputs."""
+    return tiered(
+        inputs.cover,
+        weights=inputs.weights,
+        site_tiers=inputs.tiers,
+        site_status=inputs.statuses,
+        fixed_costs=inputs.fixed_costs,
+        capacities=inputs.capacities,
+        support=inputs.support,
+        needs_support=inputs.needs_support,
+        options=tiered_options(options),
+        tier_ranks=_tier_ranks(scenario),
+        demand_grades=inputs.grades,
+        settings=settings,
+        demand_ids=inputs.demand_ids,
+        polish=polish,
+        session=session,
+    )
+
+
 def plan_from_points(
     gdf_demand: gpd.GeoDataFrame,
     gdf_sites: gpd.GeoDataFrame,
@@ -620,75 +790,17 @@ def plan_from_points(
             aggregate=aggregate,
         )
     settings = solver_settings(scenario, solver=solver, time_limit=time_limit, gap=gap)
-    raw_demand = gdf_demand
-    details: dict[str, Any] = {"solver": settings.solver}
-    demand = gdf_demand
-    if options.aggregate is not None:
-        if matrix is not None:
-            msg = "a cost matrix names raw demand ids; drop --aggregate or --matrix"
-            raise InputError(msg)
-        from netplan.demand import aggregate_h3
-
-        demand = aggregate_h3(gdf_demand, options.aggregate)
-        details["aggregation"] = {
-            "method": f"h3:{options.aggregate}",
-            "n_points": len(gdf_demand),
-            "n_cells": len(demand),
-            "max_displacement_km": float(demand["max_error_km"].max()) if len(demand) else 0.0,
-        }
-        reach = None
-    if reach is None:
-        reach = reach_from_points(demand, gdf_sites, scenario, matrix=matrix, progress=progress)
-    statuses = _statuses(gdf_sites)
-    tiers = _tiers(gdf_sites)
-    weights = demand["weight"].to_numpy(dtype=np.float64)
-    fixed = gdf_sites["fixed_cost"].to_numpy(dtype=np.float64) if "fixed_cost" in gdf_sites.columns else np.array(
-        [scenario.tiers[t].fixed_cost if t in scenario.tiers else 0.0 for t in tiers]
-    )
-    capacity = gdf_sites["capacity"].to_numpy(dtype=np.float64) if "capacity" in gdf_sites.columns else np.array(
-        [scenario.tiers[t].capacity or np.inf if t in scenario.tiers else np.inf for t in tiers]
-    )
-    has_tier = np.array([t is not None for t in tiers])
-    existing = (statuses == "existing") & has_tier
-    forced = ((statuses == "required") & has_tier) | (existing & (not options.allow_close))
-    excluded = ~has_tier | ~np.isin(statuses, ["existing", "candidate", "required"])
-    demand_ids = demand["id"].astype(str).to_numpy(dtype=object)
-    cover = sp.csr_array(reach.matrix)
+    inputs = prepare_inputs(gdf_demand, gdf_sites, scenario, options, matrix=matrix, reach=reach, progress=progress)
+    details: dict[str, Any] = {"solver": settings.solver, **inputs.details}
+    raw_demand, reach = gdf_demand, inputs.reach
+    statuses, tiers, weights = inputs.statuses, inputs.tiers, inputs.weights
+    fixed, capacity, existing = inputs.fixed_costs, inputs.capacities, inputs.existing
+    demand_ids, cover = inputs.demand_ids, inputs.cover
+    forced = inputs.forced(options)
+    excluded = inputs.excluded
     result: LocateResult
     if options.model == "tiered":
-        support, needs = _support_matrix(
-            np.asarray(gdf_sites.geometry.x, dtype=np.float64),
-            np.asarray(gdf_sites.geometry.y, dtype=np.float64),
-            tiers,
-            scenario,
-        )
-        grades = demand["grade"].astype(object).to_numpy() if "grade" in demand.columns else None
-        result = tiered(
-            cover,
-            weights=weights,
-            site_tiers=tiers,
-            site_status=statuses,
-            fixed_costs=fixed,
-            capacities=capacity,
-            support=support,
-            needs_support=needs,
-            options=TieredOptions(
-                objective=options.objective,
-                coverage_target=options.coverage_target,
-                budget=options.budget,
-                p=options.p,
-                tier_counts=options.tier_counts,
-                allow_close=options.allow_close,
-                closing_cost=options.closing_cost,
-                capacitated=options.capacitated,
-                grade_min_tier=options.grade_min_tier,
-                support=options.support_chain,
-            ),
-            tier_ranks=_tier_ranks(scenario),
-            demand_grades=grades,
-            settings=settings,
-            demand_ids=demand_ids,
-        )
+        result = solve_tiered(inputs, options, scenario, settings)
     elif options.model == "set-cover":
         result = set_cover(
             cover,

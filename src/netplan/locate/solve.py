@@ -35,7 +35,15 @@ from netplan.errors import SolverError
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["SOLVERS", "STATUSES", "MilpArrays", "SolveOutcome", "SolverSettings", "solve_milp"]
+__all__ = [
+    "SOLVERS",
+    "STATUSES",
+    "MilpArrays",
+    "SolveOutcome",
+    "SolverSession",
+    "SolverSettings",
+    "solve_milp",
+]
 
 #: Solvers understood by :func:`solve_milp`.
 SOLVERS = ("highs", "cbc")
@@ -250,22 +258,26 @@ def solve_milp(model: MilpArrays, settings: SolverSettings | None = None) -> Sol
 # --------------------------------------------------------------------------- HiGHS
 
 
-def _solve_highs(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
+def _import_highspy() -> Any:
     try:
         import highspy
     except ImportError:  # pragma: no cover - highspy is a dependency
         msg = "HiGHS is not installed; run `pip install highspy` or pass --solver cbc"
         raise SolverError(msg) from None
+    return highspy
 
-    highs = highspy.Highs()
+
+def _highs_options(highs: Any, settings: SolverSettings) -> None:
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("random_seed", int(settings.seed))
     highs.setOptionValue("mip_rel_gap", max(settings.gap, 1e-9))
-    if settings.time_limit is not None:
-        highs.setOptionValue("time_limit", float(settings.time_limit))
+    highs.setOptionValue("time_limit", float(settings.time_limit) if settings.time_limit is not None else math.inf)
     if settings.threads is not None:
         highs.setOptionValue("threads", int(settings.threads))
 
+
+def _highs_pass(highs: Any, model: MilpArrays) -> None:
+    highspy = _import_highspy()
     matrix = model.matrix.tocsr()
     lp = highspy.HighsLp()
     lp.num_col_ = model.n_columns
@@ -283,19 +295,22 @@ def _solve_highs(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
     lp.a_matrix_.start_ = np.ascontiguousarray(matrix.indptr, dtype=np.int32)
     lp.a_matrix_.index_ = np.ascontiguousarray(matrix.indices, dtype=np.int32)
     lp.a_matrix_.value_ = np.ascontiguousarray(matrix.data, dtype=np.float64)
-    has_integers = bool(model.integer.any())
-    if has_integers:
+    if model.integer.any():
         lp.integrality_ = [
             highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
             for flag in model.integer.tolist()
         ]
-    status = highs.passModel(lp)
-    if status == highspy.HighsStatus.kError:
+    if highs.passModel(lp) == highspy.HighsStatus.kError:
         msg = "HiGHS rejected the model (an internal error in netplan's model builder)"
         raise SolverError(msg)
-    if model.start is not None and has_integers:
+
+
+def _highs_run(highs: Any, model: MilpArrays, start: NDArray[np.float64] | None) -> SolveOutcome:
+    highspy = _import_highspy()
+    has_integers = bool(model.integer.any())
+    if start is not None and has_integers:
         solution = highspy.HighsSolution()
-        solution.col_value = list(np.asarray(model.start, dtype=np.float64))
+        solution.col_value = list(np.asarray(start, dtype=np.float64))
         solution.value_valid = True
         highs.setSolution(solution)
     started = time.perf_counter()
@@ -308,9 +323,10 @@ def _solve_highs(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
     has_solution = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
     values = np.asarray(highs.getSolution().col_value, dtype=np.float64) if has_solution else None
     objective = float(info.objective_function_value) if has_solution else None
+    bound: float | None
     if has_integers:
-        bound: float | None = float(info.mip_dual_bound)
-        if bound is not None and not math.isfinite(bound):
+        bound = float(info.mip_dual_bound)
+        if not math.isfinite(bound):
             bound = None
     else:
         bound = objective if model_status == highspy.HighsModelStatus.kOptimal else None
@@ -338,6 +354,89 @@ def _solve_highs(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
         solver="highs",
         detail=detail,
     )
+
+
+def _solve_highs(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
+    highs = _import_highspy().Highs()
+    _highs_options(highs, settings)
+    _highs_pass(highs, model)
+    return _highs_run(highs, model, model.start)
+
+
+class SolverSession:
+    """Solve a sequence of models that differ only in their bounds, reusing the solver.
+
+    With HiGHS the first model is passed once; each later model with the same
+    matrix, objective and integrality only changes the row and column bounds
+    that differ and starts from the previous solution (when it is feasible
+    there, HiGHS keeps it as its first incumbent). A model with another shape
+    is passed anew. With CBC every model is solved from scratch.
+
+    Parameters
+    ----------
+    settings
+        Solver settings for every solve.
+    """
+
+    def __init__(self, settings: SolverSettings | None = None) -> None:
+        self.settings = settings or SolverSettings()
+        self._highs: Any = None
+        self._model: MilpArrays | None = None
+        self._last: NDArray[np.float64] | None = None
+        #: How many solves reused the passed model (for reports and tests).
+        self.n_reused = 0
+
+    def _same_shape(self, model: MilpArrays) -> bool:
+        old = self._model
+        if old is None or old.n_rows != model.n_rows or old.n_columns != model.n_columns:
+            return False
+        if old.maximize != model.maximize or old.offset != model.offset:
+            return False
+        a, b = old.matrix.tocsr(), model.matrix.tocsr()
+        return (
+            np.array_equal(a.indptr, b.indptr)
+            and np.array_equal(a.indices, b.indices)
+            and np.array_equal(a.data, b.data)
+            and np.array_equal(old.objective, model.objective)
+            and np.array_equal(old.integer, model.integer)
+        )
+
+    def solve(self, model: MilpArrays, settings: SolverSettings | None = None) -> SolveOutcome:
+        """Solve ``model``, reusing the previous one's solver state when only bounds changed."""
+        settings = settings or self.settings
+        if settings.solver != "highs" or model.n_columns == 0:
+            return solve_milp(model, settings)
+        if self._highs is not None and self._same_shape(model):
+            assert self._model is not None
+            highs = self._highs
+            rows = np.flatnonzero(
+                (self._model.row_lower != model.row_lower) | (self._model.row_upper != model.row_upper)
+            )
+            if rows.size:
+                highs.changeRowsBounds(
+                    len(rows), rows.astype(np.int32), model.row_lower[rows], model.row_upper[rows]
+                )
+            cols = np.flatnonzero(
+                (self._model.col_lower != model.col_lower) | (self._model.col_upper != model.col_upper)
+            )
+            if cols.size:
+                highs.changeColsBounds(
+                    len(cols), cols.astype(np.int32), model.col_lower[cols], model.col_upper[cols]
+                )
+            self.n_reused += 1
+        else:
+            highs = _import_highspy().Highs()
+            _highs_options(highs, settings)
+            _highs_pass(highs, model)
+            self._highs = highs
+            self._last = None
+        _highs_options(highs, settings)
+        self._model = model
+        start = model.start if model.start is not None else self._last
+        outcome = _highs_run(highs, model, start)
+        if outcome.values is not None:
+            self._last = outcome.values
+        return outcome
 
 
 # --------------------------------------------------------------------------- CBC

@@ -44,7 +44,7 @@ import scipy.sparse as sp
 from netplan.errors import InfeasibleError, InputError
 from netplan.locate._matrix import merge_identical_rows, nearest_open, row_ids, structure
 from netplan.locate.models import LocateResult, uncovered_message
-from netplan.locate.solve import MilpArrays, SolveOutcome, SolverSettings, solve_milp
+from netplan.locate.solve import MilpArrays, SolveOutcome, SolverSession, SolverSettings, solve_milp
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -166,6 +166,8 @@ def tiered(
     demand_grades: Sequence[Any] | None = None,
     settings: SolverSettings | None = None,
     demand_ids: Sequence[Any] | None = None,
+    polish: bool = True,
+    session: SolverSession | None = None,
 ) -> LocateResult:
     """Solve the tiered model on a reach matrix.
 
@@ -196,6 +198,12 @@ def tiered(
         Solver settings.
     demand_ids
         Names of the demand points, for the diagnosis.
+    polish
+        Run the lexicographic second pass (cheapest plan at the optimal
+        coverage, or best coverage at the optimal cost).
+    session
+        A :class:`~netplan.locate.solve.SolverSession` to reuse between calls
+        that differ only in their limits (trade-off curves).
 
     Returns
     -------
@@ -485,7 +493,7 @@ def tiered(
         )
     build = time.perf_counter() - started
     settings = settings or SolverSettings()
-    outcome = solve_milp(program, settings)
+    outcome = session.solve(program, settings) if session is not None else solve_milp(program, settings)
     second: SolveOutcome | None = None
     if outcome.status == "infeasible":
         prefix = "no plan meets every limit at once"
@@ -526,7 +534,7 @@ def tiered(
         if best_within is not None:
             error.diagnosis["best_weighted_coverage_within_limits"] = best_within  # type: ignore[attr-defined]
         raise error
-    if outcome.status == "optimal" and outcome.values is not None and outcome.objective is not None:
+    if polish and outcome.status == "optimal" and outcome.values is not None and outcome.objective is not None:
         # Lexicographic pass: keep the primary objective at its optimum, improve the other.
         primary = outcome.objective
         extra_lower = row_lower.copy()
