@@ -695,6 +695,96 @@ def _matrix_costs(
 # --------------------------------------------------------------------------- the builder
 
 
+def _chunk_entries(
+    xyz: NDArray[np.float64],
+    tier_trees: list[tuple[str, cKDTree, NDArray[np.int64], float]],
+    promises: dict[str, NDArray[np.float64]],
+    start: int,
+    stop: int,
+    n_sites: int,
+) -> (
+    tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float64], NDArray[np.bool_], float]
+    | None
+):
+    """Return one chunk's candidate pairs sorted by (row, site), or ``None`` when there are none.
+
+    Each tier's sites are queried at the tier's largest promise in the chunk, so the
+    pairs hold every site within that distance; ``keep`` marks the pairs inside the
+    promise for the point's grade. Returns per-row pair counts, site indices,
+    distances (in the model's unit), ``keep`` and the cover limit: a point whose
+    closest pair lies within it has no closer site outside the pairs.
+    """
+    if not tier_trees:
+        return None
+    chunk_tree = cKDTree(xyz, balanced_tree=False, compact_nodes=False)  # fastest build
+    rows: list[NDArray[np.int32]] = []
+    cols: list[NDArray[np.int32]] = []
+    values: list[NDArray[np.float64]] = []
+    keeps: list[NDArray[np.bool_]] = []
+    cover_limit = np.inf
+    for name, tree, members, scale in tier_trees:
+        promise = promises[name][start:stop]
+        largest = float(promise.max())
+        cover_limit = min(cover_limit, largest)
+        radius = float(chord_from_km(largest / scale)) * (1.0 + _QUERY_MARGIN) + 1e-15
+        pairs = tree.sparse_distance_matrix(chunk_tree, radius, output_type="ndarray")
+        if pairs.size == 0:
+            continue
+        local = pairs["j"].astype(np.int32)
+        value = km_from_chord(pairs["v"])
+        if scale != 1.0:
+            value *= scale
+        site = pairs["i"].astype(np.int32)
+        rows.append(local)
+        cols.append(members[site].astype(np.int32) if members.size != n_sites else site)
+        values.append(value)
+        # Grades with different promises need the per-point limit.
+        keeps.append(value <= (promise[local] if float(promise.min()) < largest else largest))
+    if not rows:
+        return None
+    all_rows = np.concatenate(rows)
+    all_cols = np.concatenate(cols)
+    # scipy's COO -> CSR conversion is a linear counting sort by row followed by a sort
+    # of each row's columns; carrying each pair's position through it as the data gives
+    # the permutation that sorts the pairs by (row, site).
+    order_matrix = scipy.sparse.coo_array(
+        (np.arange(all_rows.size, dtype=np.float64), (all_rows, all_cols)),
+        shape=(stop - start, max(n_sites, 1)),
+    ).tocsr()
+    order = order_matrix.data.astype(np.int64)
+    counts = np.diff(order_matrix.indptr).astype(np.int64)
+    return (
+        counts,
+        order_matrix.indices.astype(np.int32, copy=False),
+        np.concatenate(values)[order],
+        np.concatenate(keeps)[order],
+        cover_limit,
+    )
+
+
+def _nearest_from_pairs(
+    counts: NDArray[np.int64],
+    cols: NDArray[np.int32],
+    values: NDArray[np.float64],
+    best: NDArray[np.float64],
+    best_site: NDArray[np.int64],
+) -> None:
+    """Fill ``best``/``best_site`` with each row's closest pair (ties: lowest site index)."""
+    rows = np.flatnonzero(counts)
+    if rows.size == 0:
+        return
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[rows]
+    row_min = np.minimum.reduceat(values, starts)
+    full_min = np.full(counts.size, np.inf)
+    full_min[rows] = row_min
+    row_of_entry = np.repeat(np.arange(counts.size), counts)
+    hits = np.flatnonzero(values == full_min[row_of_entry])
+    hit_rows = row_of_entry[hits]
+    first = hits[np.concatenate([[True], hit_rows[1:] != hit_rows[:-1]])]
+    best[row_of_entry[first]] = values[first]
+    best_site[row_of_entry[first]] = cols[first]
+
+
 def reach_from_points(
     gdf_demand: gpd.GeoDataFrame,
     gdf_sites: gpd.GeoDataFrame,
@@ -831,48 +921,39 @@ def reach_from_points(
     row_counts = np.zeros(n_demand, dtype=np.int64)
     chunk_cols: list[NDArray[np.int32]] = []  # site counts fit in int32
     chunk_values: list[NDArray[np.float64]] = []
+    # With every site in a tier tree, a point's nearest site can be read from its pairs
+    # (see _chunk_entries); sites outside every tree (competitors) need the full query.
+    every_site_tiered = bool(n_sites) and all(t is not None for t in tiers)
     for start in range(0, n_demand, chunk_size):
         stop = min(start + chunk_size, n_demand)
         xyz = unit_xyz(demand_lon[start:stop], demand_lat[start:stop])
+        entries = _chunk_entries(xyz, tier_trees, promises, start, stop, n_sites)
         best = np.full(stop - start, np.inf)
         best_site = np.full(stop - start, -1, dtype=np.int64)
-        for tree, members, scale in nearest_trees:
-            chord, position = tree.query(xyz, k=1)
-            value = km_from_chord(chord) * scale
-            better = value < best
-            best[better] = value[better]
-            best_site[better] = members[position[better]]
+        need = np.ones(stop - start, dtype=bool)
+        if entries is not None:
+            counts, cols_sorted, values_sorted, keep_sorted, cover_limit = entries
+            if every_site_tiered:
+                _nearest_from_pairs(counts, cols_sorted, values_sorted, best, best_site)
+                need = ~(best <= cover_limit)
+            row_of_entry = np.repeat(np.arange(stop - start), counts)
+            row_counts[start:stop] = np.bincount(row_of_entry[keep_sorted], minlength=stop - start)
+            chunk_cols.append(cols_sorted[keep_sorted])
+            chunk_values.append(values_sorted[keep_sorted])
+        if need.any() and nearest_trees:
+            query = xyz if need.all() else xyz[need]
+            found = np.full(query.shape[0], np.inf)
+            found_site = np.full(query.shape[0], -1, dtype=np.int64)
+            for tree, members, scale in nearest_trees:
+                chord, position = tree.query(query, k=1)
+                value = km_from_chord(chord) * scale
+                better = value < found
+                found[better] = value[better]
+                found_site[better] = members[position[better]]
+            best[need] = found
+            best_site[need] = found_site
         nearest[start:stop] = best_site
         distance[start:stop] = best
-        if tier_trees:
-            # A sliding-midpoint tree builds fastest and answers the pair query as fast.
-            chunk_tree = cKDTree(xyz, balanced_tree=False, compact_nodes=False)
-        local_rows: list[NDArray[np.int64]] = []
-        local_cols: list[NDArray[np.int64]] = []
-        local_values: list[NDArray[np.float64]] = []
-        for name, tree, members, scale in tier_trees:
-            promise = promises[name][start:stop]
-            largest = float(promise.max()) if promise.size else 0.0
-            if largest < 0:
-                continue
-            radius = float(chord_from_km(largest / scale)) * (1.0 + _QUERY_MARGIN) + 1e-15
-            pairs = tree.sparse_distance_matrix(chunk_tree, radius, output_type="ndarray")
-            if pairs.size == 0:
-                continue
-            local = pairs["j"].astype(np.int64)
-            value = km_from_chord(pairs["v"]) * scale
-            keep = value <= promise[local]
-            local_rows.append(local[keep])
-            local_cols.append(members[pairs["i"][keep].astype(np.int64)])
-            local_values.append(value[keep])
-        if local_rows:
-            rows_here = np.concatenate(local_rows)
-            cols_here = np.concatenate(local_cols)
-            # Chunks come in row order, so sorting each chunk sorts the whole matrix.
-            order = np.argsort(rows_here * max(n_sites, 1) + cols_here, kind="stable")
-            row_counts[start:stop] = np.bincount(rows_here, minlength=stop - start)
-            chunk_cols.append(cols_here[order].astype(np.int32))
-            chunk_values.append(np.concatenate(local_values)[order])
         if progress is not None:
             progress(stop, n_demand)
 
