@@ -1,0 +1,260 @@
+"""Benchmark netplan's reach/coverage against a bare KD-tree floor and a haversine BallTree.
+
+Same seeded data for every case: N demand points clustered round 300 "cities"
+over China and S sites (2,000 by default) drawn round the same cities, one tier
+with a 30 km radius. Each case runs in its own subprocess so its peak RSS
+(``ru_maxrss``) is its own; wall time covers the query only (data loading and,
+for netplan, building the GeoDataFrames are excluded and reported apart).
+
+Cases
+-----
+floor
+    lon/lat → xyz, ``cKDTree.query(k=1)`` + ``query_ball_point(return_length=True)``
+balltree
+    sklearn ``BallTree(metric="haversine")``: ``query(k=1)`` + ``query_radius(count_only=True)``
+netplan-reach
+    :func:`netplan.reach.reach_from_points` (nearest + the full sparse reach matrix)
+netplan-coverage
+    :func:`netplan.coverage_from_points` (reach + per-point frame + KPIs + H3 blind spots)
+
+Then the matrix build: N = 1e6 demand × 5,000 sites, non-zeros per second.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_coverage.py --sizes 1e5,1e6,1e7
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+CHINA_LON = (98.0, 122.0)
+CHINA_LAT = (22.0, 42.0)
+
+
+def make_data(
+    n: int, n_sites: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return clustered demand and site coordinates over China (degrees)."""
+    rng = np.random.default_rng(seed)
+    n_cities = 300
+    city_lon = rng.uniform(*CHINA_LON, n_cities)
+    city_lat = rng.uniform(*CHINA_LAT, n_cities)
+    size = rng.pareto(1.2, n_cities) + 1.0
+    share = size / size.sum()
+    spread = rng.uniform(0.15, 0.8, n_cities)
+    city = rng.choice(n_cities, n, p=share)
+    lon = city_lon[city] + rng.normal(0.0, 1.0, n) * spread[city]
+    lat = city_lat[city] + rng.normal(0.0, 0.75, n) * spread[city]
+    site_city = rng.choice(n_cities, n_sites, p=np.sqrt(share) / np.sqrt(share).sum())
+    site_lon = city_lon[site_city] + rng.normal(0.0, 1.0, n_sites) * spread[site_city]
+    site_lat = city_lat[site_city] + rng.normal(0.0, 0.75, n_sites) * spread[site_city]
+    return lon, np.clip(lat, -89.9, 89.9), site_lon, np.clip(site_lat, -89.9, 89.9)
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_case(case: str, data: Path, radius_km: float) -> dict[str, float]:
+    """Run one case in this process and return its figures."""
+    lon = np.load(data / "lon.npy")
+    lat = np.load(data / "lat.npy")
+    site_lon = np.load(data / "site_lon.npy")
+    site_lat = np.load(data / "site_lat.npy")
+    n = lon.size
+    result: dict[str, float] = {"n": n, "setup_s": 0.0}
+    if case == "floor":
+        from scipy.spatial import cKDTree
+
+        from netplan.reach import chord_from_km, unit_xyz
+
+        rss_before = _rss_mb()
+        start = time.perf_counter()
+        tree = cKDTree(unit_xyz(site_lon, site_lat))
+        xyz = unit_xyz(lon, lat)
+        tree.query(xyz, k=1)
+        counts = tree.query_ball_point(xyz, float(chord_from_km(radius_km)), return_length=True)
+        result["wall_s"] = time.perf_counter() - start
+        result["nnz"] = float(np.asarray(counts).sum())
+    elif case == "balltree":
+        from sklearn.neighbors import BallTree
+
+        from netplan.config import EARTH_RADIUS_KM
+
+        rss_before = _rss_mb()
+        start = time.perf_counter()
+        tree = BallTree(np.radians(np.column_stack([site_lat, site_lon])), metric="haversine")
+        points = np.radians(np.column_stack([lat, lon]))
+        tree.query(points, k=1)
+        counts = tree.query_radius(points, r=radius_km / EARTH_RADIUS_KM, count_only=True)
+        result["wall_s"] = time.perf_counter() - start
+        result["nnz"] = float(np.asarray(counts).sum())
+    else:
+        import geopandas as gpd
+
+        from netplan.config import scenario_from_dict
+
+        setup = time.perf_counter()
+        demand = gpd.GeoDataFrame(
+            {"id": np.char.add("d", np.arange(n).astype(str)).astype(object), "weight": np.ones(n)},
+            geometry=gpd.points_from_xy(lon, lat),
+            crs="EPSG:4326",
+        )
+        sites = gpd.GeoDataFrame(
+            {
+                "id": [f"s{i}" for i in range(site_lon.size)],
+                "tier": ["station"] * site_lon.size,
+                "status": ["existing"] * site_lon.size,
+            },
+            geometry=gpd.points_from_xy(site_lon, site_lat),
+            crs="EPSG:4326",
+        )
+        scenario = scenario_from_dict({"tiers": {"station": {"radius_km": radius_km}}})
+        result["setup_s"] = time.perf_counter() - setup
+        rss_before = _rss_mb()
+        if case == "netplan-reach":
+            from netplan.reach import reach_from_points
+
+            start = time.perf_counter()
+            reach = reach_from_points(demand, sites, scenario)
+            result["wall_s"] = time.perf_counter() - start
+            result["nnz"] = float(reach.matrix.nnz)
+        elif case == "netplan-coverage":
+            from netplan import coverage_from_points
+
+            start = time.perf_counter()
+            coverage = coverage_from_points(demand, sites, scenario)
+            result["wall_s"] = time.perf_counter() - start
+            result["nnz"] = float(coverage.reach.matrix.nnz)
+            result["n_blindspots"] = float(len(coverage.blindspots))
+        else:
+            msg = f"unknown case {case!r}"
+            raise SystemExit(msg)
+    result["rss_before_mb"] = rss_before
+    result["peak_rss_mb"] = _rss_mb()
+    return result
+
+
+def in_subprocess(case: str, data: Path, radius_km: float) -> dict[str, float]:
+    """Run a case in a fresh Python process and return its JSON figures."""
+    command = [
+        sys.executable,
+        __file__,
+        "--case",
+        case,
+        "--data",
+        str(data),
+        "--radius",
+        str(radius_km),
+    ]
+    completed = subprocess.run(command, check=True, capture_output=True, text=True)
+    figures: dict[str, float] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def save(data: Path, arrays: tuple[np.ndarray, ...]) -> None:
+    data.mkdir(parents=True, exist_ok=True)
+    for name, values in zip(("lon", "lat", "site_lon", "site_lat"), arrays, strict=True):
+        np.save(data / f"{name}.npy", values)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sizes", default="1e5,1e6", help="demand sizes, comma-separated (e.g. 1e5,1e6,1e7)"
+    )
+    parser.add_argument("--sites", type=int, default=2000, help="number of sites")
+    parser.add_argument("--radius", type=float, default=30.0, help="tier radius, km")
+    parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument(
+        "--balltree-max",
+        type=float,
+        default=1e6,
+        help="skip the BallTree case above this N (it is slow)",
+    )
+    parser.add_argument(
+        "--matrix-sites", type=int, default=5000, help="sites of the matrix-build case"
+    )
+    parser.add_argument(
+        "--matrix-n", type=float, default=1e6, help="demand of the matrix-build case (0: skip)"
+    )
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.case:
+        print(json.dumps(run_case(args.case, Path(args.data), args.radius)))
+        return
+
+    sizes = [int(float(s)) for s in args.sizes.split(",") if s.strip()]
+    header = (
+        f"{'N':>10} {'case':<17} {'wall s':>8} {'points/s':>12} {'peak RSS MB':>12} "
+        f"{'input RSS MB':>12} {'non-zeros':>11}"
+    )
+    print(f"# {args.sites} sites, radius {args.radius:g} km, seed {args.seed}; 2 shared cores")
+    print(header)
+    print("-" * len(header))
+    ratios = []
+    with tempfile.TemporaryDirectory(prefix="netplan-bench-") as tmp:
+        for n in sizes:
+            data = Path(tmp) / f"n{n}"
+            save(data, make_data(n, args.sites, args.seed))
+            figures: dict[str, dict[str, float]] = {}
+            for case in ("floor", "balltree", "netplan-reach", "netplan-coverage"):
+                if case == "balltree" and n > args.balltree_max:
+                    print(f"{n:>10} {case:<17} {'skipped (N > --balltree-max)':>30}")
+                    continue
+                figures[case] = f = in_subprocess(case, data, args.radius)
+                print(
+                    f"{n:>10} {case:<17} {f['wall_s']:>8.2f} {n / f['wall_s']:>12,.0f} "
+                    f"{f['peak_rss_mb']:>12,.0f} {f['rss_before_mb']:>12,.0f} {f['nnz']:>11,.0f}",
+                    flush=True,
+                )
+            floor = figures["floor"]["wall_s"]
+            row = {
+                "n": n,
+                "reach/floor": figures["netplan-reach"]["wall_s"] / floor,
+                "coverage/floor": figures["netplan-coverage"]["wall_s"] / floor,
+                "balltree/reach": (
+                    figures["balltree"]["wall_s"] / figures["netplan-reach"]["wall_s"]
+                    if "balltree" in figures
+                    else float("nan")
+                ),
+            }
+            ratios.append(row)
+        print()
+        print(f"{'N':>10} {'reach / floor':>14} {'coverage / floor':>17} {'BallTree / reach':>17}")
+        for row in ratios:
+            print(
+                f"{row['n']:>10} {row['reach/floor']:>14.2f} {row['coverage/floor']:>17.2f} "
+                f"{row['balltree/reach']:>17.2f}"
+            )
+        if args.matrix_n > 0:
+            n = int(args.matrix_n)
+            data = Path(tmp) / "matrix"
+            save(data, make_data(n, args.matrix_sites, args.seed + 1))
+            print()
+            for radius in (args.radius, 100.0):
+                f = in_subprocess("netplan-reach", data, radius)
+                print(
+                    f"matrix build {n:,} x {args.matrix_sites:,} sites, radius {radius:g} km: "
+                    f"{f['nnz']:,.0f} non-zeros in {f['wall_s']:.2f} s = "
+                    f"{f['nnz'] / f['wall_s'] / 1e6:.1f} M non-zeros/s "
+                    f"(peak RSS {f['peak_rss_mb']:,.0f} MB)"
+                )
+
+
+if __name__ == "__main__":
+    main()
