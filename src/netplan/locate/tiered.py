@@ -62,9 +62,10 @@ class TieredOptions:
     Attributes
     ----------
     objective
-        ``"min_cost"`` (needs ``coverage_target``) or ``"max_coverage"``
-        (needs ``budget``, ``p`` or ``tier_counts``); ``None`` picks
-        ``min_cost`` when a coverage target is given, else ``max_coverage``.
+        ``"min_cost"`` (needs ``coverage_target``; a budget is then a cap) or
+        ``"max_coverage"`` (needs ``budget``, ``p`` or ``tier_counts``; a
+        coverage target is then not a constraint); ``None`` picks ``min_cost``
+        when a coverage target is given without a budget, else ``max_coverage``.
     coverage_target
         Share of total demand weight to cover, in (0, 1].
     budget
@@ -104,7 +105,11 @@ class TieredOptions:
                 msg = f"unknown objective {self.objective!r}; use one of {', '.join(OBJECTIVES)}"
                 raise InputError(msg)
             return self.objective
-        return "min_cost" if self.coverage_target is not None else "max_coverage"
+        if self.coverage_target is not None and self.budget is None:
+            return "min_cost"
+        # A budget (with or without a target) asks for the best coverage within it; the
+        # target is then reported as met or not (set objective = "min_cost" to require it).
+        return "max_coverage"
 
     def check(self) -> None:
         """Raise :class:`InputError` on impossible values or a missing limit."""

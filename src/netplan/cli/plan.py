@@ -1,0 +1,324 @@
+"""`netplan optimize` and `netplan frontier`: choose sites, and trace coverage against cost."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from netplan.cli._app import ConfigOption, app, command, console, err_console, scenario_from_option
+from netplan.errors import InfeasibleError, SolverError
+from netplan.io import read_customers, read_installed_base, read_sites, write_text
+from netplan.locate.plan import MODELS, plan_from_points, plan_json, plan_options
+from netplan.locate.tradeoff import frontier_from_points
+
+
+class Model(StrEnum):
+    """Location model."""
+
+    tiered = "tiered"
+    set_cover = "set-cover"
+    max_cover = "max-cover"
+    p_median = "p-median"
+    capacitated = "capacitated"
+
+
+class Solver(StrEnum):
+    """MILP solver."""
+
+    highs = "highs"
+    cbc = "cbc"
+
+
+class Objective(StrEnum):
+    """Objective of the tiered model."""
+
+    min_cost = "min_cost"
+    max_coverage = "max_coverage"
+
+
+class FrontierBy(StrEnum):
+    """What the trade-off curve steps over."""
+
+    budget = "budget"
+    sites = "sites"
+
+
+assert tuple(m.value for m in Model) == MODELS
+
+DemandOption = Annotated[
+    Path,
+    typer.Option(
+        "--demand", "-d", help="Customers (CSV/GeoJSON/GPKG/Parquet; `weight` column, default 1).", dir_okay=False
+    ),
+]
+InstalledBaseOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--installed-base",
+        help="Installed base (weight = units x service rate); when given it is the demand optimised.",
+        dir_okay=False,
+    ),
+]
+SitesOption = Annotated[
+    Path,
+    typer.Option("--sites", "-s", help="Sites: existing outlets and candidates (tier, status, cost).", dir_okay=False),
+]
+OutOption = Annotated[Path, typer.Option("--out", "-o", help="Folder for the outputs.")]
+MatrixOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--matrix", help="Cost matrix (demand_id, site_id, cost) instead of computed distances.", dir_okay=False
+    ),
+]
+SolverOption = Annotated[Solver | None, typer.Option("--solver", help="MILP solver (default: [solver] name, else highs).")]
+TimeLimitOption = Annotated[
+    float | None, typer.Option("--time-limit", min=0.001, help="Seconds before returning the best plan found, with its gap.")
+]
+GapOption = Annotated[float | None, typer.Option("--gap", min=0.0, max=0.999, help="Relative MIP gap to stop at (0.01 = 1%).")]
+AggregateOption = Annotated[
+    str | None,
+    typer.Option("--aggregate", help="Solve on demand aggregated to H3 cells, e.g. h3:7; coverage is re-checked on the raw points."),
+]
+
+
+def _read_demand(demand: Path, installed_base: Path | None, scenario: Any) -> Any:
+    if installed_base is not None:
+        return read_installed_base(installed_base, scenario=scenario)
+    return read_customers(demand, scenario=scenario)
+
+
+def _before_after_table(summary: dict[str, Any]) -> Table:
+    table = Table(title="Before and after", title_justify="left")
+    table.add_column("")
+    table.add_column("today", justify="right")
+    table.add_column("plan", justify="right")
+    before, after = summary.get("before", {}), summary.get("after", {})
+
+    def percent(value: Any) -> str:
+        return "—" if value is None else f"{100 * value:.1f}%"
+
+    def number(value: Any) -> str:
+        return "—" if value is None else f"{value:,.0f}"
+
+    table.add_row("weighted coverage", percent(before.get("weighted_coverage_rate")), percent(after.get("weighted_coverage_rate")))
+    table.add_row("coverage (count)", percent(before.get("coverage_rate")), percent(after.get("coverage_rate")))
+    table.add_row("covered weight", number(before.get("covered_weight")), number(after.get("covered_weight")))
+    table.add_row("outlets", number(before.get("n_sites")), number(after.get("n_sites")))
+    before_km, after_km = before.get("distance_km") or {}, after.get("distance_km") or {}
+    table.add_row("median km to outlet", number(before_km.get("p50")), number(after_km.get("p50")))
+    table.add_row("p90 km to outlet", number(before_km.get("p90")), number(after_km.get("p90")))
+    return table
+
+
+def _plan_table(summary: dict[str, Any]) -> Table:
+    table = Table(title=f"Plan ({summary['model']})", show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value", overflow="fold")
+    gap = summary.get("gap")
+    table.add_row("status", str(summary["status"]))
+    table.add_row("objective", "—" if summary.get("objective") is None else f"{summary['objective']:,.2f}")
+    table.add_row("best bound", "—" if summary.get("best_bound") is None else f"{summary['best_bound']:,.2f}")
+    table.add_row("gap", "—" if gap is None else f"{100 * gap:.3f}%")
+    table.add_row("build / solve", f"{summary['build_seconds']:.2f} s / {summary['solve_seconds']:.2f} s ({summary.get('solver', '')})")
+    table.add_row("open by tier", ", ".join(f"{k}: {v}" for k, v in summary["n_open_by_tier"].items()) or "none")
+    table.add_row("decisions", ", ".join(f"{k}: {v}" for k, v in summary["n_by_decision"].items()))
+    table.add_row("total fixed cost", f"{summary['total_fixed_cost']:,.0f}")
+    table.add_row("net cost change", f"{summary['net_cost_change']:,.0f}")
+    details = summary.get("details", {})
+    if "aggregation" in details:
+        table.add_row(
+            "aggregation",
+            f"{details['aggregation']}: {details['aggregation_n_points']:,} points → "
+            f"{details['aggregation_n_cells']:,} cells, max displacement "
+            f"{details['aggregation_max_displacement_km']:.2f} km; coverage on cells "
+            f"{100 * (details.get('aggregated_weighted_coverage_rate') or 0):.2f}%, on raw points below",
+        )
+    return table
+
+
+@app.command()
+@command
+def optimize(
+    demand: DemandOption,
+    sites: SitesOption,
+    out: OutOption,
+    installed_base: InstalledBaseOption = None,
+    config: ConfigOption = None,
+    model: Annotated[Model | None, typer.Option("--model", "-m", help="Location model (default: [plan] model, else tiered).")] = None,
+    p: Annotated[int | None, typer.Option("--p", min=0, help="Most open sites in total (exactly p for p-median).")] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option("--budget", help="Most net yearly fixed cost of the sites opened; alone, maximise coverage within it."),
+    ] = None,
+    coverage_target: Annotated[
+        float | None,
+        typer.Option(
+            "--coverage-target", min=0.0, max=1.0, help="Share of demand weight to cover, e.g. 0.95; alone, minimise its cost."
+        ),
+    ] = None,
+    objective: Annotated[
+        Objective | None,
+        typer.Option("--objective", help="Tiered model: min_cost (needs a target) or max_coverage (needs a budget or p)."),
+    ] = None,
+    allow_close: Annotated[
+        bool | None, typer.Option("--allow-close/--keep-existing", help="Let the plan close existing outlets.")
+    ] = None,
+    capacitated: Annotated[
+        bool | None, typer.Option("--capacitated/--uncapacitated", help="Tiered model: respect site capacities.")
+    ] = None,
+    aggregate: AggregateOption = None,
+    matrix: MatrixOption = None,
+    solver: SolverOption = None,
+    time_limit: TimeLimitOption = None,
+    gap: GapOption = None,
+) -> None:
+    """Choose which sites to open, keep or close, and write the plan.
+
+    Writes DIR/plan.csv and DIR/plan.geojson (every site with its decision:
+    kept, opened, closed, not_selected), DIR/assignment.csv (demand_id, site_id,
+    distance) and DIR/summary.json (status, objective, bound, gap, times,
+    open sites by tier, coverage before and after). A time-limited run writes
+    its best plan with status feasible and its gap. An infeasible model writes
+    DIR/summary.json with the diagnosis and exits with code 3.
+
+    Example: netplan optimize --demand data/samples/national/customers.csv
+    --installed-base data/samples/national/installed_base.csv
+    --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
+    --out out/plan --budget 15000000 --objective max_coverage
+    """
+    scenario = scenario_from_option(config)
+    options = plan_options(
+        scenario,
+        model=model.value if model is not None else None,
+        p=p,
+        budget=budget,
+        coverage_target=coverage_target,
+        objective=objective.value if objective is not None else None,
+        allow_close=allow_close,
+        capacitated=capacitated,
+        aggregate=aggregate,
+    )
+    if objective is None and model in (None, Model.tiered):
+        # A limit given on the command line says what to optimise.
+        if coverage_target is not None and budget is None:
+            options = replace(options, objective="min_cost")
+        elif budget is not None and coverage_target is None:
+            options = replace(options, objective="max_coverage")
+    gdf_sites = read_sites(sites, scenario=scenario)
+    gdf_demand = _read_demand(demand, installed_base, scenario)
+    try:
+        plan = plan_from_points(
+            gdf_demand,
+            gdf_sites,
+            scenario,
+            options=options,
+            matrix=matrix,
+            solver=solver.value if solver is not None else None,
+            time_limit=time_limit,
+            gap=gap,
+        )
+    except InfeasibleError as exc:
+        payload = {
+            "model": options.model,
+            "status": "infeasible",
+            "message": str(exc),
+            "diagnosis": getattr(exc, "diagnosis", {}),
+            "options": options.to_dict(),
+        }
+        write_text(Path(out) / "summary.json", plan_json(payload))
+        raise
+    paths = plan.to_files(out)
+    summary = plan.summary()
+    console.print(_plan_table(summary))
+    console.print(_before_after_table(summary))
+    if summary.get("coverage_target_met") is False:
+        err_console.print(
+            f"warning: coverage target {100 * options.coverage_target:.1f}% not met: the plan covers "
+            f"{100 * summary['after']['weighted_coverage_rate']:.1f}% within the other limits "
+            "(use --objective min_cost to require the target)",
+            markup=False,
+        )
+    console.print("outputs:")
+    for name, path in paths.items():
+        console.print(f"  {name}: {path}", markup=False)
+    if plan.status == "no_solution":
+        msg = "the solver found no plan within the time limit; raise --time-limit (the summary says so too)"
+        raise SolverError(msg)
+
+
+@app.command()
+@command
+def frontier(
+    demand: DemandOption,
+    sites: SitesOption,
+    out: OutOption,
+    installed_base: InstalledBaseOption = None,
+    config: ConfigOption = None,
+    by: Annotated[FrontierBy, typer.Option("--by", help="Step the budget or the number of sites.")] = FrontierBy.budget,
+    tier: Annotated[str | None, typer.Option("--tier", help="With --by sites: step the count of this tier only.")] = None,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Number of steps when --values is not given.")] = 10,
+    values: Annotated[
+        str | None, typer.Option("--values", help="Comma-separated limits to solve at, e.g. 5e6,1e7,2e7.")
+    ] = None,
+    aggregate: AggregateOption = None,
+    matrix: MatrixOption = None,
+    solver: SolverOption = None,
+    time_limit: TimeLimitOption = None,
+    gap: GapOption = None,
+) -> None:
+    """Trace weighted coverage against the budget or the number of sites (per tier).
+
+    Solves the tiered max-coverage model once per step, reusing the model
+    between steps, and writes DIR/frontier.csv, DIR/frontier.svg (a chart for
+    a slide) and DIR/frontier.json.
+
+    Example: netplan frontier --demand data/samples/national/customers.csv
+    --installed-base data/samples/national/installed_base.csv
+    --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
+    --out out/frontier --by budget --steps 8
+    """
+    scenario = scenario_from_option(config)
+    limits = None
+    if values is not None:
+        try:
+            limits = [float(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise typer.BadParameter(f"expected numbers separated by commas, got {values!r}", param_hint="--values") from None
+    gdf_sites = read_sites(sites, scenario=scenario)
+    gdf_demand = _read_demand(demand, installed_base, scenario)
+    curve = frontier_from_points(
+        gdf_demand,
+        gdf_sites,
+        scenario,
+        by=by.value,
+        tier=tier,
+        values=limits,
+        n_steps=steps,
+        aggregate=aggregate,
+        matrix=matrix,
+        solver=solver.value if solver is not None else None,
+        time_limit=time_limit,
+        gap=gap,
+    )
+    paths = curve.to_files(out)
+    table = Table(title=f"Trade-off by {by.value}" + (f" ({tier})" if tier else ""), title_justify="left")
+    for column in ("limit", "status", "coverage", "net cost", "open"):
+        table.add_column(column, justify="right")
+    for row in curve.table.to_dict(orient="records"):
+        rate = row["weighted_coverage_rate"]
+        table.add_row(
+            f"{row['limit']:,.0f}",
+            str(row["status"]),
+            "—" if rate != rate else f"{100 * rate:.1f}%",
+            "—" if row["net_cost"] is None or row["net_cost"] != row["net_cost"] else f"{row['net_cost']:,.0f}",
+            str(row["n_open"]),
+        )
+    console.print(table)
+    console.print("outputs:")
+    for name, path in paths.items():
+        console.print(f"  {name}: {path}", markup=False)
