@@ -187,17 +187,20 @@ def _dbscan_labels(
 
 
 def _zone_polygon(cells: NDArray[np.uint64]) -> shapely.Geometry:
+    """Return the merged polygon of a zone's (unique, sorted) cells."""
     import h3.api.basic_int as h3
 
-    geo = h3.cells_to_geo([int(c) for c in np.unique(cells).tolist()])
-    geometry = shape(geo)
-    return shapely.normalize(geometry)
+    if cells.size == 1:  # most zones are one cell: skip the merge
+        boundary = h3.cell_to_boundary(int(cells[0]))
+        return shapely.normalize(shapely.Polygon([(lng, lat) for lat, lng in boundary]))
+    return shapely.normalize(shape(h3.cells_to_geo([int(c) for c in cells.tolist()])))
 
 
-def _zone_area_km2(cells: NDArray[np.uint64]) -> float:
+def _cell_areas_km2(cells: NDArray[np.uint64]) -> dict[int, float]:
+    """Return the spherical area (km²) of each distinct cell."""
     import h3.api.basic_int as h3
 
-    return float(sum(h3.cell_area(int(c), unit="km^2") for c in np.unique(cells).tolist()))
+    return {int(c): float(h3.cell_area(int(c), unit="km^2")) for c in np.unique(cells).tolist()}
 
 
 def blindspots_from_points(
@@ -258,6 +261,7 @@ def blindspots_from_points(
 
     xyz = unit_xyz(lon, lat)
     distance = np.asarray(nearest_distance, dtype=np.float64)
+    areas = _cell_areas_km2(cells) if kept.size else {}
     records: list[dict[str, object]] = []
     geometries: list[shapely.Geometry] = []
     width = max(4, len(str(ranking.size)))
@@ -273,20 +277,21 @@ def blindspots_from_points(
         else:  # points spread evenly round the globe: take the first point
             centroid_lon, centroid_lat = float(lon[members[0]]), float(lat[members[0]])
         closest = members[int(np.argmin(distance[members]))]
+        zone_cells = np.unique(cells[members])
         has_site = np.isfinite(distance[closest])
         records.append(
             {
                 "zone_id": f"Z{rank + 1:0{width}d}",
                 "n_points": int(members.size),
                 "weight": float(w.sum()),
-                "area_km2": _zone_area_km2(cells[members]),
+                "area_km2": float(sum(areas[c] for c in zone_cells.tolist())),
                 "centroid_lon": centroid_lon,
                 "centroid_lat": centroid_lat,
                 "nearest_site": nearest_site[closest] if has_site else None,
                 "distance_km": float(distance[closest]) if has_site else np.nan,
             }
         )
-        geometries.append(_zone_polygon(cells[members]))
+        geometries.append(_zone_polygon(zone_cells))
         zone_of_point[members] = rank
     if not records:
         return empty_blindspots(), zone_of_point

@@ -441,7 +441,8 @@ def coverage_from_points(
     else:
         reach = reach_from_points(gdf_demand, counting_sites, scenario, progress=progress)
 
-    points = _points_frame(gdf_demand, weight, reach)
+    covering_index, _ = reach.covering_nearest()
+    points = _points_frame(gdf_demand, weight, reach, covering_index)
     covered = points["covered"].to_numpy(dtype=bool)
     n_covering = points["n_covering"].to_numpy(dtype=np.int64)
     covered_weight = float(weight[covered].sum())
@@ -467,7 +468,7 @@ def coverage_from_points(
             str(k): int(v) for k, v in sorted(pd.Series(status).value_counts().items())
         },
     }
-    kpis["by_tier"] = _by_tier(reach, weight, points, scenario)
+    kpis["by_tier"] = _by_tier(reach, weight, covering_index, scenario)
     if "grade" in gdf_demand.columns:
         codes, labels = _codes(gdf_demand["grade"])
         kpis["by_grade"] = _group_stats(codes, labels, weight, covered)
@@ -556,13 +557,15 @@ def _customer_block(
 
 
 def _points_frame(
-    gdf_demand: gpd.GeoDataFrame, weight: NDArray[np.float64], reach: ReachMatrix
+    gdf_demand: gpd.GeoDataFrame,
+    weight: NDArray[np.float64],
+    reach: ReachMatrix,
+    covering: NDArray[np.int64],
 ) -> gpd.GeoDataFrame:
     nearest = reach.nearest_site
     has_nearest = nearest >= 0
     site_ids = np.concatenate([reach.site_ids.astype(object), np.array([None], dtype=object)])
     site_tiers = np.concatenate([reach.site_tiers.astype(object), np.array([None], dtype=object)])
-    covering, _ = reach.covering_nearest()
     frame = pd.DataFrame(
         {
             "id": reach.demand_ids,
@@ -601,30 +604,29 @@ def _points_frame(
 def _by_tier(
     reach: ReachMatrix,
     weight: NDArray[np.float64],
-    points: pd.DataFrame,
+    covering_index: NDArray[np.int64],
     scenario: Scenario,
 ) -> dict[str, dict[str, Any]]:
+    names = list(scenario.tiers)
+    code_of = {name: k for k, name in enumerate(names)}
+    site_code = np.array([code_of.get(t, -1) if t is not None else -1 for t in reach.site_tiers])
+    site_code = site_code.astype(np.int64) if site_code.size else np.empty(0, dtype=np.int64)
     counts = np.diff(reach.matrix.indptr)
     rows = np.repeat(np.arange(reach.n_demand), counts)
-    entry_tier = (
-        reach.site_tiers[reach.matrix.indices] if reach.matrix.nnz else np.array([], dtype=object)
-    )
-    covering_tier = points["covering_site"].notna().to_numpy()
-    covering_index, _ = reach.covering_nearest()
+    entry_code = site_code[reach.matrix.indices]
+    if site_code.size:
+        covering_code = np.where(covering_index >= 0, site_code[np.maximum(covering_index, 0)], -1)
+    else:
+        covering_code = np.full(reach.n_demand, -1, dtype=np.int64)
     total_weight = float(weight.sum())
     out: dict[str, dict[str, Any]] = {}
-    for name in scenario.tiers:
+    for k, name in enumerate(names):
         reached = np.zeros(reach.n_demand, dtype=bool)
-        in_tier = entry_tier == name
-        reached[rows[in_tier]] = True
-        if reach.n_sites:
-            tier_of_covering = reach.site_tiers[np.where(covering_index >= 0, covering_index, 0)]
-            primary = covering_tier & (tier_of_covering == name)
-        else:
-            primary = np.zeros(reach.n_demand, dtype=bool)
+        reached[rows[entry_code == k]] = True
+        primary = covering_code == k
         out[name] = {
             "label": scenario.tiers[name].label,
-            "n_sites": int((reach.site_tiers == name).sum()),
+            "n_sites": int((site_code == k).sum()),
             "n_covered": int(reached.sum()),
             "covered_weight": float(weight[reached].sum()),
             "coverage_rate": _rate(float(reached.sum()), float(reach.n_demand)),

@@ -288,21 +288,7 @@ class ReachMatrix:
             Site index (``-1`` when no site reaches the point) and distance
             (``inf`` then). Ties go to the lower site index.
         """
-        indptr = self.matrix.indptr
-        counts = np.diff(indptr)
-        site = np.full(self.n_demand, -1, dtype=np.int64)
-        distance = np.full(self.n_demand, np.inf)
-        rows = np.flatnonzero(counts)
-        if rows.size == 0:
-            return site, distance
-        data = np.asarray(self.matrix.data, dtype=np.float64)
-        row_of_entry = np.repeat(np.arange(self.n_demand), counts)
-        # Sort entries by (row, distance, site): the first entry of each row wins.
-        order = np.lexsort((self.matrix.indices, data, row_of_entry))
-        first = order[indptr[rows]]
-        site[rows] = self.matrix.indices[first]
-        distance[rows] = data[first]
-        return site, distance
+        return _row_minimum(self.matrix)
 
     def subset_sites(self, mask_or_index: ArrayLike) -> ReachMatrix:
         """Return the same demand against a subset of the sites.
@@ -415,19 +401,27 @@ def _select_columns(
     )
 
 
-def _row_minimum(matrix: scipy.sparse.csr_array) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+def _row_minimum(
+    matrix: scipy.sparse.csr_array,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Return each row's smallest stored value and its column (-1 / inf for empty rows).
+
+    Ties go to the lowest column (columns are sorted within rows).
+    """
     n_rows = matrix.shape[0]
-    counts = np.diff(matrix.indptr)
     site = np.full(n_rows, -1, dtype=np.int64)
     distance = np.full(n_rows, np.inf)
-    rows = np.flatnonzero(counts)
-    if rows.size:
-        data = np.asarray(matrix.data, dtype=np.float64)
-        row_of_entry = np.repeat(np.arange(n_rows), counts)
-        order = np.lexsort((matrix.indices, data, row_of_entry))
-        first = order[matrix.indptr[rows]]
-        site[rows] = matrix.indices[first]
-        distance[rows] = data[first]
+    if matrix.nnz == 0:
+        return site, distance
+    if not matrix.has_sorted_indices:
+        matrix = matrix.sorted_indices()
+    _nearest_from_pairs(
+        np.diff(matrix.indptr).astype(np.int64),
+        np.asarray(matrix.indices),
+        np.asarray(matrix.data, dtype=np.float64),
+        distance,
+        site,
+    )
     return site, distance
 
 
@@ -764,7 +758,7 @@ def _chunk_entries(
 
 def _nearest_from_pairs(
     counts: NDArray[np.int64],
-    cols: NDArray[np.int32],
+    cols: NDArray[np.int32] | NDArray[np.int64],
     values: NDArray[np.float64],
     best: NDArray[np.float64],
     best_site: NDArray[np.int64],
