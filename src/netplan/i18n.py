@@ -147,6 +147,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
     "decision_not_selected": {"en": "not selected", "zh": "未选中"},
     "kpi_n_demand": {"en": "Demand points", "zh": "需求点数"},
     "kpi_covered_weight": {"en": "Covered demand", "zh": "已覆盖需求量"},
+    "kpi_uncovered_weight": {"en": "Uncovered demand", "zh": "未覆盖需求量"},
     "kpi_mean_distance": {"en": "Mean distance to nearest outlet", "zh": "到最近网点平均距离"},
     "kpi_p50_distance": {"en": "Median distance to nearest outlet", "zh": "到最近网点距离中位数"},
     "kpi_overlap_rate": {

@@ -19,26 +19,46 @@ minutes; :func:`report_xlsx` writes the tables a planner forwards to finance
 
 from __future__ import annotations
 
+import datetime
+import html
 import json
 import math
+import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import jinja2
+import markupsafe
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 
+from netplan.config import Scenario
 from netplan.errors import InputError, Problem
+from netplan.i18n import STRINGS, check_lang, text
+from netplan.io import atomic_path, write_text
+from netplan.reach import km_from_chord, unit_xyz
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 __all__ = [
+    "Comparison",
     "CoverageOutputs",
     "PlanOutputs",
+    "compare_outputs",
     "read_coverage_outputs",
+    "read_outputs",
     "read_plan_outputs",
     "read_scores",
+    "report_html",
+    "report_xlsx",
+    "write_report",
 ]
 
 _ID_COLUMNS = (
@@ -247,3 +267,874 @@ def read_scores(folder: str | Path) -> pd.DataFrame:
         msg = f"columns {', '.join(missing)} missing; expected the scores.csv of `netplan score`"
         raise InputError([Problem(str(path), 1, None, msg)])
     return frame
+
+
+def read_outputs(folder: str | Path) -> CoverageOutputs | PlanOutputs:
+    """Read a coverage folder or a plan folder, whichever ``folder`` is (``plan.csv`` decides)."""
+    folder = Path(folder)
+    if (folder / "plan.csv").is_file():
+        return read_plan_outputs(folder)
+    return read_coverage_outputs(folder)
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float | np.integer | np.floating)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
+
+
+def _fmt_number(value: Any, digits: int = 0) -> str:
+    return f"{float(value):,.{digits}f}" if _is_number(value) else "—"
+
+
+def _fmt_percent(value: Any) -> str:
+    return f"{100 * float(value):.1f}%" if _is_number(value) else "—"
+
+
+def _fmt_points(value: Any) -> str:
+    """Format a change of a rate in percentage points."""
+    return f"{100 * float(value):+.1f} pp" if _is_number(value) else "—"
+
+
+def _dig(data: Mapping[str, Any] | None, dotted: str) -> Any:
+    if (
+        dotted in ("n_blindspots", "blindspot_weight")
+        and isinstance(data, Mapping)
+        and "blindspot_method" in data
+        and data["blindspot_method"] is None
+    ):
+        return None  # zones were not computed for this summary (e.g. a plan's before/after)
+    current: Any = data
+    for part in dotted.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
+#: Key figures of a coverage summary: (key, i18n label, kind).
+KPI_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("n_demand", "kpi_n_demand", "count"),
+    ("total_weight", "kpi_total_weight", "number"),
+    ("weighted_coverage_rate", "kpi_weighted_coverage", "rate"),
+    ("coverage_rate", "kpi_coverage_rate", "rate"),
+    ("covered_weight", "kpi_covered_weight", "number"),
+    ("uncovered_weight", "kpi_uncovered_weight", "number"),
+    ("distance_km.mean", "kpi_mean_distance", "km"),
+    ("distance_km.p50", "kpi_p50_distance", "km"),
+    ("distance_km.p95", "kpi_p95_distance", "km"),
+    ("overlap_rate", "kpi_overlap_rate", "rate"),
+    ("n_blindspots", "kpi_blindspots", "count"),
+    ("blindspot_weight", "kpi_blindspot_weight", "number"),
+)
+
+
+def _format_kind(value: Any, kind: str) -> str:
+    if kind == "rate":
+        return _fmt_percent(value)
+    if kind == "km":
+        return _fmt_number(value, 1) + (" km" if _is_number(value) else "")
+    if kind == "number":
+        return _fmt_number(value, 1)
+    return _fmt_number(value)
+
+
+def _format_delta(before: Any, after: Any, kind: str) -> str:
+    if not (_is_number(before) and _is_number(after)):
+        return "—"
+    delta = float(after) - float(before)
+    if kind == "rate":
+        return _fmt_points(delta)
+    if kind == "km":
+        return f"{delta:+,.1f} km"
+    if kind == "number":
+        return f"{delta:+,.1f}"
+    return f"{delta:+,.0f}"
+
+
+def kpi_table(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, lang: str = "en"
+) -> list[dict[str, str]]:
+    """Return the key-figure rows (label, today, plan, change) of two coverage summaries."""
+    rows = []
+    for key, label, kind in KPI_ROWS:
+        first, second = _dig(before, key), _dig(after, key)
+        if first is None and second is None:
+            continue
+        rows.append(
+            {
+                "key": key,
+                "label": text(label, lang),
+                "before": _format_kind(first, kind),
+                "after": _format_kind(second, kind) if after is not None else "",
+                "change": _format_delta(first, second, kind) if after is not None else "",
+            }
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------- charts (inline SVG)
+
+
+def _nice_ceiling(value: float) -> float:
+    if value <= 0 or not math.isfinite(value):
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * power:
+            return step * power
+    return 10 * power
+
+
+def _svg_line_chart(
+    series: Sequence[tuple[str, str, Sequence[float], Sequence[float]]],
+    *,
+    x_label: str,
+    y_label: str,
+    x_max: float,
+    y_max: float = 1.0,
+    y_percent: bool = True,
+    width: int = 640,
+    height: int = 300,
+) -> str:
+    """Return an SVG line chart; labels are escaped here (the result is trusted markup)."""
+    left, right, top, bottom = 60, 20, 16, 46
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def sx(x: float) -> float:
+        return left + plot_w * min(max(x / x_max, 0.0), 1.0)
+
+    def sy(y: float) -> float:
+        return top + plot_h * (1.0 - min(max(y / y_max, 0.0), 1.0))
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" class="chart">'
+    ]
+    for k in range(5):
+        y = y_max * k / 4
+        label = f"{100 * y:.0f}%" if y_percent else _fmt_number(y)
+        parts.append(
+            f'<line x1="{left}" y1="{sy(y):.1f}" x2="{left + plot_w}" y2="{sy(y):.1f}" '
+            'stroke="#ddd"/>'
+            f'<text x="{left - 6}" y="{sy(y) + 4:.1f}" text-anchor="end" font-size="11">'
+            f"{html.escape(label)}</text>"
+        )
+    for k in range(5):
+        x = x_max * k / 4
+        parts.append(
+            f'<text x="{sx(x):.1f}" y="{top + plot_h + 16}" text-anchor="middle" font-size="11">'
+            f"{html.escape(_fmt_number(x))}</text>"
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="12">'
+        f"{html.escape(x_label)}</text>"
+        f'<text x="14" y="{top + plot_h / 2:.1f}" text-anchor="middle" font-size="12" '
+        f'transform="rotate(-90 14 {top + plot_h / 2:.1f})">{html.escape(y_label)}</text>'
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>'
+    )
+    for position, (name, colour, xs, ys) in enumerate(series):
+        points = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in zip(xs, ys, strict=True))
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2.5" points="{points}"/>'
+        )
+        ly = top + 14 + 16 * position
+        parts.append(
+            f'<line x1="{left + 12}" y1="{ly - 4}" x2="{left + 32}" y2="{ly - 4}" '
+            f'stroke="{colour}" stroke-width="2.5"/>'
+            f'<text x="{left + 38}" y="{ly}" font-size="12">{html.escape(name)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def distance_curve(
+    distance_km: NDArray[np.float64], weight: NDArray[np.float64], grid_km: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Return the share of weight within each distance of ``grid_km`` (cumulative curve).
+
+    Examples
+    --------
+    >>> distance_curve(np.array([1.0, 5.0, np.inf]), np.array([1.0, 1.0, 2.0]),
+    ...                np.array([0.0, 1.0, 5.0, 10.0])).tolist()
+    [0.0, 0.25, 0.5, 0.5]
+    """
+    d = np.asarray(distance_km, dtype=np.float64)
+    w = np.asarray(weight, dtype=np.float64)
+    total = float(w.sum())
+    if total <= 0:
+        return np.zeros(len(grid_km))
+    order = np.argsort(d, kind="mergesort")
+    sorted_d, cumulative = d[order], np.cumsum(w[order])
+    index = np.searchsorted(sorted_d, grid_km, side="right")
+    within = np.where(index > 0, cumulative[np.maximum(index - 1, 0)], 0.0)
+    return np.asarray(within / total, dtype=np.float64)
+
+
+def _nearest_open_km(points: pd.DataFrame, plan: PlanOutputs) -> NDArray[np.float64] | None:
+    """Great-circle km from each demand point to the nearest site open in the plan."""
+    sites = plan.sites
+    if not {"lon", "lat"} <= set(sites.columns) or not {"lon", "lat"} <= set(points.columns):
+        return None
+    open_sites = sites[sites["decision"].isin(["kept", "opened"])]
+    if open_sites.empty:
+        return np.full(len(points), np.inf)
+    tree = cKDTree(unit_xyz(open_sites["lon"].to_numpy(float), open_sites["lat"].to_numpy(float)))
+    chord, _ = tree.query(unit_xyz(points["lon"].to_numpy(float), points["lat"].to_numpy(float)))
+    return np.asarray(km_from_chord(chord), dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+@dataclass
+class Comparison:
+    """Two coverage or plan outputs side by side (A → B).
+
+    Attributes
+    ----------
+    a, b
+        The folders compared.
+    kpis
+        ``key -> {"a": value, "b": value, "delta": b - a}`` for the key figures.
+    sites_by_tier
+        ``tier -> {"a": n, "b": n, "added": [ids], "removed": [ids]}`` (ids
+        only when both sides are plans; otherwise counts).
+    newly_covered, newly_uncovered
+        Demand ids covered in B but not in A, and the reverse.
+    newly_covered_weight, newly_uncovered_weight
+        Their weights.
+    """
+
+    a: str
+    b: str
+    kpis: dict[str, dict[str, Any]]
+    sites_by_tier: dict[str, dict[str, Any]]
+    newly_covered: list[str] = field(default_factory=list)
+    newly_uncovered: list[str] = field(default_factory=list)
+    newly_covered_weight: float = 0.0
+    newly_uncovered_weight: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """Return the comparison as JSON-ready data (ids listed up to 1,000 per direction)."""
+        return {
+            "a": self.a,
+            "b": self.b,
+            "kpis": self.kpis,
+            "sites_by_tier": self.sites_by_tier,
+            "n_newly_covered": len(self.newly_covered),
+            "newly_covered_weight": round(self.newly_covered_weight, 6),
+            "n_newly_uncovered": len(self.newly_uncovered),
+            "newly_uncovered_weight": round(self.newly_uncovered_weight, 6),
+            "newly_covered": self.newly_covered[:1000],
+            "newly_uncovered": self.newly_uncovered[:1000],
+        }
+
+    def to_json(self) -> str:
+        """Return :meth:`summary` as stable JSON text."""
+        return (
+            json.dumps(_plain(self.summary()), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return float(f"{number:.10g}") if math.isfinite(number) else None
+    return value
+
+
+def _kpis_of(outputs: CoverageOutputs | PlanOutputs) -> dict[str, Any]:
+    if isinstance(outputs, PlanOutputs):
+        after = outputs.kpis.get("after")
+        return dict(after) if isinstance(after, Mapping) else {}
+    return outputs.summary()
+
+
+def _covered_of(outputs: CoverageOutputs | PlanOutputs) -> pd.Series | None:
+    """Return weight by demand id and whether it is covered, or ``None`` when unknown."""
+    if isinstance(outputs, CoverageOutputs):
+        points = outputs.points
+        if not {"id", "covered"} <= set(points.columns):
+            return None
+        covered = points["covered"].map(lambda v: str(v).strip().lower() in ("true", "1", "yes"))
+        return pd.Series(covered.to_numpy(bool), index=points["id"].astype(str))
+    if outputs.assignment is None or "demand_id" not in outputs.assignment.columns:
+        return None
+    return pd.Series(True, index=pd.Index(outputs.assignment["demand_id"].astype(str).unique()))
+
+
+def _weights_of(outputs: CoverageOutputs | PlanOutputs) -> pd.Series:
+    if isinstance(outputs, CoverageOutputs) and {"id", "weight"} <= set(outputs.points.columns):
+        points = outputs.points
+        return pd.Series(points["weight"].to_numpy(float), index=points["id"].astype(str))
+    if isinstance(outputs, PlanOutputs) and outputs.assignment is not None:
+        frame = outputs.assignment
+        if {"demand_id", "weight"} <= set(frame.columns):
+            return frame.groupby(frame["demand_id"].astype(str))["weight"].sum()
+    return pd.Series(dtype=float)
+
+
+def _sites_of(outputs: CoverageOutputs | PlanOutputs) -> dict[str, list[str] | int]:
+    if isinstance(outputs, PlanOutputs):
+        open_sites = outputs.sites[outputs.sites["decision"].isin(["kept", "opened"])]
+        return {
+            str(tier): sorted(group["id"].astype(str))
+            for tier, group in open_sites.groupby("tier", sort=True)
+        }
+    by_tier = outputs.kpis.get("by_tier") or {}
+    return {str(t): int(v.get("n_sites", 0)) for t, v in sorted(by_tier.items())}
+
+
+def compare_outputs(a: str | Path, b: str | Path) -> Comparison:
+    """Compare two output folders (coverage or plan), A → B.
+
+    KPI deltas come from each folder's coverage summary (a plan's ``after``);
+    sites added/removed per tier from the plans' open sites (counts only for
+    coverage folders); the demand that changes between covered and uncovered
+    from ``coverage.<fmt>`` (``covered``) or a plan's ``assignment.csv``.
+
+    Parameters
+    ----------
+    a, b
+        Folders written by ``netplan coverage`` or ``netplan optimize``.
+
+    Returns
+    -------
+    Comparison
+        The differences.
+    """
+    first, second = read_outputs(a), read_outputs(b)
+    kpi_a, kpi_b = _kpis_of(first), _kpis_of(second)
+    kpis: dict[str, dict[str, Any]] = {}
+    for key, _, _ in KPI_ROWS:
+        va, vb = _dig(kpi_a, key), _dig(kpi_b, key)
+        if va is None and vb is None:
+            continue
+        delta = float(vb) - float(va) if _is_number(va) and _is_number(vb) else None
+        kpis[key] = {"a": va, "b": vb, "delta": delta}
+    sites_a, sites_b = _sites_of(first), _sites_of(second)
+    sites_by_tier: dict[str, dict[str, Any]] = {}
+    for tier in sorted(set(sites_a) | set(sites_b)):
+        sa, sb = sites_a.get(tier, []), sites_b.get(tier, [])
+        entry: dict[str, Any] = {
+            "a": len(sa) if isinstance(sa, list) else sa,
+            "b": len(sb) if isinstance(sb, list) else sb,
+        }
+        if isinstance(sa, list) and isinstance(sb, list):
+            entry["added"] = sorted(set(sb) - set(sa))
+            entry["removed"] = sorted(set(sa) - set(sb))
+        sites_by_tier[tier] = entry
+    covered_a, covered_b = _covered_of(first), _covered_of(second)
+    newly_covered: list[str] = []
+    newly_uncovered: list[str] = []
+    weight_in = weight_out = 0.0
+    if covered_a is not None and covered_b is not None:
+        ids = covered_a.index.union(covered_b.index)
+        in_a = covered_a.reindex(ids, fill_value=False).to_numpy(bool)
+        in_b = covered_b.reindex(ids, fill_value=False).to_numpy(bool)
+        weights = _weights_of(first).combine_first(_weights_of(second)).reindex(ids).fillna(0.0)
+        gained, lost = ids[in_b & ~in_a], ids[in_a & ~in_b]
+        newly_covered, newly_uncovered = sorted(map(str, gained)), sorted(map(str, lost))
+        weight_in = float(weights[gained].sum())
+        weight_out = float(weights[lost].sum())
+    return Comparison(
+        a=str(a),
+        b=str(b),
+        kpis=kpis,
+        sites_by_tier=sites_by_tier,
+        newly_covered=newly_covered,
+        newly_uncovered=newly_uncovered,
+        newly_covered_weight=weight_in,
+        newly_uncovered_weight=weight_out,
+    )
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def _decision_label(decision: Any, lang: str) -> str:
+    key = f"decision_{decision}"
+    return text(key, lang) if key in STRINGS else str(decision)
+
+
+def _score_lookup(scores: pd.DataFrame | None) -> pd.DataFrame | None:
+    if scores is None or scores.empty:
+        return None
+    return (
+        scores.assign(site_id=scores["site_id"].astype(str))
+        .drop_duplicates("site_id")
+        .set_index("site_id")
+    )
+
+
+def _tier_label(scenario: Scenario | None, tier: Any, lang: str, labels: Mapping[str, str]) -> str:
+    name = "" if tier is None or (isinstance(tier, float) and math.isnan(tier)) else str(tier)
+    if scenario is not None and name in scenario.tiers:
+        return scenario.tier_label(name, lang)
+    return labels.get(name, name)
+
+
+def report_context(
+    *,
+    coverage: CoverageOutputs | None = None,
+    plan: PlanOutputs | None = None,
+    scores: pd.DataFrame | None = None,
+    comparison: Comparison | None = None,
+    scenario: Scenario | None = None,
+    lang: str = "en",
+    map_href: str | None = None,
+    title: str | None = None,
+    top: int = 10,
+) -> dict[str, Any]:
+    """Return everything the report shows, as plain strings and numbers (not yet escaped).
+
+    The HTML template and the XLSX writer both read this; every value is
+    escaped by the template's autoescaping.
+    """
+    lang = check_lang(lang)
+    t = {key: value[lang] for key, value in STRINGS.items()}
+    cov_kpis = coverage.summary() if coverage is not None else None
+    plan_kpis = plan.summary() if plan is not None else None
+    # Today's figures: the coverage folder when given (it has the blind-spot zones),
+    # else the plan's own "before".
+    before = cov_kpis or (plan_kpis or {}).get("before")
+    after = (plan_kpis or {}).get("after") if plan_kpis else None
+    tier_labels: dict[str, str] = {}
+    for source in (before, after):
+        for name, entry in ((source or {}).get("by_tier") or {}).items():
+            if isinstance(entry, Mapping) and entry.get("label"):
+                tier_labels[str(name)] = str(entry["label"])
+    score_table = _score_lookup(scores)
+    scenario_name = (
+        scenario.name if scenario is not None else str((before or {}).get("scenario") or "")
+    )
+
+    headline: list[str] = []
+    if before and after:
+        opened = int((plan_kpis or {}).get("n_by_decision", {}).get("opened", 0))
+        closed = int((plan_kpis or {}).get("n_by_decision", {}).get("closed", 0))
+        headline.append(
+            text(
+                "headline_plan",
+                lang,
+                before=_fmt_percent(before.get("weighted_coverage_rate")),
+                after=_fmt_percent(after.get("weighted_coverage_rate")),
+                delta=_format_delta(
+                    before.get("weighted_coverage_rate"),
+                    after.get("weighted_coverage_rate"),
+                    "rate",
+                ),
+                opened=opened,
+                closed=closed,
+                cost=_fmt_number((plan_kpis or {}).get("total_fixed_cost")),
+            )
+        )
+    elif before:
+        headline.append(
+            text(
+                "headline_coverage", lang, value=_fmt_percent(before.get("weighted_coverage_rate"))
+            )
+        )
+    zones = coverage.blindspots if coverage is not None else None
+    if zones is not None and len(zones) and before:
+        headline.append(
+            text(
+                "headline_blindspots",
+                lang,
+                n=_fmt_number(before.get("n_blindspots", len(zones))),
+                weight=_fmt_number(before.get("blindspot_weight"), 1),
+                largest=_fmt_number(float(zones["weight"].max()), 1),
+            )
+        )
+    if scores is not None and len(scores):
+        best = scores.sort_values(
+            ["total_score", "site_id"], ascending=[False, True], kind="mergesort"
+        ).iloc[0]
+        headline.append(
+            text(
+                "headline_scores",
+                lang,
+                site=str(best["site_id"]),
+                tier=_tier_label(scenario, best["tier"], lang, tier_labels),
+                score=_fmt_number(best["total_score"], 1),
+            )
+        )
+
+    plan_rows: list[dict[str, str]] = []
+    if plan_kpis:
+        plan_rows = [
+            {"label": t["kpi_solver_status"], "value": str(plan_kpis.get("status", ""))},
+            {"label": t["kpi_gap"], "value": _fmt_percent(plan_kpis.get("gap"))},
+            {"label": t["kpi_n_sites"], "value": _fmt_number(plan_kpis.get("n_open"))},
+            {
+                "label": t["kpi_total_fixed_cost"],
+                "value": _fmt_number(plan_kpis.get("total_fixed_cost")),
+            },
+        ]
+
+    tiers: list[dict[str, str]] = []
+    tier_names: list[str] = list(scenario.tiers) if scenario is not None else []
+    for source in (before, after):
+        for name in (source or {}).get("by_tier") or {}:
+            if str(name) not in tier_names:
+                tier_names.append(str(name))
+    open_cost: dict[str, float] = {}
+    open_count: dict[str, int] = {}
+    if plan is not None and "tier" in plan.sites.columns:
+        open_sites = plan.sites[plan.sites["decision"].isin(["kept", "opened"])]
+        for name, group in open_sites.groupby(open_sites["tier"].astype(str)):
+            open_count[str(name)] = len(group)
+            if "fixed_cost" in group.columns:
+                open_cost[str(name)] = float(pd.to_numeric(group["fixed_cost"]).sum())
+    for name in tier_names:
+        count_before = _dig(before, f"by_tier.{name}.n_sites")
+        row = {
+            "tier": _tier_label(scenario, name, lang, tier_labels),
+            "before": _fmt_number(count_before),
+            "before_coverage": _fmt_percent(_dig(before, f"by_tier.{name}.weighted_coverage_rate")),
+            "after": _fmt_number(open_count.get(name, 0)) if plan is not None else "",
+            "cost": _fmt_number(open_cost.get(name)) if plan is not None else "",
+        }
+        tiers.append(row)
+
+    changes: list[dict[str, str]] = []
+    if plan is not None:
+        changed = plan.sites[plan.sites["decision"].isin(["opened", "closed"])]
+        order = {"opened": 0, "closed": 1}
+        changed = changed.assign(_order=changed["decision"].map(order)).sort_values(
+            ["_order", "tier", "id"], kind="mergesort"
+        )
+        for _, row in changed.iterrows():
+            site_id = str(row["id"])
+            score = (
+                score_table.loc[site_id]
+                if score_table is not None and site_id in score_table.index
+                else None
+            )
+            changes.append(
+                {
+                    "site": site_id,
+                    "name": "" if pd.isna(row.get("name")) else str(row.get("name", "")),
+                    "tier": _tier_label(scenario, row.get("tier"), lang, tier_labels),
+                    "decision": _decision_label(row["decision"], lang),
+                    "cost": _fmt_number(row.get("fixed_cost")),
+                    "assigned": _fmt_number(row.get("assigned_weight"), 1),
+                    "score": _fmt_number(score["total_score"], 1) if score is not None else "—",
+                    "reasons": str(score[f"reasons_{lang}"])
+                    if score is not None and f"reasons_{lang}" in score
+                    else "",
+                }
+            )
+
+    blindspots: list[dict[str, str]] = []
+    if zones is not None and len(zones):
+        top_zones = zones.sort_values("weight", ascending=False, kind="mergesort").head(top)
+        for _, row in top_zones.iterrows():
+            blindspots.append(
+                {
+                    "zone": str(row.get("zone_id", "")),
+                    "points": _fmt_number(row.get("n_points")),
+                    "weight": _fmt_number(row.get("weight"), 1),
+                    "area": _fmt_number(row.get("area_km2"), 1),
+                    "nearest": ""
+                    if row.get("nearest_site") is None
+                    else str(row.get("nearest_site")),
+                    "distance": _fmt_number(row.get("distance_km"), 1),
+                }
+            )
+
+    top_scores: list[dict[str, str]] = []
+    if scores is not None and len(scores):
+        best_rows = scores.sort_values(
+            ["total_score", "site_id"], ascending=[False, True], kind="mergesort"
+        ).head(top)
+        for _, row in best_rows.iterrows():
+            top_scores.append(
+                {
+                    "site": str(row["site_id"]),
+                    "name": "" if pd.isna(row.get("name")) else str(row.get("name", "")),
+                    "tier": _tier_label(scenario, row["tier"], lang, tier_labels),
+                    "score": _fmt_number(row["total_score"], 1),
+                    "rank": _fmt_number(row["rank"]),
+                    "reasons": ""
+                    if pd.isna(row.get(f"reasons_{lang}"))
+                    else str(row.get(f"reasons_{lang}", "")),
+                }
+            )
+
+    distance_svg = ""
+    if coverage is not None and {"distance_km", "weight"} <= set(coverage.points.columns):
+        distances = pd.to_numeric(coverage.points["distance_km"], errors="coerce").to_numpy(float)
+        distances = np.where(np.isnan(distances), np.inf, distances)
+        weights = (
+            pd.to_numeric(coverage.points["weight"], errors="coerce").fillna(0.0).to_numpy(float)
+        )
+        finite = distances[np.isfinite(distances)]
+        x_max = _nice_ceiling(float(np.quantile(finite, 0.95))) if finite.size else 100.0
+        grid = np.linspace(0.0, x_max, 101)
+        series = [(t["col_before"], "#0072b2", grid, distance_curve(distances, weights, grid))]
+        if plan is not None:
+            after_d = _nearest_open_km(coverage.points, plan)
+            if after_d is not None:
+                series.append(
+                    (t["col_after"], "#d55e00", grid, distance_curve(after_d, weights, grid))
+                )
+        distance_svg = _svg_line_chart(
+            [(n, c, list(map(float, x)), list(map(float, y))) for n, c, x, y in series],
+            x_label=t["curve_x"],
+            y_label=t["curve_y"],
+            x_max=x_max,
+        )
+
+    tradeoff_svg = ""
+    frontier = plan.frontier if plan is not None else None
+    if frontier is not None and len(frontier):
+        x_col = next(
+            (
+                c
+                for c in ("total_fixed_cost", "budget", "cost", "n_sites", "n_open", "p")
+                if c in frontier.columns
+            ),
+            None,
+        )
+        y_col = next(
+            (
+                c
+                for c in ("weighted_coverage_rate", "coverage_rate", "coverage")
+                if c in frontier.columns
+            ),
+            None,
+        )
+        if x_col is not None and y_col is not None:
+            frame = frontier[[x_col, y_col]].apply(pd.to_numeric, errors="coerce").dropna()
+            frame = frame.sort_values(x_col, kind="mergesort")
+            if len(frame):
+                tradeoff_svg = _svg_line_chart(
+                    [(t["tradeoff_y"], "#009e73", frame[x_col].tolist(), frame[y_col].tolist())],
+                    x_label=t["tradeoff_x_sites"]
+                    if x_col in ("n_sites", "n_open", "p")
+                    else t["tradeoff_x"],
+                    y_label=t["tradeoff_y"],
+                    x_max=_nice_ceiling(float(frame[x_col].max())),
+                )
+
+    comparison_rows: list[dict[str, str]] = []
+    comparison_sites: list[dict[str, str]] = []
+    comparison_demand: list[dict[str, str]] = []
+    if comparison is not None:
+        kinds = {key: kind for key, _, kind in KPI_ROWS}
+        labels = {key: text(label, lang) for key, label, _ in KPI_ROWS}
+        for key, entry in comparison.kpis.items():
+            comparison_rows.append(
+                {
+                    "label": labels[key],
+                    "a": _format_kind(entry["a"], kinds[key]),
+                    "b": _format_kind(entry["b"], kinds[key]),
+                    "change": _format_delta(entry["a"], entry["b"], kinds[key]),
+                }
+            )
+        for tier, entry in comparison.sites_by_tier.items():
+            comparison_sites.append(
+                {
+                    "tier": _tier_label(scenario, tier, lang, tier_labels),
+                    "a": _fmt_number(entry["a"]),
+                    "b": _fmt_number(entry["b"]),
+                    "added": ", ".join(entry.get("added", [])[:20]),
+                    "removed": ", ".join(entry.get("removed", [])[:20]),
+                }
+            )
+        comparison_demand = [
+            {
+                "label": t["compare_newly_covered"],
+                "count": _fmt_number(len(comparison.newly_covered)),
+                "weight": _fmt_number(comparison.newly_covered_weight, 1),
+            },
+            {
+                "label": t["compare_newly_uncovered"],
+                "count": _fmt_number(len(comparison.newly_uncovered)),
+                "weight": _fmt_number(comparison.newly_uncovered_weight, 1),
+            },
+        ]
+
+    if map_href is not None and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", map_href):
+        map_href = "./" + map_href  # a link to a file beside the report, never a script URL
+    inputs = [
+        (name, source)
+        for name, source in (
+            ("coverage", coverage.source if coverage is not None else ""),
+            ("plan", plan.source if plan is not None else ""),
+            ("comparison", f"{comparison.a} → {comparison.b}" if comparison is not None else ""),
+        )
+        if source
+    ]
+    return {
+        "lang": lang,
+        "t": t,
+        "title": title or text("report_title", lang),
+        "scenario_name": scenario_name,
+        "inputs": inputs,
+        "headline": headline,
+        "has_plan": plan is not None,
+        "kpis": kpi_table(before, after, lang) if before or after else [],
+        "plan_rows": plan_rows,
+        "tiers": tiers,
+        "changes": changes,
+        "blindspots": blindspots,
+        "top_scores": top_scores,
+        "distance_svg": distance_svg,
+        "tradeoff_svg": tradeoff_svg,
+        "comparison_rows": comparison_rows,
+        "comparison_sites": comparison_sites,
+        "comparison_demand": comparison_demand,
+        "map_href": map_href,
+    }
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("netplan", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def report_html(**options: Any) -> str:
+    """Return the self-contained HTML report; options as for :func:`report_context`.
+
+    The template autoescapes every value; the two charts are SVG built by
+    netplan with their labels escaped (:func:`markupsafe.Markup` marks them trusted).
+    """
+    context = report_context(**options)
+    context["distance_svg"] = markupsafe.Markup(context["distance_svg"])
+    context["tradeoff_svg"] = markupsafe.Markup(context["tradeoff_svg"])
+    return _environment().get_template("report.html.j2").render(**context)
+
+
+def report_xlsx(path: str | Path, **options: Any) -> Path:
+    """Write ``report.xlsx`` (sheets Summary, Sites, Scores, Blind spots, Assignment).
+
+    Options are those of :func:`report_context` plus the raw tables it reads.
+    The file is byte-identical across runs (fixed document dates and zip
+    timestamps).
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    coverage: CoverageOutputs | None = options.get("coverage")
+    plan: PlanOutputs | None = options.get("plan")
+    scores: pd.DataFrame | None = options.get("scores")
+    context = report_context(**options)
+    t = context["t"]
+    book = Workbook()
+    summary = book.active
+    summary.title = "Summary"
+    header = [t["col_kpi"], t["col_before"]] + (
+        [t["col_after"], t["col_change"]] if context["has_plan"] else []
+    )
+    summary.append([context["title"]])
+    summary.append([context["scenario_name"]])
+    summary.append(header)
+    for row in context["kpis"]:
+        values = [row["label"], row["before"]]
+        if context["has_plan"]:
+            values += [row["after"], row["change"]]
+        summary.append(values)
+    for row in context["plan_rows"]:
+        summary.append([row["label"], row["value"]])
+    for line in context["headline"]:
+        summary.append([line])
+    sheets = {
+        "Sites": plan.sites if plan is not None else pd.DataFrame(columns=["id"]),
+        "Scores": scores if scores is not None else pd.DataFrame(columns=["site_id"]),
+        "Blind spots": (
+            pd.DataFrame(coverage.blindspots.drop(columns="geometry", errors="ignore"))
+            if coverage is not None
+            else pd.DataFrame(columns=["zone_id"])
+        ),
+        "Assignment": (
+            plan.assignment
+            if plan is not None and plan.assignment is not None
+            else pd.DataFrame(columns=["demand_id", "site_id", "distance"])
+        ),
+    }
+    for name, frame in sheets.items():
+        sheet = book.create_sheet(name)
+        sheet.append([str(c) for c in frame.columns])
+        for record in frame.itertuples(index=False, name=None):
+            sheet.append([_cell(v) for v in record])
+    for sheet in book.worksheets:
+        for cell in sheet[3 if sheet.title == "Summary" else 1]:
+            cell.font = Font(bold=True)
+    fixed = datetime.datetime(2000, 1, 1)
+    book.properties.created = fixed
+    book.properties.modified = fixed
+    book.properties.creator = "netplan"
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        book.save(tmp)
+        _normalise_zip(tmp)
+    return path
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, int | float | str):
+        return value
+    return str(value)
+
+
+_FIXED_MODIFIED = (
+    b'<dcterms:modified xsi:type="dcterms:W3CDTF">2000-01-01T00:00:00Z</dcterms:modified>'
+)
+
+
+def _normalise_zip(path: Path) -> None:
+    """Rewrite a zip (XLSX) with fixed timestamps so the same content gives the same bytes."""
+    with zipfile.ZipFile(path) as source:
+        entries = [(info.filename, source.read(info.filename)) for info in source.infolist()]
+    fixed = re.compile(rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>")
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for name, data in entries:
+            if name == "docProps/core.xml":
+                data = fixed.sub(_FIXED_MODIFIED, data)
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, data)
+
+
+def write_report(
+    out: str | Path,
+    *,
+    xlsx: str | Path | None = None,
+    **options: Any,
+) -> dict[str, Path]:
+    """Write the HTML report (and the XLSX when ``xlsx`` is given); return the paths."""
+    paths = {"report": write_text(out, report_html(**options))}
+    if xlsx is not None:
+        paths["xlsx"] = report_xlsx(xlsx, **options)
+    return paths
