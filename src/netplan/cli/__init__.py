@@ -13,6 +13,7 @@ from netplan.cli import score  # noqa: F401  (netplan score)
 from netplan.cli import map  # noqa: F401  (netplan map)
 from netplan.cli import report  # noqa: F401  (netplan report, netplan compare)
 from netplan.cli import plan  # noqa: F401  (netplan optimize, netplan frontier)
+from netplan.cli import candidates  # noqa: F401  (netplan candidates)
 from netplan.cli._app import app
 
 __all__ = ["app", "main"]
