@@ -19,6 +19,7 @@ minutes; :func:`report_xlsx` writes the tables a planner forwards to finance
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import html
 import json
@@ -53,6 +54,7 @@ __all__ = [
     "PlanOutputs",
     "compare_outputs",
     "read_coverage_outputs",
+    "read_frontier",
     "read_outputs",
     "read_plan_outputs",
     "read_scores",
@@ -242,10 +244,37 @@ def read_plan_outputs(folder: str | Path) -> PlanOutputs:
     assignment_path = folder / "assignment.csv"
     assignment = _read_table(assignment_path) if assignment_path.is_file() else None
     frontier_path = folder / "frontier.csv"
-    frontier = _read_table(frontier_path) if frontier_path.is_file() else None
+    frontier = read_frontier(frontier_path) if frontier_path.is_file() else None
     return PlanOutputs(
         sites=sites, assignment=assignment, kpis=kpis, frontier=frontier, source=str(folder)
     )
+
+
+def read_frontier(folder: str | Path) -> pd.DataFrame:
+    """Read ``frontier.csv`` (and ``by`` from ``frontier.json``) written by ``netplan frontier``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per step (``limit``, ``weighted_coverage_rate``, ...); ``attrs["by"]``
+        is ``"budget"`` or ``"sites"`` when known.
+
+    Raises
+    ------
+    InputError
+        ``frontier.csv`` is missing or unreadable.
+    """
+    path = Path(folder)
+    if path.is_dir():
+        path = path / "frontier.csv"
+    if not path.is_file():
+        raise _missing(path, "trade-off table", "pass the --out folder of `netplan frontier`")
+    frame = _read_table(path)
+    meta = path.with_suffix(".json")
+    if meta.is_file():
+        with contextlib.suppress(InputError):
+            frame.attrs["by"] = str(_read_json(meta, "").get("by", ""))
+    return frame
 
 
 def read_scores(folder: str | Path) -> pd.DataFrame:
@@ -694,6 +723,7 @@ def report_context(
     plan: PlanOutputs | None = None,
     scores: pd.DataFrame | None = None,
     comparison: Comparison | None = None,
+    frontier: pd.DataFrame | None = None,
     scenario: Scenario | None = None,
     lang: str = "en",
     map_href: str | None = None,
@@ -901,12 +931,13 @@ def report_context(
         )
 
     tradeoff_svg = ""
-    frontier = plan.frontier if plan is not None else None
+    if frontier is None and plan is not None:
+        frontier = plan.frontier
     if frontier is not None and len(frontier):
         x_col = next(
             (
                 c
-                for c in ("total_fixed_cost", "budget", "cost", "n_sites", "n_open", "p")
+                for c in ("limit", "total_fixed_cost", "budget", "net_cost", "n_sites", "n_open")
                 if c in frontier.columns
             ),
             None,
@@ -920,14 +951,15 @@ def report_context(
             None,
         )
         if x_col is not None and y_col is not None:
+            by_sites = x_col in ("n_sites", "n_open") or (
+                x_col == "limit" and frontier.attrs.get("by") == "sites"
+            )
             frame = frontier[[x_col, y_col]].apply(pd.to_numeric, errors="coerce").dropna()
             frame = frame.sort_values(x_col, kind="mergesort")
             if len(frame):
                 tradeoff_svg = _svg_line_chart(
                     [(t["tradeoff_y"], "#009e73", frame[x_col].tolist(), frame[y_col].tolist())],
-                    x_label=t["tradeoff_x_sites"]
-                    if x_col in ("n_sites", "n_open", "p")
-                    else t["tradeoff_x"],
+                    x_label=t["tradeoff_x_sites"] if by_sites else t["tradeoff_x"],
                     y_label=t["tradeoff_y"],
                     x_max=_nice_ceiling(float(frame[x_col].max())),
                 )

@@ -17,6 +17,7 @@ from netplan.io import write_text
 from netplan.report import (
     compare_outputs,
     read_coverage_outputs,
+    read_frontier,
     read_plan_outputs,
     read_scores,
     report_context,
@@ -66,6 +67,14 @@ def report_command(
             file_okay=False,
         ),
     ] = None,
+    frontier: Annotated[
+        Path | None,
+        typer.Option(
+            "--frontier",
+            help="Output folder of `netplan frontier` (trade-off curve).",
+            file_okay=False,
+        ),
+    ] = None,
     map_file: Annotated[
         Path | None,
         typer.Option("--map", help="Map HTML file to link from the report.", dir_okay=False),
@@ -82,8 +91,8 @@ def report_command(
 
     Reads the folders the other commands wrote: headline, key figures before and
     after, sites by tier with cost, sites opened and closed with scores and reasons,
-    the largest blind spots, coverage by distance, the trade-off curve when the plan
-    folder has frontier.csv, and the top-scored candidates. The workbook has sheets
+    the largest blind spots, coverage by distance, the trade-off curve (--frontier, or
+    frontier.csv in the plan folder), and the top-scored candidates. The workbook has sheets
     Summary, Sites, Scores, Blind spots and Assignment.
 
     Example: netplan report --coverage out/coverage --plan out/plan --scores out/scores
@@ -111,6 +120,7 @@ def report_command(
         plan=plan_outputs,
         scores=read_scores(scores) if scores is not None else None,
         comparison=comparison,
+        frontier=read_frontier(frontier) if frontier is not None else None,
         scenario=_scenario(config),
         lang=lang.value,
         map_href=map_href,
