@@ -159,9 +159,12 @@ def _site_vector(
         return np.full(n_sites, default)
     array = np.asarray(values, dtype=np.float64)
     if array.ndim == 0:
-        return np.full(n_sites, float(array))
+        array = np.full(n_sites, float(array))
     if array.shape != (n_sites,):
         msg = f"`{name}` must hold one value per site ({n_sites}), got shape {array.shape}"
+        raise InputError(msg)
+    if np.isnan(array).any() or (array < 0).any():
+        msg = f"`{name}` must be numbers 0 or more (inf allowed for capacities), without NaN"
         raise InputError(msg)
     return array
 
@@ -926,6 +929,15 @@ def capacitated(
     )
     build = time.perf_counter() - started
     outcome = solve_milp(program, settings)
+    if outcome.status == "infeasible":
+        msg = (
+            "the capacitated model is infeasible: the sites allowed to open cannot serve all demand "
+            "within their capacities"
+            + (f" with at most {p} sites" if p is not None else "")
+            + (" from one site each" if single_source else "")
+            + "; add capacity or candidates"
+        )
+        raise InfeasibleError(msg)
     open_sites = np.zeros(n_sites, dtype=bool)
     assignment = None
     site = np.full(n_demand, -1, dtype=np.int64)

@@ -652,6 +652,8 @@ def prepare_inputs(
             ],
             dtype=np.float64,
         )
+    fixed = np.where(np.isfinite(fixed), fixed, 0.0)
+    capacity = np.where(np.isnan(capacity), np.inf, capacity)
     support, needs = _support_matrix(
         np.asarray(gdf_sites.geometry.x, dtype=np.float64),
         np.asarray(gdf_sites.geometry.y, dtype=np.float64),
