@@ -1,0 +1,166 @@
+"""`netplan optimize`, `netplan frontier` and `netplan candidates` on small files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from netplan.cli import app
+
+SCENARIO = """\
+[scenario]
+name = "cli-plan"
+
+[tiers.hub]
+radius_km = 150
+fixed_cost = 1000
+capacity = 400
+
+[tiers.station]
+radius_km = 30
+parent = "hub"
+support_radius_km = 250
+fixed_cost = 100
+capacity = 60
+
+[solver]
+time_limit = 60
+
+[plan]
+coverage_target = 0.5
+"""
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    rng = np.random.default_rng(11)
+    centres = np.array([[110.0, 30.0], [111.5, 30.4], [113.5, 31.0], [118.0, 25.0]])
+    which = rng.integers(0, 4, size=120)
+    customers = pd.DataFrame(
+        {
+            "id": [f"C{k:03d}" for k in range(120)],
+            "lon": np.round(centres[which, 0] + rng.normal(0, 0.15, size=120), 5),
+            "lat": np.round(centres[which, 1] + rng.normal(0, 0.15, size=120), 5),
+            "weight": rng.integers(1, 5, size=120),
+        }
+    )
+    sites = pd.DataFrame(
+        [
+            ("H1", 110.2, 30.1, "hub", "existing"),
+            ("H2", 113.3, 30.9, "hub", "candidate"),
+            ("S1", 110.0, 30.0, "station", "candidate"),
+            ("S2", 111.5, 30.4, "station", "candidate"),
+            ("S3", 113.5, 31.0, "station", "candidate"),
+            ("S4", 118.0, 25.0, "station", "candidate"),
+        ],
+        columns=["id", "lon", "lat", "tier", "status"],
+    )
+    paths = {"customers": tmp_path / "customers.csv", "sites": tmp_path / "sites.csv", "config": tmp_path / "scenario.toml"}
+    customers.to_csv(paths["customers"], index=False)
+    sites.to_csv(paths["sites"], index=False)
+    paths["config"].write_text(SCENARIO, encoding="utf-8")
+    return paths
+
+
+def base_args(files: dict[str, Path], out: Path) -> list[str]:
+    return [
+        "--demand", str(files["customers"]),
+        "--sites", str(files["sites"]),
+        "--config", str(files["config"]),
+        "--out", str(out),
+    ]
+
+
+def test_optimize_writes_the_plan(files, tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(app, ["optimize", *base_args(files, out)])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {"plan.csv", "plan.geojson", "assignment.csv", "summary.json"}
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    for key in ("model", "status", "objective", "best_bound", "gap", "build_seconds", "solve_seconds",
+                "n_open_by_tier", "total_fixed_cost", "before", "after"):
+        assert key in summary
+    assert summary["status"] == "optimal"
+    assert summary["after"]["weighted_coverage_rate"] >= 0.5
+    assert "Before and after" in result.stdout
+    plan = pd.read_csv(out / "plan.csv")
+    assert plan.loc[plan["id"] == "H1", "decision"].item() == "kept"
+
+
+def test_optimize_budget_flag_maximises_coverage(files, tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    result = CliRunner().invoke(app, ["optimize", *base_args(files, out), "--budget", "100", "--solver", "cbc"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["details"]["objective_kind"] == "max_coverage"
+    assert summary["solver"] == "cbc"
+    assert summary["net_cost_change"] <= 100
+
+
+def test_optimize_p_median_and_time_limit(files, tmp_path: Path) -> None:
+    out = tmp_path / "pm"
+    args = ["optimize", *base_args(files, out), "--model", "p-median", "--p", "2", "--time-limit", "30", "--gap", "0"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assignment = pd.read_csv(out / "assignment.csv")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["objective"] == pytest.approx(float((assignment["weight"] * assignment["distance"]).sum()), rel=1e-9)
+
+
+def test_infeasible_target_exits_3_with_a_diagnosis(files, tmp_path: Path) -> None:
+    out = tmp_path / "bad"
+    result = CliRunner().invoke(app, ["optimize", *base_args(files, out), "--coverage-target", "1.0"])
+    assert result.exit_code == 3
+    assert result.stderr.startswith("error: coverage target 100.00% cannot be met")
+    assert "no candidate reaches" in result.stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["status"] == "infeasible"
+    assert summary["diagnosis"]["unreached_demand_ids"]
+
+
+def test_bad_plan_key_exits_2(files, tmp_path: Path) -> None:
+    files["config"].write_text(SCENARIO.replace("coverage_target = 0.5", "coverage_target = 5"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["optimize", *base_args(files, tmp_path / "x")])
+    assert result.exit_code == 2
+    assert "`plan.coverage_target`: must be a share" in result.stderr
+
+
+def test_frontier_writes_csv_and_chart(files, tmp_path: Path) -> None:
+    out = tmp_path / "frontier"
+    args = ["frontier", *base_args(files, out), "--by", "budget", "--values", "0,100,1100"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "frontier.csv")
+    assert table["limit"].tolist() == [0, 100, 1100]
+    assert (out / "frontier.svg").read_text(encoding="utf-8").startswith("<svg")
+    bad = CliRunner().invoke(app, ["frontier", *base_args(files, out), "--values", "1,x"])
+    assert bad.exit_code == 2
+
+
+def test_candidates_kmeans_is_seeded_and_feeds_optimize(files, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    for path in (first, second):
+        args = ["candidates", "--demand", str(files["customers"]), "--config", str(files["config"]),
+                "--sites", str(files["sites"]), "--n", "5", "--seed", "3", "--out", str(path)]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+    assert first.read_bytes() == second.read_bytes()
+    table = pd.read_csv(first)
+    assert len(table) == 6 + 5
+    assert set(table["status"]) == {"existing", "candidate"}
+    files["sites"] = first
+    result = CliRunner().invoke(app, ["optimize", *base_args(files, tmp_path / "plan")])
+    assert result.exit_code == 0, result.output
+
+
+def test_candidates_h3_needs_a_density_rule(files, tmp_path: Path) -> None:
+    args = ["candidates", "--demand", str(files["customers"]), "--config", str(files["config"]),
+            "--method", "h3", "--out", str(tmp_path / "c.csv")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "give `min_weight`, `n_sites` or both" in result.stderr
