@@ -203,7 +203,11 @@ def load_page(
         value = tools.call(
             "Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=session
         )["result"].get("value")
-        shot = tools.call("Page.captureScreenshot", {"format": "png"}, session=session)["data"]
+        # A quarter-scale shot (300 × 200): enough to judge content, quick to decode here.
+        clip = {"x": 0, "y": 0, "width": 1200, "height": 800, "scale": 0.25}
+        shot = tools.call(
+            "Page.captureScreenshot", {"format": "png", "clip": clip}, session=session
+        )["data"]
         return value, list(tools.events), base64.b64decode(shot)
     finally:
         tools.close()
@@ -496,7 +500,7 @@ def test_hostile_names_stay_text_in_the_browser(loaded: Any) -> None:
 def test_screenshot_is_not_blank(loaded: Any) -> None:
     _, _, png = loaded
     image = decode_png(png)
-    assert image.shape[0] == 800 and image.shape[1] == 1200
+    assert image.shape[0] == 200 and image.shape[1] == 300
     colours = np.unique(image[:, :, :3].reshape(-1, 3), axis=0)
     assert len(colours) > 200, f"only {len(colours)} distinct colours: the map looks blank"
     # The heat map and markers put saturated colours on the page, not only greys.
@@ -517,3 +521,65 @@ def test_chinese_map_shows_chinese_labels(chromium: str, tmp_path: Path) -> None
     assert "服务需求（热力图）" in value["overlays"]
     assert "图例" in value["legend"]
     assert value["injected"] == 0
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples" / "national"
+
+
+def test_report_opens_without_errors_or_network(chromium: str, tmp_path: Path) -> None:
+    from netplan.coverage import coverage_from_points
+    from netplan.report import read_coverage_outputs, report_html
+    from netplan.scoring import score_sites
+
+    demand, sites = _sample(800)
+    scenario = default_scenario()
+    sites = sites.assign(fixed_cost=1000.0, capacity=np.inf)
+    coverage_from_points(demand, sites, scenario).to_files(tmp_path / "coverage")
+    scores = score_sites(demand, sites, scenario).scores
+    page = tmp_path / "report.html"
+    page.write_text(
+        report_html(
+            coverage=read_coverage_outputs(tmp_path / "coverage"), scores=scores, lang="zh"
+        ),
+        encoding="utf-8",
+    )
+    probe = """
+    (() => ({
+      sections: Array.from(document.querySelectorAll("section")).map(s => s.id),
+      charts: document.querySelectorAll("svg.chart polyline").length,
+      injected: document.querySelectorAll("img").length
+    }))()
+    """
+    value, events, png = load_page(
+        chromium, page, tmp_path / "profile", expression=probe, settle=0.3
+    )
+    assert _errors(events) == []
+    assert all(url.startswith(("file:", "data:")) for url in _requests(events))
+    assert value["sections"][:2] == ["headline", "kpis"]
+    assert "scores" in value["sections"]
+    assert value["charts"] == 1
+    assert value["injected"] == 0
+    assert len(np.unique(decode_png(png)[:, :, :3].reshape(-1, 3), axis=0)) > 20
+
+
+@pytest.mark.skipif(not (SAMPLES / "sites.csv").exists(), reason="national sample not present")
+def test_national_sample_map_in_the_browser(chromium: str, tmp_path: Path) -> None:
+    from netplan.config import load_scenario
+    from netplan.coverage import coverage_from_points
+    from netplan.io import read_installed_base, read_sites
+
+    scenario = load_scenario(SAMPLES / "scenario.toml")
+    demand = read_installed_base(SAMPLES / "installed_base.csv", scenario=scenario)
+    sites = read_sites(SAMPLES / "sites.csv", scenario=scenario)
+    coverage = coverage_from_points(demand, sites, scenario)
+    path = network_map(demand, sites, scenario, coverage=coverage, offline=True).to_file(
+        tmp_path / "national.html"
+    )
+    assert path.stat().st_size < 5_000_000
+    value, events, png = load_page(chromium, path, tmp_path / "profile", expression=DOM_PROBE)
+    assert _errors(events) == []
+    assert all(url.startswith(("file:", "data:")) for url in _requests(events))
+    assert value["sites"] == len(sites)
+    assert value["zones"] == min(1000, len(coverage.blindspots))
+    assert value["heat"] == 1
+    assert len(np.unique(decode_png(png)[:, :, :3].reshape(-1, 3), axis=0)) > 200

@@ -384,3 +384,21 @@ def test_cli_map_offline_and_zh(tmp_path: Path) -> None:
     missing = CliRunner().invoke(app, [*args, "--coverage", str(tmp_path / "nope")])
     assert missing.exit_code == 2
     assert "coverage folder not found" in missing.output
+
+
+def test_plan_with_coverage_uses_todays_blind_spots() -> None:
+    class PlanWithoutZones(FakePlan):
+        def summary(self) -> dict[str, Any]:
+            data = super().summary()
+            for key in ("before", "after"):
+                data[key].update({"blindspot_method": None, "n_blindspots": 0})
+            return data
+
+    demand = _demand()
+    result = network_map(
+        demand, _sites(), default_scenario(), coverage=FakeCoverage(demand), plan=PlanWithoutZones()
+    )
+    assert "Blind spots (today)" in result.layer_names
+    html = result.html()
+    assert "62.5% \\u2192 90.0%" in html  # today from the coverage result, not the plan's before
+    assert "2 \\u2192 \\u2014" in html  # zones known today, not computed for the plan

@@ -765,7 +765,7 @@ def _build(
 
     zones = getattr(coverage, "blindspots", None) if coverage is not None else None
     if zones is not None and len(zones):
-        result.n_zones = _add_zones(fmap, zones, lang, max_zones, result)
+        result.n_zones = _add_zones(fmap, zones, lang, max_zones, result, today=plan is not None)
 
     if sites is not None and len(sites):
         _add_sites(fmap, sites, scenario, coverage, plan, scores, lang, max_radius_shown, result)
@@ -790,7 +790,13 @@ def _build(
 
 
 def _add_zones(
-    fmap: folium.Map, zones: gpd.GeoDataFrame, lang: str, max_zones: int, result: NetworkMap
+    fmap: folium.Map,
+    zones: gpd.GeoDataFrame,
+    lang: str,
+    max_zones: int,
+    result: NetworkMap,
+    *,
+    today: bool = False,
 ) -> int:
     frame = zones.copy()
     if "weight" not in frame.columns:
@@ -825,10 +831,11 @@ def _add_zones(
                 "properties": {"c": BLINDSPOT_COLOURS[level], "t": tooltip, "p": popup},
             }
         )
-    group = folium.FeatureGroup(name=_esc(text("layer_blindspots", lang)), show=True)
+    name = text("layer_blindspots_today" if today else "layer_blindspots", lang)
+    group = folium.FeatureGroup(name=_esc(name), show=True)
     _Script(_ZONES_JS, {"type": "FeatureCollection", "features": features}).add_to(group)
     group.add_to(fmap)
-    result.layer_names.append(text("layer_blindspots", lang))
+    result.layer_names.append(name)
     return len(features)
 
 
@@ -1013,7 +1020,8 @@ def _add_panels(
     kpi_rows: list[tuple[str, str]] = []
     cov = coverage.summary() if coverage is not None else None
     plan_summary = plan.summary() if plan is not None else None
-    before = (plan_summary or {}).get("before") or cov
+    # Today: the coverage result when given (it has the blind-spot zones), else the plan's "before".
+    before = cov or (plan_summary or {}).get("before")
     after = (plan_summary or {}).get("after")
 
     def pair(key: str, fmt: Any) -> str:
@@ -1057,7 +1065,18 @@ def _add_panels(
 
 
 def _dig(data: Mapping[str, Any] | None, dotted: str) -> Any:
-    """Return ``data['a']['b']`` for ``"a.b"``, or ``None`` when absent."""
+    """Return ``data['a']['b']`` for ``"a.b"``, or ``None`` when absent.
+
+    Blind-spot figures of a summary whose ``blindspot_method`` is ``None`` (zones
+    not computed, as in a plan's before/after) count as absent.
+    """
+    if (
+        dotted in ("n_blindspots", "blindspot_weight")
+        and isinstance(data, Mapping)
+        and "blindspot_method" in data
+        and data["blindspot_method"] is None
+    ):
+        return None
     current: Any = data
     for part in dotted.split("."):
         if not isinstance(current, Mapping) or part not in current:
