@@ -156,7 +156,7 @@ class _Raw(branca.element.Element):
         return self.content
 
 
-class _Script(folium.MacroElement):  # type: ignore[misc]
+class _Script(folium.MacroElement):
     """JavaScript run with a JSON data block, adding its layers to the parent layer."""
 
     _template = Template(
@@ -170,13 +170,13 @@ class _Script(folium.MacroElement):  # type: ignore[misc]
     )
 
     def __init__(self, code: str, data: Any) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._name = "Script"
         self.code = code
         self.data = data
 
 
-class _Control(folium.MacroElement):  # type: ignore[misc]
+class _Control(folium.MacroElement):
     """A Leaflet control holding trusted, pre-escaped HTML (legend, key figures)."""
 
     _template = Template(
@@ -198,7 +198,7 @@ class _Control(folium.MacroElement):  # type: ignore[misc]
     )
 
     def __init__(self, content: str, *, position: str, css_class: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._name = "Control"
         self.content = content
         self.position = position
@@ -748,7 +748,9 @@ def _build(
                 for a, b, c in zip(cells[:, 0], cells[:, 1], intensity, strict=True)
             ]
             name = _esc(text("layer_demand_heat", lang))
-            layer = HeatMap(data, name=name, min_opacity=0.35, radius=14, blur=16, max_zoom=9)
+            layer = HeatMap(  # type: ignore[no-untyped-call]
+                data, name=name, min_opacity=0.35, radius=14, blur=16, max_zoom=9
+            )
             layer.default_js = [] if offline else [("leaflet-heat.js", _HEAT_JS_URL)]
             layer.add_to(fmap)
             result.layer_names.append(text("layer_demand_heat", lang))
@@ -894,7 +896,7 @@ def _add_sites(
         if assigned is not None and shown != "competitor":
             rows.append((_esc(text("field_assigned", lang)), _number(assigned.iat[i], 1)))
         if score_table is not None and site_id in score_table.index:
-            entry = score_table.loc[site_id]
+            entry = score_table.loc[str(site_id)]
             rows.append((_esc(text("field_score", lang)), _number(entry.get("total_score"), 1)))
             if "rank" in entry:
                 rows.append((_esc(text("field_rank", lang)), _number(entry.get("rank"))))
@@ -913,7 +915,7 @@ def _add_sites(
             continue
         icons: dict[str, list[Any]] = {}
         rows = []
-        for i in members:
+        for i in members.tolist():
             shown = str(status.iat[i])
             if shown not in icons:
                 svg, size = _site_icon(shape, colour, shown)
@@ -927,7 +929,11 @@ def _add_sites(
         result.layer_names.append(layer_name)
         result.n_sites += len(rows)
 
-        active = [i for i in members if status.iat[i] in ("existing", "required", "proposed")]
+        active = [
+            i
+            for i in members.tolist()
+            if str(status.iat[i]) in ("existing", "required", "proposed")
+        ]
         if not active:
             continue
         radius_m = (
@@ -952,9 +958,10 @@ def _add_sites(
     if len(competitors):
         svg = _marker_svg("circle", 12, COMPETITOR_COLOUR, "#ffffff", width=1.5)
         rows = []
-        for i in competitors:
-            tier_name = tier.iat[i] if isinstance(tier.iat[i], str) else None
-            tooltip, popup = popup_for(int(i), tier_name, "competitor")
+        for i in competitors.tolist():
+            value = tier.iat[i]
+            competitor_tier = value if isinstance(value, str) else None
+            tooltip, popup = popup_for(int(i), competitor_tier, "competitor")
             rows.append(
                 [round(float(lat[i]), 6), round(float(lon[i]), 6), "competitor", tooltip, popup]
             )

@@ -413,11 +413,11 @@ def kpi_table(
 def _nice_ceiling(value: float) -> float:
     if value <= 0 or not math.isfinite(value):
         return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
         if value <= step * power:
-            return step * power
-    return 10 * power
+            return float(step * power)
+    return float(10 * power)
 
 
 def _svg_line_chart(
@@ -848,8 +848,8 @@ def report_context(
         changed = changed.assign(_order=changed["decision"].map(order)).sort_values(
             ["_order", "tier", "id"], kind="mergesort"
         )
-        for _, row in changed.iterrows():
-            site_id = str(row["id"])
+        for _, change in changed.iterrows():
+            site_id = str(change["id"])
             score = (
                 score_table.loc[site_id]
                 if score_table is not None and site_id in score_table.index
@@ -858,11 +858,11 @@ def report_context(
             changes.append(
                 {
                     "site": site_id,
-                    "name": "" if pd.isna(row.get("name")) else str(row.get("name", "")),
-                    "tier": _tier_label(scenario, row.get("tier"), lang, tier_labels),
-                    "decision": _decision_label(row["decision"], lang),
-                    "cost": _fmt_number(row.get("fixed_cost")),
-                    "assigned": _fmt_number(row.get("assigned_weight"), 1),
+                    "name": "" if pd.isna(change.get("name")) else str(change.get("name", "")),
+                    "tier": _tier_label(scenario, change.get("tier"), lang, tier_labels),
+                    "decision": _decision_label(change["decision"], lang),
+                    "cost": _fmt_number(change.get("fixed_cost")),
+                    "assigned": _fmt_number(change.get("assigned_weight"), 1),
                     "score": _fmt_number(score["total_score"], 1) if score is not None else "—",
                     "reasons": str(score[f"reasons_{lang}"])
                     if score is not None and f"reasons_{lang}" in score
@@ -892,17 +892,17 @@ def report_context(
         best_rows = scores.sort_values(
             ["total_score", "site_id"], ascending=[False, True], kind="mergesort"
         ).head(top)
-        for _, row in best_rows.iterrows():
+        for _, best_row in best_rows.iterrows():
             top_scores.append(
                 {
-                    "site": str(row["site_id"]),
-                    "name": "" if pd.isna(row.get("name")) else str(row.get("name", "")),
-                    "tier": _tier_label(scenario, row["tier"], lang, tier_labels),
-                    "score": _fmt_number(row["total_score"], 1),
-                    "rank": _fmt_number(row["rank"]),
+                    "site": str(best_row["site_id"]),
+                    "name": "" if pd.isna(best_row.get("name")) else str(best_row.get("name", "")),
+                    "tier": _tier_label(scenario, best_row["tier"], lang, tier_labels),
+                    "score": _fmt_number(best_row["total_score"], 1),
+                    "rank": _fmt_number(best_row["rank"]),
                     "reasons": ""
-                    if pd.isna(row.get(f"reasons_{lang}"))
-                    else str(row.get(f"reasons_{lang}", "")),
+                    if pd.isna(best_row.get(f"reasons_{lang}"))
+                    else str(best_row.get(f"reasons_{lang}", "")),
                 }
             )
 
