@@ -12,8 +12,10 @@ floor
     lon/lat → xyz, ``cKDTree.query(k=1)`` + ``query_ball_point(return_length=True)``
 balltree
     sklearn ``BallTree(metric="haversine")``: ``query(k=1)`` + ``query_radius(count_only=True)``
+netplan-arrays
+    :func:`netplan.reach.reach_from_arrays` (nearest + the full sparse reach matrix, from arrays)
 netplan-reach
-    :func:`netplan.reach.reach_from_points` (nearest + the full sparse reach matrix)
+    :func:`netplan.reach.reach_from_points` (the same from GeoDataFrames with string ids)
 netplan-coverage
     :func:`netplan.coverage_from_points` (reach + per-point frame + KPIs + H3 blind spots)
 
@@ -99,6 +101,17 @@ def run_case(case: str, data: Path, radius_km: float) -> dict[str, float]:
         counts = tree.query_radius(points, r=radius_km / EARTH_RADIUS_KM, count_only=True)
         result["wall_s"] = time.perf_counter() - start
         result["nnz"] = float(np.asarray(counts).sum())
+    elif case == "netplan-arrays":
+        from netplan.config import scenario_from_dict
+        from netplan.reach import reach_from_arrays
+
+        scenario = scenario_from_dict({"tiers": {"station": {"radius_km": radius_km}}})
+        tiers = np.full(site_lon.size, "station", dtype=object)
+        rss_before = _rss_mb()
+        start = time.perf_counter()
+        reach = reach_from_arrays(lon, lat, site_lon, site_lat, tiers, scenario)
+        result["wall_s"] = time.perf_counter() - start
+        result["nnz"] = float(reach.matrix.nnz)
     else:
         import geopandas as gpd
 
@@ -212,7 +225,13 @@ def main() -> None:
             data = Path(tmp) / f"n{n}"
             save(data, make_data(n, args.sites, args.seed))
             figures: dict[str, dict[str, float]] = {}
-            for case in ("floor", "balltree", "netplan-reach", "netplan-coverage"):
+            for case in (
+                "floor",
+                "balltree",
+                "netplan-arrays",
+                "netplan-reach",
+                "netplan-coverage",
+            ):
                 if case == "balltree" and n > args.balltree_max:
                     print(f"{n:>10} {case:<17} {'skipped (N > --balltree-max)':>30}")
                     continue
@@ -225,6 +244,7 @@ def main() -> None:
             floor = figures["floor"]["wall_s"]
             row = {
                 "n": n,
+                "arrays/floor": figures["netplan-arrays"]["wall_s"] / floor,
                 "reach/floor": figures["netplan-reach"]["wall_s"] / floor,
                 "coverage/floor": figures["netplan-coverage"]["wall_s"] / floor,
                 "balltree/reach": (
@@ -235,11 +255,14 @@ def main() -> None:
             }
             ratios.append(row)
         print()
-        print(f"{'N':>10} {'reach / floor':>14} {'coverage / floor':>17} {'BallTree / reach':>17}")
+        print(
+            f"{'N':>10} {'arrays / floor':>15} {'reach / floor':>14} {'coverage / floor':>17} "
+            f"{'BallTree / reach':>17}"
+        )
         for row in ratios:
             print(
-                f"{row['n']:>10} {row['reach/floor']:>14.2f} {row['coverage/floor']:>17.2f} "
-                f"{row['balltree/reach']:>17.2f}"
+                f"{row['n']:>10} {row['arrays/floor']:>15.2f} {row['reach/floor']:>14.2f} "
+                f"{row['coverage/floor']:>17.2f} {row['balltree/reach']:>17.2f}"
             )
         if args.matrix_n > 0:
             n = int(args.matrix_n)
@@ -247,7 +270,7 @@ def main() -> None:
             save(data, make_data(n, args.matrix_sites, args.seed + 1))
             print()
             for radius in (args.radius, 100.0):
-                f = in_subprocess("netplan-reach", data, radius)
+                f = in_subprocess("netplan-arrays", data, radius)
                 print(
                     f"matrix build {n:,} x {args.matrix_sites:,} sites, radius {radius:g} km: "
                     f"{f['nnz']:,.0f} non-zeros in {f['wall_s']:.2f} s = "

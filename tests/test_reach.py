@@ -11,6 +11,7 @@ from netplan.reach import (
     chord_from_km,
     great_circle_km,
     km_from_chord,
+    reach_from_arrays,
     reach_from_points,
     read_matrix,
     threshold,
@@ -322,3 +323,29 @@ def test_projected_frames_are_refused():
     demand = demand_frame([100.0], [30.0]).to_crs("EPSG:3857")
     with pytest.raises(InputError, match="to_crs"):
         reach_from_points(demand, site_frame([0.0], [0.0], ["hub"]), default_scenario())
+
+
+def test_reach_from_arrays_matches_the_frame_api():
+    rng = np.random.default_rng(21)
+    lon, lat, slon, slat = random_instance(rng, 400, 25, "china")
+    grades = rng.choice(np.array(["A", "B", "C"], dtype=object), 400)
+    tiers = rng.choice(["hub", "station", "point"], 25)
+    frames = reach_from_points(
+        demand_frame(lon, lat, grades), site_frame(slon, slat, tiers), SCENARIO
+    )
+    arrays = reach_from_arrays(lon, lat, slon, slat, tiers, SCENARIO, grades=grades, chunk_size=64)
+    assert (frames.matrix != arrays.matrix).nnz == 0
+    assert frames.matrix.nnz == arrays.matrix.nnz
+    assert arrays.nearest_site.tolist() == frames.nearest_site.tolist()
+    assert arrays.demand_ids.tolist() == list(range(400))  # positions stand in for ids
+    no_grades = reach_from_arrays(lon, lat, slon, slat, tiers, SCENARIO)
+    assert (
+        no_grades.n_covering().tolist()
+        == reach_from_points(demand_frame(lon, lat), site_frame(slon, slat, tiers), SCENARIO)
+        .n_covering()
+        .tolist()
+    )
+    with pytest.raises(ValueError, match="pass demand_ids and site_ids"):
+        reach_from_arrays(lon, lat, slon, slat, tiers, SCENARIO, matrix=pd.DataFrame())
+    with pytest.raises(ValueError, match="site_tiers has 2 entries for 25 sites"):
+        reach_from_arrays(lon, lat, slon, slat, ["hub", "hub"], SCENARIO)

@@ -566,17 +566,20 @@ def _points_frame(
     has_nearest = nearest >= 0
     site_ids = np.concatenate([reach.site_ids.astype(object), np.array([None], dtype=object)])
     site_tiers = np.concatenate([reach.site_tiers.astype(object), np.array([None], dtype=object)])
+    # Object columns stay object (pandas would otherwise copy every string into Arrow).
     frame = pd.DataFrame(
         {
-            "id": reach.demand_ids,
+            "id": pd.Series(reach.demand_ids, dtype=object),
             "lon": reach.demand_lon,
             "lat": reach.demand_lat,
             "weight": weight,
-            "nearest_site": site_ids[np.where(has_nearest, nearest, -1)],
-            "nearest_tier": site_tiers[np.where(has_nearest, nearest, -1)],
+            "nearest_site": pd.Series(site_ids[np.where(has_nearest, nearest, -1)], dtype=object),
+            "nearest_tier": pd.Series(site_tiers[np.where(has_nearest, nearest, -1)], dtype=object),
             "distance_km": reach.nearest_distance,
             "covered": covering >= 0,
-            "covering_site": site_ids[np.where(covering >= 0, covering, -1)],
+            "covering_site": pd.Series(
+                site_ids[np.where(covering >= 0, covering, -1)], dtype=object
+            ),
             "n_covering": reach.n_covering(),
         }
     )

@@ -64,6 +64,7 @@ __all__ = [
     "chord_from_km",
     "great_circle_km",
     "km_from_chord",
+    "reach_from_arrays",
     "reach_from_points",
     "read_matrix",
     "threshold",
@@ -216,7 +217,8 @@ class ReachMatrix:
     Attributes
     ----------
     demand_ids
-        Demand ids (object array of str), input order.
+        Demand ids (object array of str), input order; positions (int64) when
+        built by :func:`reach_from_arrays` without ids.
     site_ids
         Site ids (object array of str), in the order of the sites passed.
     site_tiers
@@ -515,11 +517,16 @@ def _site_tiers(gdf_sites: pd.DataFrame, scenario: Scenario) -> NDArray[np.objec
 
 
 def _promise_per_point(
-    tier: Tier, grades: NDArray[np.object_], scenario: Scenario, model: str
+    tier: Tier, grades: NDArray[np.object_] | None, n: int, scenario: Scenario, model: str
 ) -> NDArray[np.float64]:
-    """Return the tier's promise (in the matrix unit) for every demand point."""
-    codes, uniques = pd.factorize(pd.Series(grades, dtype=object), use_na_sentinel=True)
+    """Return the tier's promise (in the matrix unit) for every demand point.
+
+    Without grades the result is a read-only broadcast view of one value (no memory).
+    """
     default = threshold(tier, None, distance_model=model, matrix_unit=scenario.matrix_unit)
+    if grades is None:
+        return np.broadcast_to(np.float64(default), (n,))
+    codes, uniques = pd.factorize(pd.Series(grades, dtype=object), use_na_sentinel=True)
     values = np.array(
         [
             threshold(tier, str(g), distance_model=model, matrix_unit=scenario.matrix_unit)
@@ -632,8 +639,8 @@ def _clean_matrix(frame: pd.DataFrame, name: str, row_offset: int) -> pd.DataFra
 
 def _matrix_costs(
     matrix: pd.DataFrame | str | Path,
-    demand_ids: NDArray[np.object_],
-    site_ids: NDArray[np.object_],
+    demand_ids: np.ndarray,
+    site_ids: np.ndarray,
 ) -> scipy.sparse.csr_array:
     """Return the matrix file as a (n_demand, n_sites) CSR array of every given pair."""
     if isinstance(matrix, str | Path):
@@ -830,6 +837,65 @@ def reach_from_points(
     >>> reach = reach_from_points(demand, sites, default_scenario())  # doctest: +SKIP
     >>> reach.n_covering()  # doctest: +SKIP
     """
+    demand_lon, demand_lat = _coordinates(gdf_demand, "demand points")
+    site_lon, site_lat = _coordinates(gdf_sites, "sites")
+    return reach_from_arrays(
+        demand_lon,
+        demand_lat,
+        site_lon,
+        site_lat,
+        _site_tiers(gdf_sites, scenario),
+        scenario,
+        demand_ids=_ids(gdf_demand, "demand points"),
+        site_ids=_ids(gdf_sites, "sites"),
+        grades=_grades(gdf_demand) if "grade" in gdf_demand.columns else None,
+        matrix=matrix,
+        chunk_size=chunk_size,
+        progress=progress,
+    )
+
+
+def reach_from_arrays(
+    demand_lon: ArrayLike,
+    demand_lat: ArrayLike,
+    site_lon: ArrayLike,
+    site_lat: ArrayLike,
+    site_tiers: ArrayLike,
+    scenario: Scenario,
+    *,
+    demand_ids: ArrayLike | None = None,
+    site_ids: ArrayLike | None = None,
+    grades: ArrayLike | None = None,
+    matrix: pd.DataFrame | str | Path | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress: ProgressCallback | None = None,
+) -> ReachMatrix:
+    """Build the reach matrix from coordinate arrays (the engine under :func:`reach_from_points`).
+
+    For very large demand sets this skips building GeoDataFrames (ten million
+    shapely points and string ids take several GB by themselves).
+
+    Parameters
+    ----------
+    demand_lon, demand_lat, site_lon, site_lat
+        Coordinates in degrees (EPSG:4326).
+    site_tiers
+        Tier name per site; ``None`` for sites that reach nothing (competitors).
+    scenario
+        Tiers, promises and the distance model.
+    demand_ids, site_ids
+        Ids stored in the result; positions (integers) when ``None``. Required
+        with a ``matrix``, whose ids they resolve.
+    grades
+        Region grade per demand point (``None`` entries take the default promise).
+    matrix, chunk_size, progress
+        As in :func:`reach_from_points`.
+
+    Returns
+    -------
+    ReachMatrix
+        The reach matrix in the distance model's unit.
+    """
     if chunk_size < 1:
         msg = f"chunk_size must be 1 or more, got {chunk_size}"
         raise ValueError(msg)
@@ -840,12 +906,28 @@ def reach_from_points(
             "pass --matrix FILE (demand_id, site_id, cost) or use great_circle / road_estimate"
         )
         raise ConfigError(msg)
-    demand_lon, demand_lat = _coordinates(gdf_demand, "demand points")
-    site_lon, site_lat = _coordinates(gdf_sites, "sites")
-    demand_ids = _ids(gdf_demand, "demand points")
-    site_ids = _ids(gdf_sites, "sites")
-    grades = _grades(gdf_demand)
-    tiers = _site_tiers(gdf_sites, scenario)
+    demand_lon = np.asarray(demand_lon, dtype=np.float64)
+    demand_lat = np.asarray(demand_lat, dtype=np.float64)
+    site_lon = np.asarray(site_lon, dtype=np.float64)
+    site_lat = np.asarray(site_lat, dtype=np.float64)
+    tiers = np.asarray(site_tiers, dtype=object)
+    if demand_lon.shape != demand_lat.shape or site_lon.shape != site_lat.shape:
+        msg = "longitude and latitude arrays must have the same length"
+        raise ValueError(msg)
+    if tiers.shape != site_lon.shape:
+        msg = f"site_tiers has {tiers.size} entries for {site_lon.size} sites"
+        raise ValueError(msg)
+    for name in pd.unique(tiers[pd.notna(tiers)]):
+        scenario.tier(str(name))  # raises ConfigError naming the defined tiers
+    if model == "matrix" and (demand_ids is None or site_ids is None):
+        msg = "a matrix names demand and site ids: pass demand_ids and site_ids"
+        raise ValueError(msg)
+    # Positions (int64) stand in for missing ids: no ten million Python objects.
+    demand_ids = (
+        np.arange(demand_lon.size) if demand_ids is None else np.asarray(demand_ids, dtype=object)
+    )
+    site_ids = np.arange(site_lon.size) if site_ids is None else np.asarray(site_ids, dtype=object)
+    grade_array = None if grades is None else np.asarray(grades, dtype=object)
     n_demand, n_sites = len(demand_ids), len(site_ids)
     unit = scenario.matrix_unit if model == "matrix" else "km"
 
@@ -862,7 +944,7 @@ def reach_from_points(
 
     tier_names = [str(t) for t in pd.unique(tiers[pd.notna(tiers)])]
     promises = {
-        name: _promise_per_point(scenario.tiers[name], grades, scenario, model)
+        name: _promise_per_point(scenario.tiers[name], grade_array, n_demand, scenario, model)
         for name in tier_names
     }
 
