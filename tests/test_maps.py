@@ -402,3 +402,24 @@ def test_plan_with_coverage_uses_todays_blind_spots() -> None:
     html = result.html()
     assert "62.5% \\u2192 90.0%" in html  # today from the coverage result, not the plan's before
     assert "2 \\u2192 \\u2014" in html  # zones known today, not computed for the plan
+
+
+def test_plan_table_alone_gives_the_sites() -> None:
+    plan = FakePlan()
+    sites = _sites()
+    table = plan.sites.merge(
+        pd.DataFrame(
+            {
+                "id": sites["id"],
+                "tier": sites["tier"],
+                "status_before": sites["status"],
+                "lon": sites.geometry.x,
+                "lat": sites.geometry.y,
+            }
+        ),
+        on="id",
+    )
+    plan.sites = table
+    result = network_map(None, None, default_scenario(), plan=plan)
+    assert result.n_sites == 5  # the plan lists every own site, no competitor
+    assert "np-status-proposed" in result.html()

@@ -616,7 +616,8 @@ def network_map(
         Demand points (``id``, ``weight``, point geometry, or ``lon``/``lat``
         columns); when ``None``, the coverage result's points are used.
     gdf_sites
-        Sites (``id``, ``tier``, ``status``, optional ``name``, geometry).
+        Sites (``id``, ``tier``, ``status``, optional ``name``, geometry); when
+        ``None``, the plan's sites (``plan.csv`` has ``lon``/``lat``).
     scenario
         Scenario giving tier labels and radii; the built-in default when ``None``.
     coverage
@@ -657,6 +658,9 @@ def network_map(
     scenario = scenario or default_scenario()
     if gdf_demand is None and coverage is not None:
         gdf_demand = coverage.points
+    if gdf_sites is None and plan is not None and {"lon", "lat", "tier"} <= set(plan.sites.columns):
+        # A plan table carries coordinates: draw its sites with their status before the plan.
+        gdf_sites = plan.sites.rename(columns={"status_before": "status"})
     if gdf_demand is None and gdf_sites is None:
         msg = "nothing to draw: give demand points, sites or a coverage result"
         raise InputError(msg)

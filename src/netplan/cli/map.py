@@ -80,8 +80,8 @@ def map_command(
     --config data/samples/national/scenario.toml --out out/map.html --offline
     """
     scenario = scenario_from_option(config)
-    if demand is None and installed_base is None and sites is None and coverage is None:
-        msg = "nothing to draw: give --demand/--installed-base, --sites or --coverage"
+    if all(v is None for v in (demand, installed_base, sites, coverage, plan)):
+        msg = "nothing to draw: give --demand/--installed-base, --sites, --coverage or --plan"
         raise typer.BadParameter(msg, param_hint="--sites")
     if installed_base is not None:
         gdf_demand = read_points(installed_base, kind="installed-base", scenario=scenario)
