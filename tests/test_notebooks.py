@@ -1,0 +1,120 @@
+"""The notebooks run top to bottom on the samples, and are committed without outputs.
+
+Each notebook is executed with nbclient in a kernel started with this test's own
+Python (``sys.executable``), from a temporary working folder (the notebooks find the
+samples with :func:`netplan.demo.samples_dir` and write under ``out/``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from traitlets import default
+
+# jupyter_client / zmq emit deprecation noise unrelated to netplan while a kernel starts.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:jupyter_client.*"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:zmq.*"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:traitlets.*"),
+    pytest.mark.filterwarnings("ignore:.*Jupyter is migrating.*:DeprecationWarning"),
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+EXPECTED = ("01_quickstart.ipynb", "03_your_data.ipynb")
+#: Seconds one notebook may take (they run in well under this on the samples).
+TIME_LIMIT = 120
+KERNEL_NAME = "netplan-test-python"
+
+
+def test_every_notebook_is_there() -> None:
+    names = {path.name for path in NOTEBOOKS}
+    missing = [name for name in EXPECTED if name not in names]
+    assert not missing, f"missing notebooks: {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_notebook_is_committed_without_outputs(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        assert cell.outputs == [], f"cell {index} has outputs: clear them before committing"
+        assert cell.execution_count is None, f"cell {index} has an execution count"
+    assert notebook.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+@pytest.fixture(scope="module")
+def kernel_dirs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """A kernelspec running ipykernel in this very interpreter (the project's venv)."""
+    root = tmp_path_factory.mktemp("kernels")
+    spec_dir = root / KERNEL_NAME
+    spec_dir.mkdir()
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "netplan tests",
+        "language": "python",
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    return [str(root)]
+
+
+def _manager_class(kernel_dirs: list[str]) -> type[AsyncKernelManager]:
+    """A kernel manager that finds kernelspecs only in ``kernel_dirs``.
+
+    nbclient creates (and so shuts down and closes) the manager itself when given its
+    class rather than an instance.
+    """
+
+    class VenvKernelManager(AsyncKernelManager):
+        @default("kernel_spec_manager")
+        def _only_our_kernelspecs(self) -> KernelSpecManager:
+            return KernelSpecManager(kernel_dirs=kernel_dirs)
+
+    return VenvKernelManager
+
+
+def _execute(path: Path, workdir: Path, kernel_dirs: list[str]) -> nbformat.NotebookNode:
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        kernel_name=KERNEL_NAME,
+        kernel_manager_class=_manager_class(kernel_dirs),
+        timeout=TIME_LIMIT,
+        resources={"metadata": {"path": str(workdir)}},
+        allow_errors=False,
+    )
+    client.execute(cwd=str(workdir))
+    return notebook
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, kernel_dirs: list[str]) -> None:
+    start = time.perf_counter()
+    try:
+        executed = _execute(path, tmp_path, kernel_dirs)
+    except CellExecutionError as error:
+        pytest.fail(f"{path.name} failed:\n{error}")
+    seconds = time.perf_counter() - start
+    errors = [
+        output
+        for cell in executed.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.output_type == "error"
+    ]
+    assert not errors
+    code_cells = [cell for cell in executed.cells if cell.cell_type == "code"]
+    assert all(cell.execution_count is not None for cell in code_cells)
+    assert (tmp_path / "out").is_dir(), "the notebook writes its outputs under out/"
+    assert seconds < TIME_LIMIT
