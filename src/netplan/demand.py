@@ -194,7 +194,7 @@ def _weight_slices(values: NDArray[np.float64]) -> dict[int, NDArray[np.float64]
     return slices
 
 
-def h3_partials(gdf: gpd.GeoDataFrame, resolution: int) -> pd.DataFrame:
+def h3_partials(gdf: gpd.GeoDataFrame | pd.DataFrame, resolution: int) -> pd.DataFrame:
     """Return the exact partial sums of an H3 aggregation of ``gdf``.
 
     Partials of disjoint parts of a dataset combine with
@@ -204,7 +204,8 @@ def h3_partials(gdf: gpd.GeoDataFrame, resolution: int) -> pd.DataFrame:
     Parameters
     ----------
     gdf
-        Demand points (EPSG:4326) with ``weight`` and optionally ``grade``.
+        Demand points (EPSG:4326) with ``weight`` and optionally ``grade``;
+        point geometry, or ``lon``/``lat`` columns.
     resolution
         H3 resolution (0 to 15).
 
@@ -215,9 +216,15 @@ def h3_partials(gdf: gpd.GeoDataFrame, resolution: int) -> pd.DataFrame:
         input has one, ``n_points`` and the weight's exact slice sums
         (``weight_slice_<k>`` columns).
     """
+    import geopandas as gpd
+
     _check_resolution(resolution)
-    lon = gdf.geometry.x.to_numpy(dtype=np.float64)
-    lat = gdf.geometry.y.to_numpy(dtype=np.float64)
+    if isinstance(gdf, gpd.GeoDataFrame) and gdf.geometry.name in gdf.columns:
+        lon = gdf.geometry.x.to_numpy(dtype=np.float64)
+        lat = gdf.geometry.y.to_numpy(dtype=np.float64)
+    else:  # a light frame with lon/lat columns (netplan.stream.iter_dataset_frames)
+        lon = gdf["lon"].to_numpy(dtype=np.float64)
+        lat = gdf["lat"].to_numpy(dtype=np.float64)
     frame = pd.DataFrame({"cell": h3_cells(lon, lat, resolution)})
     keys = ["cell"]
     if "grade" in gdf.columns:

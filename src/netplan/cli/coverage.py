@@ -17,6 +17,7 @@ from netplan.cli._render import coverage_summary_tables
 from netplan.coverage import coverage_from_points
 from netplan.io import read_customers, read_installed_base, read_sites
 from netplan.reach import ProgressCallback
+from netplan.scale import coverage_from_files, streams
 
 #: Demand sizes from which a progress bar is shown.
 PROGRESS_FROM = 200_000
@@ -29,6 +30,13 @@ class OutputFormat(StrEnum):
     geojson = "geojson"
     parquet = "parquet"
     gpkg = "gpkg"
+
+
+class Engine(StrEnum):
+    """Where coverage is computed."""
+
+    local = "local"
+    dask = "dask"
 
 
 class BlindspotMethod(StrEnum):
@@ -66,8 +74,10 @@ def coverage(
         typer.Option(
             "--demand",
             "-d",
-            help="Customers (CSV/GeoJSON/GPKG/Parquet; `weight` column, default 1).",
-            dir_okay=False,
+            help=(
+                "Customers (CSV/GeoJSON/GPKG/Parquet, or a `netplan convert` dataset folder; "
+                "`weight` column, default 1)."
+            ),
         ),
     ],
     sites: Annotated[
@@ -85,7 +95,6 @@ def coverage(
                 "Installed base (weight = units x service rate). When given it is the weighted "
                 "demand of every KPI and the customers are reported by count beside it."
             ),
-            dir_okay=False,
         ),
     ] = None,
     config: ConfigOption = None,
@@ -122,6 +131,27 @@ def coverage(
     min_samples: Annotated[
         int, typer.Option("--min-samples", min=1, help="DBSCAN core-point threshold.")
     ] = 1,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine",
+            help=(
+                "local: one process (a dataset folder or a file over 256 MB is streamed in "
+                "chunks); dask: a Dask cluster. Same results either way."
+            ),
+        ),
+    ] = Engine.local,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Dask scheduler address (tcp://host:8786); default: a local cluster.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Workers of the local Dask cluster (default: cores)"),
+    ] = None,
 ) -> None:
     """Compute coverage and blind spots of the existing network and write the outputs.
 
@@ -135,13 +165,6 @@ def coverage(
     """
     scenario = scenario_from_option(config)
     gdf_sites = read_sites(sites, scenario=scenario)
-    gdf_customers = read_customers(demand, scenario=scenario)
-    if installed_base is not None:
-        gdf_demand = read_installed_base(installed_base, scenario=scenario)
-        customers = gdf_customers
-    else:
-        gdf_demand = gdf_customers
-        customers = None
     if not eps_km > 0:
         raise typer.BadParameter(f"must be greater than 0, got {eps_km:g}", param_hint="--eps-km")
     options = BlindspotOptions(
@@ -151,6 +174,33 @@ def coverage(
         eps_km=eps_km,
         min_samples=min_samples,
     )
+    if engine is Engine.dask or scheduler or workers or streams(installed_base or demand):
+        # Large inputs: netplan.scale streams them (or runs on Dask); same outputs.
+        large = coverage_from_files(
+            demand,
+            gdf_sites,
+            scenario,
+            installed_base=installed_base,
+            engine=engine.value,
+            scheduler=scheduler,
+            workers=workers,
+            blindspots=options,
+            matrix=matrix,
+        )
+        large_paths = large.to_files(out, fmt=fmt.value)
+        for table in coverage_summary_tables(large.summary()):
+            console.print(table)
+        console.print("outputs:")
+        for name, path in large_paths.items():
+            console.print(f"  {name}: {path}", markup=False)
+        return
+    gdf_customers = read_customers(demand, scenario=scenario)
+    if installed_base is not None:
+        gdf_demand = read_installed_base(installed_base, scenario=scenario)
+        customers = gdf_customers
+    else:
+        gdf_demand = gdf_customers
+        customers = None
     with _progress_bar(len(gdf_demand)) as progress:
         result = coverage_from_points(
             gdf_demand,

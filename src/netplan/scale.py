@@ -1,0 +1,1150 @@
+"""Coverage and H3 aggregation of installed bases too large for memory: streamed, or on Dask.
+
+Two engines compute the same coverage as :func:`netplan.coverage.coverage_from_points`,
+with the same per-point results and the same KPIs, bit for bit:
+
+``local`` (:func:`coverage_local`)
+    One process reads the demand chunk by chunk (:func:`netplan.stream.iter_points`:
+    a CSV, a (Geo)Parquet file or a dataset folder from ``netplan convert``),
+    runs the reach engine on each chunk against the sites, and keeps only the
+    small per-point output columns. 10 million points stay well under 4 GB.
+``dask`` (:func:`coverage_dask`)
+    A partitioned GeoParquet dataset (``netplan convert``) is read with
+    dask-geopandas; the counting sites (small) are scattered to every worker
+    once, and each partition runs the same per-chunk function
+    (``map_partitions``, no spatial join). By default an embedded
+    :class:`distributed.LocalCluster` with one worker process per core;
+    ``scheduler="tcp://host:8786"`` uses an existing cluster instead.
+
+How results stay identical
+--------------------------
+Each demand point's results (nearest outlet, distance, covering outlet, number
+of covering outlets) depend only on that point and the sites, so chunking
+cannot change them. The KPIs are then computed once, in the calling process,
+from the per-point columns in input order (weights, flags, distances: about
+50 bytes per point) with the same expressions as the in-memory path; floating
+point sums over the same arrays in the same order give the same bits. H3
+aggregation (:func:`aggregate_h3_local`, :func:`aggregate_h3_dask`) is reduced
+from per-partition partial sums instead: the weights are summed exactly
+(:func:`netplan.demand.h3_partials`), so the order of partitions does not
+matter either.
+
+What is not held
+----------------
+A :class:`~netplan.coverage.CoverageResult` holds every point as a shapely
+geometry (10 million points: 2.4 GB and 8 s to build, measured) and the whole
+reach matrix. The engines here return a :class:`LargeCoverageResult` instead:
+the same per-point columns without geometry objects (``lon``/``lat`` are
+columns), the same blind spots and KPIs; :meth:`LargeCoverageResult.to_files`
+writes the same files as :meth:`CoverageResult.to_files
+<netplan.coverage.CoverageResult.to_files>`, building geometry chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from netplan.blindspots import BlindspotOptions, blindspots_from_points, empty_blindspots
+from netplan.config import Scenario
+from netplan.coverage import (
+    ADMIN_COLUMNS,
+    COUNTING_STATUSES,
+    _check_demand,
+    _codes,
+    _group_stats,
+    _percentiles,
+    _plain,
+    _rate,
+    _support_chain,
+    _write_blindspots,
+    summary_json,
+)
+from netplan.demand import h3_from_partials, h3_partials
+from netplan.errors import ConfigError, InputError, InputWarning, Problem
+from netplan.io import OUTPUT_FORMATS, PointKind, atomic_path, write_text
+from netplan.stream import (
+    DEFAULT_CHUNK_ROWS,
+    convert_to_geoparquet,
+    dataset_files,
+    iter_dataset_frames,
+    iter_points,
+    read_dataset_manifest,
+    read_light_frame,
+)
+
+if TYPE_CHECKING:
+    from distributed import Client
+    from numpy.typing import NDArray
+
+__all__ = [
+    "ENGINES",
+    "LargeCoverageResult",
+    "SiteArrays",
+    "aggregate_h3_dask",
+    "aggregate_h3_local",
+    "coverage_columns",
+    "coverage_dask",
+    "coverage_from_files",
+    "coverage_local",
+    "dask_client",
+    "default_workers",
+    "streams",
+]
+
+#: Coverage engines of ``netplan coverage --engine``.
+ENGINES = ("local", "dask")
+#: Progress callback: ``progress(done, total)`` (rows for ``local``, partitions for ``dask``).
+ProgressCallback = Callable[[int, int], None]
+
+# Helper columns of the per-chunk frames (dropped from the per-point output).
+_REACHED_TIERS = "_reached_tiers"  # bit t set: a site of the scenario's t-th tier reaches the point
+_COVERING_TIER = "_covering_tier"  # scenario tier index of the covering site, -1 when none
+_ADMIN_PREFIX = "_admin_"
+_WRITE_ROWS = 500_000  # rows per piece when writing the per-point file
+_CONNECT_TIMEOUT = "10s"  # how long to try reaching a --scheduler
+
+
+# --------------------------------------------------------------------------- the result
+
+
+@dataclass
+class LargeCoverageResult:
+    """Coverage of a network over a large demand: per-point columns, blind spots, KPIs.
+
+    Attributes
+    ----------
+    points
+        One row per demand point, input order, with
+        :data:`~netplan.coverage.POINT_COLUMNS` (+ ``grade``) exactly as
+        :attr:`CoverageResult.points <netplan.coverage.CoverageResult.points>`,
+        but as a plain DataFrame (no geometry objects; ``lon``/``lat`` are the
+        coordinates).
+    blindspots
+        Blind-spot zones, heaviest first.
+    kpis
+        The figures :meth:`summary` returns.
+    engine
+        ``"local"`` or ``"dask"``.
+    """
+
+    points: pd.DataFrame
+    blindspots: gpd.GeoDataFrame
+    kpis: dict[str, Any] = field(default_factory=dict)
+    engine: str = "local"
+
+    def summary(self) -> dict[str, Any]:
+        """Return the KPIs as plain JSON-ready data, as ``CoverageResult.summary()`` does."""
+        result: dict[str, Any] = json.loads(json.dumps(_plain(self.kpis)))
+        return result
+
+    def to_files(self, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
+        """Write ``coverage.<fmt>``, ``blindspots.geojson`` and ``summary.json``.
+
+        The same files as ``CoverageResult.to_files`` (CSV, GeoJSON and
+        GeoPackage byte for byte; GeoParquet with the same content, written in
+        row groups), built piece by piece so memory stays bounded.
+
+        Parameters
+        ----------
+        out_dir
+            Output folder (created).
+        fmt
+            ``csv``, ``geojson``, ``parquet`` or ``gpkg``.
+
+        Returns
+        -------
+        dict
+            Written paths by name (``coverage``, ``blindspots``, ``summary``).
+        """
+        if fmt not in OUTPUT_FORMATS:
+            msg = f"unknown output format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}"
+            raise ValueError(msg)
+        out = Path(out_dir)
+        return {
+            "coverage": _write_points(self.points, out / f"coverage.{fmt}", fmt),
+            "blindspots": _write_blindspots(self.blindspots, out / "blindspots.geojson"),
+            "summary": write_text(out / "summary.json", summary_json(self.summary())),
+        }
+
+
+def _point_pieces(points: pd.DataFrame) -> Iterator[gpd.GeoDataFrame]:
+    for start in range(0, max(len(points), 1), _WRITE_ROWS):
+        piece = points.iloc[start : start + _WRITE_ROWS]
+        lon = piece["lon"].to_numpy(dtype=np.float64)
+        lat = piece["lat"].to_numpy(dtype=np.float64)
+        yield gpd.GeoDataFrame(piece, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+
+
+def _write_points(points: pd.DataFrame, path: Path, fmt: str) -> Path:
+    """Write the per-point file in pieces, as :func:`netplan.io.write_frame` writes it whole."""
+    with atomic_path(path) as tmp:
+        if fmt == "csv":
+            with tmp.open("w", encoding="utf-8", newline="") as handle:
+                for start in range(0, max(len(points), 1), _WRITE_ROWS):
+                    points.iloc[start : start + _WRITE_ROWS].to_csv(
+                        handle,
+                        index=False,
+                        header=start == 0,
+                        lineterminator="\n",
+                        float_format="%.10g",
+                    )
+        elif fmt == "parquet":
+            _write_geoparquet_pieces(_point_pieces(points), tmp)
+        else:
+            import pyogrio
+
+            from netplan.io import _strip_gpkg_timestamps
+
+            driver = "GeoJSON" if fmt == "geojson" else "GPKG"
+            options: dict[str, Any] = {}
+            if driver == "GeoJSON":
+                options = {"COORDINATE_PRECISION": 7, "WRITE_BBOX": "NO"}
+            for number, piece in enumerate(_point_pieces(points)):
+                pyogrio.write_dataframe(
+                    piece, tmp, driver=driver, layer=path.stem, append=number > 0, **options
+                )
+            if driver == "GPKG":
+                _strip_gpkg_timestamps(tmp)
+    return path
+
+
+def _write_geoparquet_pieces(pieces: Iterable[gpd.GeoDataFrame], path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer: pq.ParquetWriter | None = None
+    schema: pa.Schema | None = None
+    try:
+        for piece in pieces:
+            table = pa.Table.from_pandas(pd.DataFrame(piece.to_wkb()), preserve_index=False)
+            if writer is None:
+                geo = {
+                    "version": "1.0.0",
+                    "primary_column": "geometry",
+                    "columns": {
+                        "geometry": {
+                            "encoding": "WKB",
+                            "geometry_types": ["Point"],
+                            "crs": piece.crs.to_json_dict(),
+                        }
+                    },
+                }
+                metadata = {**(table.schema.metadata or {}), b"geo": json.dumps(geo).encode()}
+                schema = table.schema.with_metadata(metadata)
+                writer = pq.ParquetWriter(path, schema)
+            assert schema is not None
+            writer.write_table(table.cast(schema))
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+# --------------------------------------------------------------------------- per chunk
+
+
+def _counting_sites(gdf_sites: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, NDArray[np.object_]]:
+    status = (
+        gdf_sites["status"].astype(str).to_numpy()
+        if "status" in gdf_sites.columns
+        else np.full(len(gdf_sites), "existing", dtype=object)
+    )
+    return gdf_sites[np.isin(status, COUNTING_STATUSES)], np.asarray(status, dtype=object)
+
+
+@dataclass(frozen=True)
+class SiteArrays:
+    """The counting sites as plain arrays: what every worker receives once.
+
+    Attributes
+    ----------
+    ids, tiers
+        Site ids and tier names (object arrays; ``None`` tier reaches nothing).
+    lon, lat
+        Coordinates in degrees.
+    """
+
+    ids: NDArray[np.object_]
+    tiers: NDArray[np.object_]
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+
+    @classmethod
+    def from_sites(cls, counting_sites: gpd.GeoDataFrame, scenario: Scenario) -> SiteArrays:
+        """Return the arrays of ``counting_sites``, checking tiers and coordinates."""
+        from netplan.reach import _coordinates, _ids, _site_tiers
+
+        lon, lat = _coordinates(counting_sites, "sites")
+        return cls(
+            ids=_ids(counting_sites, "sites"),
+            tiers=_site_tiers(counting_sites, scenario),
+            lon=lon,
+            lat=lat,
+        )
+
+
+def _chunk_coordinates(chunk: pd.DataFrame) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    if isinstance(chunk, gpd.GeoDataFrame) and chunk.geometry.name in chunk.columns:
+        from netplan.reach import _coordinates
+
+        return _coordinates(chunk, "demand points")
+    return (
+        chunk["lon"].to_numpy(dtype=np.float64),
+        chunk["lat"].to_numpy(dtype=np.float64),
+    )
+
+
+def coverage_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario) -> pd.DataFrame:
+    """Return the per-point coverage columns of one chunk of demand.
+
+    The function each Dask partition (and each streamed chunk) runs: the
+    reach engine (:func:`netplan.reach.reach_from_arrays`) against the
+    counting sites, then the per-point columns of
+    :func:`netplan.coverage.coverage_from_points`, plus helper columns the
+    KPIs need (tiers reaching each point, tier of its covering outlet, admin
+    columns).
+
+    Parameters
+    ----------
+    chunk
+        Validated demand points: ``id``, ``weight``, optional ``grade`` and
+        admin columns, and either point geometry (EPSG:4326) or ``lon`` /
+        ``lat`` columns.
+    sites
+        The counting sites (status ``existing`` or ``required``).
+    scenario
+        Tiers, promises and the distance model.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per point of ``chunk``, in its order.
+    """
+    from netplan.reach import _grades, reach_from_arrays
+
+    name = str(chunk.attrs.get("netplan_source", {}).get("file") or "demand")
+    weight = _check_demand(chunk, name)
+    lon, lat = _chunk_coordinates(chunk)
+    reach = reach_from_arrays(
+        lon,
+        lat,
+        sites.lon,
+        sites.lat,
+        sites.tiers,
+        scenario,
+        site_ids=sites.ids,
+        grades=_grades(chunk) if "grade" in chunk.columns else None,
+    )
+    # The per-point columns exactly as netplan.coverage builds them.
+    nearest = reach.nearest_site
+    has_nearest = nearest >= 0
+    covering, _ = reach.covering_nearest()
+    has_covering = covering >= 0
+    site_ids = np.concatenate([sites.ids.astype(object), np.array([None], dtype=object)])
+    site_tiers = np.concatenate([sites.tiers.astype(object), np.array([None], dtype=object)])
+    distance = reach.nearest_distance
+    frame = pd.DataFrame(
+        {
+            "id": chunk["id"].astype("str").to_numpy(),
+            "lon": lon,
+            "lat": lat,
+            "weight": weight,
+            "nearest_site": pd.Series(site_ids[np.where(has_nearest, nearest, -1)], dtype=object),
+            "nearest_tier": pd.Series(
+                site_tiers[np.where(has_nearest, nearest, -1)], dtype=object
+            ),
+            "distance_km": np.where(np.isfinite(distance), distance, np.nan),
+            "covered": has_covering,
+            "covering_site": pd.Series(
+                site_ids[np.where(has_covering, covering, -1)], dtype=object
+            ),
+            "n_covering": reach.n_covering(),
+        }
+    )
+    if "grade" in chunk.columns:
+        grade = chunk["grade"].astype(object)
+        frame["grade"] = grade.where(grade.notna(), None).to_numpy()
+
+    tier_names = list(scenario.tiers)
+    tier_index = np.array(
+        [tier_names.index(t) if t in scenario.tiers else -1 for t in sites.tiers],
+        dtype=np.int64,
+    )
+    counts = np.diff(reach.matrix.indptr)
+    rows = np.repeat(np.arange(reach.n_demand), counts)
+    entry_tier = tier_index[reach.matrix.indices] if reach.matrix.nnz else np.zeros(0, np.int64)
+    reached = np.zeros(reach.n_demand, dtype=np.int64)
+    for position in range(len(tier_names)):
+        hit = np.zeros(reach.n_demand, dtype=bool)
+        hit[rows[entry_tier == position]] = True
+        reached |= hit.astype(np.int64) << position
+    frame[_REACHED_TIERS] = reached
+    covering_tier = np.full(reach.n_demand, -1, dtype=np.int64)
+    if reach.n_sites:
+        covering_tier[has_covering] = tier_index[covering[has_covering]]
+    frame[_COVERING_TIER] = covering_tier
+    lower = {str(c).lower(): c for c in chunk.columns}
+    for column in ADMIN_COLUMNS:
+        if column in lower:
+            values = chunk[lower[column]].astype(object)
+            frame[_ADMIN_PREFIX + column] = values.where(values.notna(), None).to_numpy()
+    frame.index = chunk.index
+    return frame
+
+
+def _customer_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario) -> pd.DataFrame:
+    """Return weight and covered flag of a chunk of customers (the count-based block)."""
+    from netplan.reach import _grades, reach_from_arrays
+
+    name = str(chunk.attrs.get("netplan_source", {}).get("file") or "customers")
+    weight = _check_demand(chunk, name)
+    lon, lat = _chunk_coordinates(chunk)
+    reach = reach_from_arrays(
+        lon,
+        lat,
+        sites.lon,
+        sites.lat,
+        sites.tiers,
+        scenario,
+        site_ids=sites.ids,
+        grades=_grades(chunk) if "grade" in chunk.columns else None,
+    )
+    return pd.DataFrame({"weight": weight, "covered": reach.n_covering() > 0}, index=chunk.index)
+
+
+# --------------------------------------------------------------------------- the KPIs
+
+
+def _assemble(
+    frame: pd.DataFrame,
+    gdf_sites: gpd.GeoDataFrame,
+    scenario: Scenario,
+    *,
+    demand_name: str,
+    demand_kind: str,
+    blindspots: BlindspotOptions | None,
+    customers: tuple[str, pd.DataFrame] | None,
+    engine: str,
+) -> LargeCoverageResult:
+    """Compute the KPIs and blind spots from every point's columns, as the in-memory path does."""
+    counting_sites, status = _counting_sites(gdf_sites)
+    counting = np.isin(status, COUNTING_STATUSES)
+    weight = frame["weight"].to_numpy(dtype=np.float64)
+    total_weight = float(weight.sum())
+    if total_weight <= 0:
+        msg = (
+            f"{demand_name}: the total demand weight is 0, so weighted coverage means nothing; "
+            "check the weight (or units) column"
+        )
+        raise InputError(msg)
+    notes: list[str] = []
+    n_existing = int((status == "existing").sum())
+    sites_name = str(gdf_sites.attrs.get("netplan_source", {}).get("file") or "sites")
+    if not counting.any():
+        notes.append(
+            f"{sites_name}: no site has status existing or required, so nothing is covered "
+            "and all demand is a blind spot"
+        )
+    elif n_existing == 0:
+        notes.append(
+            f"{sites_name}: no site has status existing; coverage counts the "
+            f"{int(counting.sum())} required site(s) only"
+        )
+    for note in notes:
+        warnings.warn(note, InputWarning, stacklevel=3)
+
+    covered = frame["covered"].to_numpy(dtype=bool)
+    n_covering = frame["n_covering"].to_numpy(dtype=np.int64)
+    covered_weight = float(weight[covered].sum())
+    n_demand = len(frame)
+    kpis: dict[str, Any] = {
+        "scenario": scenario.name,
+        "demand_file": demand_name,
+        "demand_kind": demand_kind,
+        "sites_file": sites_name,
+        "distance_model": scenario.distance_model,
+        "unit": "km",
+        "n_demand": n_demand,
+        "total_weight": total_weight,
+        "n_covered": int(covered.sum()),
+        "covered_weight": covered_weight,
+        "n_uncovered": int((~covered).sum()),
+        "uncovered_weight": float(weight[~covered].sum()),
+        "coverage_rate": _rate(float(covered.sum()), float(n_demand)),
+        "weighted_coverage_rate": _rate(covered_weight, total_weight),
+        "n_sites": int(counting.sum()),
+        "sites_by_status": {
+            str(k): int(v) for k, v in sorted(pd.Series(status).value_counts().items())
+        },
+    }
+    kpis["by_tier"] = _by_tier(frame, weight, counting_sites, scenario)
+    if "grade" in frame.columns:
+        codes, labels = _codes(frame["grade"])
+        kpis["by_grade"] = _group_stats(codes, labels, weight, covered)
+    else:
+        kpis["by_grade"] = {}
+    by_region: dict[str, Any] = {}
+    for column in ADMIN_COLUMNS:
+        if _ADMIN_PREFIX + column in frame.columns:
+            codes, labels = _codes(frame[_ADMIN_PREFIX + column])
+            by_region[column] = _group_stats(codes, labels, weight, covered)
+    kpis["by_region"] = by_region
+    kpis["distance_km"] = _percentiles(frame["distance_km"].to_numpy(dtype=np.float64), weight)
+    overlap = covered & (n_covering >= 2)
+    kpis["n_overlap"] = int(overlap.sum())
+    kpis["overlap_weight"] = float(weight[overlap].sum())
+    kpis["overlap_rate"] = _rate(float(weight[overlap].sum()), covered_weight)
+    kpis["support_chain"] = _support_chain(counting_sites, scenario)
+
+    zones = empty_blindspots()
+    uncovered = np.flatnonzero(~covered)
+    if blindspots is not None:
+        zones, zone_of_point = blindspots_from_points(
+            frame["lon"].to_numpy(dtype=np.float64)[uncovered],
+            frame["lat"].to_numpy(dtype=np.float64)[uncovered],
+            weight[uncovered],
+            frame["nearest_site"].to_numpy(dtype=object)[uncovered],
+            frame["distance_km"].to_numpy(dtype=np.float64)[uncovered],
+            blindspots,
+        )
+        in_zone = zone_of_point >= 0
+        kpis["blindspot_method"] = blindspots.method
+        kpis["h3_resolution"] = blindspots.h3_resolution
+        kpis["min_zone_weight"] = blindspots.min_zone_weight
+        if blindspots.method == "dbscan":
+            kpis["eps_km"] = blindspots.eps_km
+            kpis["min_samples"] = blindspots.min_samples
+        kpis["n_blindspot_points"] = int(in_zone.sum())
+        kpis["blindspot_weight"] = float(weight[uncovered][in_zone].sum())
+        kpis["dropped_zone_weight"] = float(weight[uncovered][~in_zone].sum())
+    else:
+        kpis["blindspot_method"] = None
+        kpis["n_blindspot_points"] = 0
+        kpis["blindspot_weight"] = 0.0
+    kpis["n_blindspots"] = len(zones)
+    if customers is not None:
+        name, block = customers
+        customer_weight = block["weight"].to_numpy(dtype=np.float64)
+        customer_covered = block["covered"].to_numpy(dtype=bool)
+        customer_covered_weight = float(customer_weight[customer_covered].sum())
+        kpis["customers"] = {
+            "file": name,
+            "n_demand": len(block),
+            "n_covered": int(customer_covered.sum()),
+            "coverage_rate": _rate(float(customer_covered.sum()), float(len(block))),
+            "total_weight": float(customer_weight.sum()),
+            "covered_weight": customer_covered_weight,
+            "weighted_coverage_rate": _rate(
+                customer_covered_weight, float(customer_weight.sum())
+            ),
+        }
+    kpis["warnings"] = notes
+    output_columns = [
+        c for c in frame.columns if c not in (_REACHED_TIERS, _COVERING_TIER)
+        and not c.startswith(_ADMIN_PREFIX)
+    ]
+    return LargeCoverageResult(
+        points=frame[output_columns], blindspots=zones, kpis=kpis, engine=engine
+    )
+
+
+def _by_tier(
+    frame: pd.DataFrame,
+    weight: NDArray[np.float64],
+    counting_sites: gpd.GeoDataFrame,
+    scenario: Scenario,
+) -> dict[str, dict[str, Any]]:
+    reached_bits = frame[_REACHED_TIERS].to_numpy(dtype=np.int64)
+    covering_tier = frame[_COVERING_TIER].to_numpy(dtype=np.int64)
+    site_tiers = (
+        counting_sites["tier"].astype(object).to_numpy()
+        if "tier" in counting_sites.columns
+        else np.full(len(counting_sites), None, dtype=object)
+    )
+    n_demand = len(frame)
+    total_weight = float(weight.sum())
+    out: dict[str, dict[str, Any]] = {}
+    for position, name in enumerate(scenario.tiers):
+        reached = (reached_bits >> position) & 1 == 1
+        primary = covering_tier == position
+        out[name] = {
+            "label": scenario.tiers[name].label,
+            "n_sites": int((site_tiers == name).sum()),
+            "n_covered": int(reached.sum()),
+            "covered_weight": float(weight[reached].sum()),
+            "coverage_rate": _rate(float(reached.sum()), float(n_demand)),
+            "weighted_coverage_rate": _rate(float(weight[reached].sum()), total_weight),
+            "n_primary": int(primary.sum()),
+            "primary_weight": float(weight[primary].sum()),
+        }
+    return out
+
+
+def _concat_frames(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    if not frames:
+        msg = "demand: no demand points; give at least one row"
+        raise InputError(msg)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return frame.reset_index(drop=True)
+
+
+def _check_options(scenario: Scenario, matrix: object) -> None:
+    if matrix is not None or scenario.distance_model == "matrix":
+        msg = (
+            "the local and dask engines compute distances themselves and do not take a cost "
+            "matrix; run netplan coverage without --engine (in memory) to use --matrix"
+        )
+        raise ConfigError(msg)
+
+
+# --------------------------------------------------------------------------- local engine
+
+
+def coverage_local(
+    demand: str | Path | gpd.GeoDataFrame,
+    gdf_sites: gpd.GeoDataFrame,
+    scenario: Scenario,
+    *,
+    kind: PointKind = "customers",
+    customers: str | Path | gpd.GeoDataFrame | None = None,
+    blindspots: BlindspotOptions | None = BlindspotOptions(),  # noqa: B008 (frozen, immutable)
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    read_options: Mapping[str, Any] | None = None,
+    matrix: object = None,
+    progress: ProgressCallback | None = None,
+) -> LargeCoverageResult:
+    """Compute coverage of a large demand in one process, chunk by chunk.
+
+    Parameters
+    ----------
+    demand
+        A CSV or (Geo)Parquet file, a dataset folder from ``netplan convert``,
+        or demand points already in memory.
+    gdf_sites
+        All sites (status ``existing`` and ``required`` count).
+    scenario
+        Tiers, promises and the distance model (``great_circle`` or
+        ``road_estimate``).
+    kind
+        What ``demand`` holds when it is a file: ``"customers"`` or
+        ``"installed-base"``.
+    customers
+        Customers to report by count beside the weighted demand (file or
+        frame), as in :func:`netplan.coverage.coverage_from_points`.
+    blindspots
+        How to group uncovered demand; ``None`` skips blind spots.
+    chunk_rows
+        Points per chunk (memory is about 1 KB per point of a chunk).
+    read_options
+        ``id_col``, ``lon_col``, ``lat_col``, ``weight_col``, ``crs`` for
+        reading files (see :func:`netplan.io.read_points`).
+    matrix
+        Not supported (a user cost matrix needs the in-memory path); given,
+        it raises :class:`~netplan.errors.ConfigError`.
+    progress
+        ``progress(points done, points in all)``.
+
+    Returns
+    -------
+    LargeCoverageResult
+        Per-point columns, blind spots and KPIs equal to the in-memory path's.
+
+    Examples
+    --------
+    >>> from netplan import default_scenario, read_sites
+    >>> sites = read_sites("sites.csv")  # doctest: +SKIP
+    >>> result = coverage_local("installed_base.csv", sites, default_scenario(),  # doctest: +SKIP
+    ...                         kind="installed-base")
+    >>> result.to_files("out/coverage")  # doctest: +SKIP
+    """
+    _check_options(scenario, matrix)
+    counting_sites, _ = _counting_sites(gdf_sites)
+    sites = SiteArrays.from_sites(counting_sites, scenario)
+    options = dict(read_options or {})
+    frames: list[pd.DataFrame] = []
+    name, source_kind = _describe(demand, kind)
+    for chunk in _chunks(demand, kind, chunk_rows, options, scenario, progress):
+        frames.append(coverage_columns(chunk, sites, scenario))
+    frame = _concat_frames(frames)
+    customer_block = None
+    if customers is not None:
+        customer_name, _ = _describe(customers, "customers")
+        blocks = [
+            _customer_columns(chunk, sites, scenario)
+            for chunk in _chunks(customers, "customers", chunk_rows, options, scenario, None)
+        ]
+        customer_block = (customer_name, _concat_frames(blocks))
+    return _assemble(
+        frame,
+        gdf_sites,
+        scenario,
+        demand_name=name,
+        demand_kind=source_kind,
+        blindspots=blindspots,
+        customers=customer_block,
+        engine="local",
+    )
+
+
+def _describe(source: str | Path | gpd.GeoDataFrame, kind: str) -> tuple[str, str]:
+    if isinstance(source, gpd.GeoDataFrame):
+        info = source.attrs.get("netplan_source", {})
+        return str(info.get("file") or "demand"), str(info.get("kind", ""))
+    manifest = read_dataset_manifest(source) if Path(source).is_dir() else None
+    if manifest is not None:
+        return str(manifest.get("source") or source), str(manifest.get("kind", kind))
+    return str(source), kind
+
+
+def _chunks(
+    source: str | Path | gpd.GeoDataFrame,
+    kind: PointKind | str,
+    chunk_rows: int,
+    options: Mapping[str, Any],
+    scenario: Scenario,
+    progress: ProgressCallback | None,
+) -> Iterator[gpd.GeoDataFrame]:
+    if isinstance(source, gpd.GeoDataFrame):
+        for start in range(0, len(source), chunk_rows):
+            yield source.iloc[start : start + chunk_rows]
+            if progress is not None:
+                progress(min(start + chunk_rows, len(source)), len(source))
+        return
+    manifest = read_dataset_manifest(source) if Path(source).is_dir() else None
+    if manifest is not None:
+        # Validated when converted: read back fast, without geometry objects.
+        yield from iter_dataset_frames(source, chunk_rows=chunk_rows, progress=progress)
+        return
+    yield from iter_points(
+        source,
+        kind=kind,  # type: ignore[arg-type]
+        chunk_rows=chunk_rows,
+        scenario=scenario,
+        progress=progress,
+        **options,
+    )
+
+
+#: Input size (bytes) from which ``netplan coverage`` streams a file instead of loading it.
+STREAM_FROM_BYTES = 256 * 1024 * 1024
+#: Points from which ``netplan coverage`` streams a Parquet file instead of loading it.
+STREAM_FROM_ROWS = 2_000_000
+
+
+def streams(path: str | Path) -> bool:
+    """Return whether ``netplan coverage --engine local`` streams ``path`` rather than loading it.
+
+    Dataset folders always stream; Parquet files with at least
+    :data:`STREAM_FROM_ROWS` points and other files of at least
+    :data:`STREAM_FROM_BYTES` bytes too. Both ways give the same results.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return True
+    if not path.is_file():
+        return False
+    if path.suffix.lower() in (".parquet", ".geoparquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        try:
+            return int(pq.ParquetFile(path).metadata.num_rows) >= STREAM_FROM_ROWS
+        except Exception:  # unreadable: let the reader report it
+            return False
+    return path.stat().st_size >= STREAM_FROM_BYTES
+
+
+def coverage_from_files(
+    demand: str | Path,
+    gdf_sites: gpd.GeoDataFrame,
+    scenario: Scenario,
+    *,
+    installed_base: str | Path | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    blindspots: BlindspotOptions | None = BlindspotOptions(),  # noqa: B008 (frozen, immutable)
+    matrix: object = None,
+    progress: ProgressCallback | None = None,
+) -> LargeCoverageResult:
+    """Run the ``local`` (streamed) or ``dask`` engine the way ``netplan coverage`` does.
+
+    Parameters
+    ----------
+    demand
+        Customers (file or dataset folder); the weighted demand unless
+        ``installed_base`` is given, then reported by count beside it.
+    gdf_sites
+        All sites.
+    scenario
+        Tiers, promises and the distance model.
+    installed_base
+        Installed base (file or dataset folder), the weighted demand.
+    engine
+        ``"local"`` or ``"dask"``.
+    scheduler, workers
+        Dask cluster (see :func:`dask_client`).
+    blindspots, matrix, progress
+        As for :func:`coverage_local`.
+    """
+    if engine not in ENGINES:
+        msg = f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}"
+        raise ConfigError(msg)
+    if engine == "local" and (scheduler is not None or workers is not None):
+        msg = "--scheduler and --workers need --engine dask"
+        raise ConfigError(msg)
+    weighted: str | Path = installed_base if installed_base is not None else demand
+    kind: PointKind = "installed-base" if installed_base is not None else "customers"
+    customers = demand if installed_base is not None else None
+    if engine == "dask":
+        return coverage_dask(
+            weighted,
+            gdf_sites,
+            scenario,
+            scheduler=scheduler,
+            workers=workers,
+            customers=customers,
+            blindspots=blindspots,
+            kind=kind,
+            matrix=matrix,
+            progress=progress,
+        )
+    return coverage_local(
+        weighted,
+        gdf_sites,
+        scenario,
+        kind=kind,
+        customers=customers,
+        blindspots=blindspots,
+        matrix=matrix,
+        progress=progress,
+    )
+
+
+# --------------------------------------------------------------------------- dask engine
+
+
+def default_workers() -> int:
+    """Return the number of worker processes of the embedded cluster: one per usable core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def dask_client(
+    *,
+    client: Client | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    processes: bool = True,
+) -> Iterator[Client]:
+    """Yield a Dask client: the one given, one connected to ``scheduler``, or an embedded cluster.
+
+    Parameters
+    ----------
+    client
+        An existing client, used as is and left open.
+    workers
+        Worker processes of the embedded :class:`distributed.LocalCluster`
+        (default: one per core, one thread each).
+    scheduler
+        Address of a running scheduler (``tcp://10.0.0.5:8786``); its
+        workers must have netplan installed.
+    processes
+        ``False`` runs the embedded workers as threads (quick to start; for
+        tests and small data).
+
+    Raises
+    ------
+    ConfigError
+        When the scheduler cannot be reached.
+    """
+    if client is not None:
+        yield client
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            connected = Client(scheduler, timeout=_CONNECT_TIMEOUT)  # type: ignore[no-untyped-call]
+        except OSError as exc:
+            msg = f"cannot reach the Dask scheduler at {scheduler}: {exc}; check --scheduler"
+            raise ConfigError(msg) from None
+        with contextlib.closing(connected):
+            yield connected
+        return
+    n_workers = workers or default_workers()
+    if n_workers < 1:
+        msg = f"--workers must be 1 or more, got {n_workers}"
+        raise ConfigError(msg)
+    # Worker processes listen on the loopback interface only; threads talk in-process.
+    where = {"host": "127.0.0.1"} if processes else {}
+    cluster = LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=processes,
+        dashboard_address=None,
+        **where,
+    )
+    with contextlib.closing(cluster), Client(cluster) as local:  # type: ignore[no-untyped-call]
+        yield local
+
+
+def _dask_frame(source: Any) -> tuple[Any, str, str]:
+    """Return a dask-geopandas frame over ``source`` and the demand's name and kind."""
+    import dask_geopandas
+
+    if isinstance(source, dask_geopandas.GeoDataFrame):
+        return source, "demand", ""
+    path = Path(source)
+    manifest = read_dataset_manifest(path) if path.is_dir() else None
+    if manifest is None:
+        msg = (
+            "the dask engine reads a dataset written by `netplan convert` (validated, one "
+            "GeoParquet file per partition); convert this file first, or pass a folder"
+        )
+        raise InputError([Problem(str(path), None, None, msg)])
+    import dask.dataframe as dd
+
+    files = [str(f) for f in dataset_files(path)]
+    meta = next(iter_dataset_frames(files[0], chunk_rows=1)).iloc[:0]
+    # One task per file, read as a light frame (lon/lat, no shapely objects).
+    ddf = dd.from_map(_read_partition, files, meta=meta, enforce_metadata=False)  # type: ignore[no-untyped-call]
+    return ddf, str(manifest.get("source") or path), str(manifest.get("kind", ""))
+
+
+def _read_partition(path: str) -> pd.DataFrame:
+    """Read one file of a dataset (runs on a worker)."""
+    return read_light_frame(path)
+
+
+def coverage_dask(
+    demand: str | Path | Any,
+    gdf_sites: gpd.GeoDataFrame,
+    scenario: Scenario,
+    *,
+    client: Client | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    customers: str | Path | gpd.GeoDataFrame | None = None,
+    blindspots: BlindspotOptions | None = BlindspotOptions(),  # noqa: B008 (frozen, immutable)
+    kind: PointKind = "customers",
+    read_options: Mapping[str, Any] | None = None,
+    matrix: object = None,
+    progress: ProgressCallback | None = None,
+) -> LargeCoverageResult:
+    """Compute coverage on Dask: one task per partition, sites broadcast to every worker.
+
+    Parameters
+    ----------
+    demand
+        A dataset folder written by :func:`netplan.stream.convert_to_geoparquet`
+        (``netplan convert``), a dask-geopandas GeoDataFrame of validated
+        points (``id``, ``weight``, optional ``grade``; EPSG:4326), or a CSV /
+        Parquet file, which is first converted to a temporary dataset.
+    gdf_sites
+        All sites (status ``existing`` and ``required`` count).
+    scenario
+        Tiers, promises and the distance model.
+    client, workers, scheduler
+        Which cluster: see :func:`dask_client`. With none given, an embedded
+        ``LocalCluster`` with one worker per core.
+    customers
+        Customers to report by count beside the weighted demand (computed in
+        this process, chunk by chunk).
+    blindspots
+        How to group uncovered demand; ``None`` skips blind spots.
+    kind, read_options
+        How to read ``demand`` when it is a file to convert.
+    matrix
+        Not supported; given, it raises :class:`~netplan.errors.ConfigError`.
+    progress
+        ``progress(partitions done, partitions in all)``.
+
+    Returns
+    -------
+    LargeCoverageResult
+        Equal to :func:`coverage_local` and to the in-memory path.
+
+    Examples
+    --------
+    >>> result = coverage_dask("base.parquet", sites, scenario, workers=4)  # doctest: +SKIP
+    >>> result = coverage_dask("base.parquet", sites, scenario,  # doctest: +SKIP
+    ...                        scheduler="tcp://10.0.0.5:8786")
+    """
+    _check_options(scenario, matrix)
+    with contextlib.ExitStack() as stack:
+        source = demand
+        if not _is_dask_frame(demand) and not Path(demand).is_dir():
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="netplan-")))
+            convert_to_geoparquet(
+                demand,
+                tmp / "demand",
+                kind=kind,
+                scenario=scenario,
+                **dict(read_options or {}),
+            )
+            source = tmp / "demand"
+        ddf, name, source_kind = _dask_frame(source)
+        if not _is_dask_frame(demand) and not Path(demand).is_dir():
+            name = str(demand)
+        counting_sites, _ = _counting_sites(gdf_sites)
+        sites = SiteArrays.from_sites(counting_sites, scenario)
+        dask = stack.enter_context(
+            dask_client(client=client, workers=workers, scheduler=scheduler)
+        )
+        frame = _run_partitions(dask, ddf, coverage_columns, sites, scenario, progress)
+    customer_block = None
+    if customers is not None:
+        customer_name, _ = _describe(customers, "customers")
+        blocks = [
+            _customer_columns(chunk, sites, scenario)
+            for chunk in _chunks(
+                customers, "customers", DEFAULT_CHUNK_ROWS, dict(read_options or {}), scenario, None
+            )
+        ]
+        customer_block = (customer_name, _concat_frames(blocks))
+    return _assemble(
+        frame,
+        gdf_sites,
+        scenario,
+        demand_name=name,
+        demand_kind=source_kind or kind,
+        blindspots=blindspots,
+        customers=customer_block,
+        engine="dask",
+    )
+
+
+def _is_dask_frame(value: Any) -> bool:
+    try:
+        import dask_geopandas
+    except ImportError:  # pragma: no cover - optional dependency
+        return False
+    return isinstance(value, dask_geopandas.GeoDataFrame)
+
+
+def _run_partitions(
+    client: Client,
+    ddf: Any,
+    function: Callable[..., pd.DataFrame],
+    sites: SiteArrays,
+    scenario: Scenario,
+    progress: ProgressCallback | None,
+) -> pd.DataFrame:
+    """Map ``function`` over the partitions with the sites scattered once; gather in order."""
+    from distributed import as_completed
+
+    meta = _meta(function, ddf, sites, scenario)
+    scattered = client.scatter(sites, broadcast=True)  # type: ignore[no-untyped-call]
+    mapped = ddf.map_partitions(function, scattered, scenario, meta=meta)
+    futures = client.compute(mapped.to_delayed())  # type: ignore[no-untyped-call]
+    total = len(futures)
+    for done, _ in enumerate(as_completed(futures), start=1):  # type: ignore[no-untyped-call]
+        if progress is not None:
+            progress(done, total)
+    frames = client.gather(futures)  # type: ignore[no-untyped-call]
+    return _concat_frames(frames)
+
+
+def _meta(
+    function: Callable[..., pd.DataFrame],
+    ddf: Any,
+    sites: SiteArrays,
+    scenario: Scenario,
+) -> pd.DataFrame:
+    """Return the empty frame ``function`` makes, from one point of the first partition."""
+    sample = ddf.partitions[0].head(1, compute=True, npartitions=1)
+    if len(sample) == 0:
+        msg = "demand: the first partition has no points; convert the data again"
+        raise InputError(msg)
+    return function(sample, sites, scenario).iloc[:0]
+
+
+# --------------------------------------------------------------------------- H3 aggregation
+
+
+def aggregate_h3_local(
+    demand: str | Path,
+    resolution: int,
+    *,
+    kind: PointKind = "customers",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    scenario: Scenario | None = None,
+    read_options: Mapping[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
+) -> gpd.GeoDataFrame:
+    """Aggregate a large demand file to H3 cells chunk by chunk (exact weight sums).
+
+    Equal, bit for bit, to :func:`netplan.demand.aggregate_h3` on the whole
+    file read at once. See there for the columns and the error bound.
+
+    Parameters
+    ----------
+    demand
+        A CSV or (Geo)Parquet file, or a dataset folder from ``netplan convert``.
+    resolution
+        H3 resolution (0 to 15; 7 gives cells of about 5 km², error ≤ 1.5 km).
+    kind, chunk_rows, scenario, read_options, progress
+        As for :func:`coverage_local`.
+    """
+    from netplan.config import default_scenario
+
+    scenario = scenario or default_scenario()
+    partials = [
+        h3_partials(chunk, resolution)
+        for chunk in _chunks(
+            demand, kind, chunk_rows, dict(read_options or {}), scenario, progress
+        )
+    ]
+    return h3_from_partials(partials, resolution)
+
+
+def aggregate_h3_dask(
+    demand: str | Path | Any,
+    resolution: int,
+    *,
+    client: Client | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Aggregate a partitioned dataset to H3 cells on Dask, reducing exact partial sums.
+
+    Each partition computes :func:`netplan.demand.h3_partials`; the driver
+    combines them with :func:`netplan.demand.h3_from_partials`, so the result
+    equals :func:`netplan.demand.aggregate_h3` on the whole dataset, bit for bit.
+
+    Parameters
+    ----------
+    demand
+        A dataset folder from ``netplan convert`` or a dask-geopandas GeoDataFrame.
+    resolution
+        H3 resolution (0 to 15).
+    client, workers, scheduler
+        Which cluster: see :func:`dask_client`.
+    """
+    ddf, _, _ = _dask_frame(demand)
+    with dask_client(client=client, workers=workers, scheduler=scheduler) as dask:
+        futures = dask.compute(  # type: ignore[no-untyped-call]
+            [_delayed_partials(part, resolution) for part in ddf.to_delayed()]
+        )
+        partials = dask.gather(futures)  # type: ignore[no-untyped-call]
+    return h3_from_partials(partials, resolution)
+
+
+def _delayed_partials(part: Any, resolution: int) -> Any:
+    from dask.delayed import delayed
+
+    return delayed(h3_partials)(part, resolution)
