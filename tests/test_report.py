@@ -277,3 +277,19 @@ def test_cli_report_and_compare(outputs: dict[str, Path], tmp_path: Path) -> Non
     assert data["n_newly_covered"] >= 0 and "kpis" in data
     bad = CliRunner().invoke(app, ["report", "--out", str(out)])
     assert bad.exit_code == 2
+
+
+def test_report_from_library_results(tmp_path: Path) -> None:
+    """The report takes CoverageResult and Plan objects as well as folders read back."""
+    scenario = scenario_from_dict(SCENARIO, source="tiny.toml")
+    demand, sites = _demand(), _sites()
+    coverage = coverage_from_points(demand, sites, scenario)
+    plan = plan_from_points(demand, sites, scenario)
+    scores = score_sites(demand, sites, scenario).scores
+    html = report_html(coverage=coverage, plan=plan, scores=scores, scenario=scenario)
+    assert 'id="changes"' in html and html.count("<polyline") == 2
+    assert HOSTILE not in html
+    path = report_xlsx(tmp_path / "r.xlsx", coverage=coverage, plan=plan, scores=scores)
+    book = openpyxl.load_workbook(path)
+    assert book["Sites"].max_row == 1 + len(plan.sites)
+    assert book["Assignment"].max_row == 1 + len(plan.assignment)

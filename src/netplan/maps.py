@@ -110,7 +110,7 @@ class CoverageLike(Protocol):
 
 
 class PlanLike(Protocol):
-    """What the map reads from a plan (:class:`netplan.report.PlanOutputs`)."""
+    """What the map reads from a plan (``netplan.locate.Plan``, ``report.PlanOutputs``)."""
 
     sites: pd.DataFrame
 

@@ -43,6 +43,7 @@ from netplan.config import Scenario
 from netplan.errors import InputError, Problem
 from netplan.i18n import STRINGS, check_lang, text
 from netplan.io import atomic_path, write_text
+from netplan.maps import CoverageLike, PlanLike
 from netplan.reach import km_from_chord, unit_xyz
 
 if TYPE_CHECKING:
@@ -505,7 +506,7 @@ def distance_curve(
     return np.asarray(within / total, dtype=np.float64)
 
 
-def _nearest_open_km(points: pd.DataFrame, plan: PlanOutputs) -> NDArray[np.float64] | None:
+def _nearest_open_km(points: pd.DataFrame, plan: PlanLike) -> NDArray[np.float64] | None:
     """Great-circle km from each demand point to the nearest site open in the plan."""
     sites = plan.sites
     if not {"lon", "lat"} <= set(sites.columns) or not {"lon", "lat"} <= set(points.columns):
@@ -719,8 +720,8 @@ def _tier_label(scenario: Scenario | None, tier: Any, lang: str, labels: Mapping
 
 def report_context(
     *,
-    coverage: CoverageOutputs | None = None,
-    plan: PlanOutputs | None = None,
+    coverage: CoverageLike | None = None,
+    plan: PlanLike | None = None,
     scores: pd.DataFrame | None = None,
     comparison: Comparison | None = None,
     frontier: pd.DataFrame | None = None,
@@ -932,7 +933,7 @@ def report_context(
 
     tradeoff_svg = ""
     if frontier is None and plan is not None:
-        frontier = plan.frontier
+        frontier = getattr(plan, "frontier", None)
     if frontier is not None and len(frontier):
         x_col = next(
             (
@@ -1007,8 +1008,8 @@ def report_context(
     inputs = [
         (name, source)
         for name, source in (
-            ("coverage", coverage.source if coverage is not None else ""),
-            ("plan", plan.source if plan is not None else ""),
+            ("coverage", str(getattr(coverage, "source", "")) if coverage is not None else ""),
+            ("plan", str(getattr(plan, "source", "")) if plan is not None else ""),
             ("comparison", f"{comparison.a} → {comparison.b}" if comparison is not None else ""),
         )
         if source
@@ -1069,8 +1070,9 @@ def report_xlsx(path: str | Path, **options: Any) -> Path:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    coverage: CoverageOutputs | None = options.get("coverage")
-    plan: PlanOutputs | None = options.get("plan")
+    coverage: CoverageLike | None = options.get("coverage")
+    plan: PlanLike | None = options.get("plan")
+    assignment = getattr(plan, "assignment", None) if plan is not None else None
     scores: pd.DataFrame | None = options.get("scores")
     context = report_context(**options)
     t = context["t"]
@@ -1093,7 +1095,11 @@ def report_xlsx(path: str | Path, **options: Any) -> Path:
     for line in context["headline"]:
         summary.append([line])
     sheets = {
-        "Sites": plan.sites if plan is not None else pd.DataFrame(columns=["id"]),
+        "Sites": (
+            pd.DataFrame(plan.sites.drop(columns="geometry", errors="ignore"))
+            if plan is not None
+            else pd.DataFrame(columns=["id"])
+        ),
         "Scores": scores if scores is not None else pd.DataFrame(columns=["site_id"]),
         "Blind spots": (
             pd.DataFrame(coverage.blindspots.drop(columns="geometry", errors="ignore"))
@@ -1101,8 +1107,8 @@ def report_xlsx(path: str | Path, **options: Any) -> Path:
             else pd.DataFrame(columns=["zone_id"])
         ),
         "Assignment": (
-            plan.assignment
-            if plan is not None and plan.assignment is not None
+            pd.DataFrame(assignment)
+            if assignment is not None
             else pd.DataFrame(columns=["demand_id", "site_id", "distance"])
         ),
     }
