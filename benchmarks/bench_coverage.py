@@ -269,7 +269,7 @@ def main() -> None:
             data = Path(tmp) / "matrix"
             save(data, make_data(n, args.matrix_sites, args.seed + 1))
             print()
-            for radius in (args.radius, 100.0):
+            for radius in (args.radius,):
                 f = in_subprocess("netplan-arrays", data, radius)
                 print(
                     f"matrix build {n:,} x {args.matrix_sites:,} sites, radius {radius:g} km: "

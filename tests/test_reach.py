@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import netplan.reach as reach_module
 from netplan.config import EARTH_RADIUS_KM, default_scenario, scenario_from_dict
 from netplan.errors import ConfigError, InputError
 from netplan.reach import (
@@ -108,7 +109,16 @@ def test_geometry_helpers():
 
 @pytest.mark.parametrize("where", ["china", "antimeridian", "pole"])
 @pytest.mark.parametrize("model", ["great_circle", "road_estimate"])
-def test_matches_brute_force(where, model):
+@pytest.mark.parametrize("route", ["pairs", "dense", "public-sort"])
+def test_matches_brute_force(where, model, route, monkeypatch):
+    # Every internal route must give the brute-force answer: nearest sites read from
+    # the pairs or from a k=1 query, and the radix or the public CSR sort.
+    if route == "dense":
+        monkeypatch.setattr(reach_module, "_DENSE_PAIRS_PER_POINT", 0)
+    elif route == "public-sort":
+        monkeypatch.setattr(reach_module, "_coo_tocsr", None)
+    else:
+        monkeypatch.setattr(reach_module, "_DENSE_PAIRS_PER_POINT", 10**9)
     rng = np.random.default_rng([len(where), len(model), ord(where[0])])
     lon, lat, slon, slat = random_instance(rng, 700, 40, where)
     grades = rng.choice(np.array(["A", "B", "C", None], dtype=object), 700)

@@ -76,6 +76,17 @@ DEFAULT_CHUNK_SIZE = 250_000
 #: Progress callback: called with (demand points done, demand points in all).
 ProgressCallback = Callable[[int, int], None]
 
+# Above this many candidate pairs per point, nearest sites come from a k=1 KD-tree
+# query (cheaper than scanning the pairs); below it, from the pairs when exact.
+_DENSE_PAIRS_PER_POINT = 16
+# Chunks shrink or grow so that one chunk holds about this many candidate pairs.
+_PAIRS_PER_CHUNK = 4_000_000
+
+try:  # scipy's linear COO -> CSR counting sort (private, stable for a decade)
+    from scipy.sparse._sparsetools import coo_tocsr as _coo_tocsr
+except ImportError:  # pragma: no cover - fall back to the public conversion
+    _coo_tocsr = None
+
 # Radius queries use a chord enlarged by this relative margin, then filter on the
 # exact kilometre distance, so rounding in the chord never drops a boundary pair.
 _QUERY_MARGIN = 1e-9
@@ -696,33 +707,31 @@ def _matrix_costs(
 # --------------------------------------------------------------------------- the builder
 
 
-def _chunk_entries(
+def _chunk_pairs(
     xyz: NDArray[np.float64],
     tier_trees: list[tuple[str, cKDTree, NDArray[np.int64], float]],
     promises: dict[str, NDArray[np.float64]],
     start: int,
     stop: int,
     n_sites: int,
-) -> (
-    tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float64], NDArray[np.bool_], float]
-    | None
-):
-    """Return one chunk's candidate pairs sorted by (row, site), or ``None`` when there are none.
+) -> tuple[
+    NDArray[np.int32], NDArray[np.int32], NDArray[np.float64], NDArray[np.bool_] | None, float
+]:
+    """Return one chunk's candidate pairs (unsorted), or empty arrays when there are none.
 
     Each tier's sites are queried at the tier's largest promise in the chunk, so the
-    pairs hold every site within that distance; ``keep`` marks the pairs inside the
-    promise for the point's grade. Returns per-row pair counts, site indices,
-    distances (in the model's unit), ``keep`` and the cover limit: a point whose
+    pairs hold every site within that distance. Returns the pairs' local rows, site
+    indices and distances (in the model's unit), ``keep`` (the pairs inside the promise
+    for the point's grade; ``None`` when all are) and the cover limit: a point whose
     closest pair lies within it has no closer site outside the pairs.
     """
-    if not tier_trees:
-        return None
-    chunk_tree = cKDTree(xyz, balanced_tree=False, compact_nodes=False)  # fastest build
     rows: list[NDArray[np.int32]] = []
     cols: list[NDArray[np.int32]] = []
     values: list[NDArray[np.float64]] = []
-    keeps: list[NDArray[np.bool_]] = []
+    keeps: list[NDArray[np.bool_] | None] = []
     cover_limit = np.inf
+    if tier_trees:
+        chunk_tree = cKDTree(xyz, balanced_tree=False, compact_nodes=False)  # fastest build
     for name, tree, members, scale in tier_trees:
         promise = promises[name][start:stop]
         largest = float(promise.max())
@@ -740,26 +749,58 @@ def _chunk_entries(
         cols.append(members[site].astype(np.int32) if members.size != n_sites else site)
         values.append(value)
         # Grades with different promises need the per-point limit.
-        keeps.append(value <= (promise[local] if float(promise.min()) < largest else largest))
+        keep = value <= (promise[local] if float(promise.min()) < largest else largest)
+        keeps.append(None if keep.all() else keep)
     if not rows:
-        return None
-    all_rows = np.concatenate(rows)
-    all_cols = np.concatenate(cols)
-    # scipy's COO -> CSR conversion is a linear counting sort by row followed by a sort
-    # of each row's columns; carrying each pair's position through it as the data gives
-    # the permutation that sorts the pairs by (row, site).
-    order_matrix = scipy.sparse.coo_array(
-        (np.arange(all_rows.size, dtype=np.float64), (all_rows, all_cols)),
-        shape=(stop - start, max(n_sites, 1)),
-    ).tocsr()
-    order = order_matrix.data.astype(np.int64)
-    counts = np.diff(order_matrix.indptr).astype(np.int64)
+        empty = np.empty(0, dtype=np.int32)
+        return empty, empty, np.empty(0, dtype=np.float64), None, cover_limit
+    keep_all: NDArray[np.bool_] | None = None
+    if any(k is not None for k in keeps):
+        keep_all = np.concatenate(
+            [
+                np.ones(v.size, dtype=bool) if k is None else k
+                for k, v in zip(keeps, values, strict=True)
+            ]
+        )
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(values), keep_all, cover_limit
+
+
+def _sort_by_row_col(
+    rows: NDArray[np.int32],
+    cols: NDArray[np.int32],
+    data: NDArray[np.float64],
+    n_rows: int,
+    n_cols: int,
+) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float64]]:
+    """Sort unique (row, col) entries by row then column; return row counts, cols and data.
+
+    Linear time for up to 32,767 columns: a stable radix sort on the columns (16-bit),
+    then scipy's stable counting sort by row (COO → CSR). Otherwise scipy's COO → CSR
+    conversion followed by a sort of each row. Explicit zeros are kept.
+    """
+    shape = (n_rows, max(n_cols, 1))
+    if n_cols <= np.iinfo(np.int16).max and _coo_tocsr is not None:
+        by_col = np.argsort(cols.astype(np.int16), kind="stable")
+        indptr = np.empty(n_rows + 1, dtype=np.int32)
+        indices = np.empty(cols.size, dtype=np.int32)
+        sorted_data = np.empty(cols.size, dtype=np.float64)
+        _coo_tocsr(
+            n_rows,
+            shape[1],
+            cols.size,
+            rows[by_col],
+            cols[by_col],
+            data[by_col],
+            indptr,
+            indices,
+            sorted_data,
+        )
+        return np.diff(indptr).astype(np.int64), indices, sorted_data
+    matrix = scipy.sparse.coo_array((data, (rows, cols)), shape=shape).tocsr()
     return (
-        counts,
-        order_matrix.indices.astype(np.int32, copy=False),
-        np.concatenate(values)[order],
-        np.concatenate(keeps)[order],
-        cover_limit,
+        np.diff(matrix.indptr).astype(np.int64),
+        matrix.indices.astype(np.int32, copy=False),
+        np.asarray(matrix.data, dtype=np.float64),
     )
 
 
@@ -1000,22 +1041,54 @@ def reach_from_arrays(
     # With every site in a tier tree, a point's nearest site can be read from its pairs
     # (see _chunk_entries); sites outside every tree (competitors) need the full query.
     every_site_tiered = bool(n_sites) and all(t is not None for t in tiers)
-    for start in range(0, n_demand, chunk_size):
-        stop = min(start + chunk_size, n_demand)
+    start = 0
+    size = min(chunk_size, 65_536)  # the first chunk measures how dense the pairs are
+    while start < n_demand:
+        stop = min(start + size, n_demand)
+        n_here = stop - start
         xyz = unit_xyz(demand_lon[start:stop], demand_lat[start:stop])
-        entries = _chunk_entries(xyz, tier_trees, promises, start, stop, n_sites)
-        best = np.full(stop - start, np.inf)
-        best_site = np.full(stop - start, -1, dtype=np.int64)
-        need = np.ones(stop - start, dtype=bool)
-        if entries is not None:
-            counts, cols_sorted, values_sorted, keep_sorted, cover_limit = entries
-            if every_site_tiered:
-                _nearest_from_pairs(counts, cols_sorted, values_sorted, best, best_site)
-                need = ~(best <= cover_limit)
-            row_of_entry = np.repeat(np.arange(stop - start), counts)
-            row_counts[start:stop] = np.bincount(row_of_entry[keep_sorted], minlength=stop - start)
-            chunk_cols.append(cols_sorted[keep_sorted])
-            chunk_values.append(values_sorted[keep_sorted])
+        pair_rows, pair_cols, pair_values, pair_keep, cover_limit = _chunk_pairs(
+            xyz, tier_trees, promises, start, stop, n_sites
+        )
+        best = np.full(n_here, np.inf)
+        best_site = np.full(n_here, -1, dtype=np.int64)
+        need = np.ones(n_here, dtype=bool)
+        if (
+            pair_rows.size
+            and every_site_tiered
+            and pair_rows.size <= _DENSE_PAIRS_PER_POINT * n_here
+        ):
+            # Sort the pair positions, read each point's nearest site from its pairs.
+            counts, cols_sorted, position = _sort_by_row_col(
+                pair_rows, pair_cols, np.arange(pair_rows.size, dtype=np.float64), n_here, n_sites
+            )
+            order = position.astype(np.int64)
+            values_sorted = pair_values[order]
+            _nearest_from_pairs(counts, cols_sorted, values_sorted, best, best_site)
+            need = ~(best <= cover_limit)
+            if pair_keep is not None:
+                keep_sorted = pair_keep[order]
+                row_of_entry = np.repeat(np.arange(n_here), counts)
+                counts = np.bincount(row_of_entry[keep_sorted], minlength=n_here)
+                cols_sorted, values_sorted = cols_sorted[keep_sorted], values_sorted[keep_sorted]
+            row_counts[start:stop] = counts
+            chunk_cols.append(cols_sorted)
+            chunk_values.append(values_sorted)
+        elif pair_rows.size:
+            if pair_keep is not None:
+                pair_rows, pair_cols, pair_values = (
+                    pair_rows[pair_keep],
+                    pair_cols[pair_keep],
+                    pair_values[pair_keep],
+                )
+            counts, cols_sorted, values_sorted = _sort_by_row_col(
+                pair_rows, pair_cols, pair_values, n_here, n_sites
+            )
+            row_counts[start:stop] = counts
+            chunk_cols.append(cols_sorted)
+            chunk_values.append(values_sorted)
+        n_pairs = pair_rows.size
+        del pair_rows, pair_cols, pair_values, pair_keep
         if need.any() and nearest_trees:
             query = xyz if need.all() else xyz[need]
             found = np.full(query.shape[0], np.inf)
@@ -1032,6 +1105,9 @@ def reach_from_arrays(
         distance[start:stop] = best
         if progress is not None:
             progress(stop, n_demand)
+        start = stop
+        # Size the next chunk for about _PAIRS_PER_CHUNK pairs (memory), within 1,024..chunk_size.
+        size = int(min(chunk_size, max(1_024, n_here * _PAIRS_PER_CHUNK / max(n_pairs, 1))))
 
     cols = np.concatenate(chunk_cols) if chunk_cols else np.empty(0, dtype=np.int32)
     values = np.concatenate(chunk_values) if chunk_values else np.empty(0, dtype=np.float64)
