@@ -261,3 +261,11 @@ def test_national_sample(tmp_path):
     assert 0 < summary["weighted_coverage_rate"] < 1
     zones = pyogrio.read_dataframe(tmp_path / "blindspots.geojson")
     assert zones["weight"].sum() == pytest.approx(summary["uncovered_weight"])
+
+
+def test_out_must_be_a_folder(files, tmp_path):
+    target = tmp_path / "taken"
+    target.write_text("x", encoding="utf-8")
+    result = invoke(files, target)
+    assert result.exit_code == 2
+    assert "is a file; pass a folder" in result.output

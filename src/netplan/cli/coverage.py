@@ -163,6 +163,8 @@ def coverage(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --out out/coverage
     """
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"{out} is a file; pass a folder", param_hint="--out")
     scenario = scenario_from_option(config)
     gdf_sites = read_sites(sites, scenario=scenario)
     if not eps_km > 0:
