@@ -293,3 +293,26 @@ def test_report_from_library_results(tmp_path: Path) -> None:
     book = openpyxl.load_workbook(path)
     assert book["Sites"].max_row == 1 + len(plan.sites)
     assert book["Assignment"].max_row == 1 + len(plan.assignment)
+
+
+def test_plan_coverage_matches_the_plans_after_and_fills_blind_spots(
+    loaded: dict[str, object],
+) -> None:
+    from netplan.report import plan_coverage
+
+    coverage, plan, scenario = loaded["coverage"], loaded["plan"], loaded["scenario"]
+    after = plan_coverage(coverage, plan, scenario)  # type: ignore[arg-type]
+    assert after is not None
+    summary = after.summary()
+    plan_after = plan.summary()["after"]  # type: ignore[attr-defined]
+    for key in ("weighted_coverage_rate", "coverage_rate", "n_covered", "uncovered_weight"):
+        assert summary[key] == pytest.approx(plan_after[key]), key
+    assert summary["blindspot_weight"] == pytest.approx(summary["uncovered_weight"])
+    html = report_html(**loaded)
+    parsed = _parse(html)
+    assert parsed.tags.count("h3") == 2  # blind spots today and with the plan
+    # The key-figure row for blind spots now has a value for the plan too.
+    row = re.search(
+        r"<td>Blind spots</td><td class=\"num\">([^<]*)</td><td class=\"num\">([^<]*)", html
+    )
+    assert row is not None and row.group(2) == f"{summary['n_blindspots']:,}"

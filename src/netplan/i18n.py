@@ -183,6 +183,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
     "tradeoff_x": {"en": "fixed cost", "zh": "固定成本"},
     "tradeoff_x_sites": {"en": "number of sites", "zh": "网点数"},
     "tradeoff_y": {"en": "weighted coverage", "zh": "加权覆盖率"},
+    "no_blindspots": {"en": "No blind spot left.", "zh": "无服务盲区。"},
     "no_data": {"en": "No data given.", "zh": "未提供数据。"},
     "compare_added": {"en": "Sites added", "zh": "新增网点"},
     "compare_removed": {"en": "Sites removed", "zh": "减少网点"},

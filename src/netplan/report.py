@@ -696,6 +696,88 @@ def compare_outputs(a: str | Path, b: str | Path) -> Comparison:
 # --------------------------------------------------------------------------- the report
 
 
+def _zone_rows(zones: Any, top: int) -> list[dict[str, str]]:
+    """Return the ``top`` heaviest blind-spot zones as display rows."""
+    rows: list[dict[str, str]] = []
+    if zones is None or not len(zones):
+        return rows
+    for _, row in (
+        zones.sort_values("weight", ascending=False, kind="mergesort").head(top).iterrows()
+    ):
+        nearest = row.get("nearest_site")
+        rows.append(
+            {
+                "zone": str(row.get("zone_id", "")),
+                "points": _fmt_number(row.get("n_points")),
+                "weight": _fmt_number(row.get("weight"), 1),
+                "area": _fmt_number(row.get("area_km2"), 1),
+                "nearest": "" if nearest is None or pd.isna(nearest) else str(nearest),
+                "distance": _fmt_number(row.get("distance_km"), 1),
+            }
+        )
+    return rows
+
+
+def plan_coverage(
+    coverage: CoverageLike, plan: PlanLike, scenario: Scenario
+) -> CoverageLike | None:
+    """Return the coverage of the plan's network (kept and opened sites), with blind spots.
+
+    The demand is the coverage result's points (``id, lon, lat, weight``, and
+    ``grade`` when present); the blind-spot options are those the coverage
+    summary records. ``None`` when the plan table has no coordinates.
+
+    Parameters
+    ----------
+    coverage
+        Today's coverage (a :class:`CoverageOutputs` or a coverage result).
+    plan
+        The plan (``sites`` with ``id, tier, decision, lon, lat``).
+    scenario
+        The scenario the plan was made with.
+    """
+    from netplan.blindspots import BlindspotOptions
+    from netplan.coverage import coverage_from_points
+
+    points, sites = coverage.points, plan.sites
+    if not {"id", "lon", "lat", "weight"} <= set(points.columns):
+        return None
+    if not {"id", "tier", "decision", "lon", "lat"} <= set(sites.columns):
+        return None
+    columns = ["id", "weight"] + [c for c in ("grade",) if c in points.columns]
+    demand = gpd.GeoDataFrame(
+        pd.DataFrame(points[columns]).reset_index(drop=True),
+        geometry=gpd.points_from_xy(
+            pd.to_numeric(points["lon"]).to_numpy(float),
+            pd.to_numeric(points["lat"]).to_numpy(float),
+        ),
+        crs=4326,
+    )
+    demand["id"] = demand["id"].astype(str)
+    demand["weight"] = pd.to_numeric(demand["weight"]).astype(float)
+    is_open = sites["decision"].isin(["kept", "opened"]).to_numpy()
+    network = gpd.GeoDataFrame(
+        {
+            "id": sites["id"].astype(str).to_numpy(),
+            "tier": sites["tier"].astype(object).to_numpy(),
+            "status": np.where(is_open, "existing", "closed"),
+        },
+        geometry=gpd.points_from_xy(
+            pd.to_numeric(sites["lon"]).to_numpy(float), pd.to_numeric(sites["lat"]).to_numpy(float)
+        ),
+        crs=4326,
+    )
+    network = network[network["tier"].notna().to_numpy()].reset_index(drop=True)
+    kpis = coverage.summary()
+    options = BlindspotOptions(
+        method=str(kpis.get("blindspot_method") or "h3"),
+        h3_resolution=int(kpis.get("h3_resolution") or 6),
+        min_zone_weight=float(kpis.get("min_zone_weight") or 0.0),
+    )
+    result: CoverageLike = coverage_from_points(demand, network, scenario, blindspots=options)
+    return result
+
+
 def _decision_label(decision: Any, lang: str) -> str:
     key = f"decision_{decision}"
     return text(key, lang) if key in STRINGS else str(decision)
@@ -744,6 +826,21 @@ def report_context(
     # else the plan's own "before".
     before = cov_kpis or (plan_kpis or {}).get("before")
     after = (plan_kpis or {}).get("after") if plan_kpis else None
+    after_coverage = (
+        plan_coverage(coverage, plan, scenario)
+        if coverage is not None and plan is not None and scenario is not None
+        else None
+    )
+    if after_coverage is not None:
+        # The plan's own "after" has no blind-spot zones; take them from the plan's coverage.
+        after_kpis = after_coverage.summary()
+        after = {
+            **(after or {}),
+            **{
+                k: after_kpis.get(k)
+                for k in ("n_blindspots", "blindspot_weight", "blindspot_method")
+            },
+        }
     tier_labels: dict[str, str] = {}
     for source in (before, after):
         for name, entry in ((source or {}).get("by_tier") or {}).items():
@@ -871,23 +968,10 @@ def report_context(
                 }
             )
 
-    blindspots: list[dict[str, str]] = []
-    if zones is not None and len(zones):
-        top_zones = zones.sort_values("weight", ascending=False, kind="mergesort").head(top)
-        for _, row in top_zones.iterrows():
-            blindspots.append(
-                {
-                    "zone": str(row.get("zone_id", "")),
-                    "points": _fmt_number(row.get("n_points")),
-                    "weight": _fmt_number(row.get("weight"), 1),
-                    "area": _fmt_number(row.get("area_km2"), 1),
-                    "nearest": ""
-                    if row.get("nearest_site") is None
-                    else str(row.get("nearest_site")),
-                    "distance": _fmt_number(row.get("distance_km"), 1),
-                }
-            )
-
+    blindspots = _zone_rows(zones, top)
+    blindspots_after = (
+        _zone_rows(after_coverage.blindspots, top) if after_coverage is not None else None
+    )
     top_scores: list[dict[str, str]] = []
     if scores is not None and len(scores):
         best_rows = scores.sort_values(
@@ -1027,6 +1111,7 @@ def report_context(
         "tiers": tiers,
         "changes": changes,
         "blindspots": blindspots,
+        "blindspots_after": blindspots_after,
         "top_scores": top_scores,
         "distance_svg": distance_svg,
         "tradeoff_svg": tradeoff_svg,
