@@ -82,7 +82,10 @@ def report_command(
     config: Annotated[
         Path | None,
         typer.Option(
-            "--config", "-c", help="Scenario TOML (tier labels); optional.", dir_okay=False
+            "--config",
+            "-c",
+            help="Scenario TOML: tier labels; with --coverage and --plan, the plan's blind spots.",
+            dir_okay=False,
         ),
     ] = None,
     lang: Annotated[Language, typer.Option("--lang", help="English or Chinese.")] = Language.en,
