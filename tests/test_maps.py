@@ -423,3 +423,62 @@ def test_plan_table_alone_gives_the_sites() -> None:
     result = network_map(None, None, default_scenario(), plan=plan)
     assert result.n_sites == 5  # the plan lists every own site, no competitor
     assert "np-status-proposed" in result.html()
+
+
+def test_plan_blind_spots_layer_from_real_results() -> None:
+    from netplan.coverage import coverage_from_points
+    from netplan.locate import plan_from_points
+
+    scenario = scenario_from_dict(
+        {
+            "scenario": {"name": "tiny"},
+            "tiers": {
+                "hub": {"radius_km": 120, "fixed_cost": 1000},
+                "station": {"radius_km": 40, "fixed_cost": 100},
+            },
+            "plan": {"budget": 150},
+        },
+        source="tiny.toml",
+    )
+    rng = np.random.default_rng(3)
+    lon = np.concatenate(
+        [rng.normal(0.0, 0.2, 30), rng.normal(3.0, 0.2, 30), rng.normal(6, 0.2, 20)]
+    )
+    demand = gpd.GeoDataFrame(
+        {"id": [f"d{i}" for i in range(80)], "weight": np.ones(80)},
+        geometry=gpd.points_from_xy(lon, rng.normal(0.0, 0.2, 80)),
+        crs=4326,
+    )
+    sites = gpd.GeoDataFrame(
+        {
+            "id": ["H1", "S1", "S2"],
+            "tier": ["hub", "station", "station"],
+            "status": ["existing", "candidate", "candidate"],
+            "fixed_cost": [1000.0, 100.0, 100.0],
+            "capacity": [np.inf] * 3,
+        },
+        geometry=gpd.points_from_xy([0.0, 3.0, 6.0], [0.0, 0.0, 0.0]),
+        crs=4326,
+    )
+    coverage = coverage_from_points(demand, sites, scenario)
+    plan = plan_from_points(demand, sites, scenario)
+    assert list(plan.sites["decision"]) == ["kept", "opened", "not_selected"]  # one station fits
+    result = network_map(demand, sites, scenario, coverage=coverage, plan=plan)
+    assert "Blind spots (today)" in result.layer_names
+    assert "Blind spots (plan)" in result.layer_names
+    today = [
+        c
+        for c in result.map._children.values()
+        if getattr(c, "layer_name", "") == "Blind spots (today)"
+    ]
+    assert today[0].show is False  # the plan's remaining gaps show at opening
+    from netplan.report import plan_coverage
+
+    after = plan_coverage(coverage, plan, scenario)
+    assert after is not None
+    assert result.n_zones == len(coverage.blindspots) + len(after.blindspots)
+    # The far cluster (20 points of weight 1) stays a gap with the plan, with the
+    # edge of the station's cluster: exactly the plan's uncovered weight.
+    uncovered = plan.summary()["after"]["uncovered_weight"]
+    assert after.blindspots["weight"].sum() == pytest.approx(uncovered)
+    assert uncovered >= 20.0

@@ -25,6 +25,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
     "layer_demand_heat": {"en": "Demand (heat map)", "zh": "服务需求（热力图）"},
     "layer_blindspots": {"en": "Blind spots", "zh": "服务盲区"},
     "layer_blindspots_today": {"en": "Blind spots (today)", "zh": "服务盲区（现状）"},
+    "layer_blindspots_plan": {"en": "Blind spots (plan)", "zh": "服务盲区（规划）"},
     "layer_competitors": {"en": "Competitors", "zh": "竞争对手网点"},
     "layer_sites": {"en": "{tier}: sites", "zh": "{tier}：网点"},
     "layer_radius": {"en": "{tier}: service radius", "zh": "{tier}：服务半径"},

@@ -770,8 +770,30 @@ def _build(
             )
 
     zones = getattr(coverage, "blindspots", None) if coverage is not None else None
+    after_coverage = None
+    if coverage is not None and plan is not None:
+        from netplan.report import plan_coverage  # the report module owns this step
+
+        after_coverage = plan_coverage(coverage, plan, scenario)
     if zones is not None and len(zones):
-        result.n_zones = _add_zones(fmap, zones, lang, max_zones, result, today=plan is not None)
+        result.n_zones = _add_zones(
+            fmap,
+            zones,
+            lang,
+            max_zones,
+            result,
+            name_key="layer_blindspots_today" if plan is not None else "layer_blindspots",
+            show=after_coverage is None,
+        )
+    if after_coverage is not None and len(after_coverage.blindspots):
+        result.n_zones += _add_zones(
+            fmap,
+            after_coverage.blindspots,
+            lang,
+            max_zones,
+            result,
+            name_key="layer_blindspots_plan",
+        )
 
     if sites is not None and len(sites):
         _add_sites(fmap, sites, scenario, coverage, plan, scores, lang, max_radius_shown, result)
@@ -784,7 +806,7 @@ def _build(
             )
         )
 
-    _add_panels(fmap, sites, scenario, coverage, plan, lang, page_title)
+    _add_panels(fmap, sites, scenario, coverage, plan, lang, page_title, after_coverage)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     if bounds:
         west = min(b[0] for b in bounds)
@@ -802,7 +824,8 @@ def _add_zones(
     max_zones: int,
     result: NetworkMap,
     *,
-    today: bool = False,
+    name_key: str = "layer_blindspots",
+    show: bool = True,
 ) -> int:
     frame = zones.copy()
     if "weight" not in frame.columns:
@@ -837,8 +860,8 @@ def _add_zones(
                 "properties": {"c": BLINDSPOT_COLOURS[level], "t": tooltip, "p": popup},
             }
         )
-    name = text("layer_blindspots_today" if today else "layer_blindspots", lang)
-    group = folium.FeatureGroup(name=_esc(name), show=True)
+    name = text(name_key, lang)
+    group = folium.FeatureGroup(name=_esc(name), show=show)
     _Script(_ZONES_JS, {"type": "FeatureCollection", "features": features}).add_to(group)
     group.add_to(fmap)
     result.layer_names.append(name)
@@ -990,6 +1013,7 @@ def _add_panels(
     plan: PlanLike | None,
     lang: str,
     page_title: str,
+    after_coverage: CoverageLike | None = None,
 ) -> None:
     tiers_seen = (
         []
@@ -1034,6 +1058,10 @@ def _add_panels(
     # Today: the coverage result when given (it has the blind-spot zones), else the plan's "before".
     before = cov or (plan_summary or {}).get("before")
     after = (plan_summary or {}).get("after")
+    if after is not None and after_coverage is not None:
+        zone_keys = ("n_blindspots", "blindspot_weight", "blindspot_method")
+        after_kpis = after_coverage.summary()
+        after = {**after, **{key: after_kpis.get(key) for key in zone_keys}}
 
     def pair(key: str, fmt: Any) -> str:
         first = fmt(_dig(before, key)) if before else "—"
