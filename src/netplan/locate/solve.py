@@ -115,6 +115,9 @@ class MilpArrays:
         Constant added to the objective.
     start
         An optional feasible starting solution (HiGHS uses it).
+    highs_options
+        Extra HiGHS options for this model (e.g. less primal-heuristic effort
+        when a good start is given).
     """
 
     objective: NDArray[np.float64]
@@ -127,6 +130,7 @@ class MilpArrays:
     maximize: bool = False
     offset: float = 0.0
     start: NDArray[np.float64] | None = None
+    highs_options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_columns(self) -> int:
@@ -278,6 +282,8 @@ def _highs_options(highs: Any, settings: SolverSettings) -> None:
 
 def _highs_pass(highs: Any, model: MilpArrays) -> None:
     highspy = _import_highspy()
+    for name, value in model.highs_options.items():
+        highs.setOptionValue(name, value)
     matrix = model.matrix.tocsr()
     lp = highspy.HighsLp()
     lp.num_col_ = model.n_columns
@@ -431,6 +437,8 @@ class SolverSession:
             self._highs = highs
             self._last = None
         _highs_options(highs, settings)
+        for name, value in model.highs_options.items():
+            highs.setOptionValue(name, value)
         self._model = model
         start = model.start if model.start is not None else self._last
         outcome = _highs_run(highs, model, start)
