@@ -111,6 +111,8 @@ ProgressCallback = Callable[[int, int], None]
 # Helper columns of the per-chunk frames (dropped from the per-point output).
 _REACHED_TIERS = "_reached_tiers"  # bit t set: a site of the scenario's t-th tier reaches the point
 _COVERING_TIER = "_covering_tier"  # scenario tier index of the covering site, -1 when none
+_NEAREST = "_nearest"  # index of the nearest counting site, -1 when none
+_COVERING = "_covering"  # index of the closest covering site, -1 when none
 _ADMIN_PREFIX = "_admin_"
 _WRITE_ROWS = 500_000  # rows per piece when writing the per-point file
 _CONNECT_TIMEOUT = "10s"  # how long to try reaching a --scheduler
@@ -346,35 +348,27 @@ def coverage_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario)
         site_ids=sites.ids,
         grades=_grades(chunk) if "grade" in chunk.columns else None,
     )
-    # The per-point columns exactly as netplan.coverage builds them.
-    nearest = reach.nearest_site
-    has_nearest = nearest >= 0
+    # Compact per-point columns (site indices, categories): cheap to send from a worker;
+    # _point_columns turns them into the output columns of netplan.coverage.
     covering, _ = reach.covering_nearest()
     has_covering = covering >= 0
-    site_ids = np.concatenate([sites.ids.astype(object), np.array([None], dtype=object)])
-    site_tiers = np.concatenate([sites.tiers.astype(object), np.array([None], dtype=object)])
     distance = reach.nearest_distance
     frame = pd.DataFrame(
         {
-            "id": chunk["id"].astype("str").to_numpy(),
+            "id": chunk["id"].astype("str").array,
             "lon": lon,
             "lat": lat,
             "weight": weight,
-            "nearest_site": pd.Series(site_ids[np.where(has_nearest, nearest, -1)], dtype=object),
-            "nearest_tier": pd.Series(
-                site_tiers[np.where(has_nearest, nearest, -1)], dtype=object
-            ),
+            _NEAREST: reach.nearest_site.astype(np.int32),
             "distance_km": np.where(np.isfinite(distance), distance, np.nan),
             "covered": has_covering,
-            "covering_site": pd.Series(
-                site_ids[np.where(has_covering, covering, -1)], dtype=object
-            ),
+            _COVERING: covering.astype(np.int32),
             "n_covering": reach.n_covering(),
         }
     )
     if "grade" in chunk.columns:
         grade = chunk["grade"].astype(object)
-        frame["grade"] = grade.where(grade.notna(), None).to_numpy()
+        frame["grade"] = pd.Categorical(grade.where(grade.notna(), None).to_numpy())
 
     tier_names = list(scenario.tiers)
     tier_index = np.array(
@@ -398,9 +392,37 @@ def coverage_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario)
     for column in ADMIN_COLUMNS:
         if column in lower:
             values = chunk[lower[column]].astype(object)
-            frame[_ADMIN_PREFIX + column] = values.where(values.notna(), None).to_numpy()
+            frame[_ADMIN_PREFIX + column] = pd.Categorical(
+                values.where(values.notna(), None).to_numpy()
+            )
     frame.index = chunk.index
     return frame
+
+
+def _point_columns(frame: pd.DataFrame, sites: SiteArrays) -> pd.DataFrame:
+    """Return the per-point output columns, exactly as netplan.coverage builds them."""
+    site_ids = np.concatenate([sites.ids.astype(object), np.array([None], dtype=object)])
+    site_tiers = np.concatenate([sites.tiers.astype(object), np.array([None], dtype=object)])
+    nearest = frame[_NEAREST].to_numpy(dtype=np.int64)  # -1 picks the trailing None
+    covering = frame[_COVERING].to_numpy(dtype=np.int64)
+    points = pd.DataFrame(
+        {
+            "id": frame["id"].array,
+            "lon": frame["lon"].to_numpy(dtype=np.float64),
+            "lat": frame["lat"].to_numpy(dtype=np.float64),
+            "weight": frame["weight"].to_numpy(dtype=np.float64),
+            "nearest_site": pd.Series(site_ids[nearest], dtype=object),
+            "nearest_tier": pd.Series(site_tiers[nearest], dtype=object),
+            "distance_km": frame["distance_km"].to_numpy(dtype=np.float64),
+            "covered": frame["covered"].to_numpy(dtype=bool),
+            "covering_site": pd.Series(site_ids[covering], dtype=object),
+            "n_covering": frame["n_covering"].to_numpy(dtype=np.int64),
+        }
+    )
+    if "grade" in frame.columns:
+        grade = frame["grade"].astype(object)
+        points["grade"] = grade.where(grade.notna(), None).to_numpy()
+    return points
 
 
 def _customer_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario) -> pd.DataFrame:
@@ -440,6 +462,7 @@ def _assemble(
     """Compute the KPIs and blind spots from every point's columns, as the in-memory path does."""
     counting_sites, status = _counting_sites(gdf_sites)
     counting = np.isin(status, COUNTING_STATUSES)
+    points = _point_columns(frame, SiteArrays.from_sites(counting_sites, scenario))
     weight = frame["weight"].to_numpy(dtype=np.float64)
     total_weight = float(weight.sum())
     if total_weight <= 0:
@@ -489,15 +512,16 @@ def _assemble(
         },
     }
     kpis["by_tier"] = _by_tier(frame, weight, counting_sites, scenario)
-    if "grade" in frame.columns:
-        codes, labels = _codes(frame["grade"])
+    if "grade" in points.columns:
+        codes, labels = _codes(points["grade"])
         kpis["by_grade"] = _group_stats(codes, labels, weight, covered)
     else:
         kpis["by_grade"] = {}
     by_region: dict[str, Any] = {}
     for column in ADMIN_COLUMNS:
         if _ADMIN_PREFIX + column in frame.columns:
-            codes, labels = _codes(frame[_ADMIN_PREFIX + column])
+            admin = frame[_ADMIN_PREFIX + column].astype(object)
+            codes, labels = _codes(admin.where(admin.notna(), None))
             by_region[column] = _group_stats(codes, labels, weight, covered)
     kpis["by_region"] = by_region
     kpis["distance_km"] = _percentiles(frame["distance_km"].to_numpy(dtype=np.float64), weight)
@@ -514,7 +538,7 @@ def _assemble(
             frame["lon"].to_numpy(dtype=np.float64)[uncovered],
             frame["lat"].to_numpy(dtype=np.float64)[uncovered],
             weight[uncovered],
-            frame["nearest_site"].to_numpy(dtype=object)[uncovered],
+            points["nearest_site"].to_numpy(dtype=object)[uncovered],
             frame["distance_km"].to_numpy(dtype=np.float64)[uncovered],
             blindspots,
         )
@@ -550,13 +574,7 @@ def _assemble(
             ),
         }
     kpis["warnings"] = notes
-    output_columns = [
-        c for c in frame.columns if c not in (_REACHED_TIERS, _COVERING_TIER)
-        and not c.startswith(_ADMIN_PREFIX)
-    ]
-    return LargeCoverageResult(
-        points=frame[output_columns], blindspots=zones, kpis=kpis, engine=engine
-    )
+    return LargeCoverageResult(points=points, blindspots=zones, kpis=kpis, engine=engine)
 
 
 def _by_tier(
@@ -902,12 +920,12 @@ def dask_client(
         yield local
 
 
-def _dask_frame(source: Any) -> tuple[Any, str, str]:
+def _dask_frame(source: Any) -> tuple[Any, str, str, pd.DataFrame | None]:
     """Return a dask-geopandas frame over ``source`` and the demand's name and kind."""
     import dask_geopandas
 
     if isinstance(source, dask_geopandas.GeoDataFrame):
-        return source, "demand", ""
+        return source, "demand", "", None
     path = Path(source)
     manifest = read_dataset_manifest(path) if path.is_dir() else None
     if manifest is None:
@@ -919,10 +937,12 @@ def _dask_frame(source: Any) -> tuple[Any, str, str]:
     import dask.dataframe as dd
 
     files = [str(f) for f in dataset_files(path)]
-    meta = next(iter_dataset_frames(files[0], chunk_rows=1)).iloc[:0]
+    sample = next(iter_dataset_frames(files[0], chunk_rows=1))
     # One task per file, read as a light frame (lon/lat, no shapely objects).
-    ddf = dd.from_map(_read_partition, files, meta=meta, enforce_metadata=False)  # type: ignore[no-untyped-call]
-    return ddf, str(manifest.get("source") or path), str(manifest.get("kind", ""))
+    ddf = dd.from_map(  # type: ignore[no-untyped-call]
+        _read_partition, files, meta=sample.iloc[:0], enforce_metadata=False
+    )
+    return ddf, str(manifest.get("source") or path), str(manifest.get("kind", "")), sample
 
 
 def _read_partition(path: str) -> pd.DataFrame:
@@ -997,7 +1017,7 @@ def coverage_dask(
                 **dict(read_options or {}),
             )
             source = tmp / "demand"
-        ddf, name, source_kind = _dask_frame(source)
+        ddf, name, source_kind, sample = _dask_frame(source)
         if not _is_dask_frame(demand) and not Path(demand).is_dir():
             name = str(demand)
         counting_sites, _ = _counting_sites(gdf_sites)
@@ -1005,7 +1025,7 @@ def coverage_dask(
         dask = stack.enter_context(
             dask_client(client=client, workers=workers, scheduler=scheduler)
         )
-        frame = _run_partitions(dask, ddf, coverage_columns, sites, scenario, progress)
+        frame = _run_partitions(dask, ddf, coverage_columns, sites, scenario, sample, progress)
     customer_block = None
     if customers is not None:
         customer_name, _ = _describe(customers, "customers")
@@ -1042,12 +1062,13 @@ def _run_partitions(
     function: Callable[..., pd.DataFrame],
     sites: SiteArrays,
     scenario: Scenario,
+    sample: pd.DataFrame | None,
     progress: ProgressCallback | None,
 ) -> pd.DataFrame:
     """Map ``function`` over the partitions with the sites scattered once; gather in order."""
     from distributed import as_completed
 
-    meta = _meta(function, ddf, sites, scenario)
+    meta = _meta(function, ddf, sites, scenario, sample)
     scattered = client.scatter(sites, broadcast=True)  # type: ignore[no-untyped-call]
     mapped = ddf.map_partitions(function, scattered, scenario, meta=meta)
     futures = client.compute(mapped.to_delayed())  # type: ignore[no-untyped-call]
@@ -1064,9 +1085,11 @@ def _meta(
     ddf: Any,
     sites: SiteArrays,
     scenario: Scenario,
+    sample: pd.DataFrame | None,
 ) -> pd.DataFrame:
     """Return the empty frame ``function`` makes, from one point of the first partition."""
-    sample = ddf.partitions[0].head(1, compute=True, npartitions=1)
+    if sample is None:
+        sample = ddf.partitions[0].head(1, compute=True, npartitions=1)
     if len(sample) == 0:
         msg = "demand: the first partition has no points; convert the data again"
         raise InputError(msg)
@@ -1135,7 +1158,7 @@ def aggregate_h3_dask(
     client, workers, scheduler
         Which cluster: see :func:`dask_client`.
     """
-    ddf, _, _ = _dask_frame(demand)
+    ddf, _, _, _ = _dask_frame(demand)
     with dask_client(client=client, workers=workers, scheduler=scheduler) as dask:
         futures = dask.compute(  # type: ignore[no-untyped-call]
             [_delayed_partials(part, resolution) for part in ddf.to_delayed()]

@@ -33,7 +33,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,6 +69,7 @@ __all__ = [
     "iter_points",
     "read_dataset_manifest",
     "read_light_frame",
+    "write_dataset",
 ]
 
 #: Rows read and validated at a time (a chunk needs a few hundred MB at most).
@@ -622,6 +623,45 @@ def convert_to_geoparquet(
         scenario=scenario,
         progress=progress,
     )
+    return write_dataset(
+        chunks, out_dir, source=str(path), kind=kind, rows_per_partition=rows_per_partition
+    )
+
+
+def write_dataset(
+    chunks: Iterable[gpd.GeoDataFrame],
+    out_dir: str | Path,
+    *,
+    source: str,
+    kind: str,
+    rows_per_partition: int = DEFAULT_ROWS_PER_PARTITION,
+) -> ConvertResult:
+    """Write validated point chunks as a partitioned GeoParquet dataset.
+
+    What :func:`convert_to_geoparquet` does after reading; use it directly for
+    points already validated (or generated) in memory.
+
+    Parameters
+    ----------
+    chunks
+        Points in EPSG:4326 as :func:`netplan.io.read_points` returns them.
+    out_dir
+        Folder to write (must not exist, or be an earlier dataset or empty).
+    source, kind
+        Recorded in the manifest.
+    rows_per_partition
+        Points per file.
+
+    Returns
+    -------
+    ConvertResult
+        Where the files are and what they hold.
+    """
+    if rows_per_partition < 1:
+        msg = f"rows_per_partition must be 1 or more, got {rows_per_partition}"
+        raise ValueError(msg)
+    out_dir = Path(out_dir)
+    _check_target(out_dir)
     with _atomic_directory(out_dir) as tmp:
         writer = _PartitionWriter(tmp, rows_per_partition)
         for chunk in chunks:
@@ -629,10 +669,10 @@ def convert_to_geoparquet(
         writer.close()
         if writer.n_rows == 0:
             msg = "the file has no data rows"
-            raise InputError([Problem(str(path), None, None, msg)])
+            raise InputError([Problem(source, None, None, msg)])
         result = ConvertResult(
             path=out_dir,
-            source=str(path),
+            source=source,
             kind=kind,
             n_rows=writer.n_rows,
             files=tuple(writer.files),
