@@ -642,7 +642,8 @@ def network_map(
         A tier's radius layer is visible at opening only if it has at most
         this many circles.
     max_zones
-        Most blind-spot zones drawn (the heaviest).
+        Most blind-spot zones drawn (the heaviest; half for today and half
+        for the plan when both are drawn).
 
     Returns
     -------
@@ -775,14 +776,17 @@ def _build(
         from netplan.report import plan_coverage  # the report module owns this step
 
         after_coverage = plan_coverage(coverage, plan, scenario)
+    # Both layers together stay within max_zones (the heaviest half of each).
+    zone_limit = max_zones // 2 if after_coverage is not None else max_zones
     if zones is not None and len(zones):
+        today_key = "layer_blindspots_today" if plan is not None else "layer_blindspots"
         result.n_zones = _add_zones(
             fmap,
             zones,
             lang,
-            max_zones,
+            zone_limit,
             result,
-            name_key="layer_blindspots_today" if plan is not None else "layer_blindspots",
+            name_key=today_key,
             show=after_coverage is None,
         )
     if after_coverage is not None and len(after_coverage.blindspots):
@@ -790,7 +794,7 @@ def _build(
             fmap,
             after_coverage.blindspots,
             lang,
-            max_zones,
+            zone_limit,
             result,
             name_key="layer_blindspots_plan",
         )
