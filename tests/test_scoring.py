@@ -314,3 +314,27 @@ def test_cli_score_bad_input_is_one_line(tmp_path: Path) -> None:
     assert "sites.csv: no site to score" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "o" / "scores.csv").exists()
+
+
+def test_cli_score_with_a_cost_matrix(tmp_path: Path) -> None:
+    demand_csv, sites_csv, config = _write_inputs(tmp_path)
+    matrix = tmp_path / "matrix.csv"
+    # Only C2 reaches anything (d4 at cost 5): C2 has all the demand and gap fill.
+    pd.DataFrame({"demand_id": ["d4"], "site_id": ["C2"], "cost": [5.0]}).to_csv(
+        matrix, index=False
+    )
+    out = tmp_path / "scores"
+    args = [
+        "score",
+        "--demand",
+        str(demand_csv),
+        "--sites",
+        str(sites_csv),
+        "--config",
+        str(config),
+    ]
+    result = CliRunner().invoke(app, [*args, "--matrix", str(matrix), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out / "scores.csv").set_index("site_id")
+    assert frame["demand_value"].to_dict() == {"C2": 1.0, "C1": 0.0, "C3": 0.0}
+    assert frame["gap_fill_value"].to_dict() == {"C2": 1.0, "C1": 0.0, "C3": 0.0}

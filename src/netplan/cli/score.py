@@ -41,6 +41,14 @@ def score(
             "--status", help="Status of the sites to score (repeatable; default: candidate)."
         ),
     ] = None,
+    matrix: Annotated[
+        Path | None,
+        typer.Option(
+            "--matrix",
+            help="Cost matrix (demand_id, site_id, cost); pairs absent from it are unreachable.",
+            dir_okay=False,
+        ),
+    ] = None,
     top: Annotated[int, typer.Option("--top", help="Rows per tier shown on the terminal.")] = 5,
 ) -> None:
     """Score candidate sites (demand, gap fill, overlap, distance, competitors, cost, attributes).
@@ -63,7 +71,9 @@ def score(
         msg = "give the demand with --demand FILE (customers) or --installed-base FILE"
         raise typer.BadParameter(msg, param_hint="--demand")
     gdf_sites = read_points(sites, kind="sites", scenario=scenario)
-    result = score_sites(gdf_demand, gdf_sites, scenario, statuses=tuple(status or ("candidate",)))
+    result = score_sites(
+        gdf_demand, gdf_sites, scenario, statuses=tuple(status or ("candidate",)), matrix=matrix
+    )
     paths = result.to_files(out)
 
     table = Table(title=Text(f"site scores ({scenario.name})"), title_justify="left")
