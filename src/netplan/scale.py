@@ -100,6 +100,7 @@ __all__ = [
     "coverage_local",
     "dask_client",
     "default_workers",
+    "network_from_plan",
     "streams",
 ]
 
@@ -1094,6 +1095,39 @@ def _meta(
         msg = "demand: the first partition has no points; convert the data again"
         raise InputError(msg)
     return function(sample, sites, scenario).iloc[:0]
+
+
+# --------------------------------------------------------------------------- plans
+
+
+def network_from_plan(plan_sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the sites of a plan as a network to evaluate: open sites become ``existing``.
+
+    Use it to measure a plan chosen on aggregated demand exactly on the raw
+    points: ``coverage_local(dataset, network_from_plan(plan.sites), scenario)``.
+
+    Parameters
+    ----------
+    plan_sites
+        :attr:`netplan.locate.Plan.sites` (``decision`` and ``status_before``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The sites with ``status``: ``existing`` (kept or opened), ``closed``
+        (closed by the plan), else their status before (candidates not
+        selected stay ``candidate``, competitors ``competitor``).
+    """
+    decision = plan_sites["decision"].astype(str).to_numpy()
+    before = plan_sites["status_before"].astype(str).to_numpy()
+    status = np.where(
+        np.isin(decision, ["kept", "opened"]),
+        "existing",
+        np.where(decision == "closed", "closed", before),
+    )
+    network = plan_sites.drop(columns=["decision", "status_before"]).copy()
+    network.insert(2, "status", status.astype(object))
+    return network
 
 
 # --------------------------------------------------------------------------- H3 aggregation
