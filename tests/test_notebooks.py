@@ -30,7 +30,12 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-EXPECTED = ("01_quickstart.ipynb", "02_site_selection.ipynb", "03_your_data.ipynb")
+EXPECTED = (
+    "01_quickstart.ipynb",
+    "02_site_selection.ipynb",
+    "03_your_data.ipynb",
+    "04_large_installed_base.ipynb",
+)
 #: Seconds one notebook may take (they run in well under this on the samples).
 TIME_LIMIT = 120
 KERNEL_NAME = "netplan-test-python"
