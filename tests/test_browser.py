@@ -583,3 +583,13 @@ def test_national_sample_map_in_the_browser(chromium: str, tmp_path: Path) -> No
     assert value["zones"] == min(1000, len(coverage.blindspots))
     assert value["heat"] == 1
     assert len(np.unique(decode_png(png)[:, :, :3].reshape(-1, 3), axis=0)) > 200
+
+
+def test_report_prints_to_pdf(chromium: str, tmp_path: Path) -> None:
+    from netplan.report import report_html, report_pdf
+
+    page = tmp_path / "report.html"
+    page.write_text(report_html(lang="en", title=HOSTILE), encoding="utf-8")
+    pdf = report_pdf(page, tmp_path / "report.pdf")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-") and len(data) > 1000

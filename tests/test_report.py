@@ -316,3 +316,16 @@ def test_plan_coverage_matches_the_plans_after_and_fills_blind_spots(
         r"<td>Blind spots</td><td class=\"num\">([^<]*)</td><td class=\"num\">([^<]*)", html
     )
     assert row is not None and row.group(2) == f"{summary['n_blindspots']:,}"
+
+
+def test_pdf_without_chromium_says_how_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import netplan.report
+
+    monkeypatch.setattr(netplan.report, "find_chromium", lambda: None)
+    page = tmp_path / "r.html"
+    page.write_text("<html></html>", encoding="utf-8")
+    with pytest.raises(InputError, match="apt-get install chromium"):
+        netplan.report.report_pdf(page, tmp_path / "r.pdf")
+    assert not (tmp_path / "r.pdf").exists()

@@ -54,12 +54,14 @@ __all__ = [
     "CoverageOutputs",
     "PlanOutputs",
     "compare_outputs",
+    "find_chromium",
     "read_coverage_outputs",
     "read_frontier",
     "read_outputs",
     "read_plan_outputs",
     "read_scores",
     "report_html",
+    "report_pdf",
     "report_xlsx",
     "write_report",
 ]
@@ -1261,3 +1263,72 @@ def write_report(
     if xlsx is not None:
         paths["xlsx"] = report_xlsx(xlsx, **options)
     return paths
+
+
+#: Browsers :func:`report_pdf` looks for, in order.
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
+
+
+def find_chromium() -> str | None:
+    """Return the path of a Chromium-family browser on this machine, or ``None``."""
+    import shutil
+
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def report_pdf(html_path: str | Path, pdf_path: str | Path, *, timeout: float = 120.0) -> Path:
+    """Print an HTML report to PDF with headless Chromium (no network needed).
+
+    Parameters
+    ----------
+    html_path
+        The report written by :func:`write_report`.
+    pdf_path
+        The PDF to write (atomically).
+    timeout
+        Seconds to wait for the browser.
+
+    Raises
+    ------
+    InputError
+        No Chromium is installed (the message gives the install line), or the
+        browser failed.
+    """
+    import subprocess
+    import tempfile
+
+    browser = find_chromium()
+    if browser is None:
+        msg = (
+            "a PDF needs headless Chromium, which is not installed "
+            "(Debian/Ubuntu: apt-get install chromium); or print the HTML report from a browser"
+        )
+        raise InputError(msg)
+    source = Path(html_path).resolve()
+    with atomic_path(pdf_path) as tmp, tempfile.TemporaryDirectory() as profile:
+        command = [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={tmp}",
+            source.as_uri(),
+        ]
+        try:
+            subprocess.run(command, check=True, capture_output=True, timeout=timeout)
+        except (subprocess.SubprocessError, OSError) as exc:
+            msg = f"{source}: Chromium could not print the report to PDF ({type(exc).__name__})"
+            raise InputError(msg) from None
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            msg = f"{source}: Chromium wrote no PDF"
+            raise InputError(msg)
+    return Path(pdf_path)

@@ -21,6 +21,7 @@ from netplan.report import (
     read_plan_outputs,
     read_scores,
     report_context,
+    report_pdf,
     write_report,
 )
 
@@ -58,6 +59,12 @@ def report_command(
     xlsx: Annotated[
         Path | None,
         typer.Option("--xlsx", help="Also write the tables as an Excel workbook.", dir_okay=False),
+    ] = None,
+    pdf: Annotated[
+        Path | None,
+        typer.Option(
+            "--pdf", help="Also print the report to PDF (needs headless Chromium).", dir_okay=False
+        ),
     ] = None,
     compare_with: Annotated[
         Path | None,
@@ -128,6 +135,8 @@ def report_command(
         lang=lang.value,
         map_href=map_href,
     )
+    if pdf is not None:
+        paths["pdf"] = report_pdf(paths["report"], pdf)
     for name, path in paths.items():
         console.print(f"{name}: {path}", markup=False)
 
