@@ -266,3 +266,28 @@ def test_cli_convert_bad_input_exit_2(write_csv: Callable[..., Path], tmp_path: 
     result = CliRunner().invoke(app, ["convert", str(path), str(tmp_path / "out")])
     assert result.exit_code == 2
     assert "row 2, column 'lon': longitude 200 is outside -180..180" in result.output
+
+
+def test_cli_convert_with_cells(write_csv: Callable[..., Path], tmp_path: Path) -> None:
+    path = write_csv(_installed_base_rows(400))
+    cells = tmp_path / "cells.csv"
+    result = CliRunner().invoke(
+        app,
+        [
+            "convert",
+            str(path),
+            str(tmp_path / "base"),
+            "--kind",
+            "installed-base",
+            "--cells",
+            str(cells),
+            "--h3-resolution",
+            "4",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "H3 cells (resolution 4; no point moved more than" in result.output
+    back = read_points(cells)
+    whole = read_points(path, kind="installed-base")
+    assert pd.to_numeric(back["n_points"]).sum() == 400
+    assert back["weight"].sum() == pytest.approx(whole["weight"].sum())

@@ -60,8 +60,8 @@ def _progress_bar(total: int) -> Iterator[ProgressCallback | None]:
     with Progress(*columns, console=err_console, transient=True) as progress:
         task = progress.add_task("reach", total=total)
 
-        def update(done: int, _total: int) -> None:
-            progress.update(task, completed=done)
+        def update(done: int, total_now: int) -> None:
+            progress.update(task, completed=done, total=max(total_now, done))
 
         yield update
 
@@ -178,17 +178,19 @@ def coverage(
     )
     if engine is Engine.dask or scheduler or workers or streams(installed_base or demand):
         # Large inputs: netplan.scale streams them (or runs on Dask); same outputs.
-        large = coverage_from_files(
-            demand,
-            gdf_sites,
-            scenario,
-            installed_base=installed_base,
-            engine=engine.value,
-            scheduler=scheduler,
-            workers=workers,
-            blindspots=options,
-            matrix=matrix,
-        )
+        with _progress_bar(PROGRESS_FROM) as progress:
+            large = coverage_from_files(
+                demand,
+                gdf_sites,
+                scenario,
+                installed_base=installed_base,
+                engine=engine.value,
+                scheduler=scheduler,
+                workers=workers,
+                blindspots=options,
+                matrix=matrix,
+                progress=progress,
+            )
         large_paths = large.to_files(out, fmt=fmt.value)
         for table in coverage_summary_tables(large.summary()):
             console.print(table)
