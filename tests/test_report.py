@@ -329,3 +329,19 @@ def test_pdf_without_chromium_says_how_to_install(
     with pytest.raises(InputError, match="apt-get install chromium"):
         netplan.report.report_pdf(page, tmp_path / "r.pdf")
     assert not (tmp_path / "r.pdf").exists()
+
+
+def test_xlsx_never_writes_formulas(tmp_path: Path) -> None:
+    scores = pd.DataFrame(
+        {
+            "site_id": ["=1+1", "S2"],
+            "tier": ["station", "station"],
+            "total_score": [50.0, 40.0],
+            "rank": [1, 2],
+            "name": ['=HYPERLINK("http://x","click")', "@SUM(A1)"],
+        }
+    )
+    path = report_xlsx(tmp_path / "f.xlsx", scores=scores)
+    sheet = openpyxl.load_workbook(path)["Scores"]
+    assert sheet["A2"].value == "=1+1" and sheet["A2"].data_type == "s"
+    assert sheet["E2"].value.startswith("=HYPERLINK") and sheet["E2"].data_type == "s"

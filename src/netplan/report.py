@@ -1207,6 +1207,12 @@ def report_xlsx(path: str | Path, **options: Any) -> Path:
     for sheet in book.worksheets:
         for cell in sheet[3 if sheet.title == "Summary" else 1]:
             cell.font = Font(bold=True)
+        # netplan writes no formulas: text such as "=HYPERLINK(...)" in a site name
+        # stays text (no spreadsheet formula injection).
+        for row_cells in sheet.iter_rows():
+            for cell in row_cells:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
     fixed = datetime.datetime(2000, 1, 1)
     book.properties.created = fixed
     book.properties.modified = fixed
