@@ -1141,7 +1141,11 @@ def report_html(**options: Any) -> str:
     The template autoescapes every value; the two charts are SVG built by
     netplan with their labels escaped (:func:`markupsafe.Markup` marks them trusted).
     """
-    context = report_context(**options)
+    return _render_html(report_context(**options))
+
+
+def _render_html(context: dict[str, Any]) -> str:
+    context = dict(context)
     context["distance_svg"] = markupsafe.Markup(context["distance_svg"])
     context["tradeoff_svg"] = markupsafe.Markup(context["tradeoff_svg"])
     return _environment().get_template("report.html.j2").render(**context)
@@ -1150,37 +1154,58 @@ def report_html(**options: Any) -> str:
 def report_xlsx(path: str | Path, **options: Any) -> Path:
     """Write ``report.xlsx`` (sheets Summary, Sites, Scores, Blind spots, Assignment).
 
-    Options are those of :func:`report_context` plus the raw tables it reads.
-    The file is byte-identical across runs (fixed document dates and zip
-    timestamps).
+    Options are those of :func:`report_context`; the sheets hold the raw tables
+    (the plan's sites and assignment, the scores, the blind-spot zones). The
+    file is byte-identical across runs (fixed document dates and zip
+    timestamps), and text that looks like a formula stays text.
     """
+    return _write_xlsx(path, report_context(**options), options)
+
+
+def _write_xlsx(path: str | Path, context: dict[str, Any], options: Mapping[str, Any]) -> Path:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     coverage: CoverageLike | None = options.get("coverage")
     plan: PlanLike | None = options.get("plan")
     assignment = getattr(plan, "assignment", None) if plan is not None else None
     scores: pd.DataFrame | None = options.get("scores")
-    context = report_context(**options)
     t = context["t"]
-    book = Workbook()
-    summary = book.active
-    summary.title = "Summary"
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
+
+    def cells(sheet: Any, values: Sequence[Any], *, header: bool = False) -> list[Any]:
+        out = []
+        for value in values:
+            value = _cell(value)
+            if header or (isinstance(value, str) and value.startswith("=")):
+                cell = WriteOnlyCell(sheet, value=value)
+                if isinstance(value, str) and value.startswith("="):
+                    cell.data_type = "s"  # netplan writes no formulas: such text stays text
+                if header:
+                    cell.font = bold
+                out.append(cell)
+            else:
+                out.append(value)
+        return out
+
+    summary = book.create_sheet("Summary")
     header = [t["col_kpi"], t["col_before"]] + (
         [t["col_after"], t["col_change"]] if context["has_plan"] else []
     )
-    summary.append([context["title"]])
-    summary.append([context["scenario_name"]])
-    summary.append(header)
+    summary.append(cells(summary, [context["title"]]))
+    summary.append(cells(summary, [context["scenario_name"]]))
+    summary.append(cells(summary, header, header=True))
     for row in context["kpis"]:
         values = [row["label"], row["before"]]
         if context["has_plan"]:
             values += [row["after"], row["change"]]
-        summary.append(values)
+        summary.append(cells(summary, values))
     for row in context["plan_rows"]:
-        summary.append([row["label"], row["value"]])
+        summary.append(cells(summary, [row["label"], row["value"]]))
     for line in context["headline"]:
-        summary.append([line])
+        summary.append(cells(summary, [line]))
     sheets = {
         "Sites": (
             pd.DataFrame(plan.sites.drop(columns="geometry", errors="ignore"))
@@ -1201,18 +1226,9 @@ def report_xlsx(path: str | Path, **options: Any) -> Path:
     }
     for name, frame in sheets.items():
         sheet = book.create_sheet(name)
-        sheet.append([str(c) for c in frame.columns])
+        sheet.append(cells(sheet, [str(c) for c in frame.columns], header=True))
         for record in frame.itertuples(index=False, name=None):
-            sheet.append([_cell(v) for v in record])
-    for sheet in book.worksheets:
-        for cell in sheet[3 if sheet.title == "Summary" else 1]:
-            cell.font = Font(bold=True)
-        # netplan writes no formulas: text such as "=HYPERLINK(...)" in a site name
-        # stays text (no spreadsheet formula injection).
-        for row_cells in sheet.iter_rows():
-            for cell in row_cells:
-                if cell.data_type == "f":
-                    cell.data_type = "s"
+            sheet.append(cells(sheet, record))
     fixed = datetime.datetime(2000, 1, 1)
     book.properties.created = fixed
     book.properties.modified = fixed
@@ -1265,9 +1281,10 @@ def write_report(
     **options: Any,
 ) -> dict[str, Path]:
     """Write the HTML report (and the XLSX when ``xlsx`` is given); return the paths."""
-    paths = {"report": write_text(out, report_html(**options))}
+    context = report_context(**options)  # computed once for both files
+    paths = {"report": write_text(out, _render_html(context))}
     if xlsx is not None:
-        paths["xlsx"] = report_xlsx(xlsx, **options)
+        paths["xlsx"] = _write_xlsx(xlsx, context, options)
     return paths
 
 
