@@ -8,7 +8,8 @@ one tier with a 30 km radius, for N = 1e6 and 1e7 demand points, it times:
   site + number of sites within 30 km for every point, on coordinates already
   in memory (reading them is reported apart as ``load_s``);
 * ``local``: :func:`netplan.scale.coverage_local` on the dataset (reading,
-  reach, per-point columns and every KPI; no blind spots);
+  reach, per-point columns and every KPI; no blind spots), one thread, and
+  ``local-2threads`` with two chunks computed at once (equal cores to Dask);
 * ``dask``: :func:`netplan.scale.coverage_dask` on a ``LocalCluster`` of 2
   worker processes (one thread each), started (and netplan imported in the
   workers) before the clock; start-up reported apart. It runs twice: the
@@ -154,11 +155,14 @@ def run_one(engine: str, dataset: Path, sites_path: Path) -> dict[str, float]:
         out["wall_s"] = time.perf_counter() - start
         out["n"] = float(len(lon))
         out["coverage_rate"] = n_covered / len(lon)
-    elif engine == "local":
+    elif engine in ("local", "local-2threads"):
         from netplan.scale import coverage_local
 
+        threads = 2 if engine == "local-2threads" else 1
         start = time.perf_counter()
-        result = coverage_local(dataset, sites, scenario, blindspots=None, chunk_rows=500_000)
+        result = coverage_local(
+            dataset, sites, scenario, blindspots=None, chunk_rows=500_000, threads=threads
+        )
         out["wall_s"] = time.perf_counter() - start
         out["n"] = float(len(result.points))
         out["coverage_rate"] = float(result.summary()["coverage_rate"])
@@ -216,7 +220,7 @@ def main() -> None:
         start = time.perf_counter()
         dataset, sites = make_data(folder, n)
         print(f"data N={n:,}: {time.perf_counter() - start:.1f} s in {dataset}", file=sys.stderr)
-        for engine in ("floor", "local", "dask"):
+        for engine in ("floor", "local", "local-2threads", "dask"):
             done = subprocess.run(
                 [sys.executable, __file__, "--run", engine, str(dataset), str(sites)],
                 capture_output=True,

@@ -639,6 +639,7 @@ def coverage_local(
     customers: str | Path | gpd.GeoDataFrame | None = None,
     blindspots: BlindspotOptions | None = BlindspotOptions(),  # noqa: B008 (frozen, immutable)
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    threads: int = 1,
     read_options: Mapping[str, Any] | None = None,
     matrix: object = None,
     progress: ProgressCallback | None = None,
@@ -665,6 +666,9 @@ def coverage_local(
         How to group uncovered demand; ``None`` skips blind spots.
     chunk_rows
         Points per chunk (memory is about 1 KB per point of a chunk).
+    threads
+        Chunks computed at once (the KD-tree queries release the GIL); each
+        thread holds one chunk in memory.
     read_options
         ``id_col``, ``lon_col``, ``lat_col``, ``weight_col``, ``crs`` for
         reading files (see :func:`netplan.io.read_points`).
@@ -691,10 +695,9 @@ def coverage_local(
     counting_sites, _ = _counting_sites(gdf_sites)
     sites = SiteArrays.from_sites(counting_sites, scenario)
     options = dict(read_options or {})
-    frames: list[pd.DataFrame] = []
     name, source_kind = _describe(demand, kind)
-    for chunk in _chunks(demand, kind, chunk_rows, options, scenario, progress):
-        frames.append(coverage_columns(chunk, sites, scenario))
+    chunks = _chunks(demand, kind, chunk_rows, options, scenario, progress)
+    frames = list(_map_in_threads(coverage_columns, chunks, sites, scenario, threads))
     frame = _concat_frames(frames)
     customer_block = None
     if customers is not None:
@@ -714,6 +717,34 @@ def coverage_local(
         customers=customer_block,
         engine="local",
     )
+
+
+def _map_in_threads(
+    function: Callable[[pd.DataFrame, SiteArrays, Scenario], pd.DataFrame],
+    chunks: Iterator[pd.DataFrame],
+    sites: SiteArrays,
+    scenario: Scenario,
+    threads: int,
+) -> Iterator[pd.DataFrame]:
+    """Yield ``function(chunk)`` for each chunk in order, computing up to ``threads`` at once."""
+    if threads < 1:
+        msg = f"threads must be 1 or more, got {threads}"
+        raise ValueError(msg)
+    if threads == 1:
+        for chunk in chunks:
+            yield function(chunk, sites, scenario)
+        return
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending: deque[Future[pd.DataFrame]] = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(function, chunk, sites, scenario))
+            if len(pending) >= threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _describe(source: str | Path | gpd.GeoDataFrame, kind: str) -> tuple[str, str]:
