@@ -15,7 +15,7 @@ factor                     raw value                                            
 ``distance_to_outlet``     great-circle km to the nearest outlet of today's network    higher
                            (spreads the network; empty when there is none: sub-score
                            100)
-``competitors``            competitors' outlets within the tier's default radius       lower
+``competitors``            competitors' outlets within the tier's default reach        lower
 ``cost``                   the site's ``fixed_cost``                                   lower
 attribute columns          the column's value (``[scoring.attributes]``: weight and    per
                            direction ``benefit`` or ``cost``)                          direction
@@ -397,12 +397,18 @@ def _competitors_within(
     tiers: NDArray[Any],
     scenario: Scenario,
 ) -> NDArray[np.float64]:
-    """Count competitors within each scored site's default tier radius (great-circle)."""
+    """Count competitors within each scored site's default tier reach (great-circle km).
+
+    Under ``road_estimate`` a radius in road km reaches radius ÷ detour great-circle
+    km; under ``matrix`` (no coordinates-based reach) the radius is read as
+    great-circle km.
+    """
     if competitors.size == 0:
         return np.zeros(scored.size)
     tree = cKDTree(xyz[competitors])
+    model = "great_circle" if scenario.distance_model == "matrix" else scenario.distance_model
     radius_km = np.array(
-        [scenario.tiers[str(tiers[s])].reach_km(distance_model="great_circle") for s in scored]
+        [scenario.tiers[str(tiers[s])].reach_km(distance_model=model) for s in scored]
     )
     counts = tree.query_ball_point(
         xyz[scored], chord_from_km(radius_km) * (1 + 1e-12), return_length=True
