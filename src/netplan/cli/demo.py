@@ -7,9 +7,10 @@ from typing import Annotated
 
 import typer
 
-from netplan.cli._app import app, command, console
-from netplan.cli._render import input_summary_table
-from netplan.demo import run_demo
+from netplan.cli._app import app, command, console, err_console
+from netplan.cli._render import coverage_summary_tables, input_summary_table
+from netplan.cli.plan import _before_after_table, _plan_table
+from netplan.demo import DEMO_TIME_LIMIT, run_demo
 
 
 @app.command()
@@ -22,17 +23,37 @@ def demo(
         Path | None,
         typer.Option("--samples", help="Samples folder (default: the bundled data/samples)."),
     ] = None,
+    time_limit: Annotated[
+        float,
+        typer.Option("--time-limit", min=1.0, help="Seconds the site-selection MILP may take."),
+    ] = DEMO_TIME_LIMIT,
 ) -> None:
     """Run the main job on the bundled national sample and say where the outputs are.
+
+    Loads and validates the sample, computes today's coverage and blind spots,
+    chooses sites with the tiered MILP under the scenario's budget, scores the
+    candidates, and writes a map and a report.
 
     Example: netplan demo --out out/demo
     """
     try:
-        result = run_demo(out, samples=samples)
+        result = run_demo(
+            out,
+            samples=samples,
+            time_limit=time_limit,
+            step=lambda text: err_console.print(f"netplan demo: {text} ...", markup=False),
+        )
     except FileNotFoundError as exc:
         raise typer.BadParameter(str(exc), param_hint="--samples") from None
     for summary in result.inputs.values():
         console.print(input_summary_table(summary))
-    console.print("outputs:")
+    if result.coverage is not None:
+        for table in coverage_summary_tables(result.coverage.summary()):
+            console.print(table)
+    if result.plan is not None:
+        plan_summary = result.plan.summary()
+        console.print(_plan_table(plan_summary))
+        console.print(_before_after_table(plan_summary))
+    console.print("outputs:", markup=False)
     for name, path in result.outputs.items():
-        console.print(f"  {name}: {path}")
+        console.print(f"  {name}: {path}", markup=False)
