@@ -52,6 +52,7 @@ __all__ = [
     "PointKind",
     "atomic_path",
     "detect_encoding",
+    "parse_number",
     "points_from_frame",
     "read_csv_chunks",
     "read_customers",
@@ -397,15 +398,141 @@ def _negative_message(label: str, values: NDArray[np.float64]) -> Callable[[int]
 def _numeric(
     frame: pd.DataFrame, column: str, collector: _Collector, what: str
 ) -> NDArray[np.float64]:
-    """Return ``column`` as floats, reporting values that are not numbers."""
+    """Return ``column`` as floats, reporting values that are not numbers.
+
+    Plain numbers are read by pandas; the text left over is read by
+    :func:`parse_number` (thousands separators in quantities, degrees, minutes
+    and seconds in coordinates). ``"nan"`` is not a number; ``"inf"`` is read
+    and reported by the range checks.
+    """
     raw = frame[column]
-    values = pd.to_numeric(raw, errors="coerce")
-    as_float = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    try:
+        values = pd.to_numeric(raw, errors="coerce")
+    except (TypeError, ValueError):  # lists, dicts or bytes in a Parquet/GeoJSON column
+        values = pd.Series([_scalar_number(v) for v in raw], index=raw.index, dtype=np.float64)
+    as_float = np.array(values.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
     bad = np.isnan(as_float) & raw.notna().to_numpy()
     if bad.any():
         shown = raw.to_numpy()
-        collector.rows(bad, column, lambda i: _not_a_number(what, shown[i]))
+        reasons: dict[int, str] = {}
+        for position in np.flatnonzero(bad):
+            value = shown[position]
+            if not isinstance(value, str):
+                continue
+            try:
+                as_float[position] = parse_number(value, what)
+            except ValueError as exc:
+                reasons[int(position)] = str(exc)
+                continue
+            bad[position] = False
+        collector.rows(
+            bad, column, lambda i: reasons.get(i) or _not_a_number(what, shown[i])
+        )
     return as_float
+
+
+def _scalar_number(value: Any) -> float:
+    """Return ``value`` as a float, NaN when it is not a plain number."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number | str):
+        return np.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return np.nan
+
+
+#: A quantity with thousands separators, as spreadsheets export it: "1,234" or "-1,234,567.5".
+_GROUPED_NUMBER = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
+#: Hemisphere marks before or after a coordinate, and the sign and axis they give.
+_HEMISPHERES = {
+    "N": (1, "latitude"), "S": (-1, "latitude"), "E": (1, "longitude"), "W": (-1, "longitude"),
+    "北纬": (1, "latitude"), "南纬": (-1, "latitude"),
+    "东经": (1, "longitude"), "西经": (-1, "longitude"),
+    "北": (1, "latitude"), "南": (-1, "latitude"), "东": (1, "longitude"), "西": (-1, "longitude"),
+}  # fmt: skip
+_HEMISPHERE = "北纬|南纬|东经|西经|[NSEW北南东西]"
+_NUMBER = r"\d+(?:\.\d*)?|\.\d+"
+#: A coordinate in degrees (°, º or 度), optional minutes (', ′ or 分) and seconds
+#: (", ″, '' or 秒), with a sign or a hemisphere mark (N/S/E/W, 北纬/东经...).
+_DMS_COORDINATE = re.compile(
+    rf"^(?P<before>{_HEMISPHERE})?\s*(?P<sign>[-+])?\s*"
+    rf"(?P<degrees>{_NUMBER})\s*[°º˚度]\s*"
+    rf"(?:(?P<minutes>{_NUMBER})\s*['′’分]\s*)?"
+    rf"(?:(?P<seconds>{_NUMBER})\s*(?:\"|″|”|''|′′|秒)\s*)?"
+    rf"(?P<after>{_HEMISPHERE})?$",
+    re.IGNORECASE,
+)
+
+
+def parse_number(text: str, what: str = "value") -> float:
+    """Return the number a cell's text means, as a spreadsheet user wrote it.
+
+    Plain numbers (``"116.4"``, ``"1e3"``) are read as floats. A quantity
+    (any ``what`` but ``"longitude"``/``"latitude"``) may carry thousands
+    separators as Excel exports them: ``"1,234"`` or ``"1,234.5"`` (groups of
+    exactly three digits; ``"116,4"`` is refused as a decimal comma). A
+    coordinate may be written in degrees, minutes and seconds:
+    ``104°3'36"E``, ``30°40'12.5"N``, ``N30°40.2'``, ``-104°3'36"``,
+    ``北纬30度40分12秒``; south and west are negative, and a hemisphere
+    mark of the other axis (``N`` in a longitude) is refused.
+
+    Parameters
+    ----------
+    text
+        The cell text.
+    what
+        What the number is (``"longitude"``, ``"latitude"``, ``"weight"``, ...),
+        used to pick the accepted forms and in the message.
+
+    Returns
+    -------
+    float
+        The value (degrees for coordinates).
+
+    Raises
+    ------
+    ValueError
+        When the text is not a number of an accepted form; the message says why.
+
+    Examples
+    --------
+    >>> parse_number("1,234.5", "weight")
+    1234.5
+    >>> parse_number("104°3'36\"E", "longitude")
+    104.06
+    >>> parse_number("30°40'12\"S", "latitude")
+    -30.67
+    """
+    cleaned = text.strip().replace("\u00a0", " ")
+    try:
+        return float(cleaned)
+    except ValueError:
+        pass
+    if what not in ("longitude", "latitude"):
+        if _GROUPED_NUMBER.match(cleaned):
+            return float(cleaned.replace(",", ""))
+        raise ValueError(_not_a_number(what, text))
+    match = _DMS_COORDINATE.match(cleaned)
+    if match is None:
+        raise ValueError(_not_a_number(what, text))
+    marks = [m for m in (match["before"], match["after"]) if m]
+    if len(marks) > 1 or (marks and match["sign"]):
+        msg = f"{what} {text!r} has two signs or hemisphere marks; give one (30°40'12\"S or -30°40'12\")"
+        raise ValueError(msg)
+    sign = -1.0 if match["sign"] == "-" else 1.0
+    if marks:
+        hemisphere_sign, axis = _HEMISPHERES[marks[0].upper()]
+        if axis != what:
+            msg = f"{what} {text!r} has the hemisphere mark {marks[0]!r} of a {axis}; check the column"
+            raise ValueError(msg)
+        sign = float(hemisphere_sign)
+    degrees = float(match["degrees"])
+    minutes = float(match["minutes"] or 0.0)
+    seconds = float(match["seconds"] or 0.0)
+    if minutes >= 60 or seconds >= 60:
+        msg = f"{what} {text!r}: minutes and seconds must be below 60"
+        raise ValueError(msg)
+    return round(sign * (degrees + minutes / 60 + seconds / 3600), 12)
 
 
 #: A number written with a decimal comma ("116,4") or a thousands separator ("1,200").
@@ -415,7 +542,12 @@ _COMMA_NUMBER = re.compile(r"^\s*[-+]?\d+(,\d+)+\s*$")
 def _not_a_number(what: str, value: Any) -> str:
     hint = ""
     if isinstance(value, str) and _COMMA_NUMBER.match(value):
-        hint = " (write numbers with a dot for decimals and no thousands separator)"
+        hint = (
+            " (write numbers with a dot for decimals and no thousands separator)"
+            if what in ("longitude", "latitude")
+            else " (write numbers with a dot for decimals; a thousands separator groups "
+            "three digits: 1,234.5)"
+        )
     return f"{what} {value!r} is not a number{hint}"
 
 
