@@ -158,7 +158,10 @@ def optimize(
     coverage_target: Annotated[
         float | None,
         typer.Option(
-            "--coverage-target", min=0.0, max=1.0, help="Share of demand weight to cover, e.g. 0.95; alone, minimise its cost."
+            "--coverage-target",
+            min=0.0,
+            max=1.0,
+            help="Share of demand weight to cover, e.g. 0.95; without --budget, the cheapest plan reaching it.",
         ),
     ] = None,
     objective: Annotated[
@@ -206,7 +209,8 @@ def optimize(
     if objective is None and model in (None, Model.tiered):
         # A limit given on the command line says what to optimise.
         if coverage_target is not None and budget is None:
-            options = replace(options, objective="min_cost")
+            # "What does this target cost?": the scenario's budget does not cap it.
+            options = replace(options, objective="min_cost", budget=None)
         elif budget is not None and coverage_target is None:
             options = replace(options, objective="max_coverage")
     gdf_sites = read_sites(sites, scenario=scenario)
