@@ -13,6 +13,7 @@ from netplan.config import Scenario, Tier, default_scenario, load_scenario
 from netplan.coverage import CoverageResult, coverage_from_points
 from netplan.errors import ConfigError, InfeasibleError, InputError, NetplanError
 from netplan.io import read_customers, read_installed_base, read_points, read_sites
+from netplan.locate import Plan, plan_from_points
 
 __all__ = [
     "ConfigError",
@@ -20,12 +21,14 @@ __all__ = [
     "InfeasibleError",
     "InputError",
     "NetplanError",
+    "Plan",
     "Scenario",
     "Tier",
     "__version__",
     "coverage_from_points",
     "default_scenario",
     "load_scenario",
+    "plan_from_points",
     "read_customers",
     "read_installed_base",
     "read_points",
