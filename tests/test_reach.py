@@ -109,7 +109,7 @@ def test_geometry_helpers():
 
 @pytest.mark.parametrize("where", ["china", "antimeridian", "pole"])
 @pytest.mark.parametrize("model", ["great_circle", "road_estimate"])
-@pytest.mark.parametrize("route", ["pairs", "dense", "public-sort"])
+@pytest.mark.parametrize("route", ["pairs", "dense", "public-sort", "unsorted"])
 def test_matches_brute_force(where, model, route, monkeypatch):
     # Every internal route must give the brute-force answer: nearest sites read from
     # the pairs or from a k=1 query, and the radix or the public CSR sort.
@@ -117,7 +117,7 @@ def test_matches_brute_force(where, model, route, monkeypatch):
         monkeypatch.setattr(reach_module, "_DENSE_PAIRS_PER_POINT", 0)
     elif route == "public-sort":
         monkeypatch.setattr(reach_module, "_coo_tocsr", None)
-    else:
+    elif route == "pairs":
         monkeypatch.setattr(reach_module, "_DENSE_PAIRS_PER_POINT", 10**9)
     rng = np.random.default_rng([len(where), len(model), ord(where[0])])
     lon, lat, slon, slat = random_instance(rng, 700, 40, where)
@@ -135,7 +135,12 @@ def test_matches_brute_force(where, model, route, monkeypatch):
     )
     demand = demand_frame(lon, lat, grades)
     sites = site_frame(slon, slat, tiers)
-    reach = reach_from_points(demand, sites, scenario, chunk_size=97)
+    reach = reach_from_points(
+        demand, sites, scenario, chunk_size=97, sort_indices=route != "unsorted"
+    )
+    if route != "unsorted":
+        assert reach.matrix.has_sorted_indices
+    reach.matrix.sort_indices()
 
     gc = haversine_km(lon[:, None], lat[:, None], slon[None, :], slat[None, :])
     scale = np.array(
