@@ -125,7 +125,7 @@ def test_aggregate_h3_rejects_empty_input() -> None:
 
 # --------------------------------------------------------------------------- coverage engines
 
-N_POINTS = 240_000
+N_POINTS = 200_000
 N_SMALL = 30_000
 
 

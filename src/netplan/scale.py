@@ -364,7 +364,7 @@ def coverage_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario)
             "distance_km": np.where(np.isfinite(distance), distance, np.nan),
             "covered": has_covering,
             _COVERING: covering.astype(np.int32),
-            "n_covering": reach.n_covering(),
+            "n_covering": reach.n_covering().astype(np.int32),
         }
     )
     if "grade" in chunk.columns:
@@ -384,11 +384,11 @@ def coverage_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario)
         hit = np.zeros(reach.n_demand, dtype=bool)
         hit[rows[entry_tier == position]] = True
         reached |= hit.astype(np.int64) << position
-    frame[_REACHED_TIERS] = reached
+    frame[_REACHED_TIERS] = reached.astype(np.uint16 if len(tier_names) <= 16 else np.int64)
     covering_tier = np.full(reach.n_demand, -1, dtype=np.int64)
     if reach.n_sites:
         covering_tier[has_covering] = tier_index[covering[has_covering]]
-    frame[_COVERING_TIER] = covering_tier
+    frame[_COVERING_TIER] = covering_tier.astype(np.int16)
     lower = {str(c).lower(): c for c in chunk.columns}
     for column in ADMIN_COLUMNS:
         if column in lower:
@@ -1104,12 +1104,16 @@ def _run_partitions(
     scattered = client.scatter(sites, broadcast=True)  # type: ignore[no-untyped-call]
     mapped = ddf.map_partitions(function, scattered, scenario, meta=meta)
     futures = client.compute(mapped.to_delayed())  # type: ignore[no-untyped-call]
-    total = len(futures)
-    for done, _ in enumerate(as_completed(futures), start=1):  # type: ignore[no-untyped-call]
+    position = {future.key: k for k, future in enumerate(futures)}
+    frames: list[pd.DataFrame | None] = [None] * len(futures)
+    # Fetch each partition as soon as it is done (transfers overlap the remaining work).
+    completed = as_completed(futures, with_results=True)  # type: ignore[no-untyped-call]
+    for done, (future, frame) in enumerate(completed, start=1):
+        frames[position[future.key]] = frame
+        future.release()
         if progress is not None:
-            progress(done, total)
-    frames = client.gather(futures)  # type: ignore[no-untyped-call]
-    return _concat_frames(frames)
+            progress(done, len(futures))
+    return _concat_frames([f for f in frames if f is not None])
 
 
 def _meta(
