@@ -55,7 +55,20 @@ SJC_REFERENCE = {
     ("SJC500", 1200): [10726, 18070, 19393, 19707],
     ("SJC708", 800): [8393, 13306, 17272, 20338, 21486, 22504, 23151, 23684, 24024, 24190, 24192],
     ("SJC708", 1200): [11612, 20376, 22422, 23884, 24142, 24192],
-    ("SJC818", 800): [8393, 13306, 17507, 21428, 24531, 25908, 26974, 27813, 28408, 28838, 29093, 29159],
+    ("SJC818", 800): [
+        8393,
+        13306,
+        17507,
+        21428,
+        24531,
+        25908,
+        26974,
+        27813,
+        28408,
+        28838,
+        29093,
+        29159,
+    ],
     ("SJC818", 1200): [11612, 20290, 25211, 27029, 28513, 29137, 29168],
 }
 
@@ -75,7 +88,9 @@ def case_pmed(number: int) -> dict[str, Any]:
     instance = read_pmed(BENCHMARKS / "orlib-pmed" / f"pmed{number}.txt")
     optimum = read_pmed_optima(BENCHMARKS / "orlib-pmed" / "pmedopt.txt")[f"pmed{number}"]
     result = p_median(instance.distances, p=instance.p)
-    return _row(f"pmed{number} (n={len(instance.distances)}, p={instance.p})", result, optimum, started)
+    return _row(
+        f"pmed{number} (n={len(instance.distances)}, p={instance.p})", result, optimum, started
+    )
 
 
 def case_cap(name: str, capacity: float | None, uncapacitated: bool) -> dict[str, Any]:
@@ -87,7 +102,9 @@ def case_cap(name: str, capacity: float | None, uncapacitated: bool) -> dict[str
     reader_capacity = capacity if capacity is not None else (1e12 if placeholder else None)
     instance = read_cap(BENCHMARKS / "orlib-cap" / f"{name}.txt", capacity=reader_capacity)
     table = "uncapopt.txt" if uncapacitated else "capopt.txt"
-    optimum = read_cap_optima(BENCHMARKS / "orlib-cap" / table)[(name, None if uncapacitated else capacity)]
+    optimum = read_cap_optima(BENCHMARKS / "orlib-cap" / table)[
+        (name, None if uncapacitated else capacity)
+    ]
     result = capacitated(
         instance.allocation_costs / instance.demands[:, None],
         weights=instance.demands,
@@ -146,7 +163,9 @@ def case_random(kind: str, n_demand: int, n_sites: int, p: int) -> dict[str, Any
     from netplan.locate.models import max_cover, set_cover
 
     started = time.perf_counter()
-    demand, sites, weights, radius = random_cover_instance(n_demand, n_sites, seed=n_demand + n_sites)
+    demand, sites, weights, radius = random_cover_instance(
+        n_demand, n_sites, seed=n_demand + n_sites
+    )
     built = time.perf_counter()
     pairs = cKDTree(sites).sparse_distance_matrix(cKDTree(demand), radius, output_type="coo_matrix")
     cover = sp.csr_array((pairs.data, (pairs.col, pairs.row)), shape=(n_demand, n_sites))
@@ -156,12 +175,19 @@ def case_random(kind: str, n_demand: int, n_sites: int, p: int) -> dict[str, Any
     else:
         coverable = np.diff(cover.indptr) > 0
         result = set_cover(cover[np.flatnonzero(coverable)])
-    row = _row(f"{kind} {n_demand:,}x{n_sites:,}" + (f" p={p}" if kind == "MCLP" else ""), result, None, started)
+    row = _row(
+        f"{kind} {n_demand:,}x{n_sites:,}" + (f" p={p}" if kind == "MCLP" else ""),
+        result,
+        None,
+        started,
+    )
     row["build_s"] += matrix_seconds
     return row
 
 
-def case_tiered(n_cells: int, n_sites: int, gap: float, objective: str = "max_coverage") -> dict[str, Any]:
+def case_tiered(
+    n_cells: int, n_sites: int, gap: float, objective: str = "max_coverage"
+) -> dict[str, Any]:
     import geopandas as gpd
 
     from netplan.config import default_scenario
@@ -178,11 +204,17 @@ def case_tiered(n_cells: int, n_sites: int, gap: float, objective: str = "max_co
     lat = cities[which, 1] + rng.normal(0, 1, n_cells) * spread
     grades = rng.choice(["A", "B", "C"], size=n_cells, p=[0.2, 0.5, 0.3])
     demand = gpd.GeoDataFrame(
-        {"id": [f"D{k}" for k in range(n_cells)], "weight": rng.gamma(2.0, 5.0, n_cells), "grade": grades},
+        {
+            "id": [f"D{k}" for k in range(n_cells)],
+            "weight": rng.gamma(2.0, 5.0, n_cells),
+            "grade": grades,
+        },
         geometry=gpd.points_from_xy(lon, lat),
         crs="EPSG:4326",
     )
-    tier_names = np.array(["regional_hub"] * 150 + ["city_station"] * 750 + ["community_point"] * (n_sites - 900))
+    tier_names = np.array(
+        ["regional_hub"] * 150 + ["city_station"] * 750 + ["community_point"] * (n_sites - 900)
+    )
     site_pick = rng.integers(0, n_cells, n_sites)
     sites = gpd.GeoDataFrame(
         {
@@ -192,7 +224,10 @@ def case_tiered(n_cells: int, n_sites: int, gap: float, objective: str = "max_co
             "fixed_cost": [scenario.tiers[t].fixed_cost for t in tier_names],
             "capacity": [scenario.tiers[t].capacity for t in tier_names],
         },
-        geometry=gpd.points_from_xy(lon[site_pick] + rng.normal(0, 0.05, n_sites), lat[site_pick] + rng.normal(0, 0.05, n_sites)),
+        geometry=gpd.points_from_xy(
+            lon[site_pick] + rng.normal(0, 0.05, n_sites),
+            lat[site_pick] + rng.normal(0, 0.05, n_sites),
+        ),
         crs="EPSG:4326",
     )
     if objective == "max_coverage":
@@ -209,8 +244,14 @@ def case_tiered(n_cells: int, n_sites: int, gap: float, objective: str = "max_co
     return row
 
 
-def _row(label: str, result: Any, optimum: float | None, started: float, tolerance: float = 1e-6) -> dict[str, Any]:
-    match = None if optimum is None else bool(result.objective is not None and abs(result.objective - optimum) <= tolerance)
+def _row(
+    label: str, result: Any, optimum: float | None, started: float, tolerance: float = 1e-6
+) -> dict[str, Any]:
+    match = (
+        None
+        if optimum is None
+        else bool(result.objective is not None and abs(result.objective - optimum) <= tolerance)
+    )
     return {
         "case": label,
         "objective": result.objective,
@@ -273,13 +314,20 @@ def run_spopt(python: str, kind: str, arrays: dict[str, Any], limit: float) -> d
         try:
             done = subprocess.run(
                 [python, str(script), kind, str(data), str(limit)],
-                capture_output=True, text=True, timeout=limit * 3 + 600, check=False,
+                capture_output=True,
+                text=True,
+                timeout=limit * 3 + 600,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             return {"status": "killed", "wall_s": limit * 3 + 600}
         lines = done.stdout.strip().splitlines()
         if not lines:
-            return {"status": "failed: " + done.stderr.strip().splitlines()[-1][:80] if done.stderr.strip() else "failed"}
+            return {
+                "status": "failed: " + done.stderr.strip().splitlines()[-1][:80]
+                if done.stderr.strip()
+                else "failed"
+            }
         return json.loads(lines[-1])
 
 
@@ -293,7 +341,9 @@ def spopt_arrays(case: tuple[str, Any]) -> tuple[str, dict[str, Any]] | None:
         return "pmed", {"cost": instance.distances, "weights": np.ones(n), "p": instance.p}
     if kind in ("MCLP", "LSCP"):
         n_demand, n_sites, p = argument
-        demand, sites, weights, radius = random_cover_instance(n_demand, n_sites, seed=n_demand + n_sites)
+        demand, sites, weights, radius = random_cover_instance(
+            n_demand, n_sites, seed=n_demand + n_sites
+        )
         cost = np.sqrt(((demand[:, None, :] - sites[None, :, :]) ** 2).sum(axis=2))
         if kind == "LSCP":
             keep = (cost <= radius).any(axis=1)
@@ -346,15 +396,51 @@ def main() -> None:
     if not BENCHMARKS.is_dir():
         sys.exit(f"benchmark instances not found at {BENCHMARKS}")
 
-    cases: list[tuple[str, Callable[..., dict[str, Any]], tuple[Any, ...], tuple[str, Any] | None]] = []
+    cases: list[
+        tuple[str, Callable[..., dict[str, Any]], tuple[Any, ...], tuple[str, Any] | None]
+    ] = []
     for number in _numbers(args.pmed, 40):
         cases.append(("pmed", case_pmed, (number,), ("pmed", number)))
     if args.cap:
-        for name in ["cap41", "cap42", "cap43", "cap44", "cap51", "cap61", "cap62", "cap63", "cap64",
-                     "cap71", "cap72", "cap73", "cap74", "cap81", "cap82", "cap83", "cap84", "cap91",
-                     "cap92", "cap93", "cap94", "cap101", "cap102", "cap103", "cap104", "cap111",
-                     "cap112", "cap113", "cap114", "cap121", "cap122", "cap123", "cap124", "cap131",
-                     "cap132", "cap133", "cap134"]:
+        for name in [
+            "cap41",
+            "cap42",
+            "cap43",
+            "cap44",
+            "cap51",
+            "cap61",
+            "cap62",
+            "cap63",
+            "cap64",
+            "cap71",
+            "cap72",
+            "cap73",
+            "cap74",
+            "cap81",
+            "cap82",
+            "cap83",
+            "cap84",
+            "cap91",
+            "cap92",
+            "cap93",
+            "cap94",
+            "cap101",
+            "cap102",
+            "cap103",
+            "cap104",
+            "cap111",
+            "cap112",
+            "cap113",
+            "cap114",
+            "cap121",
+            "cap122",
+            "cap123",
+            "cap124",
+            "cap131",
+            "cap132",
+            "cap133",
+            "cap134",
+        ]:
             cases.append(("cap", case_cap, (name, None, False), None))
         for name in ["cap71", "cap74", "cap101", "cap104", "cap131", "cap134"]:
             cases.append(("uncap", case_cap, (name, None, True), None))
@@ -366,24 +452,58 @@ def main() -> None:
             cases.append(("sjc", case_sjc, (name, service), None))
     if args.random:
         for n_demand, n_sites, p in ((2_000, 500, 20), (20_000, 1_000, 50)):
-            cases.append(("MCLP", case_random, ("MCLP", n_demand, n_sites, p), ("MCLP", (n_demand, n_sites, p))))
-            cases.append(("LSCP", case_random, ("LSCP", n_demand, n_sites, p), ("LSCP", (n_demand, n_sites, p))))
+            cases.append(
+                (
+                    "MCLP",
+                    case_random,
+                    ("MCLP", n_demand, n_sites, p),
+                    ("MCLP", (n_demand, n_sites, p)),
+                )
+            )
+            cases.append(
+                (
+                    "LSCP",
+                    case_random,
+                    ("LSCP", n_demand, n_sites, p),
+                    ("LSCP", (n_demand, n_sites, p)),
+                )
+            )
     if args.tiered:
         cases.append(("tiered", case_tiered, (10_000, 2_000, 0.005, "max_coverage"), None))
         cases.append(("tiered", case_tiered, (10_000, 2_000, 0.005, "min_cost"), None))
 
-    header = ["case", "objective", "optimum", "match", "status", "gap", "build s", "solve s", "wall s", "RSS MB"]
+    header = [
+        "case",
+        "objective",
+        "optimum",
+        "match",
+        "status",
+        "gap",
+        "build s",
+        "solve s",
+        "wall s",
+        "RSS MB",
+    ]
     if args.spopt_python:
         header += ["spopt status", "spopt s", "spopt MB", "spopt/netplan"]
-    print(f"# bench_locate on {os.cpu_count()} cores; HiGHS via highspy; {time.strftime('%Y-%m-%d %H:%M')}")
+    print(
+        f"# bench_locate on {os.cpu_count()} cores; HiGHS via highspy; {time.strftime('%Y-%m-%d %H:%M')}"
+    )
     print(" | ".join(header))
     rows = []
     for _kind, function, arguments, spopt_case in cases:
         row = _run_isolated(function, *arguments)
         cells = [
-            row["case"], _format(row["objective"]), _format(row["optimum"]), _format(row["match"]),
-            row["status"], _format(row["gap"], 4), _format(row["build_s"]), _format(row["solve_s"]),
-            _format(row["wall_s"]), _format(row["rss_mb"], 0),
+            row["case"],
+            _format(row["objective"]),
+            _format(row["optimum"]),
+            _format(row["match"]),
+            row["status"],
+            _format(row["gap"], 4),
+            _format(row["build_s"]),
+            _format(row["solve_s"]),
+            _format(row["wall_s"]),
+            _format(row["rss_mb"], 0),
         ]
         if args.spopt_python and spopt_case is not None:
             prepared = spopt_arrays(spopt_case)
@@ -391,7 +511,12 @@ def main() -> None:
                 spopt = run_spopt(args.spopt_python, prepared[0], prepared[1], args.spopt_limit)
                 row["spopt"] = spopt
                 ratio = spopt.get("wall_s", 0.0) / row["wall_s"] if row["wall_s"] else None
-                cells += [str(spopt.get("status")), _format(spopt.get("wall_s")), _format(spopt.get("rss_mb"), 0), _format(ratio, 1)]
+                cells += [
+                    str(spopt.get("status")),
+                    _format(spopt.get("wall_s")),
+                    _format(spopt.get("rss_mb"), 0),
+                    _format(ratio, 1),
+                ]
         rows.append(row)
         print(" | ".join(cells), flush=True)
     if args.json:

@@ -88,7 +88,10 @@ def test_h3_cells_and_all_tiers(demand, scenario) -> None:
 
 
 def test_dispatch_and_errors(demand, scenario) -> None:
-    assert len(candidates_from_demand(demand, scenario, method="kmeans", n_sites=3, tier="station")) == 3
+    assert (
+        len(candidates_from_demand(demand, scenario, method="kmeans", n_sites=3, tier="station"))
+        == 3
+    )
     with pytest.raises(InputError, match="unknown candidate method"):
         candidates_from_demand(demand, scenario, method="grid")
     with pytest.raises(InputError, match="needs the number"):

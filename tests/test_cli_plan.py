@@ -60,7 +60,11 @@ def files(tmp_path: Path) -> dict[str, Path]:
         ],
         columns=["id", "lon", "lat", "tier", "status"],
     )
-    paths = {"customers": tmp_path / "customers.csv", "sites": tmp_path / "sites.csv", "config": tmp_path / "scenario.toml"}
+    paths = {
+        "customers": tmp_path / "customers.csv",
+        "sites": tmp_path / "sites.csv",
+        "config": tmp_path / "scenario.toml",
+    }
     customers.to_csv(paths["customers"], index=False)
     sites.to_csv(paths["sites"], index=False)
     paths["config"].write_text(SCENARIO, encoding="utf-8")
@@ -69,10 +73,14 @@ def files(tmp_path: Path) -> dict[str, Path]:
 
 def base_args(files: dict[str, Path], out: Path) -> list[str]:
     return [
-        "--demand", str(files["customers"]),
-        "--sites", str(files["sites"]),
-        "--config", str(files["config"]),
-        "--out", str(out),
+        "--demand",
+        str(files["customers"]),
+        "--sites",
+        str(files["sites"]),
+        "--config",
+        str(files["config"]),
+        "--out",
+        str(out),
     ]
 
 
@@ -80,10 +88,26 @@ def test_optimize_writes_the_plan(files, tmp_path: Path) -> None:
     out = tmp_path / "plan"
     result = CliRunner().invoke(app, ["optimize", *base_args(files, out)])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {"plan.csv", "plan.geojson", "assignment.csv", "summary.json"}
+    assert {p.name for p in out.iterdir()} == {
+        "plan.csv",
+        "plan.geojson",
+        "assignment.csv",
+        "summary.json",
+    }
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    for key in ("model", "status", "objective", "best_bound", "gap", "build_seconds", "solve_seconds",
-                "n_open_by_tier", "total_fixed_cost", "before", "after"):
+    for key in (
+        "model",
+        "status",
+        "objective",
+        "best_bound",
+        "gap",
+        "build_seconds",
+        "solve_seconds",
+        "n_open_by_tier",
+        "total_fixed_cost",
+        "before",
+        "after",
+    ):
         assert key in summary
     assert summary["status"] == "optimal"
     assert summary["after"]["weighted_coverage_rate"] >= 0.5
@@ -94,7 +118,9 @@ def test_optimize_writes_the_plan(files, tmp_path: Path) -> None:
 
 def test_optimize_budget_flag_maximises_coverage(files, tmp_path: Path) -> None:
     out = tmp_path / "plan"
-    result = CliRunner().invoke(app, ["optimize", *base_args(files, out), "--budget", "100", "--solver", "cbc"])
+    result = CliRunner().invoke(
+        app, ["optimize", *base_args(files, out), "--budget", "100", "--solver", "cbc"]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["details"]["objective_kind"] == "max_coverage"
@@ -104,17 +130,32 @@ def test_optimize_budget_flag_maximises_coverage(files, tmp_path: Path) -> None:
 
 def test_optimize_p_median_and_time_limit(files, tmp_path: Path) -> None:
     out = tmp_path / "pm"
-    args = ["optimize", *base_args(files, out), "--model", "p-median", "--p", "2", "--time-limit", "30", "--gap", "0"]
+    args = [
+        "optimize",
+        *base_args(files, out),
+        "--model",
+        "p-median",
+        "--p",
+        "2",
+        "--time-limit",
+        "30",
+        "--gap",
+        "0",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assignment = pd.read_csv(out / "assignment.csv")
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["objective"] == pytest.approx(float((assignment["weight"] * assignment["distance"]).sum()), rel=1e-9)
+    assert summary["objective"] == pytest.approx(
+        float((assignment["weight"] * assignment["distance"]).sum()), rel=1e-9
+    )
 
 
 def test_infeasible_target_exits_3_with_a_diagnosis(files, tmp_path: Path) -> None:
     out = tmp_path / "bad"
-    result = CliRunner().invoke(app, ["optimize", *base_args(files, out), "--coverage-target", "1.0"])
+    result = CliRunner().invoke(
+        app, ["optimize", *base_args(files, out), "--coverage-target", "1.0"]
+    )
     assert result.exit_code == 3
     assert result.stderr.startswith("error: coverage target 100.00% cannot be met")
     assert "no candidate reaches" in result.stderr
@@ -124,7 +165,9 @@ def test_infeasible_target_exits_3_with_a_diagnosis(files, tmp_path: Path) -> No
 
 
 def test_bad_plan_key_exits_2(files, tmp_path: Path) -> None:
-    files["config"].write_text(SCENARIO.replace("coverage_target = 0.5", "coverage_target = 5"), encoding="utf-8")
+    files["config"].write_text(
+        SCENARIO.replace("coverage_target = 0.5", "coverage_target = 5"), encoding="utf-8"
+    )
     result = CliRunner().invoke(app, ["optimize", *base_args(files, tmp_path / "x")])
     assert result.exit_code == 2
     assert "`plan.coverage_target`: must be a share" in result.stderr
@@ -145,8 +188,21 @@ def test_frontier_writes_csv_and_chart(files, tmp_path: Path) -> None:
 def test_candidates_kmeans_is_seeded_and_feeds_optimize(files, tmp_path: Path) -> None:
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
     for path in (first, second):
-        args = ["candidates", "--demand", str(files["customers"]), "--config", str(files["config"]),
-                "--sites", str(files["sites"]), "--n", "5", "--seed", "3", "--out", str(path)]
+        args = [
+            "candidates",
+            "--demand",
+            str(files["customers"]),
+            "--config",
+            str(files["config"]),
+            "--sites",
+            str(files["sites"]),
+            "--n",
+            "5",
+            "--seed",
+            "3",
+            "--out",
+            str(path),
+        ]
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, result.output
     assert first.read_bytes() == second.read_bytes()
@@ -159,8 +215,17 @@ def test_candidates_kmeans_is_seeded_and_feeds_optimize(files, tmp_path: Path) -
 
 
 def test_candidates_h3_needs_a_density_rule(files, tmp_path: Path) -> None:
-    args = ["candidates", "--demand", str(files["customers"]), "--config", str(files["config"]),
-            "--method", "h3", "--out", str(tmp_path / "c.csv")]
+    args = [
+        "candidates",
+        "--demand",
+        str(files["customers"]),
+        "--config",
+        str(files["config"]),
+        "--method",
+        "h3",
+        "--out",
+        str(tmp_path / "c.csv"),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert "give `min_weight`, `n_sites` or both" in result.stderr

@@ -79,7 +79,9 @@ def solve_cap(name: str, *, capacity: float | None = None, uncapacitated: bool =
     )
 
 
-@pytest.mark.parametrize("name", ["cap41", "cap42", "cap43", "cap44", "cap51", "cap61", "cap81", "cap111"])
+@pytest.mark.parametrize(
+    "name", ["cap41", "cap42", "cap43", "cap44", "cap51", "cap61", "cap81", "cap111"]
+)
 def test_cap_splittable(name: str, cap_optima) -> None:
     result = solve_cap(name)
     assert result.status == "optimal"

@@ -46,7 +46,9 @@ def test_set_cover_full_and_partial(seed: int, solver: str) -> None:
         with pytest.raises(InfeasibleError, match="no candidate reaches"):
             set_cover(cover, costs=cost, settings=settings)
     target = 0.5
-    feasible = [m for m in subsets(7) if weight[cover[:, m].any(axis=1)].sum() >= target * weight.sum()]
+    feasible = [
+        m for m in subsets(7) if weight[cover[:, m].any(axis=1)].sum() >= target * weight.sum()
+    ]
     best = min(cost[m].sum() for m in feasible)
     result = set_cover(cover, weights=weight, costs=cost, coverage_target=target, settings=settings)
     assert result.objective == pytest.approx(best)
@@ -57,7 +59,9 @@ def test_set_cover_full_and_partial(seed: int, solver: str) -> None:
 def test_max_cover_p_budget_and_groups(seed: int) -> None:
     distance, weight, cost = instance(seed)
     cover = sp.csr_array(np.where(distance <= 3.0, distance, 0.0) * (distance <= 3.0))
-    cover = sp.csr_array((distance[distance <= 3.0], np.nonzero(distance <= 3.0)), shape=distance.shape)
+    cover = sp.csr_array(
+        (distance[distance <= 3.0], np.nonzero(distance <= 3.0)), shape=distance.shape
+    )
     within = distance <= 3.0
     groups = np.array(["a", "b", "a", "b", "a", "b", "a"])
 
@@ -72,7 +76,9 @@ def test_max_cover_p_budget_and_groups(seed: int) -> None:
     best = max(covered(m) for m in subsets(7) if cost[m].sum() <= 5)
     assert max_cover(cover, weights=weight, budget=5, costs=cost).objective == pytest.approx(best)
     best = max(
-        covered(m) for m in subsets(7) if (m & (groups == "a")).sum() <= 1 and (m & (groups == "b")).sum() <= 2
+        covered(m)
+        for m in subsets(7)
+        if (m & (groups == "a")).sum() <= 1 and (m & (groups == "b")).sum() <= 2
     )
     result = max_cover(cover, weights=weight, groups=groups, p_by_group={"a": 1, "b": 2})
     assert result.objective == pytest.approx(best)
@@ -96,10 +102,14 @@ def test_p_median_matches_enumeration(seed: int) -> None:
         assert result.objective == pytest.approx(float(weight @ result.assigned_distance))
         assert np.allclose(result.assigned_distance, distance[np.arange(12), result.assigned_site])
     limit = float(np.sort(distance.min(axis=1))[-1]) + 1.5
-    feasible = [m for m in subsets(7) if m.sum() == 3 and (distance[:, m] <= limit).any(axis=1).all()]
+    feasible = [
+        m for m in subsets(7) if m.sum() == 3 and (distance[:, m] <= limit).any(axis=1).all()
+    ]
     if feasible:
         best = min(weight @ distance[:, m].min(axis=1) for m in feasible)
-        assert p_median(distance, p=3, weights=weight, max_distance=limit).objective == pytest.approx(best)
+        assert p_median(
+            distance, p=3, weights=weight, max_distance=limit
+        ).objective == pytest.approx(best)
 
 
 def test_p_median_sparse_input_and_ties() -> None:
@@ -130,13 +140,25 @@ def capacitated_brute_force(distance, weight, fixed, capacity, single_source: bo
             for choice in itertools.product(sites, repeat=n_demand):
                 load = np.bincount(choice, weights=weight, minlength=n_sites)
                 if (load <= capacity + 1e-9).all():
-                    best = min(best, fixed[m].sum() + sum(weight[i] * distance[i, j] for i, j in enumerate(choice)))
+                    best = min(
+                        best,
+                        fixed[m].sum()
+                        + sum(weight[i] * distance[i, j] for i, j in enumerate(choice)),
+                    )
             continue
         k = len(sites)
         c = (weight[:, None] * distance[:, sites]).ravel()
         a_eq = np.kron(np.eye(n_demand), np.ones(k))
         a_ub = np.kron(np.ones(n_demand), np.eye(k)) * np.repeat(weight, k)[None, :]
-        res = linprog(c, A_ub=a_ub, b_ub=capacity[sites], A_eq=a_eq, b_eq=np.ones(n_demand), bounds=(0, 1), method="highs")
+        res = linprog(
+            c,
+            A_ub=a_ub,
+            b_ub=capacity[sites],
+            A_eq=a_eq,
+            b_eq=np.ones(n_demand),
+            bounds=(0, 1),
+            method="highs",
+        )
         if res.status == 0:
             best = min(best, fixed[m].sum() + res.fun)
     return best
@@ -149,7 +171,13 @@ def test_capacitated_matches_enumeration(seed: int, single_source: bool) -> None
     capacity = np.full(4, weight.sum() / 2.2)
     fixed = cost * 10
     best = capacitated_brute_force(distance, weight, fixed, capacity, single_source)
-    result = capacitated(distance, weights=weight, fixed_costs=fixed, capacities=capacity, single_source=single_source)
+    result = capacitated(
+        distance,
+        weights=weight,
+        fixed_costs=fixed,
+        capacities=capacity,
+        single_source=single_source,
+    )
     assert result.objective == pytest.approx(best, rel=1e-7)
     load = np.asarray(result.assignment.T @ weight).ravel()
     assert (load <= capacity + 1e-6).all()

@@ -75,7 +75,11 @@ def sites() -> gpd.GeoDataFrame:
     frame["fixed_cost"] = [tiers[t][0] if isinstance(t, str) else np.nan for t in frame["tier"]]
     frame["capacity"] = [tiers[t][1] if isinstance(t, str) else np.nan for t in frame["tier"]]
     frame["name"] = [f"site {i}" for i in frame["id"]]
-    return gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(frame.lon, frame.lat), crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        frame.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(frame.lon, frame.lat),
+        crs="EPSG:4326",
+    )
 
 
 def test_tiered_plan_meets_target_at_least_cost(demand, sites, scenario) -> None:
@@ -94,7 +98,15 @@ def test_tiered_plan_meets_target_at_least_cost(demand, sites, scenario) -> None
     assert summary["objective"] == pytest.approx(opened["fixed_cost"].sum())
     assert summary["net_cost_change"] == pytest.approx(opened["fixed_cost"].sum())
     assert sum(summary["n_open_by_tier"].values()) == summary["n_open"]
-    for key in ("best_bound", "gap", "build_seconds", "solve_seconds", "total_fixed_cost", "before", "after"):
+    for key in (
+        "best_bound",
+        "gap",
+        "build_seconds",
+        "solve_seconds",
+        "total_fixed_cost",
+        "before",
+        "after",
+    ):
         assert key in summary
     # every demand row assigned to an open site
     open_ids = set(plan.open_sites["id"])
@@ -140,7 +152,9 @@ def test_p_median_objective_is_the_assignment_sum(demand, sites, scenario, tmp_p
     plan = plan_from_points(demand, sites, scenario, model="p-median", p=3, gap=0.0)
     assignment = plan.assignment
     assert len(assignment) == len(demand)
-    assert plan.objective == pytest.approx(float((assignment["weight"] * assignment["distance"]).sum()))
+    assert plan.objective == pytest.approx(
+        float((assignment["weight"] * assignment["distance"]).sum())
+    )
     assert len(plan.open_sites) == 3
 
 
@@ -199,7 +213,9 @@ def test_p_median_needs_p(demand, sites, scenario) -> None:
 
 
 def test_frontier_by_budget_and_sites(demand, sites, scenario, tmp_path: Path) -> None:
-    curve = frontier_from_points(demand, sites, scenario, by="budget", values=[0, 100, 200, 1200], gap=0.0)
+    curve = frontier_from_points(
+        demand, sites, scenario, by="budget", values=[0, 100, 200, 1200], gap=0.0
+    )
     rates = curve.table["weighted_coverage_rate"].to_numpy()
     assert (np.diff(rates) >= -1e-9).all()
     assert curve.details["n_reused"] >= 1
@@ -207,7 +223,9 @@ def test_frontier_by_budget_and_sites(demand, sites, scenario, tmp_path: Path) -
     svg = paths["chart"].read_text(encoding="utf-8")
     assert svg.startswith("<svg") and "polyline" in svg
     assert pd.read_csv(paths["frontier"])["limit"].tolist() == [0, 100, 200, 1200]
-    by_sites = frontier_from_points(demand, sites, scenario, by="sites", tier="station", n_steps=3, gap=0.0)
+    by_sites = frontier_from_points(
+        demand, sites, scenario, by="sites", tier="station", n_steps=3, gap=0.0
+    )
     assert by_sites.table["n_open_station"].max() <= 3
     with pytest.raises(InputError, match="unknown frontier axis"):
         frontier_from_points(demand, sites, scenario, by="colour")

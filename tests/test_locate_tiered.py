@@ -107,7 +107,10 @@ def brute_force(inst: dict, options: TieredOptions) -> tuple[float, float] | Non
             continue
         if any((open_mask & (tiers == t)).sum() > c for t, c in options.tier_counts.items()):
             continue
-        cost = fixed[open_mask & ~existing].sum() - (fixed - options.closing_cost)[existing & ~open_mask].sum()
+        cost = (
+            fixed[open_mask & ~existing].sum()
+            - (fixed - options.closing_cost)[existing & ~open_mask].sum()
+        )
         if options.budget is not None and cost > options.budget + 1e-9:
             continue
         covered_pts = (inst["within"] & open_mask[None, :]).any(axis=1)
@@ -124,7 +127,11 @@ def brute_force(inst: dict, options: TieredOptions) -> tuple[float, float] | Non
                 break
         if not ok:
             continue
-        coverage = capacitated_coverage(inst, open_mask) if options.capacitated else float(w[covered_pts].sum())
+        coverage = (
+            capacitated_coverage(inst, open_mask)
+            if options.capacitated
+            else float(w[covered_pts].sum())
+        )
         if kind == "min_cost":
             if coverage + 1e-9 < options.coverage_target * total:
                 continue

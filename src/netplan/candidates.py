@@ -102,13 +102,20 @@ def tier_by_density(
         (default-grade) reach of the site.
     """
     weight = _check_demand(gdf_demand)
-    names = list(tiers) if tiers is not None else [t.name for t in scenario.tiers.values() if not t.optional]
+    names = (
+        list(tiers)
+        if tiers is not None
+        else [t.name for t in scenario.tiers.values() if not t.optional]
+    )
     for name in names:
         scenario.tier(name)
     if not names:
         msg = f"{scenario.source}: no tier to choose from (every tier is optional); name one with --tier"
         raise ConfigError(msg)
-    reach = {name: scenario.tiers[name].reach_km(distance_model=scenario.distance_model) for name in names}
+    reach = {
+        name: scenario.tiers[name].reach_km(distance_model=scenario.distance_model)
+        for name in names
+    }
     ordered = sorted(names, key=lambda name: (reach[name], name))
     tree = cKDTree(unit_xyz(gdf_demand.geometry.x.to_numpy(), gdf_demand.geometry.y.to_numpy()))
     sites = unit_xyz(lon, lat)
@@ -159,7 +166,11 @@ def _frame(
         for name in names:
             _, held = tier_by_density(lon, lat, gdf_demand, scenario, fill=fill, tiers=[name])
             suffix = f"-{name}" if len(names) > 1 else ""
-            frames.append(pd.DataFrame({"id": [f"{i}{suffix}" for i in ids], "tier": name, "reach_weight": held}))
+            frames.append(
+                pd.DataFrame(
+                    {"id": [f"{i}{suffix}" for i in ids], "tier": name, "reach_weight": held}
+                )
+            )
             lons.append(lon)
             lats.append(lat)
             weights.append(demand_weight)
@@ -167,14 +178,26 @@ def _frame(
     frame["status"] = "candidate"
     frame["fixed_cost"] = [scenario.tiers[t].fixed_cost for t in frame["tier"]]
     frame["capacity"] = [
-        scenario.tiers[t].capacity if scenario.tiers[t].capacity is not None else np.inf for t in frame["tier"]
+        scenario.tiers[t].capacity if scenario.tiers[t].capacity is not None else np.inf
+        for t in frame["tier"]
     ]
     frame["demand_weight"] = np.concatenate(weights)
     frame["method"] = method
     all_lon, all_lat = np.concatenate(lons), np.concatenate(lats)
     frame["lon"] = np.round(all_lon, 6)
     frame["lat"] = np.round(all_lat, 6)
-    columns = ["id", "tier", "status", "fixed_cost", "capacity", "demand_weight", "reach_weight", "method", "lon", "lat"]
+    columns = [
+        "id",
+        "tier",
+        "status",
+        "fixed_cost",
+        "capacity",
+        "demand_weight",
+        "reach_weight",
+        "method",
+        "lon",
+        "lat",
+    ]
     return gpd.GeoDataFrame(
         frame[columns], geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs="EPSG:4326"
     )
@@ -226,17 +249,31 @@ def candidates_from_kmeans(
         msg = f"`n_sites` must be between 1 and the number of weighted demand points ({n_points}), got {n_sites}"
         raise InputError(msg)
     positive = weight > 0
-    xyz = unit_xyz(gdf_demand.geometry.x.to_numpy()[positive], gdf_demand.geometry.y.to_numpy()[positive])
+    xyz = unit_xyz(
+        gdf_demand.geometry.x.to_numpy()[positive], gdf_demand.geometry.y.to_numpy()[positive]
+    )
     model = KMeans(n_clusters=n_sites, random_state=seed, n_init=4)
     labels = model.fit_predict(xyz, sample_weight=weight[positive])
     cluster_weight = np.bincount(labels, weights=weight[positive], minlength=n_sites)
     centres = np.zeros((n_sites, 3))
     for axis in range(3):
-        centres[:, axis] = np.bincount(labels, weights=weight[positive] * xyz[:, axis], minlength=n_sites)
+        centres[:, axis] = np.bincount(
+            labels, weights=weight[positive] * xyz[:, axis], minlength=n_sites
+        )
     lon, lat = _lonlat_from_xyz(centres)
     order = np.lexsort((lat, lon, -cluster_weight))
     ids = [f"{id_prefix}{k + 1:04d}" for k in range(n_sites)]
-    return _frame(lon[order], lat[order], ids, cluster_weight[order], gdf_demand, scenario, tier, fill, "kmeans")
+    return _frame(
+        lon[order],
+        lat[order],
+        ids,
+        cluster_weight[order],
+        gdf_demand,
+        scenario,
+        tier,
+        fill,
+        "kmeans",
+    )
 
 
 def candidates_from_h3(
@@ -289,7 +326,11 @@ def candidates_from_h3(
     cell_weight = np.bincount(inverse, weights=weight, minlength=len(unique))
     xyz = unit_xyz(lon_all, lat_all)
     centres = np.stack(
-        [np.bincount(inverse, weights=weight * xyz[:, axis], minlength=len(unique)) for axis in range(3)], axis=1
+        [
+            np.bincount(inverse, weights=weight * xyz[:, axis], minlength=len(unique))
+            for axis in range(3)
+        ],
+        axis=1,
     )
     keep = cell_weight > 0
     if min_weight is not None:
@@ -306,7 +347,9 @@ def candidates_from_h3(
         raise InputError(msg)
     lon, lat = _lonlat_from_xyz(centres[index])
     ids = [f"{id_prefix}{h3.int_to_str(int(c))}" for c in unique[index]]
-    return _frame(lon, lat, ids, cell_weight[index], gdf_demand, scenario, tier, fill, f"h3:{resolution}")
+    return _frame(
+        lon, lat, ids, cell_weight[index], gdf_demand, scenario, tier, fill, f"h3:{resolution}"
+    )
 
 
 def candidates_from_demand(
@@ -326,10 +369,18 @@ def candidates_from_demand(
         if n_sites is None:
             msg = "k-means needs the number of candidates (`n_sites`, --n)"
             raise InputError(msg)
-        return candidates_from_kmeans(gdf_demand, scenario, n_sites, tier=tier, fill=fill, seed=seed)
+        return candidates_from_kmeans(
+            gdf_demand, scenario, n_sites, tier=tier, fill=fill, seed=seed
+        )
     if method == "h3":
         return candidates_from_h3(
-            gdf_demand, scenario, resolution=resolution, min_weight=min_weight, n_sites=n_sites, tier=tier, fill=fill
+            gdf_demand,
+            scenario,
+            resolution=resolution,
+            min_weight=min_weight,
+            n_sites=n_sites,
+            tier=tier,
+            fill=fill,
         )
     msg = f"unknown candidate method {method!r}; use one of {', '.join(CANDIDATE_METHODS)}"
     raise InputError(msg)

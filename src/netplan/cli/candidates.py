@@ -27,30 +27,68 @@ class Method(StrEnum):
 def candidates(
     demand: Annotated[
         Path,
-        typer.Option("--demand", "-d", help="Customers (CSV/GeoJSON/GPKG/Parquet; `weight` column).", dir_okay=False),
+        typer.Option(
+            "--demand",
+            "-d",
+            help="Customers (CSV/GeoJSON/GPKG/Parquet; `weight` column).",
+            dir_okay=False,
+        ),
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Sites file to write (.csv, .geojson, .gpkg, .parquet).", dir_okay=False)],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Sites file to write (.csv, .geojson, .gpkg, .parquet).",
+            dir_okay=False,
+        ),
+    ],
     installed_base: Annotated[
         Path | None,
-        typer.Option("--installed-base", help="Installed base; when given it is the demand clustered.", dir_okay=False),
+        typer.Option(
+            "--installed-base",
+            help="Installed base; when given it is the demand clustered.",
+            dir_okay=False,
+        ),
     ] = None,
     sites: Annotated[
         Path | None,
-        typer.Option("--sites", "-s", help="Existing sites file; the output lists them first, then the new candidates.", dir_okay=False),
+        typer.Option(
+            "--sites",
+            "-s",
+            help="Existing sites file; the output lists them first, then the new candidates.",
+            dir_okay=False,
+        ),
     ] = None,
     config: ConfigOption = None,
-    method: Annotated[Method, typer.Option("--method", help="Weighted k-means or dense H3 cells.")] = Method.kmeans,
-    n: Annotated[int | None, typer.Option("--n", min=1, help="Number of candidates (k-means), or most cells (h3).")] = None,
-    h3_resolution: Annotated[int, typer.Option("--h3-resolution", min=0, max=15, help="H3 resolution (h3 method).")] = 6,
+    method: Annotated[
+        Method, typer.Option("--method", help="Weighted k-means or dense H3 cells.")
+    ] = Method.kmeans,
+    n: Annotated[
+        int | None,
+        typer.Option("--n", min=1, help="Number of candidates (k-means), or most cells (h3)."),
+    ] = None,
+    h3_resolution: Annotated[
+        int, typer.Option("--h3-resolution", min=0, max=15, help="H3 resolution (h3 method).")
+    ] = 6,
     min_weight: Annotated[
-        float | None, typer.Option("--min-weight", min=0.0, help="h3: keep cells holding at least this demand weight.")
+        float | None,
+        typer.Option(
+            "--min-weight", min=0.0, help="h3: keep cells holding at least this demand weight."
+        ),
     ] = None,
     tier: Annotated[
         str,
-        typer.Option("--tier", help="`density` (tier by demand density), `all` (every tier at each place) or a tier name."),
+        typer.Option(
+            "--tier",
+            help="`density` (tier by demand density), `all` (every tier at each place) or a tier name.",
+        ),
     ] = "density",
     fill: Annotated[
-        float, typer.Option("--fill", min=0.0, help="A tier fits where its reach holds this share of its capacity.")
+        float,
+        typer.Option(
+            "--fill", min=0.0, help="A tier fits where its reach holds this share of its capacity."
+        ),
     ] = 0.5,
     seed: Annotated[int, typer.Option("--seed", help="Random seed for k-means.")] = 0,
 ) -> None:

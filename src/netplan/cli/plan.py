@@ -53,7 +53,10 @@ assert tuple(m.value for m in Model) == MODELS
 DemandOption = Annotated[
     Path,
     typer.Option(
-        "--demand", "-d", help="Customers (CSV/GeoJSON/GPKG/Parquet; `weight` column, default 1).", dir_okay=False
+        "--demand",
+        "-d",
+        help="Customers (CSV/GeoJSON/GPKG/Parquet; `weight` column, default 1).",
+        dir_okay=False,
     ),
 ]
 InstalledBaseOption = Annotated[
@@ -66,23 +69,44 @@ InstalledBaseOption = Annotated[
 ]
 SitesOption = Annotated[
     Path,
-    typer.Option("--sites", "-s", help="Sites: existing outlets and candidates (tier, status, cost).", dir_okay=False),
+    typer.Option(
+        "--sites",
+        "-s",
+        help="Sites: existing outlets and candidates (tier, status, cost).",
+        dir_okay=False,
+    ),
 ]
 OutOption = Annotated[Path, typer.Option("--out", "-o", help="Folder for the outputs.")]
 MatrixOption = Annotated[
     Path | None,
     typer.Option(
-        "--matrix", help="Cost matrix (demand_id, site_id, cost) instead of computed distances.", dir_okay=False
+        "--matrix",
+        help="Cost matrix (demand_id, site_id, cost) instead of computed distances.",
+        dir_okay=False,
     ),
 ]
-SolverOption = Annotated[Solver | None, typer.Option("--solver", help="MILP solver (default: [solver] name, else highs).")]
-TimeLimitOption = Annotated[
-    float | None, typer.Option("--time-limit", min=0.001, help="Seconds before returning the best plan found, with its gap.")
+SolverOption = Annotated[
+    Solver | None,
+    typer.Option("--solver", help="MILP solver (default: [solver] name, else highs)."),
 ]
-GapOption = Annotated[float | None, typer.Option("--gap", min=0.0, max=0.999, help="Relative MIP gap to stop at (0.01 = 1%).")]
+TimeLimitOption = Annotated[
+    float | None,
+    typer.Option(
+        "--time-limit",
+        min=0.001,
+        help="Seconds before returning the best plan found, with its gap.",
+    ),
+]
+GapOption = Annotated[
+    float | None,
+    typer.Option("--gap", min=0.0, max=0.999, help="Relative MIP gap to stop at (0.01 = 1%)."),
+]
 AggregateOption = Annotated[
     str | None,
-    typer.Option("--aggregate", help="Solve on demand aggregated to H3 cells, e.g. h3:7; coverage is re-checked on the raw points."),
+    typer.Option(
+        "--aggregate",
+        help="Solve on demand aggregated to H3 cells, e.g. h3:7; coverage is re-checked on the raw points.",
+    ),
 ]
 
 
@@ -105,9 +129,19 @@ def _before_after_table(summary: dict[str, Any]) -> Table:
     def number(value: Any) -> str:
         return "—" if value is None else f"{value:,.0f}"
 
-    table.add_row("weighted coverage", percent(before.get("weighted_coverage_rate")), percent(after.get("weighted_coverage_rate")))
-    table.add_row("coverage (count)", percent(before.get("coverage_rate")), percent(after.get("coverage_rate")))
-    table.add_row("covered weight", number(before.get("covered_weight")), number(after.get("covered_weight")))
+    table.add_row(
+        "weighted coverage",
+        percent(before.get("weighted_coverage_rate")),
+        percent(after.get("weighted_coverage_rate")),
+    )
+    table.add_row(
+        "coverage (count)",
+        percent(before.get("coverage_rate")),
+        percent(after.get("coverage_rate")),
+    )
+    table.add_row(
+        "covered weight", number(before.get("covered_weight")), number(after.get("covered_weight"))
+    )
     table.add_row("outlets", number(before.get("n_sites")), number(after.get("n_sites")))
     before_km, after_km = before.get("distance_km") or {}, after.get("distance_km") or {}
     table.add_row("median km to outlet", number(before_km.get("p50")), number(after_km.get("p50")))
@@ -121,11 +155,21 @@ def _plan_table(summary: dict[str, Any]) -> Table:
     table.add_column("value", overflow="fold")
     gap = summary.get("gap")
     table.add_row("status", str(summary["status"]))
-    table.add_row("objective", "—" if summary.get("objective") is None else f"{summary['objective']:,.2f}")
-    table.add_row("best bound", "—" if summary.get("best_bound") is None else f"{summary['best_bound']:,.2f}")
+    table.add_row(
+        "objective", "—" if summary.get("objective") is None else f"{summary['objective']:,.2f}"
+    )
+    table.add_row(
+        "best bound", "—" if summary.get("best_bound") is None else f"{summary['best_bound']:,.2f}"
+    )
     table.add_row("gap", "—" if gap is None else f"{100 * gap:.3f}%")
-    table.add_row("build / solve", f"{summary['build_seconds']:.2f} s / {summary['solve_seconds']:.2f} s ({summary.get('solver', '')})")
-    table.add_row("open by tier", ", ".join(f"{k}: {v}" for k, v in summary["n_open_by_tier"].items()) or "none")
+    table.add_row(
+        "build / solve",
+        f"{summary['build_seconds']:.2f} s / {summary['solve_seconds']:.2f} s ({summary.get('solver', '')})",
+    )
+    table.add_row(
+        "open by tier",
+        ", ".join(f"{k}: {v}" for k, v in summary["n_open_by_tier"].items()) or "none",
+    )
     table.add_row("decisions", ", ".join(f"{k}: {v}" for k, v in summary["n_by_decision"].items()))
     table.add_row("total fixed cost", f"{summary['total_fixed_cost']:,.0f}")
     table.add_row("net cost change", f"{summary['net_cost_change']:,.0f}")
@@ -149,11 +193,20 @@ def optimize(
     out: OutOption,
     installed_base: InstalledBaseOption = None,
     config: ConfigOption = None,
-    model: Annotated[Model | None, typer.Option("--model", "-m", help="Location model (default: [plan] model, else tiered).")] = None,
-    p: Annotated[int | None, typer.Option("--p", min=0, help="Most open sites in total (exactly p for p-median).")] = None,
+    model: Annotated[
+        Model | None,
+        typer.Option("--model", "-m", help="Location model (default: [plan] model, else tiered)."),
+    ] = None,
+    p: Annotated[
+        int | None,
+        typer.Option("--p", min=0, help="Most open sites in total (exactly p for p-median)."),
+    ] = None,
     budget: Annotated[
         float | None,
-        typer.Option("--budget", help="Most net yearly fixed cost of the sites opened; alone, maximise coverage within it."),
+        typer.Option(
+            "--budget",
+            help="Most net yearly fixed cost of the sites opened; alone, maximise coverage within it.",
+        ),
     ] = None,
     coverage_target: Annotated[
         float | None,
@@ -166,13 +219,20 @@ def optimize(
     ] = None,
     objective: Annotated[
         Objective | None,
-        typer.Option("--objective", help="Tiered model: min_cost (needs a target) or max_coverage (needs a budget or p)."),
+        typer.Option(
+            "--objective",
+            help="Tiered model: min_cost (needs a target) or max_coverage (needs a budget or p).",
+        ),
     ] = None,
     allow_close: Annotated[
-        bool | None, typer.Option("--allow-close/--keep-existing", help="Let the plan close existing outlets.")
+        bool | None,
+        typer.Option("--allow-close/--keep-existing", help="Let the plan close existing outlets."),
     ] = None,
     capacitated: Annotated[
-        bool | None, typer.Option("--capacitated/--uncapacitated", help="Tiered model: respect site capacities.")
+        bool | None,
+        typer.Option(
+            "--capacitated/--uncapacitated", help="Tiered model: respect site capacities."
+        ),
     ] = None,
     aggregate: AggregateOption = None,
     matrix: MatrixOption = None,
@@ -263,11 +323,19 @@ def frontier(
     out: OutOption,
     installed_base: InstalledBaseOption = None,
     config: ConfigOption = None,
-    by: Annotated[FrontierBy, typer.Option("--by", help="Step the budget or the number of sites.")] = FrontierBy.budget,
-    tier: Annotated[str | None, typer.Option("--tier", help="With --by sites: step the count of this tier only.")] = None,
-    steps: Annotated[int, typer.Option("--steps", min=1, help="Number of steps when --values is not given.")] = 10,
+    by: Annotated[
+        FrontierBy, typer.Option("--by", help="Step the budget or the number of sites.")
+    ] = FrontierBy.budget,
+    tier: Annotated[
+        str | None,
+        typer.Option("--tier", help="With --by sites: step the count of this tier only."),
+    ] = None,
+    steps: Annotated[
+        int, typer.Option("--steps", min=1, help="Number of steps when --values is not given.")
+    ] = 10,
     values: Annotated[
-        str | None, typer.Option("--values", help="Comma-separated limits to solve at, e.g. 5e6,1e7,2e7.")
+        str | None,
+        typer.Option("--values", help="Comma-separated limits to solve at, e.g. 5e6,1e7,2e7."),
     ] = None,
     aggregate: AggregateOption = None,
     matrix: MatrixOption = None,
@@ -292,7 +360,9 @@ def frontier(
         try:
             limits = [float(v) for v in values.split(",") if v.strip()]
         except ValueError:
-            raise typer.BadParameter(f"expected numbers separated by commas, got {values!r}", param_hint="--values") from None
+            raise typer.BadParameter(
+                f"expected numbers separated by commas, got {values!r}", param_hint="--values"
+            ) from None
     gdf_sites = read_sites(sites, scenario=scenario)
     gdf_demand = _read_demand(demand, installed_base, scenario)
     curve = frontier_from_points(
@@ -310,7 +380,9 @@ def frontier(
         gap=gap,
     )
     paths = curve.to_files(out)
-    table = Table(title=f"Trade-off by {by.value}" + (f" ({tier})" if tier else ""), title_justify="left")
+    table = Table(
+        title=f"Trade-off by {by.value}" + (f" ({tier})" if tier else ""), title_justify="left"
+    )
     for column in ("limit", "status", "coverage", "net cost", "open"):
         table.add_column(column, justify="right")
     for row in curve.table.to_dict(orient="records"):
@@ -319,7 +391,9 @@ def frontier(
             f"{row['limit']:,.0f}",
             str(row["status"]),
             "—" if rate != rate else f"{100 * rate:.1f}%",
-            "—" if row["net_cost"] is None or row["net_cost"] != row["net_cost"] else f"{row['net_cost']:,.0f}",
+            "—"
+            if row["net_cost"] is None or row["net_cost"] != row["net_cost"]
+            else f"{row['net_cost']:,.0f}",
             str(row["n_open"]),
         )
     console.print(table)

@@ -60,7 +60,9 @@ def row_ids(csr: sp.csr_array) -> NDArray[np.int64]:
     return np.repeat(np.arange(csr.shape[0], dtype=np.int64), np.diff(csr.indptr))
 
 
-def select_columns(csr: sp.csr_array, keep: NDArray[np.bool_]) -> tuple[sp.csr_array, NDArray[np.int64]]:
+def select_columns(
+    csr: sp.csr_array, keep: NDArray[np.bool_]
+) -> tuple[sp.csr_array, NDArray[np.int64]]:
     """Return ``csr`` restricted to the ``keep`` columns (renumbered) and the kept column ids."""
     kept = np.flatnonzero(keep)
     new_index = np.full(csr.shape[1], -1, dtype=np.int64)

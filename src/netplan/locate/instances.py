@@ -76,7 +76,11 @@ class MclpInstance:
         dx = self.x[:, None] - self.x[None, :]
         dy = self.y[:, None] - self.y[None, :]
         squared = dx * dx + dy * dy
-        limit = int(round(service_distance)) ** 2 if float(service_distance).is_integer() else service_distance**2
+        limit = (
+            int(round(service_distance)) ** 2
+            if float(service_distance).is_integer()
+            else service_distance**2
+        )
         rows, cols = np.nonzero(squared <= limit)
         values = np.sqrt(squared[rows, cols].astype(np.float64))
         return sp.csr_array((values, (rows, cols)), shape=(len(self.x), len(self.x)))
@@ -109,7 +113,10 @@ def read_pmed(path: str | Path) -> PmedInstance:
     _, first_in_reversed = np.unique(reversed_key, return_index=True)
     keep = len(key) - 1 - first_in_reversed
     graph = sp.csr_array(
-        (np.concatenate([cost[keep], cost[keep]]), (np.concatenate([low[keep], high[keep]]), np.concatenate([high[keep], low[keep]]))),
+        (
+            np.concatenate([cost[keep], cost[keep]]),
+            (np.concatenate([low[keep], high[keep]]), np.concatenate([high[keep], low[keep]])),
+        ),
         shape=(n, n),
     )
     distances = shortest_path(graph, method="D", directed=False)
@@ -142,7 +149,9 @@ def read_cap(path: str | Path, *, capacity: float | None = None) -> CapInstance:
         msg = f"{path}: capacities are the word 'capacity'; pass capacity=... (see capopt.txt)"
         raise InputError(msg)
     capacities = (
-        np.full(m, float(capacity)) if capacity is not None else np.array(raw_capacity, dtype=np.float64)
+        np.full(m, float(capacity))
+        if capacity is not None
+        else np.array(raw_capacity, dtype=np.float64)
     )
     fixed = np.array(head[1::2], dtype=np.float64)
     body = np.array(tokens[2 + 2 * m : 2 + 2 * m + n * (m + 1)], dtype=np.float64).reshape(n, m + 1)

@@ -144,7 +144,9 @@ def _weights(weights: ArrayLike | None, n_demand: int) -> NDArray[np.float64]:
         return np.ones(n_demand)
     values = np.asarray(weights, dtype=np.float64)
     if values.shape != (n_demand,):
-        msg = f"`weights` must hold one value per demand point ({n_demand}), got shape {values.shape}"
+        msg = (
+            f"`weights` must hold one value per demand point ({n_demand}), got shape {values.shape}"
+        )
         raise InputError(msg)
     if not np.isfinite(values).all() or (values < 0).any():
         msg = "`weights` must be finite and 0 or more"
@@ -183,7 +185,9 @@ def _site_mask(values: ArrayLike | None, n_sites: int, name: str) -> NDArray[np.
     return array.copy()
 
 
-def _empty_result(model: str, n_demand: int, n_sites: int, status: str, build: float) -> LocateResult:
+def _empty_result(
+    model: str, n_demand: int, n_sites: int, status: str, build: float
+) -> LocateResult:
     return LocateResult(
         model=model,
         status=status,
@@ -402,8 +406,7 @@ def set_cover(
         if best_share + 1e-12 < coverage_target:
             msg = (
                 f"coverage target {coverage_target:.2%} cannot be met: opening every candidate "
-                f"covers {best_share:.2%} of demand weight; "
-                + uncovered_message(ids[~reachable])
+                f"covers {best_share:.2%} of demand weight; " + uncovered_message(ids[~reachable])
             )
             raise InfeasibleError(msg)
         cover_weight = weight
@@ -436,7 +439,8 @@ def set_cover(
         rows = _cover_rows(data.pattern, n_y, n_y)
         need_weight = coverage_target * total - data.offset_weight
         target_row = sp.csr_array(
-            (data.weight, (np.zeros(n_z, dtype=np.int64), n_y + np.arange(n_z))), shape=(1, n_y + n_z)
+            (data.weight, (np.zeros(n_z, dtype=np.int64), n_y + np.arange(n_z))),
+            shape=(1, n_y + n_z),
         )
         program = MilpArrays(
             objective=np.concatenate([y_cost, np.zeros(n_z)]),
@@ -559,12 +563,20 @@ def max_cover(
     forced_outside = forced.copy()
     forced_outside[data.kept_sites] = False
     if p is not None:
-        rows.append(sp.csr_array((np.ones(n_y), (np.zeros(n_y, dtype=np.int64), np.arange(n_y))), shape=(1, n_cols)))
+        rows.append(
+            sp.csr_array(
+                (np.ones(n_y), (np.zeros(n_y, dtype=np.int64), np.arange(n_y))), shape=(1, n_cols)
+            )
+        )
         lower.append(np.array([-np.inf]))
         upper.append(np.array([p - forced_outside.sum()], dtype=np.float64))
     if budget is not None:
         kept_cost = cost[data.kept_sites]
-        rows.append(sp.csr_array((kept_cost, (np.zeros(n_y, dtype=np.int64), np.arange(n_y))), shape=(1, n_cols)))
+        rows.append(
+            sp.csr_array(
+                (kept_cost, (np.zeros(n_y, dtype=np.int64), np.arange(n_y))), shape=(1, n_cols)
+            )
+        )
         lower.append(np.array([-np.inf]))
         upper.append(np.array([budget - float(cost[forced_outside].sum())]))
     if p_by_group and group_codes is not None:
@@ -644,7 +656,9 @@ def _p_median_start(
     matrix[:, banned] = np.inf
     open_mask = forced.copy()
 
-    def nearest_two(mask: NDArray[np.bool_]) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    def nearest_two(
+        mask: NDArray[np.bool_],
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
         sub = matrix[:, mask]
         index = np.flatnonzero(mask)
         if sub.shape[1] == 0:
@@ -679,7 +693,9 @@ def _p_median_start(
         closer = np.maximum(d1[:, None] - matrix, 0.0)
         gain = weight @ closer
         loss = np.bincount(position[near], weights=weight * (d2 - d1), minlength=len(open_index))
-        correction = weight[:, None] * np.maximum(d2[:, None] - np.maximum(matrix, d1[:, None]), 0.0)
+        correction = weight[:, None] * np.maximum(
+            d2[:, None] - np.maximum(matrix, d1[:, None]), 0.0
+        )
         assign = np.zeros((len(open_index), n_demand))
         assign[position[near], np.arange(n_demand)] = 1.0
         extra = (assign @ correction).T  # sites × open
@@ -810,8 +826,12 @@ def p_median(
     plus_levels = np.flatnonzero(~last_level)  # z of the next level enters with +1
     minus_levels = z_levels  # its own z enters with -1
     all_rows = np.concatenate([y_rows, plus_levels, minus_levels])
-    all_cols = np.concatenate([y_cols, n_y + z_of_level[plus_levels + 1], n_y + z_of_level[minus_levels]])
-    all_data = np.concatenate([np.ones(len(y_rows)), np.ones(len(plus_levels)), -np.ones(len(minus_levels))])
+    all_cols = np.concatenate(
+        [y_cols, n_y + z_of_level[plus_levels + 1], n_y + z_of_level[minus_levels]]
+    )
+    all_data = np.concatenate(
+        [np.ones(len(y_rows)), np.ones(len(plus_levels)), -np.ones(len(minus_levels))]
+    )
     body = sp.csr_array((all_data, (all_rows, all_cols)), shape=(n_levels, n_y + n_z))
     count_row = sp.csr_array(
         (np.ones(n_y), (np.zeros(n_y, dtype=np.int64), np.arange(n_y))), shape=(1, n_y + n_z)
@@ -855,7 +875,11 @@ def p_median(
         allowed.data = np.where(allowed.data <= max_distance, allowed.data, np.inf)
     site, distance = nearest_open(allowed, open_sites)
     distance = np.where(site >= 0, distance, np.inf)
-    objective = float(weight @ np.where(np.isfinite(distance), distance, 0.0)) if outcome.values is not None else None
+    objective = (
+        float(weight @ np.where(np.isfinite(distance), distance, 0.0))
+        if outcome.values is not None
+        else None
+    )
     return LocateResult(
         model="p-median",
         status=outcome.status,
@@ -1010,7 +1034,11 @@ def capacitated(
             lower.append(np.array([float(weight.sum())]))
             upper.append(np.array([np.inf]))
     if p is not None:
-        blocks.append(sp.csr_array((np.ones(n_y), (np.zeros(n_y, dtype=np.int64), np.arange(n_y))), shape=(1, n_cols)))
+        blocks.append(
+            sp.csr_array(
+                (np.ones(n_y), (np.zeros(n_y, dtype=np.int64), np.arange(n_y))), shape=(1, n_cols)
+            )
+        )
         lower.append(np.array([-np.inf]))
         upper.append(np.array([float(p)]))
     program = MilpArrays(

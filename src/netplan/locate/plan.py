@@ -191,14 +191,22 @@ def plan_options(scenario: Scenario, **overrides: Any) -> PlanOptions:
     table = dict(scenario.plan)
     for key in table:
         if key not in PLAN_KEYS:
-            raise _fail(scenario, key, f"unknown key; expected one of: {', '.join(sorted(PLAN_KEYS))}")
+            raise _fail(
+                scenario, key, f"unknown key; expected one of: {', '.join(sorted(PLAN_KEYS))}"
+            )
     values: dict[str, Any] = {}
 
-    def number(key: str, *, positive: bool = False, share: bool = False, integer: bool = False) -> None:
+    def number(
+        key: str, *, positive: bool = False, share: bool = False, integer: bool = False
+    ) -> None:
         if key not in table:
             return
         value = table[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise _fail(scenario, key, f"must be a number, got {value!r}")
         if integer and (not float(value).is_integer() or value < 0):
             raise _fail(scenario, key, f"must be a whole number 0 or more, got {value!r}")
@@ -216,11 +224,17 @@ def plan_options(scenario: Scenario, **overrides: Any) -> PlanOptions:
 
     if "model" in table:
         if table["model"] not in MODELS:
-            raise _fail(scenario, "model", f"must be one of {', '.join(MODELS)}, got {table['model']!r}")
+            raise _fail(
+                scenario, "model", f"must be one of {', '.join(MODELS)}, got {table['model']!r}"
+            )
         values["model"] = table["model"]
     if "objective" in table:
         if table["objective"] not in ("min_cost", "max_coverage"):
-            raise _fail(scenario, "objective", f"must be min_cost or max_coverage, got {table['objective']!r}")
+            raise _fail(
+                scenario,
+                "objective",
+                f"must be min_cost or max_coverage, got {table['objective']!r}",
+            )
         values["objective"] = table["objective"]
     number("coverage_target", share=True)
     number("budget")
@@ -242,9 +256,17 @@ def plan_options(scenario: Scenario, **overrides: Any) -> PlanOptions:
         parsed: dict[str, int] = {}
         for tier_name, count in counts.items():
             if tier_name not in scenario.tiers:
-                raise _fail(scenario, f"tier_counts.{tier_name}", f"unknown tier; defined: {', '.join(scenario.tiers)}")
+                raise _fail(
+                    scenario,
+                    f"tier_counts.{tier_name}",
+                    f"unknown tier; defined: {', '.join(scenario.tiers)}",
+                )
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise _fail(scenario, f"tier_counts.{tier_name}", f"must be a whole number 0 or more, got {count!r}")
+                raise _fail(
+                    scenario,
+                    f"tier_counts.{tier_name}",
+                    f"must be a whole number 0 or more, got {count!r}",
+                )
             parsed[str(tier_name)] = int(count)
         values["tier_counts"] = parsed
     if "grade_min_tier" in table:
@@ -254,11 +276,17 @@ def plan_options(scenario: Scenario, **overrides: Any) -> PlanOptions:
         parsed_grades: dict[str, str] = {}
         for grade, tier_name in grades.items():
             if tier_name not in scenario.tiers:
-                raise _fail(scenario, f"grade_min_tier.{grade}", f"unknown tier {tier_name!r}; defined: {', '.join(scenario.tiers)}")
+                raise _fail(
+                    scenario,
+                    f"grade_min_tier.{grade}",
+                    f"unknown tier {tier_name!r}; defined: {', '.join(scenario.tiers)}",
+                )
             parsed_grades[str(grade)] = str(tier_name)
         values["grade_min_tier"] = parsed_grades
     if "aggregate" in table:
-        values["aggregate"] = parse_aggregate(table["aggregate"], where=f"{scenario.source}: `plan.aggregate`")
+        values["aggregate"] = parse_aggregate(
+            table["aggregate"], where=f"{scenario.source}: `plan.aggregate`"
+        )
     options = PlanOptions(**values)
     changes = {k: v for k, v in overrides.items() if v is not None}
     for key in changes:
@@ -274,7 +302,11 @@ def plan_options(scenario: Scenario, **overrides: Any) -> PlanOptions:
 
 
 def solver_settings(
-    scenario: Scenario, *, solver: str | None = None, time_limit: float | None = None, gap: float | None = None
+    scenario: Scenario,
+    *,
+    solver: str | None = None,
+    time_limit: float | None = None,
+    gap: float | None = None,
 ) -> SolverSettings:
     """Return solver settings from the scenario's ``[solver]`` table with overrides applied."""
     options = scenario.solver
@@ -352,7 +384,13 @@ class Plan:
         opened = self.sites["decision"] == "opened"
         closed = self.sites["decision"] == "closed"
         closing = float(self.options.closing_cost) * int(closed.sum())
-        net = float(self.sites.loc[opened, "fixed_cost"].sum() - self.sites.loc[closed, "fixed_cost"].sum()) + closing
+        net = (
+            float(
+                self.sites.loc[opened, "fixed_cost"].sum()
+                - self.sites.loc[closed, "fixed_cost"].sum()
+            )
+            + closing
+        )
         payload = {
             "model": self.model,
             "status": self.status,
@@ -370,8 +408,11 @@ class Plan:
             "options": self.options.to_dict(),
             "coverage_target_met": (
                 None
-                if self.options.coverage_target is None or self.after.get("weighted_coverage_rate") is None
-                else bool(self.after["weighted_coverage_rate"] >= self.options.coverage_target - 1e-9)
+                if self.options.coverage_target is None
+                or self.after.get("weighted_coverage_rate") is None
+                else bool(
+                    self.after["weighted_coverage_rate"] >= self.options.coverage_target - 1e-9
+                )
             ),
             "details": dict(sorted(self.details.items())),
             "before": self.before,
@@ -434,11 +475,16 @@ def _tiers(gdf_sites: gpd.GeoDataFrame) -> NDArray[np.object_]:
     if "tier" not in gdf_sites.columns:
         msg = "the sites need a `tier` column"
         raise InputError(msg)
-    return np.array([None if t is None or t != t else str(t) for t in gdf_sites["tier"].tolist()], dtype=object)
+    return np.array(
+        [None if t is None or t != t else str(t) for t in gdf_sites["tier"].tolist()], dtype=object
+    )
 
 
 def _support_matrix(
-    lon: NDArray[np.float64], lat: NDArray[np.float64], tiers: NDArray[np.object_], scenario: Scenario
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    tiers: NDArray[np.object_],
+    scenario: Scenario,
 ) -> tuple[sp.csr_array, NDArray[np.bool_]]:
     """Return (site × site support pairs, needs-support flags) from great-circle distances."""
     n = len(lon)
@@ -459,10 +505,16 @@ def _support_matrix(
                 cols.append(np.tile(parents, children.size))
             continue
         tree = cKDTree(xyz[parents])
-        found = tree.query_ball_point(xyz[children], float(chord_from_km(tier.support_radius_km)) * (1 + 1e-12))
+        found = tree.query_ball_point(
+            xyz[children], float(chord_from_km(tier.support_radius_km)) * (1 + 1e-12)
+        )
         counts = np.array([len(f) for f in found], dtype=np.int64)
         rows.append(np.repeat(children, counts))
-        cols.append(parents[np.concatenate([np.asarray(f, dtype=np.int64) for f in found])] if counts.sum() else np.zeros(0, dtype=np.int64))
+        cols.append(
+            parents[np.concatenate([np.asarray(f, dtype=np.int64) for f in found])]
+            if counts.sum()
+            else np.zeros(0, dtype=np.int64)
+        )
     if rows:
         r = np.concatenate(rows)
         c = np.concatenate(cols)
@@ -498,7 +550,9 @@ def _distances(
         if max_distance is not None:
             keep = matrix.data <= max_distance
             rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))[keep]
-            matrix = sp.csr_array((matrix.data[keep], (rows, matrix.indices[keep])), shape=matrix.shape)
+            matrix = sp.csr_array(
+                (matrix.data[keep], (rows, matrix.indices[keep])), shape=matrix.shape
+            )
         return matrix
     n_demand, n_sites = reach.n_demand, reach.n_sites
     if max_distance is None:
@@ -512,21 +566,38 @@ def _distances(
         step = max(1, 2_000_000 // max(n_sites, 1))
         for start in range(0, n_demand, step):
             stop = min(start + step, n_demand)
-            out[start:stop] = great_circle_km(
-                reach.demand_lon[start:stop, None],
-                reach.demand_lat[start:stop, None],
-                reach.site_lon[None, :],
-                reach.site_lat[None, :],
-            ) * reach.site_scale[None, :]
+            out[start:stop] = (
+                great_circle_km(
+                    reach.demand_lon[start:stop, None],
+                    reach.demand_lat[start:stop, None],
+                    reach.site_lon[None, :],
+                    reach.site_lat[None, :],
+                )
+                * reach.site_scale[None, :]
+            )
         return out
     tree = cKDTree(unit_xyz(reach.site_lon, reach.site_lat))
     points = unit_xyz(reach.demand_lon, reach.demand_lat)
     scale_min = float(reach.site_scale.min()) if len(reach.site_scale) else 1.0
-    found = tree.query_ball_point(points, float(chord_from_km(max_distance / scale_min)) * (1 + 1e-12))
+    found = tree.query_ball_point(
+        points, float(chord_from_km(max_distance / scale_min)) * (1 + 1e-12)
+    )
     counts = np.array([len(f) for f in found], dtype=np.int64)
     rows = np.repeat(np.arange(n_demand), counts)
-    cols = np.concatenate([np.asarray(f, dtype=np.int64) for f in found]) if counts.sum() else np.zeros(0, dtype=np.int64)
-    values = great_circle_km(reach.demand_lon[rows], reach.demand_lat[rows], reach.site_lon[cols], reach.site_lat[cols]) * reach.site_scale[cols]
+    cols = (
+        np.concatenate([np.asarray(f, dtype=np.int64) for f in found])
+        if counts.sum()
+        else np.zeros(0, dtype=np.int64)
+    )
+    values = (
+        great_circle_km(
+            reach.demand_lon[rows],
+            reach.demand_lat[rows],
+            reach.site_lon[cols],
+            reach.site_lat[cols],
+        )
+        * reach.site_scale[cols]
+    )
     keep = values <= max_distance
     return sp.csr_array((values[keep], (rows[keep], cols[keep])), shape=(n_demand, n_sites))
 
@@ -641,7 +712,9 @@ def prepare_inputs(
     if "fixed_cost" in gdf_sites.columns:
         fixed = gdf_sites["fixed_cost"].to_numpy(dtype=np.float64)
     else:
-        fixed = np.array([scenario.tiers[t].fixed_cost if t in scenario.tiers else 0.0 for t in tiers])
+        fixed = np.array(
+            [scenario.tiers[t].fixed_cost if t in scenario.tiers else 0.0 for t in tiers]
+        )
     if "capacity" in gdf_sites.columns:
         capacity = gdf_sites["capacity"].to_numpy(dtype=np.float64)
     else:
@@ -792,7 +865,9 @@ def plan_from_points(
             aggregate=aggregate,
         )
     settings = solver_settings(scenario, solver=solver, time_limit=time_limit, gap=gap)
-    inputs = prepare_inputs(gdf_demand, gdf_sites, scenario, options, matrix=matrix, reach=reach, progress=progress)
+    inputs = prepare_inputs(
+        gdf_demand, gdf_sites, scenario, options, matrix=matrix, reach=reach, progress=progress
+    )
     details: dict[str, Any] = {"solver": settings.solver, **inputs.details}
     raw_demand, reach = gdf_demand, inputs.reach
     statuses, tiers, weights = inputs.statuses, inputs.tiers, inputs.weights
@@ -855,7 +930,13 @@ def plan_from_points(
             settings=settings,
             demand_ids=demand_ids,
         )
-    details.update({k: v for k, v in result.details.items() if isinstance(v, int | float | str) and v is not None})
+    details.update(
+        {
+            k: v
+            for k, v in result.details.items()
+            if isinstance(v, int | float | str) and v is not None
+        }
+    )
     details["distance_model"] = reach.distance_model
     details["unit"] = reach.unit
 
@@ -895,7 +976,9 @@ def plan_from_points(
         )
         assigned_weight = np.bincount(cols, weights=weights[rows], minlength=len(gdf_sites))
     with np.errstate(divide="ignore", invalid="ignore"):
-        utilisation = np.where(np.isfinite(capacity) & (capacity > 0), assigned_weight / capacity, np.nan)
+        utilisation = np.where(
+            np.isfinite(capacity) & (capacity > 0), assigned_weight / capacity, np.nan
+        )
     frame = pd.DataFrame(
         {
             "id": site_ids,
@@ -914,8 +997,12 @@ def plan_from_points(
         frame.insert(1, "name", gdf_sites["name"].astype(object).to_numpy())
     sites = gpd.GeoDataFrame(frame, geometry=gdf_sites.geometry.to_numpy(), crs=gdf_sites.crs)
 
-    before_status = np.where(existing, "existing", np.where(statuses == "competitor", "competitor", "candidate"))
-    after_status = np.where(open_sites, "existing", np.where(statuses == "competitor", "competitor", "candidate"))
+    before_status = np.where(
+        existing, "existing", np.where(statuses == "competitor", "competitor", "candidate")
+    )
+    after_status = np.where(
+        open_sites, "existing", np.where(statuses == "competitor", "competitor", "candidate")
+    )
     before = _coverage_summary(raw_demand, gdf_sites, scenario, before_status, matrix)
     after = _coverage_summary(raw_demand, gdf_sites, scenario, after_status, matrix)
     if options.aggregate is not None and result.has_solution:
@@ -947,4 +1034,12 @@ def _pair_values(
     """Return the distance of each (demand, site) pair of an assignment."""
     if reach.full_costs is not None:
         return np.asarray(sp.csr_array(reach.full_costs)[rows, cols], dtype=np.float64).ravel()
-    return great_circle_km(reach.demand_lon[rows], reach.demand_lat[rows], reach.site_lon[cols], reach.site_lat[cols]) * reach.site_scale[cols]
+    return (
+        great_circle_km(
+            reach.demand_lon[rows],
+            reach.demand_lat[rows],
+            reach.site_lon[cols],
+            reach.site_lat[cols],
+        )
+        * reach.site_scale[cols]
+    )

@@ -161,7 +161,12 @@ class MilpArrays:
                 cat=pulp.LpInteger if is_int else pulp.LpContinuous,
             )
             for k, (lo, hi, is_int) in enumerate(
-                zip(self.col_lower.tolist(), self.col_upper.tolist(), self.integer.tolist(), strict=True)
+                zip(
+                    self.col_lower.tolist(),
+                    self.col_upper.tolist(),
+                    self.integer.tolist(),
+                    strict=True,
+                )
             )
         ]
         cost = sign * self.objective
@@ -176,12 +181,18 @@ class MilpArrays:
             start, end = int(indptr[row]), int(indptr[row + 1])
             terms = [(variables[indices[k]], data[k]) for k in range(start, end)]
             if lo == hi:
-                problem += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ, f"r{row}", lo)
+                problem += pulp.LpConstraint(
+                    pulp.LpAffineExpression(terms), pulp.LpConstraintEQ, f"r{row}", lo
+                )
                 continue
             if not math.isinf(lo):
-                problem += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintGE, f"r{row}l", lo)
+                problem += pulp.LpConstraint(
+                    pulp.LpAffineExpression(terms), pulp.LpConstraintGE, f"r{row}l", lo
+                )
             if not math.isinf(hi):
-                problem += pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"r{row}u", hi)
+                problem += pulp.LpConstraint(
+                    pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"r{row}u", hi
+                )
         return problem, variables
 
 
@@ -253,7 +264,9 @@ def solve_milp(model: MilpArrays, settings: SolverSettings | None = None) -> Sol
     """
     settings = settings or SolverSettings()
     if model.n_columns == 0:
-        return SolveOutcome("optimal", model.offset, model.offset, 0.0, np.zeros(0), 0.0, settings.solver)
+        return SolveOutcome(
+            "optimal", model.offset, model.offset, 0.0, np.zeros(0), 0.0, settings.solver
+        )
     if settings.solver == "cbc":
         return _solve_cbc(model, settings)
     return _solve_highs(model, settings)
@@ -275,7 +288,9 @@ def _highs_options(highs: Any, settings: SolverSettings) -> None:
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("random_seed", int(settings.seed))
     highs.setOptionValue("mip_rel_gap", max(settings.gap, 1e-9))
-    highs.setOptionValue("time_limit", float(settings.time_limit) if settings.time_limit is not None else math.inf)
+    highs.setOptionValue(
+        "time_limit", float(settings.time_limit) if settings.time_limit is not None else math.inf
+    )
     if settings.threads is not None:
         highs.setOptionValue("threads", int(settings.threads))
 
@@ -345,7 +360,10 @@ def _highs_run(highs: Any, model: MilpArrays, start: NDArray[np.float64] | None)
         highspy.HighsModelStatus.kUnboundedOrInfeasible,
     ):
         result = "infeasible"
-    elif model_status in (highspy.HighsModelStatus.kModelError, highspy.HighsModelStatus.kSolveError):
+    elif model_status in (
+        highspy.HighsModelStatus.kModelError,
+        highspy.HighsModelStatus.kSolveError,
+    ):
         msg = f"HiGHS failed: {detail}"
         raise SolverError(msg)
     else:
@@ -416,14 +434,16 @@ class SolverSession:
             assert self._model is not None
             highs = self._highs
             rows = np.flatnonzero(
-                (self._model.row_lower != model.row_lower) | (self._model.row_upper != model.row_upper)
+                (self._model.row_lower != model.row_lower)
+                | (self._model.row_upper != model.row_upper)
             )
             if rows.size:
                 highs.changeRowsBounds(
                     len(rows), rows.astype(np.int32), model.row_lower[rows], model.row_upper[rows]
                 )
             cols = np.flatnonzero(
-                (self._model.col_lower != model.col_lower) | (self._model.col_upper != model.col_upper)
+                (self._model.col_lower != model.col_lower)
+                | (self._model.col_upper != model.col_upper)
             )
             if cols.size:
                 highs.changeColsBounds(
@@ -469,7 +489,9 @@ def _solve_cbc(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
             options=options,
         )
         if not solver.available():
-            msg = "CBC is not available (PuLP's bundled binary or `cbc` on PATH); pass --solver highs"
+            msg = (
+                "CBC is not available (PuLP's bundled binary or `cbc` on PATH); pass --solver highs"
+            )
             raise SolverError(msg)
         started = time.perf_counter()
         try:

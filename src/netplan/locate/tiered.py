@@ -126,7 +126,12 @@ class TieredOptions:
         if objective == "min_cost" and self.coverage_target is None:
             msg = "the min_cost objective needs a coverage target (--coverage-target)"
             raise InputError(msg)
-        if objective == "max_coverage" and self.budget is None and self.p is None and not self.tier_counts:
+        if (
+            objective == "max_coverage"
+            and self.budget is None
+            and self.p is None
+            and not self.tier_counts
+        ):
             msg = (
                 "maximising coverage needs a limit: a budget (--budget), a site count (--p) "
                 "or counts per tier; or give a coverage target to minimise cost"
@@ -259,7 +264,10 @@ def tiered(
     best_share = float(weight[reachable].sum() / total) if total > 0 else 1.0
 
     def diagnosis(prefix: str) -> InfeasibleError:
-        parts = [prefix, f"opening every site that can open covers {best_share:.2%} of demand weight"]
+        parts = [
+            prefix,
+            f"opening every site that can open covers {best_share:.2%} of demand weight",
+        ]
         if (~reachable_any).any():
             parts.append(uncovered_message(ids[~reachable_any]))
         only_unsupported = reachable_any & ~reachable
@@ -313,7 +321,9 @@ def tiered(
         grades = np.asarray(demand_grades, dtype=object)
         for code, (grade, tier_name) in enumerate(sorted(options.grade_min_tier.items())):
             better = set(tier_ranks.get(tier_name, [tier_name]) if tier_ranks else [tier_name])
-            allowed_for_group.append(np.array([t in better for t in tiers[columns].tolist()], dtype=bool))
+            allowed_for_group.append(
+                np.array([t in better for t in tiers[columns].tolist()], dtype=bool)
+            )
             requirement_group[grades == grade] = code
 
     always = forced[columns]
@@ -366,7 +376,10 @@ def tiered(
             sp.csr_array(
                 (
                     np.concatenate([np.ones(n_x), -np.ones(n_x)]),
-                    (np.concatenate([np.arange(n_x), np.arange(n_x)]), np.concatenate([x_index, x_cols])),
+                    (
+                        np.concatenate([np.arange(n_x), np.arange(n_x)]),
+                        np.concatenate([x_index, x_cols]),
+                    ),
                 ),
                 shape=(n_x, n_cols),
             )
@@ -382,9 +395,13 @@ def tiered(
             blocks.append(
                 sp.csr_array(
                     (
-                        np.concatenate([merged_weight[x_rows[entry_limited]], -site_capacity[limited]]),
+                        np.concatenate(
+                            [merged_weight[x_rows[entry_limited]], -site_capacity[limited]]
+                        ),
                         (
-                            np.concatenate([limited_row[x_cols[entry_limited]], np.arange(n_limited)]),
+                            np.concatenate(
+                                [limited_row[x_cols[entry_limited]], np.arange(n_limited)]
+                            ),
                             np.concatenate([x_index[entry_limited], np.flatnonzero(limited)]),
                         ),
                     ),
@@ -422,7 +439,12 @@ def tiered(
                 (
                     np.concatenate([np.ones(len(chained_cols)), -np.ones(len(sub.indices))]),
                     (
-                        np.concatenate([np.arange(len(chained_cols)), np.repeat(np.arange(len(chained_cols)), counts)]),
+                        np.concatenate(
+                            [
+                                np.arange(len(chained_cols)),
+                                np.repeat(np.arange(len(chained_cols)), counts),
+                            ]
+                        ),
                         np.concatenate([chained_cols, sub.indices.astype(np.int64)]),
                     ),
                 ),
@@ -445,7 +467,14 @@ def tiered(
         has_allowed = np.bincount(entry_rows_here, minlength=len(rows_here)) > 0
         met = np.zeros(len(rows_here), dtype=bool)
         if always.any():
-            met = np.bincount(entry_rows_here, weights=always[entry_cols_here].astype(np.float64), minlength=len(rows_here)) > 0
+            met = (
+                np.bincount(
+                    entry_rows_here,
+                    weights=always[entry_cols_here].astype(np.float64),
+                    minlength=len(rows_here),
+                )
+                > 0
+            )
         active = has_allowed & ~met
         if not active.any():
             continue
@@ -453,7 +482,10 @@ def tiered(
         take = active[entry_rows_here]
         blocks.append(
             sp.csr_array(
-                (np.ones(int(take.sum())), (renumber[entry_rows_here[take]], entry_cols_here[take])),
+                (
+                    np.ones(int(take.sum())),
+                    (renumber[entry_rows_here[take]], entry_cols_here[take]),
+                ),
                 shape=(int(active.sum()), n_cols),
             )
         )
@@ -491,14 +523,33 @@ def tiered(
     row_lower = np.concatenate(lower) if lower else np.zeros(0)
     row_upper = np.concatenate(upper) if upper else np.zeros(0)
     if objective_kind == "min_cost":
-        program = MilpArrays(cost_objective, col_lower, col_upper, integer, matrix, row_lower, row_upper, offset=cost_constant)
+        program = MilpArrays(
+            cost_objective,
+            col_lower,
+            col_upper,
+            integer,
+            matrix,
+            row_lower,
+            row_upper,
+            offset=cost_constant,
+        )
     else:
         program = MilpArrays(
-            coverage_objective, col_lower, col_upper, integer, matrix, row_lower, row_upper, maximize=True, offset=offset_weight
+            coverage_objective,
+            col_lower,
+            col_upper,
+            integer,
+            matrix,
+            row_lower,
+            row_upper,
+            maximize=True,
+            offset=offset_weight,
         )
     build = time.perf_counter() - started
     settings = settings or SolverSettings()
-    outcome = session.solve(program, settings) if session is not None else solve_milp(program, settings)
+    outcome = (
+        session.solve(program, settings) if session is not None else solve_milp(program, settings)
+    )
     second: SolveOutcome | None = None
     if outcome.status == "infeasible":
         prefix = "no plan meets every limit at once"
@@ -510,7 +561,10 @@ def tiered(
         if options.p is not None:
             limits.append(f"p = {options.p}")
         if options.tier_counts:
-            limits.append("tier counts " + ", ".join(f"{k}={v}" for k, v in sorted(options.tier_counts.items())))
+            limits.append(
+                "tier counts "
+                + ", ".join(f"{k}={v}" for k, v in sorted(options.tier_counts.items()))
+            )
         if requirement_rows:
             limits.append("grade requirements")
         if options.capacitated:
@@ -534,12 +588,19 @@ def tiered(
             if best.objective is not None and total > 0:
                 best_within = best.objective / total
                 word = "is" if best.status == "optimal" else "is at least"
-                message += f"; the best weighted coverage within the other limits {word} {best_within:.2%}"
+                message += (
+                    f"; the best weighted coverage within the other limits {word} {best_within:.2%}"
+                )
         error = diagnosis(message)
         if best_within is not None:
             error.diagnosis["best_weighted_coverage_within_limits"] = best_within  # type: ignore[attr-defined]
         raise error
-    if polish and outcome.status == "optimal" and outcome.values is not None and outcome.objective is not None:
+    if (
+        polish
+        and outcome.status == "optimal"
+        and outcome.values is not None
+        and outcome.objective is not None
+    ):
         # Lexicographic pass: keep the primary objective at its optimum, improve the other.
         primary = outcome.objective
         extra_lower = row_lower.copy()
@@ -566,10 +627,14 @@ def tiered(
         )
         remaining = None
         if settings.time_limit is not None:
-            remaining = max(settings.time_limit - outcome.solve_seconds, 0.1 * settings.time_limit, 1.0)
+            remaining = max(
+                settings.time_limit - outcome.solve_seconds, 0.1 * settings.time_limit, 1.0
+            )
         second = solve_milp(
             polish,
-            SolverSettings(settings.solver, remaining, max(settings.gap, 1e-6), settings.threads, settings.seed),
+            SolverSettings(
+                settings.solver, remaining, max(settings.gap, 1e-6), settings.threads, settings.seed
+            ),
         )
     values = outcome.values
     if second is not None and second.values is not None:

@@ -154,7 +154,9 @@ def frontier_from_points(
         base = plan_options(scenario, aggregate=aggregate)
     base = replace(base, model="tiered", objective="max_coverage", coverage_target=None)
     settings = solver_settings(scenario, solver=solver, time_limit=time_limit, gap=gap)
-    inputs = prepare_inputs(gdf_demand, gdf_sites, scenario, base, matrix=matrix, reach=reach, progress=progress)
+    inputs = prepare_inputs(
+        gdf_demand, gdf_sites, scenario, base, matrix=matrix, reach=reach, progress=progress
+    )
     total = float(inputs.weights.sum())
     forced = inputs.forced(base)
     existing = inputs.existing
@@ -174,9 +176,17 @@ def frontier_from_points(
             step_options = replace(base, tier_counts={**dict(base.tier_counts), tier: int(limit)})
         row: dict[str, Any] = {"limit": limit}
         try:
-            result = solve_tiered(inputs, step_options, scenario, settings, polish=False, session=session)
+            result = solve_tiered(
+                inputs, step_options, scenario, settings, polish=False, session=session
+            )
         except InfeasibleError:
-            row.update({"status": "infeasible", "weighted_coverage_rate": math.nan, "covered_weight": math.nan})
+            row.update(
+                {
+                    "status": "infeasible",
+                    "weighted_coverage_rate": math.nan,
+                    "covered_weight": math.nan,
+                }
+            )
             row.update({"net_cost": math.nan, "n_open": 0, "gap": math.nan, "solve_seconds": 0.0})
             row.update({f"n_open_{name}": 0 for name in tier_names})
             rows.append(row)
@@ -194,7 +204,12 @@ def frontier_from_points(
                 "solve_seconds": round(result.solve_seconds, 3),
             }
         )
-        row.update({f"n_open_{name}": int((open_sites & (inputs.tiers == name)).sum()) for name in tier_names})
+        row.update(
+            {
+                f"n_open_{name}": int((open_sites & (inputs.tiers == name)).sum())
+                for name in tier_names
+            }
+        )
         rows.append(row)
     table = pd.DataFrame(rows)
     details = {
@@ -242,7 +257,11 @@ def _best_share(inputs: Any, base: PlanOptions, scenario: Scenario) -> float:
 
     allowed = ~inputs.excluded
     forced = inputs.forced(base)
-    needs = inputs.needs_support & ~inputs.existing if base.support_chain else np.zeros(len(allowed), dtype=bool)
+    needs = (
+        inputs.needs_support & ~inputs.existing
+        if base.support_chain
+        else np.zeros(len(allowed), dtype=bool)
+    )
     can = openable_sites(inputs.tiers, allowed, forced, inputs.support, needs)
     reached = (inputs.cover @ can.astype(np.float64)) > 0
     total = float(inputs.weights.sum())
@@ -286,24 +305,38 @@ def frontier_svg(frontier: Frontier, *, width: int = 720, height: int = 420) -> 
     ]
     for tick in range(0, 101, 20):
         y_tick = py(tick)
-        parts.append(f'<line x1="{left}" y1="{y_tick:.1f}" x2="{left + plot_w}" y2="{y_tick:.1f}" stroke="#e5e5e5"/>')
+        parts.append(
+            f'<line x1="{left}" y1="{y_tick:.1f}" x2="{left + plot_w}" y2="{y_tick:.1f}" stroke="#e5e5e5"/>'
+        )
         parts.append(f'<text x="{left - 8}" y="{y_tick + 4:.1f}" text-anchor="end">{tick}%</text>')
     for value in np.linspace(x_min, x_max, 6):
         x_tick = px(float(value))
-        parts.append(f'<line x1="{x_tick:.1f}" y1="{top + plot_h}" x2="{x_tick:.1f}" y2="{top + plot_h + 5}" stroke="#333333"/>')
-        parts.append(f'<text x="{x_tick:.1f}" y="{top + plot_h + 20}" text-anchor="middle">{escape(_short(float(value)))}</text>')
-    parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#333333"/>')
+        parts.append(
+            f'<line x1="{x_tick:.1f}" y1="{top + plot_h}" x2="{x_tick:.1f}" y2="{top + plot_h + 5}" stroke="#333333"/>'
+        )
+        parts.append(
+            f'<text x="{x_tick:.1f}" y="{top + plot_h + 20}" text-anchor="middle">{escape(_short(float(value)))}</text>'
+        )
+    parts.append(
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#333333"/>'
+    )
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333333"/>')
-    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 18}" text-anchor="middle">{escape(x_label)}</text>')
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 18}" text-anchor="middle">{escape(x_label)}</text>'
+    )
     parts.append(
         f'<text x="18" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
         f'transform="rotate(-90 18 {top + plot_h / 2:.1f})">{escape("Weighted coverage (%)")}</text>'
     )
     if len(x):
         points = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(x, y, strict=True))
-        parts.append(f'<polyline points="{points}" fill="none" stroke="#1f77b4" stroke-width="2.5"/>')
+        parts.append(
+            f'<polyline points="{points}" fill="none" stroke="#1f77b4" stroke-width="2.5"/>'
+        )
         for a, b in zip(x, y, strict=True):
-            parts.append(f'<circle cx="{px(a):.1f}" cy="{py(b):.1f}" r="3.5" fill="#1f77b4"><title>{escape(f"{_short(a)}: {b:.1f}%")}</title></circle>')
+            parts.append(
+                f'<circle cx="{px(a):.1f}" cy="{py(b):.1f}" r="3.5" fill="#1f77b4"><title>{escape(f"{_short(a)}: {b:.1f}%")}</title></circle>'
+            )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
