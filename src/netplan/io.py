@@ -23,6 +23,7 @@ import codecs
 import contextlib
 import csv
 import io as _io
+import math
 import os
 import re
 import tempfile
@@ -213,7 +214,12 @@ def _csv_delimiter(text: str, name: str) -> str:
     """Return the delimiter of CSV ``text`` after checking its header for repeated names."""
     delimiter = _sniff_delimiter(text)
     # pandas renames repeated header names ("lon", "lon.1"); check the header as written.
-    header = next(csv.reader(_io.StringIO(text), delimiter=delimiter, skipinitialspace=True), [])
+    lines = _io.StringIO(text, newline="")  # "\r" alone ends a line too (old Mac exports)
+    try:
+        header = next(csv.reader(lines, delimiter=delimiter, skipinitialspace=True), [])
+    except csv.Error as exc:
+        msg = f"not a readable CSV header: {exc}"
+        raise InputError([Problem(name, 1, None, msg)]) from None
     _check_columns([str(c).strip() for c in header], name, row=1)
     return delimiter
 
@@ -505,9 +511,13 @@ def parse_number(text: str, what: str = "value") -> float:
     """
     cleaned = text.strip().replace("\u00a0", " ")
     try:
-        return float(cleaned)
+        number = float(cleaned)
     except ValueError:
         pass
+    else:
+        if math.isnan(number):
+            raise ValueError(_not_a_number(what, text))
+        return number
     if what not in ("longitude", "latitude"):
         if _GROUPED_NUMBER.match(cleaned):
             return float(cleaned.replace(",", ""))
