@@ -380,3 +380,14 @@ def test_path_from_a_large_file_to_a_plan(small_case: tuple[Path, Path, Path, Pa
     # The plan's own estimate (on cells) is off by at most what moving points by the
     # aggregation's error bound can change; here well under 5 points of coverage.
     assert abs(after["weighted_coverage_rate"] - plan.after["weighted_coverage_rate"]) < 0.05
+
+
+def test_scheduler_wants_a_shared_dataset_folder(small_case: tuple[Path, Path, Path, Path]) -> None:
+    base, _, sites, dataset = small_case
+    gdf_sites = read_points(sites, kind="sites")
+    with pytest.raises(ConfigError, match="convert it first"):
+        coverage_dask(base, gdf_sites, default_scenario(), scheduler="tcp://127.0.0.1:9")
+    with pytest.raises(ConfigError, match="with --scheduler the cluster has its own workers"):
+        coverage_dask(
+            dataset, gdf_sites, default_scenario(), scheduler="tcp://127.0.0.1:9", workers=2
+        )

@@ -1037,6 +1037,15 @@ def coverage_dask(
     ...                        scheduler="tcp://10.0.0.5:8786")
     """
     _check_options(scenario, matrix)
+    if scheduler is not None and workers is not None:
+        msg = "--workers sizes the local cluster; with --scheduler the cluster has its own workers"
+        raise ConfigError(msg)
+    if scheduler is not None and not _is_dask_frame(demand) and not Path(demand).is_dir():
+        msg = (
+            f"{demand}: the workers of {scheduler} read the demand themselves; convert it first "
+            "(netplan convert FILE DIR) to a folder they can all see, and pass that folder"
+        )
+        raise ConfigError(msg)
     with contextlib.ExitStack() as stack:
         source = demand
         if not _is_dask_frame(demand) and not Path(demand).is_dir():
