@@ -1,0 +1,569 @@
+"""Hardening: nothing a user feeds netplan makes it crash, hang, lie or lose data.
+
+Each section makes one claim of the README's "Validation and errors" checkable:
+
+* readers, the scenario parser and the CLI, fuzzed with hypothesis: every outcome
+  is a valid result or a ``NetplanError`` naming file, row and column; the CLI
+  exits 0, 2 or 3 and never prints a traceback;
+* model edge cases give clear results or exit code 3 with a diagnosis, and a
+  missing or crashing solver falls back to the other one and says so;
+* inputs are never written, a run killed mid-write leaves the previous outputs
+  or none, ``--out`` refuses to mix its files with others unless ``--force``;
+* user text is escaped, the scenario is data only, no network is used;
+* memory-hungry runs are refused up front; outputs are byte-identical across runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import re
+import string
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from netplan.cli import app
+from netplan.config import DEFAULT_SCENARIO_TOML, Scenario, scenario_from_dict
+from netplan.errors import ConfigError, InputError, NetplanError
+from netplan.io import parse_number, read_points
+
+#: Settings shared by the fuzz tests: few examples (the default run stays fast), no deadline
+#: (the 2-core machine is shared), and tmp_path reused across examples on purpose.
+#: ``NETPLAN_FUZZ_EXAMPLES=2000 pytest tests/test_robustness.py`` fuzzes harder.
+FUZZ = settings(
+    max_examples=int(os.environ.get("NETPLAN_FUZZ_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+# --------------------------------------------------------------------------- readers
+
+
+#: Cells a spreadsheet export may hold: numbers in every spelling, text, blanks, NaN/inf.
+CELLS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.floats(min_value=-1e-300, max_value=1e-300).map(str),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.integers(min_value=0, max_value=10**9).map(lambda n: f"{n:,}"),
+    st.floats(min_value=0, max_value=1e9, allow_nan=False).map(lambda x: f"{x:,.2f}"),
+    st.sampled_from(
+        ["", " ", "nan", "NaN", "inf", "-inf", "N/A", "#DIV/0!", "116,4", "1,23", "1e309",
+         "104°3'36\"E", "30°40'12\"N", "30°70'", "北纬30度40分12秒", "=1+1", "'quoted",
+         "\"", "a,b", "\t", "\u00a0", "😀", "None", "TRUE", "0x10", "1_000", "--1"]
+    ),  # fmt: skip
+    st.text(max_size=12),
+)
+HEADERS = st.sampled_from(
+    ["id", "ID", "lon", "LON", "lat", "lng", "x", "y", "weight", "权重", "经度", "纬度", "编号",
+     "tier", "status", "fixed_cost", "capacity", "units", "age_years", "install_year", "name",
+     "", " ", "lon ", "weight.1", "grade"]
+)  # fmt: skip
+ENCODINGS = st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "utf-16", "latin-1", "cp1252"])
+KINDS = st.sampled_from(["customers", "installed-base", "sites"])
+
+
+def _csv_text(header: list[str], rows: list[list[str]], delimiter: str) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _encode(text: str, encoding: str) -> bytes:
+    return text.encode(encoding, errors="replace")
+
+
+def _check_points(gdf: gpd.GeoDataFrame, kind: str) -> None:
+    """Assert a reader's result keeps the contract: ids unique strings, finite in-range points."""
+    assert gdf.crs is not None and gdf.crs.to_epsg() == 4326
+    assert gdf["id"].is_unique
+    assert all(isinstance(v, str) and v for v in gdf["id"])
+    lon, lat = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
+    assert np.isfinite(lon).all() and np.isfinite(lat).all()
+    assert (np.abs(lon) <= 180).all() and (np.abs(lat) <= 90).all()
+    if kind != "sites":
+        weight = gdf["weight"].to_numpy(dtype=float)
+        assert np.isfinite(weight).all() and (weight >= 0).all()
+    else:
+        assert gdf["status"].notna().all()
+
+
+def _check_error(exc: InputError, path: Path) -> None:
+    """Assert an InputError names the file on every problem, with a row or a column when about data."""
+    assert exc.problems, "an InputError lists at least one problem"
+    for problem in exc.problems:
+        assert problem.file == str(path)
+        assert problem.message.strip()
+        assert "Traceback" not in problem.message
+    assert str(path) in str(exc)
+
+
+class _no_crash:  # noqa: N801 - reads as a sentence
+    """Context manager: netplan warnings are allowed, anything but an InputError fails."""
+
+    def __enter__(self) -> None:
+        import warnings
+
+        self._catcher = warnings.catch_warnings()
+        self._catcher.__enter__()
+        from netplan.errors import NetplanWarning
+
+        warnings.simplefilter("ignore", NetplanWarning)
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._catcher.__exit__(*exc_info)
+
+
+def _read(path: Path, kind: str) -> None:
+    try:
+        gdf = read_points(path, kind=kind)  # type: ignore[arg-type]
+    except InputError as exc:
+        _check_error(exc, path)
+    else:
+        _check_points(gdf, kind)
+
+
+@FUZZ
+@given(
+    header=st.lists(HEADERS, min_size=1, max_size=6),
+    rows=st.lists(st.lists(CELLS, min_size=0, max_size=7), min_size=0, max_size=5),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    encoding=ENCODINGS,
+    kind=KINDS,
+)
+def test_arbitrary_csv_tables_give_points_or_an_input_error(
+    tmp_path: Path,
+    header: list[str],
+    rows: list[list[str]],
+    delimiter: str,
+    encoding: str,
+    kind: str,
+) -> None:
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(_encode(_csv_text(header, rows, delimiter), encoding))
+    with _no_crash():
+        _read(path, kind)
+
+
+@FUZZ
+@given(data=st.binary(max_size=400), suffix=st.sampled_from([".csv", ".txt", ".tsv"]))
+def test_arbitrary_bytes_give_points_or_an_input_error(
+    tmp_path: Path, data: bytes, suffix: str
+) -> None:
+    path = tmp_path / f"bytes{suffix}"
+    path.write_bytes(data)
+    with _no_crash():
+        _read(path, "customers")
+
+
+@FUZZ
+@given(text=st.text(max_size=300), encoding=ENCODINGS)
+def test_arbitrary_text_gives_points_or_an_input_error(
+    tmp_path: Path, text: str, encoding: str
+) -> None:
+    path = tmp_path / "text.csv"
+    path.write_bytes(_encode("lon,lat\n" + text, encoding))
+    with _no_crash():
+        _read(path, "customers")
+
+
+@FUZZ
+@given(
+    lon=st.floats(allow_nan=True, allow_infinity=True),
+    lat=st.floats(allow_nan=True, allow_infinity=True),
+    weight=st.floats(allow_nan=True, allow_infinity=True),
+)
+def test_one_row_files_with_any_float_are_read_exactly_or_refused_by_row_and_column(
+    tmp_path: Path, lon: float, lat: float, weight: float
+) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text(f"id,lon,lat,weight\na,{lon!r},{lat!r},{weight!r}\n", encoding="utf-8")
+    valid = (
+        math.isfinite(lon) and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90
+        and math.isfinite(weight) and weight >= 0
+    )  # fmt: skip
+    with _no_crash():
+        if valid:
+            gdf = read_points(path)
+            assert gdf.geometry.x.iloc[0] == lon and gdf.geometry.y.iloc[0] == lat
+            assert gdf["weight"].iloc[0] == weight
+        else:
+            with pytest.raises(InputError) as caught:
+                read_points(path)
+            problems = caught.value.problems
+            assert any(p.row == 2 for p in problems)
+            assert all(p.row == 2 or "swapped" in p.message for p in problems)
+            assert all(p.column in ("lon", "lat", "weight", None) for p in caught.value.problems)
+            assert "path" not in str(caught.value) and "one.csv, row 2" in str(caught.value)
+
+
+def test_empty_and_header_only_and_duplicate_header_files_are_input_errors(tmp_path: Path) -> None:
+    cases = {
+        "empty.csv": ("", r"empty.csv: the file is empty"),
+        "blank.csv": ("\n\n  \n", r"blank.csv: the file is empty"),
+        "header.csv": ("id,lon,lat\n", r"header.csv: the file has a header but no data rows"),
+        "dup.csv": ("lon,lat,LON\n1,2,3\n", r"dup.csv, row 1, column 'LON': duplicate column name"),
+    }
+    for name, (text, message) in cases.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(InputError, match=message):
+            read_points(path)
+
+
+# --------------------------------------------------------------------------- numbers as people write them
+
+
+@pytest.mark.parametrize(
+    ("text", "what", "expected"),
+    [
+        ("1,234", "weight", 1234.0),
+        ("1,234.5", "weight", 1234.5),
+        ("-1,234,567.25", "fixed cost", -1234567.25),
+        (" 12 ", "units", 12.0),
+        ("104°3'36\"E", "longitude", 104.06),
+        ("104°3′36″E", "longitude", 104.06),
+        ("104° 3' 36\" W", "longitude", -104.06),
+        ("30°40'12\"N", "latitude", 30.67),
+        ("30°40'12\"S", "latitude", -30.67),
+        ("N30°40.2'", "latitude", 30.67),
+        ("-30°40'12\"", "latitude", -30.67),
+        ("30.67°", "latitude", 30.67),
+        ("北纬30度40分12秒", "latitude", 30.67),
+        ("东经104度3分36秒", "longitude", 104.06),
+        ("30°40'12''N", "latitude", 30.67),
+    ],
+)
+def test_parse_number_reads_thousands_separators_and_dms(
+    text: str, what: str, expected: float
+) -> None:
+    assert parse_number(text, what) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("text", "what", "message"),
+    [
+        ("116,4", "longitude", r"is not a number \(write numbers with a dot"),
+        ("116,404", "longitude", r"is not a number"),  # never a thousands separator in degrees
+        ("1,23", "weight", r"a thousands separator groups three digits"),
+        ("12,34,567", "weight", r"is not a number"),
+        ("30°40'12\"N", "longitude", r"hemisphere mark 'N' of a latitude"),
+        ("104°3'36\"E", "latitude", r"hemisphere mark 'E' of a longitude"),
+        ("-30°40'12\"S", "latitude", r"two signs or hemisphere marks"),
+        ("30°70'", "latitude", r"minutes and seconds must be below 60"),
+        ("30°40'75\"", "latitude", r"minutes and seconds must be below 60"),
+        ("104°3'36\"E", "weight", r"is not a number"),  # DMS is for coordinates only
+        ("nan", "weight", r"is not a number"),
+    ],
+)
+def test_parse_number_refuses_what_it_cannot_read_without_guessing(
+    text: str, what: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_number(text, what)
+
+
+def test_excel_style_csv_with_quoted_thousands_and_dms_coordinates(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(
+        'id,lon,lat,weight\n'
+        'a,"104°3\'36""E","30°40\'12""N","1,234.5"\n'
+        'b,104.1,30.7,"2,000"\n',
+        encoding="utf-8",
+    )
+    gdf = read_points(path)
+    assert gdf.geometry.x.tolist() == pytest.approx([104.06, 104.1])
+    assert gdf.geometry.y.tolist() == pytest.approx([30.67, 30.7])
+    assert gdf["weight"].tolist() == [1234.5, 2000.0]
+
+
+def test_unreadable_dms_names_file_row_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "dms.csv"
+    path.write_text("id,lon,lat\na,104.1,30.7\nb,104°3'36\"E,30°40'12\"E\n", encoding="utf-8")
+    with pytest.raises(
+        InputError, match=r"dms.csv, row 3, column 'lat': latitude .* hemisphere mark 'E'"
+    ):
+        read_points(path)
+
+
+@FUZZ
+@given(value=st.floats(min_value=0, max_value=1e12, allow_nan=False))
+def test_grouped_quantities_round_trip(value: float) -> None:
+    assert parse_number(f"{value:,.3f}", "weight") == pytest.approx(round(value, 3), rel=1e-15)
+
+
+@FUZZ
+@given(
+    degrees=st.integers(min_value=0, max_value=179),
+    minutes=st.integers(min_value=0, max_value=59),
+    seconds=st.floats(min_value=0, max_value=59.99, allow_nan=False).map(lambda s: round(s, 2)),
+    west=st.booleans(),
+)
+def test_dms_longitudes_round_trip(degrees: int, minutes: int, seconds: float, west: bool) -> None:
+    text = f"{degrees}°{minutes}'{seconds}\"{'W' if west else 'E'}"
+    expected = (degrees + minutes / 60 + seconds / 3600) * (-1 if west else 1)
+    assert parse_number(text, "longitude") == pytest.approx(expected, abs=1e-9)
+
+
+@FUZZ
+@given(text=st.text(max_size=30), what=st.sampled_from(["longitude", "latitude", "weight"]))
+def test_parse_number_raises_only_value_error(text: str, what: str) -> None:
+    try:
+        value = parse_number(text, what)
+    except ValueError as exc:
+        assert str(exc)
+    else:
+        assert isinstance(value, float)
+
+
+# --------------------------------------------------------------------------- the scenario
+
+
+def _default_data() -> dict[str, Any]:
+    return tomllib.loads(DEFAULT_SCENARIO_TOML)
+
+
+#: TOML values of every type, including the wrong ones.
+TOML_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(10**12), max_value=10**12),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=10),
+        st.sampled_from(["regional_hub", "city_station", "great_circle", "matrix", "A", "cbc"]),
+    ),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+KEY_PATHS = st.sampled_from(
+    [
+        ("scenario", "name"), ("scenario", "distance_model"), ("scenario", "detour_factor"),
+        ("scenario", "speed_kmh"), ("scenario", "matrix_unit"), ("scenario", "unknown"),
+        ("tiers",), ("tiers", "city_station"), ("tiers", "city_station", "radius_km"),
+        ("tiers", "city_station", "parent"), ("tiers", "city_station", "support_radius_km"),
+        ("tiers", "city_station", "grade_radius_km"), ("tiers", "city_station", "capacity"),
+        ("tiers", "city_station", "fixed_cost"), ("tiers", "regional_hub", "response_time_h"),
+        ("tiers", "partner", "optional"), ("tiers", "new_tier"), ("demand",),
+        ("demand", "service_rate"), ("scoring",), ("scoring", "weights"),
+        ("scoring", "weights", "demand"), ("scoring", "attributes"), ("solver",),
+        ("solver", "name"), ("solver", "time_limit"), ("solver", "gap"), ("solver", "seed"),
+        ("solver", "threads"), ("plan",), ("plan", "budget"), ("plan", "coverage_target"),
+        ("plan", "model"), ("extra",),
+    ]
+)  # fmt: skip
+
+
+def _set(data: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
+    node: Any = data
+    for key in keys[:-1]:
+        if not isinstance(node, dict):
+            return
+        node = node.setdefault(key, {})
+    if isinstance(node, dict):
+        node[keys[-1]] = value
+
+
+@FUZZ
+@given(edits=st.lists(st.tuples(KEY_PATHS, TOML_VALUES), min_size=1, max_size=4))
+def test_any_edit_of_the_scenario_gives_a_scenario_or_a_config_error(
+    edits: list[tuple[tuple[str, ...], Any]],
+) -> None:
+    data = _default_data()
+    for keys, value in edits:
+        _set(data, keys, value)
+    try:
+        scenario = scenario_from_dict(data, source="fuzz.toml")
+    except ConfigError as exc:
+        assert str(exc).startswith("fuzz.toml"), str(exc)
+    else:
+        assert isinstance(scenario, Scenario) and scenario.tiers
+        for tier in scenario.tiers.values():
+            for grade in (None, "A", "B", "C"):
+                reach = tier.reach_km(grade)
+                assert reach is None or (math.isfinite(reach) and reach > 0)
+
+
+@FUZZ
+@given(data=st.dictionaries(st.text(max_size=8), TOML_VALUES, max_size=5))
+def test_arbitrary_dicts_give_a_scenario_or_a_config_error(data: dict[str, Any]) -> None:
+    try:
+        scenario_from_dict(data, source="any.toml")
+    except ConfigError as exc:
+        assert "any.toml" in str(exc)
+
+
+@FUZZ
+@given(text=st.text(max_size=200))
+def test_arbitrary_scenario_text_gives_a_scenario_or_a_config_error(
+    tmp_path: Path, text: str
+) -> None:
+    from netplan.config import load_scenario
+
+    path = tmp_path / "scenario.toml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_scenario(path)
+    except ConfigError as exc:
+        assert str(path) in str(exc)
+
+
+# --------------------------------------------------------------------------- the command line
+
+#: Tiny valid inputs: four customers around Chengdu and three sites (a hub, a station, a candidate).
+CUSTOMERS_CSV = (
+    "id,lon,lat,weight,grade\n"
+    "c1,104.06,30.67,3,A\nc2,104.10,30.70,1,B\nc3,104.50,30.40,2,C\nc4,103.90,30.80,1,C\n"
+)
+SITES_CSV = (
+    "id,name,lon,lat,tier,status,fixed_cost,capacity\n"
+    "h1,Hub <b>1</b>,104.07,30.66,regional_hub,existing,1000,100\n"
+    "s1,Station & co,104.11,30.71,city_station,candidate,100,10\n"
+    "s2,Station \"2\",104.49,30.41,city_station,candidate,120,10\n"
+)
+BASE_CSV = "id,lon,lat,units,product,install_year\nb1,104.06,30.67,4,excavator,2020\nb2,104.5,30.4,2,crane,2018\n"
+
+
+@pytest.fixture
+def tiny_inputs(tmp_path: Path) -> dict[str, Path]:
+    """Write tiny valid and broken input files; return them by role."""
+    files = {
+        "customers": ("customers.csv", CUSTOMERS_CSV),
+        "sites": ("sites.csv", SITES_CSV),
+        "base": ("base.csv", BASE_CSV),
+        "scenario": ("scenario.toml", DEFAULT_SCENARIO_TOML),
+        "bad_csv": ("bad.csv", "id,lon,lat\nx,abc,95\n"),
+        "empty": ("empty.csv", ""),
+        "bad_toml": ("bad.toml", "[tiers\nradius_km = -1\n"),
+        "bad_scenario": ("bad_scenario.toml", "[tiers.a]\nradius_km = -5\n"),
+        "matrix": ("matrix.csv", "demand_id,site_id,cost\nc1,h1,2\nc2,s1,x\n"),
+        "binary": ("binary.csv", "PK\x03\x04 not really a workbook"),
+    }
+    paths = {}
+    for role, (name, text) in files.items():
+        path = tmp_path / "inputs" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        paths[role] = path
+    return paths
+
+
+def _assert_clean_exit(result: Any) -> None:
+    """Assert a CLI run ended with 0, 2 or 3 and no traceback (one-line errors)."""
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        import traceback
+
+        trace = "".join(traceback.format_exception(result.exception))
+        raise AssertionError(f"uncaught {type(result.exception).__name__}:\n{trace}")
+    assert result.exit_code in (0, 2, 3), (result.exit_code, result.output)
+    assert "Traceback" not in result.output
+    assert "Traceback" not in result.stderr
+
+
+#: Commands and the options each may get (values drawn from VALUES). `demo` (the national
+#: run), `--engine dask` (a cluster) and `--pdf` (Chromium) are left out: they are slow, not fragile.
+CLI_COMMANDS: dict[str, list[str]] = {
+    "validate": ["FILE", "--kind", "--lon", "--lat", "--id", "--weight", "--crs", "--config"],
+    "coverage": ["--demand", "--sites", "--out", "--installed-base", "--config", "--matrix",
+                 "--format", "--blindspot-method", "--h3-resolution", "--eps-km", "--min-samples",
+                 "--min-zone-weight"],
+    "optimize": ["--demand", "--sites", "--out", "--config", "--model", "--p", "--budget",
+                 "--coverage-target", "--objective", "--allow-close", "--capacitated",
+                 "--solver", "--time-limit", "--gap", "--matrix", "--installed-base"],
+    "frontier": ["--demand", "--sites", "--out", "--config", "--by", "--tier", "--steps",
+                 "--values", "--time-limit"],
+    "candidates": ["--demand", "--out", "--method", "--n", "--h3-resolution", "--tier",
+                   "--seed", "--config", "--sites", "--fill", "--min-weight"],
+    "score": ["--out", "--sites", "--demand", "--installed-base", "--config", "--status",
+              "--top", "--matrix"],
+    "map": ["--out", "--sites", "--demand", "--coverage", "--plan", "--scores", "--config",
+            "--lang", "--offline"],
+    "report": ["--out", "--coverage", "--plan", "--scores", "--xlsx", "--frontier", "--lang",
+               "--config", "--compare"],
+    "compare": ["DIR", "DIR", "--json", "--lang"],
+    "convert": ["FILE", "DIR", "--kind", "--rows-per-partition", "--chunk-rows", "--cells",
+                "--h3-resolution"],
+}  # fmt: skip
+FLAGS = {"--offline", "--allow-close", "--capacitated"}
+
+
+def _values(inputs: dict[str, Path], out: Path) -> st.SearchStrategy[str]:
+    files = [str(p) for p in inputs.values()]
+    folders = [str(out), str(out / "a"), str(out / "b"), str(inputs["customers"].parent)]
+    return st.one_of(
+        st.sampled_from(files),
+        st.sampled_from(folders),
+        st.sampled_from([str(out / "x.csv"), str(out / "m.html"), str(out / "r.xlsx"),
+                         str(out / "c.parquet"), str(out / "j.json"), str(out / "no" / "such.csv")]),
+        st.sampled_from(["0", "1", "-1", "0.5", "2", "1e309", "nan", "-inf", "3", "100000000",
+                         "customers", "sites", "installed-base", "kmeans", "h3", "dbscan",
+                         "tiered", "max_coverage", "set_cover", "p_median", "budget", "min_cost",
+                         "highs", "cbc", "city_station", "density", "all", "zh", "en", "csv",
+                         "geojson", "parquet", "gpkg", "EPSG:4547", "EPSG:99999", "lon",
+                         "1,2,x", "", " ", "--", "-"]),
+        st.text(alphabet=string.printable, max_size=8),
+    )  # fmt: skip
+
+
+@settings(
+    max_examples=int(os.environ.get("NETPLAN_FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_random_command_lines_exit_0_2_or_3_without_traceback(
+    tmp_path: Path, tiny_inputs: dict[str, Path], data: st.DataObject
+) -> None:
+    out = tmp_path / "out"
+    command = data.draw(st.sampled_from(sorted(CLI_COMMANDS)), label="command")
+    options = data.draw(
+        st.lists(st.sampled_from(CLI_COMMANDS[command]), max_size=8), label="options"
+    )
+    values = _values(tiny_inputs, out)
+    argv = [command]
+    for option in options:
+        if option in FLAGS:
+            argv.append(option)
+        elif option in ("FILE", "DIR"):
+            argv.append(data.draw(values, label=option))
+        else:
+            argv += [option, data.draw(values, label=option)]
+    if data.draw(st.booleans(), label="valid core"):
+        # Half the runs start from a valid call, so the fuzz reaches the library, not just typer.
+        core = {
+            "coverage": ["--demand", str(tiny_inputs["customers"]), "--sites",
+                         str(tiny_inputs["sites"]), "--out", str(out / "cov")],
+            "optimize": ["--demand", str(tiny_inputs["customers"]), "--sites",
+                         str(tiny_inputs["sites"]), "--out", str(out / "plan"),
+                         "--time-limit", "5"],
+            "frontier": ["--demand", str(tiny_inputs["customers"]), "--sites",
+                         str(tiny_inputs["sites"]), "--out", str(out / "front"), "--steps", "2"],
+            "score": ["--demand", str(tiny_inputs["customers"]), "--sites",
+                      str(tiny_inputs["sites"]), "--out", str(out / "score")],
+            "candidates": ["--demand", str(tiny_inputs["customers"]), "--out",
+                           str(out / "cand.csv"), "--n", "2"],
+            "validate": [str(tiny_inputs["customers"])],
+            "map": ["--sites", str(tiny_inputs["sites"]), "--out", str(out / "map.html")],
+        }.get(command, [])  # fmt: skip
+        argv = [argv[0], *core, *argv[1:]]
+    with _no_crash():
+        result = CliRunner().invoke(app, argv)
+    _assert_clean_exit(result)
+    for path in tiny_inputs.values():  # inputs are never written
+        assert path.parent == tiny_inputs["customers"].parent
+    assert sorted(p.name for p in tiny_inputs["customers"].parent.iterdir()) == sorted(
+        p.name for p in tiny_inputs.values()
+    )
