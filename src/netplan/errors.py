@@ -20,6 +20,7 @@ __all__ = [
     "NetplanWarning",
     "Problem",
     "SolverError",
+    "SolverWarning",
 ]
 
 #: How many problems an :class:`InputError` lists before summarising the rest.
@@ -131,3 +132,7 @@ class NetplanWarning(UserWarning):
 
 class InputWarning(NetplanWarning):
     """An input was usable but something in it deserves a look."""
+
+
+class SolverWarning(NetplanWarning):
+    """The requested solver failed or is missing; the other solver was used instead."""

@@ -431,9 +431,7 @@ def _numeric(
                 reasons[int(position)] = str(exc)
                 continue
             bad[position] = False
-        collector.rows(
-            bad, column, lambda i: reasons.get(i) or _not_a_number(what, shown[i])
-        )
+        collector.rows(bad, column, lambda i: reasons.get(i) or _not_a_number(what, shown[i]))
     return as_float
 
 
@@ -471,7 +469,7 @@ _DMS_COORDINATE = re.compile(
 
 
 def parse_number(text: str, what: str = "value") -> float:
-    """Return the number a cell's text means, as a spreadsheet user wrote it.
+    r"""Return the number a cell's text means, as a spreadsheet user wrote it.
 
     Plain numbers (``"116.4"``, ``"1e3"``) are read as floats. A quantity
     (any ``what`` but ``"longitude"``/``"latitude"``) may carry thousands
@@ -527,13 +525,19 @@ def parse_number(text: str, what: str = "value") -> float:
         raise ValueError(_not_a_number(what, text))
     marks = [m for m in (match["before"], match["after"]) if m]
     if len(marks) > 1 or (marks and match["sign"]):
-        msg = f"{what} {text!r} has two signs or hemisphere marks; give one (30°40'12\"S or -30°40'12\")"
+        msg = (
+            f"{what} {text!r} has two signs or hemisphere marks; "
+            "give one (30°40'12\"S or -30°40'12\")"
+        )
         raise ValueError(msg)
     sign = -1.0 if match["sign"] == "-" else 1.0
     if marks:
         hemisphere_sign, axis = _HEMISPHERES[marks[0].upper()]
         if axis != what:
-            msg = f"{what} {text!r} has the hemisphere mark {marks[0]!r} of a {axis}; check the column"
+            msg = (
+                f"{what} {text!r} has the hemisphere mark {marks[0]!r} of a {axis}; "
+                "check the column"
+            )
             raise ValueError(msg)
         sign = float(hemisphere_sign)
     degrees = float(match["degrees"])

@@ -1005,6 +1005,22 @@ def plan_from_points(
     )
     before = _coverage_summary(raw_demand, gdf_sites, scenario, before_status, matrix)
     after = _coverage_summary(raw_demand, gdf_sites, scenario, after_status, matrix)
+    capacity_bound = options.model == "capacitated" or (
+        options.model == "tiered" and options.capacitated
+    )
+    total_weight = float(weights.sum())
+    if capacity_bound and result.has_solution and total_weight > 0:
+        # Within reach is not served: with capacities the plan may reach more than it serves.
+        served_rate = float(assigned_weight.sum()) / total_weight
+        details["served_weight_rate"] = served_rate
+        reach_rate = after.get("weighted_coverage_rate")
+        if isinstance(reach_rate, float) and served_rate < reach_rate - 1e-6:
+            msg = (
+                f"capacities limit the plan: its sites reach {100 * reach_rate:.1f}% of demand "
+                f"weight within their radius but can serve only {100 * served_rate:.1f}% of it; "
+                "raise capacities or open more sites (summary: details.served_weight_rate)"
+            )
+            warnings.warn(msg, InputWarning, stacklevel=2)
     if options.aggregate is not None and result.has_solution:
         total = float(weights.sum())
         details["aggregated_weighted_coverage_rate"] = (

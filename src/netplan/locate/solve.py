@@ -23,14 +23,15 @@ import math
 import re
 import tempfile
 import time
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from netplan.errors import SolverError
+from netplan.errors import SolverError, SolverWarning
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -267,9 +268,42 @@ def solve_milp(model: MilpArrays, settings: SolverSettings | None = None) -> Sol
         return SolveOutcome(
             "optimal", model.offset, model.offset, 0.0, np.zeros(0), 0.0, settings.solver
         )
-    if settings.solver == "cbc":
-        return _solve_cbc(model, settings)
-    return _solve_highs(model, settings)
+    try:
+        return _solve_with(settings.solver, model, settings)
+    except Exception as exc:  # a missing solver, or one that crashes: try the other one
+        return _fall_back(model, settings, exc)
+
+
+def _solve_with(solver: str, model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
+    return _solve_cbc(model, settings) if solver == "cbc" else _solve_highs(model, settings)
+
+
+def _failure_text(failure: Exception) -> str:
+    if isinstance(failure, SolverError):
+        return str(failure)
+    return f"{type(failure).__name__}: {failure}"
+
+
+def _fall_back(model: MilpArrays, settings: SolverSettings, failure: Exception) -> SolveOutcome:
+    """Solve with the other solver after ``settings.solver`` failed, warning that it did.
+
+    Raises
+    ------
+    SolverError
+        When the other solver fails too; the message gives both reasons.
+    """
+    other = "cbc" if settings.solver == "highs" else "highs"
+    try:
+        outcome = _solve_with(other, model, replace(settings, solver=other))
+    except Exception as second:
+        msg = (
+            f"{settings.solver} failed ({_failure_text(failure)}) and the fallback {other} "
+            f"failed too ({_failure_text(second)}); check the solvers: pip install highspy pulp"
+        )
+        raise SolverError(msg) from None
+    msg = f"solver {settings.solver} failed ({_failure_text(failure)}); solved with {other} instead"
+    warnings.warn(msg, SolverWarning, stacklevel=3)
+    return outcome
 
 
 # --------------------------------------------------------------------------- HiGHS
@@ -430,6 +464,13 @@ class SolverSession:
         settings = settings or self.settings
         if settings.solver != "highs" or model.n_columns == 0:
             return solve_milp(model, settings)
+        try:
+            return self._solve_highs(model, settings)
+        except Exception as exc:  # HiGHS missing or crashed: CBC solves it from scratch
+            self._highs = self._model = self._last = None
+            return _fall_back(model, settings, exc)
+
+    def _solve_highs(self, model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
         if self._highs is not None and self._same_shape(model):
             assert self._model is not None
             highs = self._highs
