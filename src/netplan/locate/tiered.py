@@ -507,6 +507,7 @@ def tiered(
         blocks.append(single_row(np.arange(n_y), y_cost))
         lower.append(np.array([-np.inf]))
         upper.append(np.array([options.budget - cost_constant]))
+    coverage_needed = 0.0
     if objective_kind == "min_cost":
         assert options.coverage_target is not None
         coverage_needed = options.coverage_target * total - offset_weight
@@ -544,6 +545,20 @@ def tiered(
             row_upper,
             maximize=True,
             offset=offset_weight,
+        )
+    if not options.capacitated and requirement_rows == 0 and n_y:
+        program.start = _greedy_start(
+            program,
+            merged=merged,
+            merged_weight=merged_weight,
+            y_cost=y_cost,
+            always=always,
+            chained=chained,
+            column_support=sp.csr_array(support_matrix[columns][:, columns]),
+            column_tiers=tiers[columns],
+            options=options,
+            budget_left=None if options.budget is None else options.budget - cost_constant,
+            coverage_needed=coverage_needed if objective_kind == "min_cost" else None,
         )
     build = time.perf_counter() - started
     settings = settings or SolverSettings()
@@ -700,3 +715,77 @@ def tiered(
             "best_weighted_coverage_rate": best_share,
         },
     )
+
+
+def _greedy_start(
+    program: MilpArrays,
+    *,
+    merged: sp.csr_array,
+    merged_weight: NDArray[np.float64],
+    y_cost: NDArray[np.float64],
+    always: NDArray[np.bool_],
+    chained: NDArray[np.bool_],
+    column_support: sp.csr_array,
+    column_tiers: NDArray[Any],
+    options: TieredOptions,
+    budget_left: float | None,
+    coverage_needed: float | None,
+) -> NDArray[np.float64] | None:
+    """Return a feasible start: open sites greedily by uncovered weight gained per unit of cost.
+
+    Only sites whose support is already open are eligible (hubs first, then
+    the stations they support, ...); the start is checked against every row
+    and dropped if it is not feasible.
+    """
+    n_y = len(y_cost)
+    n_z = merged.shape[0]
+    is_open = always.copy()
+    covered = (merged @ is_open.astype(np.float64)) > 0
+    spent = float(y_cost[is_open].sum())
+    by_column = sp.csr_array(merged.T)
+    tier_limits = dict(options.tier_counts)
+    tier_open = {t: int((is_open & (column_tiers == t)).sum()) for t in tier_limits}
+    for _ in range(n_y):
+        if coverage_needed is not None and float(merged_weight[covered].sum()) >= coverage_needed:
+            break
+        if options.p is not None and int(is_open.sum()) >= options.p:
+            break
+        gain = by_column @ np.where(covered, 0.0, merged_weight)
+        eligible = ~is_open & (gain > 0)
+        if chained.any():
+            supported = (column_support @ is_open.astype(np.float64)) > 0
+            eligible &= ~chained | supported
+        if budget_left is not None:
+            eligible &= spent + y_cost <= budget_left + 1e-9
+        for tier_name, limit in tier_limits.items():
+            if tier_open[tier_name] >= limit:
+                eligible &= column_tiers != tier_name
+        if not eligible.any():
+            break
+        score = np.where(eligible, gain / np.maximum(y_cost, 1e-9), -np.inf)
+        best = int(np.argmax(score))
+        is_open[best] = True
+        spent += float(y_cost[best])
+        if column_tiers[best] in tier_open:
+            tier_open[column_tiers[best]] += 1
+        covered |= _column_rows(by_column, best, n_z)
+    start = np.concatenate(
+        [
+            is_open.astype(np.float64),
+            covered.astype(np.float64),
+            np.zeros(program.n_columns - n_y - n_z),
+        ]
+    )
+    activity = program.matrix @ start
+    feasible = bool(
+        (activity >= program.row_lower - 1e-6).all()
+        and (activity <= program.row_upper + 1e-6).all()
+    )
+    return start if feasible else None
+
+
+def _column_rows(by_column: sp.csr_array, column: int, n_rows: int) -> NDArray[np.bool_]:
+    """Return the rows a column covers as a boolean mask."""
+    mask = np.zeros(n_rows, dtype=bool)
+    mask[by_column.indices[by_column.indptr[column] : by_column.indptr[column + 1]]] = True
+    return mask
