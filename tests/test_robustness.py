@@ -567,3 +567,229 @@ def test_random_command_lines_exit_0_2_or_3_without_traceback(
     assert sorted(p.name for p in tiny_inputs["customers"].parent.iterdir()) == sorted(
         p.name for p in tiny_inputs.values()
     )
+
+
+# --------------------------------------------------------------------------- model edge cases
+
+import pandas as pd  # noqa: E402
+
+from netplan.errors import InfeasibleError, SolverError, SolverWarning  # noqa: E402
+from netplan.locate import plan_from_points  # noqa: E402
+
+
+@pytest.fixture
+def edge_scenario() -> Scenario:
+    """Hubs (20 km), stations (5 km, a hub within 30 km) and optional points (2 km)."""
+    return scenario_from_dict(
+        {
+            "scenario": {"name": "edge"},
+            "tiers": {
+                "hub": {"radius_km": 20, "fixed_cost": 1000, "capacity": 100},
+                "station": {"radius_km": 5, "parent": "hub", "support_radius_km": 30,
+                            "fixed_cost": 100, "capacity": 10},
+                "point": {"radius_km": 2, "parent": "station", "support_radius_km": 10,
+                          "fixed_cost": 10, "capacity": 3, "optional": True},
+            },
+        },
+        source="edge.toml",
+    )  # fmt: skip
+
+
+def _points(rows: list[tuple[Any, ...]], columns: list[str]) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame(rows, columns=["id", "lon", "lat", *columns])
+    return gpd.GeoDataFrame(
+        frame.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(frame["lon"], frame["lat"]),
+        crs="EPSG:4326",
+    )
+
+
+@pytest.fixture
+def edge_demand() -> gpd.GeoDataFrame:
+    """Six points of weight 5 along 5 km east of (104.0, 30.6)."""
+    return _points([(f"d{i}", 104.0 + 0.01 * i, 30.6, 5.0) for i in range(6)], ["weight"])
+
+
+@pytest.fixture
+def edge_sites() -> gpd.GeoDataFrame:
+    """An existing hub covering all demand, a nearby candidate station, a far one."""
+    return _points(
+        [
+            ("h1", 104.0, 30.6, "hub", "existing", 1000.0, 100.0),
+            ("s1", 104.03, 30.6, "station", "candidate", 100.0, 10.0),
+            ("s2", 105.5, 30.6, "station", "candidate", 100.0, 10.0),
+        ],
+        ["tier", "status", "fixed_cost", "capacity"],
+    )
+
+
+def test_no_candidates_and_all_demand_covered_keeps_the_network(
+    edge_demand: gpd.GeoDataFrame, edge_sites: gpd.GeoDataFrame, edge_scenario: Scenario
+) -> None:
+    existing = edge_sites[edge_sites["status"] == "existing"]
+    plan = plan_from_points(edge_demand, existing, edge_scenario, coverage_target=0.9)
+    assert plan.status == "optimal"
+    assert plan.summary()["n_by_decision"] == {"kept": 1, "opened": 0, "closed": 0, "not_selected": 0}
+    assert plan.summary()["after"]["weighted_coverage_rate"] == 1.0
+    # Demand already covered: a target needs no new site, whatever candidates exist.
+    plan = plan_from_points(edge_demand, edge_sites, edge_scenario, coverage_target=1.0)
+    assert plan.summary()["n_by_decision"]["opened"] == 0
+    assert plan.summary()["net_cost_change"] == 0
+
+
+def test_zero_budget_opens_nothing_and_says_what_today_covers(
+    edge_demand: gpd.GeoDataFrame, edge_sites: gpd.GeoDataFrame, edge_scenario: Scenario
+) -> None:
+    plan = plan_from_points(edge_demand, edge_sites, edge_scenario, budget=0.0)
+    assert plan.status == "optimal"
+    assert plan.summary()["n_by_decision"]["opened"] == 0
+    assert plan.summary()["after"] == plan.summary()["before"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"coverage_target": 0.0}, r"`coverage_target` must be a share in \(0, 1\], got 0.0"),
+        ({"coverage_target": 1.5}, r"`coverage_target` must be a share in \(0, 1\]"),
+        ({"budget": -5.0}, r"`budget` must be 0 or more"),
+    ],
+)
+def test_meaningless_limits_are_input_errors(
+    edge_demand: gpd.GeoDataFrame,
+    edge_sites: gpd.GeoDataFrame,
+    edge_scenario: Scenario,
+    overrides: dict[str, float],
+    message: str,
+) -> None:
+    with pytest.raises(InputError, match=message):
+        plan_from_points(edge_demand, edge_sites, edge_scenario, **overrides)  # type: ignore[arg-type]
+
+
+def test_full_target_out_of_reach_is_infeasible_naming_the_demand(
+    edge_demand: gpd.GeoDataFrame, edge_sites: gpd.GeoDataFrame, edge_scenario: Scenario
+) -> None:
+    far = edge_demand.copy()
+    far["geometry"] = gpd.points_from_xy([106.0 + 0.01 * i for i in range(6)], [30.6] * 6)
+    with pytest.raises(InfeasibleError, match=r"coverage target 100.00% cannot be met.*d0, d1"):
+        plan_from_points(far, edge_sites, edge_scenario, coverage_target=1.0)
+
+
+def test_no_sites_at_all_is_infeasible_not_a_crash(
+    edge_demand: gpd.GeoDataFrame, edge_sites: gpd.GeoDataFrame, edge_scenario: Scenario
+) -> None:
+    with pytest.raises(InfeasibleError, match=r"covers 0.00% of demand weight"):
+        plan_from_points(edge_demand, edge_sites.iloc[:0], edge_scenario, coverage_target=0.5)
+
+
+def test_support_chain_no_hub_can_satisfy_is_diagnosed(
+    edge_demand: gpd.GeoDataFrame, edge_sites: gpd.GeoDataFrame, edge_scenario: Scenario
+) -> None:
+    # A tier without candidates (point) and stations whose only hub is out of support reach.
+    lonely = edge_sites[edge_sites["id"] == "s2"].copy()
+    demand = edge_demand.copy()
+    demand["geometry"] = gpd.points_from_xy([105.5 + 0.005 * i for i in range(6)], [30.6] * 6)
+    with pytest.raises(InfeasibleError, match=r"reached only by sites that lack a supporting parent"):
+        plan_from_points(demand, lonely, edge_scenario, coverage_target=0.5)
+
+
+def test_capacities_below_any_demand_point(
+    edge_demand: gpd.GeoDataFrame, edge_sites: gpd.GeoDataFrame, edge_scenario: Scenario
+) -> None:
+    tiny = edge_sites.assign(capacity=1.0)  # every point weighs 5
+    with pytest.raises(InfeasibleError, match=r"no plan meets every limit at once .*capacities"):
+        plan_from_points(edge_demand, tiny, edge_scenario, capacitated_assignment=True,
+                         coverage_target=1.0)  # fmt: skip
+    with pytest.raises(InfeasibleError, match=r"total capacity 3.00 is less than total demand 30"):
+        plan_from_points(edge_demand, tiny, edge_scenario, model="capacitated")
+    # Under a budget the plan is made, and it does not pass reach off as service.
+    with pytest.warns(NetplanWarningType, match=r"reach 100.0% .* can serve only 6.7%"):
+        plan = plan_from_points(
+            edge_demand, tiny, edge_scenario, capacitated_assignment=True, budget=1e6
+        )
+    assert plan.details["served_weight_rate"] == pytest.approx(2 / 30)
+
+
+from netplan.errors import NetplanWarning as NetplanWarningType  # noqa: E402
+
+
+def _broken_highs(*_args: Any, **_kwargs: Any) -> Any:
+    raise RuntimeError("simulated HiGHS crash")
+
+
+def test_a_crashing_solver_falls_back_to_the_other_and_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+    edge_demand: gpd.GeoDataFrame,
+    edge_sites: gpd.GeoDataFrame,
+    edge_scenario: Scenario,
+) -> None:
+    from netplan.locate import solve
+
+    expected = plan_from_points(edge_demand, edge_sites, edge_scenario, budget=150.0)
+    monkeypatch.setattr(solve, "_solve_highs", _broken_highs)
+    monkeypatch.setattr(solve.SolverSession, "_solve_highs", _broken_highs)
+    with pytest.warns(SolverWarning, match=r"solver highs failed \(RuntimeError: simulated HiGHS crash\); solved with cbc instead"):
+        plan = plan_from_points(edge_demand, edge_sites, edge_scenario, budget=150.0)
+    assert plan.summary()["solver"] == "cbc"
+    assert plan.objective == pytest.approx(expected.objective)
+    assert plan.summary()["n_by_decision"] == expected.summary()["n_by_decision"]
+
+
+def test_a_missing_solver_falls_back_and_both_missing_is_exit_3(
+    monkeypatch: pytest.MonkeyPatch,
+    tiny_inputs: dict[str, Path],
+    tmp_path: Path,
+) -> None:
+    from netplan.locate import solve
+
+    def missing_cbc(*_args: Any, **_kwargs: Any) -> Any:
+        raise SolverError("CBC is not available (PuLP's bundled binary or `cbc` on PATH)")
+
+    monkeypatch.setattr(solve, "_solve_cbc", missing_cbc)
+    argv = ["optimize", "--demand", str(tiny_inputs["customers"]), "--sites",
+            str(tiny_inputs["sites"]), "--budget", "1000", "--solver", "cbc"]  # fmt: skip
+    result = CliRunner().invoke(app, [*argv, "--out", str(tmp_path / "one")])
+    assert result.exit_code == 0, result.output
+    assert "warning: solver cbc failed (CBC is not available" in result.stderr
+    assert "solved with highs instead" in result.stderr
+    monkeypatch.setattr(solve, "_solve_highs", _broken_highs)
+    monkeypatch.setattr(solve.SolverSession, "_solve_highs", _broken_highs)
+    result = CliRunner().invoke(app, [*argv, "--out", str(tmp_path / "two")])
+    assert result.exit_code == 3, result.output
+    assert "error: cbc failed (CBC is not available" in result.stderr
+    assert "the fallback highs failed too (RuntimeError: simulated HiGHS crash)" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "message"),
+    [
+        (["--budget", "0"], 0, None),
+        (["--coverage-target", "1"], 0, None),
+        (["--coverage-target", "0"], 2, r"coverage_target` must be a share"),
+        (["--budget", "-1"], 2, r"`budget` must be 0 or more"),
+        (["--coverage-target", "1", "--capacitated"], 3, r"no plan meets every limit"),
+        (["--model", "p-median"], 2, r"p-median needs `p`"),
+        (["--model", "p-median", "--p", "0"], None, None),
+    ],
+)
+def test_optimize_edge_cases_exit_clearly(
+    tiny_inputs: dict[str, Path],
+    tmp_path: Path,
+    extra: list[str],
+    code: int | None,
+    message: str | None,
+) -> None:
+    sites = tmp_path / "small_capacity.csv"
+    sites.write_text(SITES_CSV.replace(",100\n", ",0.5\n").replace(",10\n", ",0.5\n"), "utf-8")
+    out = tmp_path / "plan"
+    argv = ["optimize", "--demand", str(tiny_inputs["customers"]), "--sites", str(sites),
+            "--out", str(out), "--time-limit", "5", *extra]  # fmt: skip
+    result = CliRunner().invoke(app, argv)
+    _assert_clean_exit(result)
+    if code is not None:
+        assert result.exit_code == code, result.output
+    if message is not None:
+        assert re.search(message, result.stderr), result.stderr
+    if result.exit_code == 3:
+        summary = (out / "summary.json").read_text(encoding="utf-8")
+        assert '"status": "infeasible"' in summary and '"diagnosis"' in summary

@@ -939,6 +939,8 @@ def plan_from_points(
     )
     details["distance_model"] = reach.distance_model
     details["unit"] = reach.unit
+    if result.solver:  # the solver that did solve (the other one after a fallback)
+        details["solver"] = result.solver
 
     open_sites = result.open_sites
     decision = np.full(len(gdf_sites), "not_selected", dtype=object)
