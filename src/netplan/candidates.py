@@ -110,7 +110,10 @@ def tier_by_density(
     for name in names:
         scenario.tier(name)
     if not names:
-        msg = f"{scenario.source}: no tier to choose from (every tier is optional); name one with --tier"
+        msg = (
+            f"{scenario.source}: no tier to choose from (every tier is optional); "
+            "name one with --tier"
+        )
         raise ConfigError(msg)
     reach = {
         name: scenario.tiers[name].reach_km(distance_model=scenario.distance_model)
@@ -246,7 +249,10 @@ def candidates_from_kmeans(
     weight = _check_demand(gdf_demand)
     n_points = int((weight > 0).sum())
     if not 1 <= n_sites <= n_points:
-        msg = f"`n_sites` must be between 1 and the number of weighted demand points ({n_points}), got {n_sites}"
+        msg = (
+            "`n_sites` must be between 1 and the number of weighted demand points "
+            f"({n_points}), got {n_sites}"
+        )
         raise InputError(msg)
     positive = weight > 0
     xyz = unit_xyz(
@@ -343,7 +349,10 @@ def candidates_from_h3(
             raise InputError(msg)
         index = index[:n_sites]
     if index.size == 0:
-        msg = f"no H3 cell at resolution {resolution} holds weight {min_weight:g} or more; lower --min-weight"
+        msg = (
+            f"no H3 cell at resolution {resolution} holds weight {min_weight:g} or more; "
+            "lower --min-weight"
+        )
         raise InputError(msg)
     lon, lat = _lonlat_from_xyz(centres[index])
     ids = [f"{id_prefix}{h3.int_to_str(int(c))}" for c in unique[index]]

@@ -81,7 +81,10 @@ def candidates(
         str,
         typer.Option(
             "--tier",
-            help="`density` (tier by demand density), `all` (every tier at each place) or a tier name.",
+            help=(
+                "`density` (tier by demand density), `all` (every tier at each place) "
+                "or a tier name."
+            ),
         ),
     ] = "density",
     fill: Annotated[

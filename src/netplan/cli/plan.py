@@ -63,7 +63,9 @@ InstalledBaseOption = Annotated[
     Path | None,
     typer.Option(
         "--installed-base",
-        help="Installed base (weight = units x service rate); when given it is the demand optimised.",
+        help=(
+            "Installed base (weight = units x service rate); when given it is the demand optimised."
+        ),
         dir_okay=False,
     ),
 ]
@@ -105,7 +107,10 @@ AggregateOption = Annotated[
     str | None,
     typer.Option(
         "--aggregate",
-        help="Solve on demand aggregated to H3 cells, e.g. h3:7; coverage is re-checked on the raw points.",
+        help=(
+            "Solve on demand aggregated to H3 cells, e.g. h3:7; "
+            "coverage is re-checked on the raw points."
+        ),
     ),
 ]
 
@@ -164,7 +169,8 @@ def _plan_table(summary: dict[str, Any]) -> Table:
     table.add_row("gap", "—" if gap is None else f"{100 * gap:.3f}%")
     table.add_row(
         "build / solve",
-        f"{summary['build_seconds']:.2f} s / {summary['solve_seconds']:.2f} s ({summary.get('solver', '')})",
+        f"{summary['build_seconds']:.2f} s / {summary['solve_seconds']:.2f} s "
+        f"({summary.get('solver', '')})",
     )
     table.add_row(
         "open by tier",
@@ -180,7 +186,8 @@ def _plan_table(summary: dict[str, Any]) -> Table:
             f"{details['aggregation']}: {details['aggregation_n_points']:,} points → "
             f"{details['aggregation_n_cells']:,} cells, max displacement "
             f"{details['aggregation_max_displacement_km']:.2f} km; coverage on cells "
-            f"{100 * (details.get('aggregated_weighted_coverage_rate') or 0):.2f}%, on raw points below",
+            f"{100 * (details.get('aggregated_weighted_coverage_rate') or 0):.2f}%, "
+            "on raw points below",
         )
     return table
 
@@ -205,7 +212,10 @@ def optimize(
         float | None,
         typer.Option(
             "--budget",
-            help="Most net yearly fixed cost of the sites opened; alone, maximise coverage within it.",
+            help=(
+                "Most net yearly fixed cost of the sites opened; "
+                "alone, maximise coverage within it."
+            ),
         ),
     ] = None,
     coverage_target: Annotated[
@@ -214,7 +224,10 @@ def optimize(
             "--coverage-target",
             min=0.0,
             max=1.0,
-            help="Share of demand weight to cover, e.g. 0.95; without --budget, the cheapest plan reaching it.",
+            help=(
+                "Share of demand weight to cover, e.g. 0.95; "
+                "without --budget, the cheapest plan reaching it."
+            ),
         ),
     ] = None,
     objective: Annotated[
@@ -302,7 +315,8 @@ def optimize(
     console.print(_before_after_table(summary))
     if summary.get("coverage_target_met") is False:
         err_console.print(
-            f"warning: coverage target {100 * options.coverage_target:.1f}% not met: the plan covers "
+            f"warning: coverage target {100 * options.coverage_target:.1f}% not met: "
+            "the plan covers "
             f"{100 * summary['after']['weighted_coverage_rate']:.1f}% within the other limits "
             "(use --objective min_cost to require the target)",
             markup=False,
@@ -311,7 +325,10 @@ def optimize(
     for name, path in paths.items():
         console.print(f"  {name}: {path}", markup=False)
     if plan.status == "no_solution":
-        msg = "the solver found no plan within the time limit; raise --time-limit (the summary says so too)"
+        msg = (
+            "the solver found no plan within the time limit; raise --time-limit "
+            "(the summary says so too)"
+        )
         raise SolverError(msg)
 
 

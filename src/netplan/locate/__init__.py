@@ -1,4 +1,4 @@
-"""Site selection as a MILP: which candidate sites, of which tier, give the best coverage for the money.
+"""Site selection as a MILP: which sites, of which tier, give the best coverage for the money.
 
 The models work on the sparse demand × site reach matrix (:mod:`netplan.reach`)
 and are solved with HiGHS (default) or CBC:

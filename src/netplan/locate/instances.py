@@ -68,7 +68,7 @@ class MclpInstance:
     demand: NDArray[np.float64]
 
     def cover(self, service_distance: float) -> sp.csr_array:
-        """Return the point × point cover matrix: ``j`` covers ``i`` iff distance ≤ ``service_distance``.
+        """Return the cover matrix: ``j`` covers ``i`` iff ``d_ij ≤ service_distance``.
 
         The test uses exact integer arithmetic (squared distances), so a pair
         exactly ``service_distance`` apart is covered.
@@ -77,7 +77,7 @@ class MclpInstance:
         dy = self.y[:, None] - self.y[None, :]
         squared = dx * dx + dy * dy
         limit = (
-            int(round(service_distance)) ** 2
+            round(service_distance) ** 2
             if float(service_distance).is_integer()
             else service_distance**2
         )

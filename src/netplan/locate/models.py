@@ -485,7 +485,7 @@ def max_cover(
     excluded: ArrayLike | None = None,
     settings: SolverSettings | None = None,
 ) -> LocateResult:
-    """Open at most ``p`` sites (in total or per group) and/or spend at most ``budget`` to cover most weight.
+    """Cover the most weight with at most ``p`` sites (in all or per group) and/or a ``budget``.
 
     Parameters
     ----------
@@ -642,7 +642,7 @@ def _p_median_start(
     banned: NDArray[np.bool_],
     max_swaps: int = 500,
 ) -> NDArray[np.bool_] | None:
-    """Return a good set of ``p`` open sites: greedy, then best-improvement swaps (Whitaker's fast interchange).
+    """Return ``p`` good open sites: greedy, then best-improvement swaps (Whitaker's interchange).
 
     The MILP solver receives it as its first incumbent, so its search starts
     from a near-optimal plan (and reduced-cost fixing bites at the root).
@@ -761,7 +761,8 @@ def p_median(
     banned = _site_mask(excluded, n_sites, "excluded") & ~forced
     ids = np.asarray(demand_ids, dtype=object) if demand_ids is not None else np.arange(n_demand)
     if not 1 <= p <= int((~banned).sum()):
-        msg = f"`p` must be between 1 and the number of allowed sites ({int((~banned).sum())}), got {p}"
+        n_allowed_sites = int((~banned).sum())
+        msg = f"`p` must be between 1 and the number of allowed sites ({n_allowed_sites}), got {p}"
         raise InputError(msg)
     if int(forced.sum()) > p:
         msg = f"{int(forced.sum())} sites are forced open but `p` is {p}"
@@ -985,7 +986,8 @@ def capacitated(
         raise InfeasibleError(msg)
     if float(capacity[~banned].sum()) + 1e-9 < float(weight.sum()):
         msg = (
-            f"the capacitated model is infeasible: total capacity {float(capacity[~banned].sum()):,.2f} "
+            "the capacitated model is infeasible: total capacity "
+            f"{float(capacity[~banned].sum()):,.2f} "
             f"is less than total demand {float(weight.sum()):,.2f}"
         )
         raise InfeasibleError(msg)
@@ -1054,7 +1056,8 @@ def capacitated(
     outcome = solve_milp(program, settings)
     if outcome.status == "infeasible":
         msg = (
-            "the capacitated model is infeasible: the sites allowed to open cannot serve all demand "
+            "the capacitated model is infeasible: the sites allowed to open "
+            "cannot serve all demand "
             "within their capacities"
             + (f" with at most {p} sites" if p is not None else "")
             + (" from one site each" if single_source else "")

@@ -181,7 +181,7 @@ def parse_aggregate(value: Any, *, where: str = "--aggregate") -> int | None:
 
 
 def plan_options(scenario: Scenario, **overrides: Any) -> PlanOptions:
-    """Return the options of the scenario's ``[plan]`` table, with ``overrides`` (not ``None``) applied.
+    """Return the options of the scenario's ``[plan]`` table with ``overrides`` (not ``None``).
 
     Raises
     ------
@@ -558,7 +558,8 @@ def _distances(
     if max_distance is None:
         if n_demand * n_sites > DENSE_PAIR_LIMIT:
             msg = (
-                f"{n_demand:,} demand points × {n_sites:,} sites is too many pairs for a full distance "
+                f"{n_demand:,} demand points × {n_sites:,} sites is too many pairs "
+                "for a full distance "
                 "matrix; aggregate the demand (--aggregate h3:6) or set plan.max_distance_km"
             )
             raise InputError(msg)
@@ -609,7 +610,7 @@ def _coverage_summary(
     statuses: NDArray[np.object_],
     matrix: Any,
 ) -> dict[str, Any]:
-    """Return the coverage summary of the network whose ``existing`` sites are given by ``statuses``."""
+    """Return the coverage summary of the network whose open sites ``statuses`` marks existing."""
     from netplan.coverage import coverage_from_points
 
     sites = gdf_sites.copy()
@@ -674,7 +675,7 @@ class PlanInputs:
         return ~self.has_tier | ~np.isin(self.statuses, ["existing", "candidate", "required"])
 
     def forced(self, options: PlanOptions) -> NDArray[np.bool_]:
-        """Return ``True`` for sites that must be open (required; existing unless closing is allowed)."""
+        """Return ``True`` for sites that must be open (required; existing unless closable)."""
         required = (self.statuses == "required") & self.has_tier
         return required | (self.existing & (not options.allow_close))
 

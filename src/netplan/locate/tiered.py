@@ -17,7 +17,7 @@ Variables: :math:`y_j \in \{0, 1\}` (site open), :math:`z_i \in [0, 1]`
   site within the support radius, :math:`y_j \le \sum_{h \in P(j)} y_h`
   (existing sites are exempt: they run today).
 * Cost (the net change of yearly fixed cost):
-  :math:`C(y) = \sum_{j\ \mathrm{new}} f_j y_j - \sum_{j\ \mathrm{existing}} (f_j - c^{close}) (1 - y_j)`
+  :math:`C(y) = \sum_{j\,new} f_j y_j - \sum_{j\,existing} (f_j - c^{close}) (1 - y_j)`
   — closing an existing site saves its fixed cost less the closing cost.
 * Objective: ``"min_cost"``: minimise :math:`C(y)` s.t.
   :math:`\sum_i w_i z_i \ge t W` (coverage target :math:`t`, :math:`W` the

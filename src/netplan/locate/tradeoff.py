@@ -297,48 +297,85 @@ def frontier_svg(frontier: Frontier, *, width: int = 720, height: int = 420) -> 
         x_label = f"Open sites of tier {frontier.tier}"
     else:
         x_label = "Open sites"
+    title = escape("Weighted coverage against " + x_label.lower())
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" font-size="12">',
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="{left}" y="28" font-size="16" font-weight="bold">{escape("Weighted coverage against " + x_label.lower())}</text>',
+        _tag(
+            "svg",
+            xmlns="http://www.w3.org/2000/svg",
+            width=width,
+            height=height,
+            viewBox=f"0 0 {width} {height}",
+            font_family="Helvetica, Arial, sans-serif",
+            font_size=12,
+            close=False,
+        ),
+        _tag("rect", x=0, y=0, width=width, height=height, fill="#ffffff"),
+        _tag("text", title, x=left, y=28, font_size=16, font_weight="bold"),
     ]
     for tick in range(0, 101, 20):
-        y_tick = py(tick)
+        y_tick = f"{py(tick):.1f}"
         parts.append(
-            f'<line x1="{left}" y1="{y_tick:.1f}" x2="{left + plot_w}" y2="{y_tick:.1f}" stroke="#e5e5e5"/>'
+            _tag("line", x1=left, y1=y_tick, x2=left + plot_w, y2=y_tick, stroke="#e5e5e5")
         )
-        parts.append(f'<text x="{left - 8}" y="{y_tick + 4:.1f}" text-anchor="end">{tick}%</text>')
+        parts.append(
+            _tag("text", f"{tick}%", x=left - 8, y=f"{py(tick) + 4:.1f}", text_anchor="end")
+        )
     for value in np.linspace(x_min, x_max, 6):
-        x_tick = px(float(value))
+        x_tick = f"{px(float(value)):.1f}"
+        bottom_y = top + plot_h
         parts.append(
-            f'<line x1="{x_tick:.1f}" y1="{top + plot_h}" x2="{x_tick:.1f}" y2="{top + plot_h + 5}" stroke="#333333"/>'
+            _tag("line", x1=x_tick, y1=bottom_y, x2=x_tick, y2=bottom_y + 5, stroke="#333333")
         )
-        parts.append(
-            f'<text x="{x_tick:.1f}" y="{top + plot_h + 20}" text-anchor="middle">{escape(_short(float(value)))}</text>'
+        label = escape(_short(float(value)))
+        parts.append(_tag("text", label, x=x_tick, y=bottom_y + 20, text_anchor="middle"))
+    parts.append(
+        _tag("line", x1=left, y1=top + plot_h, x2=left + plot_w, y2=top + plot_h, stroke="#333333")
+    )
+    parts.append(_tag("line", x1=left, y1=top, x2=left, y2=top + plot_h, stroke="#333333"))
+    middle_x, middle_y = f"{left + plot_w / 2:.1f}", f"{top + plot_h / 2:.1f}"
+    parts.append(_tag("text", escape(x_label), x=middle_x, y=height - 18, text_anchor="middle"))
+    parts.append(
+        _tag(
+            "text",
+            escape("Weighted coverage (%)"),
+            x=18,
+            y=middle_y,
+            text_anchor="middle",
+            transform=f"rotate(-90 18 {middle_y})",
         )
-    parts.append(
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#333333"/>'
-    )
-    parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333333"/>')
-    parts.append(
-        f'<text x="{left + plot_w / 2:.1f}" y="{height - 18}" text-anchor="middle">{escape(x_label)}</text>'
-    )
-    parts.append(
-        f'<text x="18" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
-        f'transform="rotate(-90 18 {top + plot_h / 2:.1f})">{escape("Weighted coverage (%)")}</text>'
     )
     if len(x):
         points = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(x, y, strict=True))
         parts.append(
-            f'<polyline points="{points}" fill="none" stroke="#1f77b4" stroke-width="2.5"/>'
+            _tag("polyline", points=points, fill="none", stroke="#1f77b4", stroke_width=2.5)
         )
         for a, b in zip(x, y, strict=True):
-            parts.append(
-                f'<circle cx="{px(a):.1f}" cy="{py(b):.1f}" r="3.5" fill="#1f77b4"><title>{escape(f"{_short(a)}: {b:.1f}%")}</title></circle>'
+            tip = _tag("title", escape(f"{_short(a)}: {b:.1f}%"))
+            circle = _tag(
+                "circle",
+                x=None,
+                cx=f"{px(a):.1f}",
+                cy=f"{py(b):.1f}",
+                r=3.5,
+                fill="#1f77b4",
+                close=False,
             )
+            parts.append(f"{circle}{tip}</circle>")
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def _tag(name: str, text: str | None = None, *, close: bool = True, **attributes: Any) -> str:
+    """Return an SVG element; ``font_size`` becomes ``font-size``; ``None`` values are left out."""
+    rendered = " ".join(
+        f'{key.replace("_", "-")}="{value}"'
+        for key, value in attributes.items()
+        if value is not None
+    )
+    opening = f"<{name} {rendered}" if rendered else f"<{name}"
+    if text is not None:
+        return f"{opening}>{text}</{name}>"
+    return f"{opening}/>" if close else f"{opening}>"
 
 
 def _short(value: float) -> str:
