@@ -26,9 +26,10 @@ import io as _io
 import math
 import os
 import re
+import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -50,9 +51,12 @@ __all__ = [
     "LAT_NAMES",
     "LON_NAMES",
     "WEIGHT_NAMES",
+    "OutputFolder",
     "PointKind",
     "atomic_path",
+    "check_output_folder",
     "detect_encoding",
+    "output_folder",
     "parse_number",
     "points_from_frame",
     "read_csv_chunks",
@@ -61,6 +65,7 @@ __all__ = [
     "read_points",
     "read_sites",
     "write_frame",
+    "write_text",
 ]
 
 PointKind = Literal["customers", "installed-base", "sites"]
@@ -1152,6 +1157,154 @@ def write_text(path: str | Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+#: Name prefix of the hidden folder :func:`output_folder` stages a command's files in.
+STAGING_PREFIX = ".netplan-staging-"
+
+
+class OutputFolder:
+    """The folder a command writes, and the hidden staging folder inside it.
+
+    Returned by :func:`output_folder`: write every file into :attr:`stage`;
+    :meth:`final` gives the path a staged file has once moved into place.
+    """
+
+    def __init__(self, path: Path, stage: Path) -> None:
+        #: The folder the outputs end up in.
+        self.path = path
+        #: The hidden folder the outputs are written to first.
+        self.stage = stage
+
+    def final(self, staged: str | Path) -> Path:
+        """Return where ``staged`` (a path inside :attr:`stage`) lands in :attr:`path`."""
+        return self.path / Path(staged).relative_to(self.stage)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _remove_dead_stages(folder: Path) -> None:
+    """Remove staging folders left by runs that were killed (their process is gone)."""
+    for entry in folder.glob(f"{STAGING_PREFIX}*"):
+        pid_text = entry.name[len(STAGING_PREFIX) :].split("-", 1)[0]
+        if entry.is_dir() and pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def check_output_folder(
+    out: str | Path, *, owned: Iterable[str] = (), force: bool = False, option: str = "--out"
+) -> Path:
+    """Check that a command may write its files into the folder ``out``.
+
+    Parameters
+    ----------
+    out
+        The output folder (it may not exist yet).
+    owned
+        Names (glob patterns such as ``coverage.*``) of the files the command
+        writes; an earlier run's files are replaced.
+    force
+        Write even when the folder holds other files (they are left alone).
+    option
+        The option naming the folder, for the message.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out`` as a path.
+
+    Raises
+    ------
+    InputError
+        When ``out`` is a file, or (without ``force``) a folder holding files
+        the command would not write.
+    """
+    import fnmatch
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        msg = f"is a file; {option} takes a folder"
+        raise InputError([Problem(str(out), None, None, msg)])
+    if force or not out.is_dir():
+        return out
+    patterns = tuple(owned)
+    foreign = sorted(
+        entry.name
+        for entry in out.iterdir()
+        if not entry.name.startswith(STAGING_PREFIX)
+        and not any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in patterns)
+    )
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        msg = (
+            f"the folder holds files this command does not write ({shown}); choose an empty or "
+            f"new folder for {option}, or pass --force to write beside them"
+        )
+        raise InputError([Problem(str(out), None, None, msg)])
+    return out
+
+
+@contextlib.contextmanager
+def output_folder(
+    out: str | Path, *, owned: Iterable[str] = (), force: bool = False, option: str = "--out"
+) -> Iterator[OutputFolder]:
+    """Stage a command's output files and move them into ``out`` together at the end.
+
+    The files are written into a hidden folder inside ``out``
+    (``.netplan-staging-<pid>-...``); when the block ends without error they
+    are moved into place with one rename each (files and folders alike), so
+    ``out`` never holds half-written files. If the block raises, is
+    interrupted (Ctrl-C) or the process is killed, ``out`` keeps its previous
+    outputs untouched; the staging folder is removed at once, or (after a
+    kill) by the next run writing to ``out``.
+
+    Parameters
+    ----------
+    out, owned, force, option
+        As for :func:`check_output_folder`, which is called first.
+
+    Yields
+    ------
+    OutputFolder
+        Write into ``folder.stage``; ``folder.final(path)`` is where a file ends up.
+
+    Examples
+    --------
+    >>> with output_folder("out/coverage", owned=["summary.json"]) as folder:  # doctest: +SKIP
+    ...     write_text(folder.stage / "summary.json", "{}")
+    """
+    out = check_output_folder(out, owned=owned, force=force, option=option)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    _remove_dead_stages(out)
+    stage = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out))
+    done = False
+    try:
+        yield OutputFolder(out, stage)
+        for entry in sorted(stage.iterdir()):
+            target = out / entry.name
+            if entry.is_dir() and target.is_dir():
+                old = stage / f".old-{entry.name}"
+                os.replace(target, old)
+                os.replace(entry, target)
+            else:
+                os.replace(entry, target)
+        done = True
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created and not done:  # a failed first run leaves no empty folder behind
+            with contextlib.suppress(OSError):
+                out.rmdir()
 
 
 def write_frame(

@@ -157,6 +157,16 @@ CrsOption = Annotated[
     str | None,
     typer.Option("--crs", help="CRS of the coordinates when the file has none, e.g. EPSG:4547."),
 ]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help=(
+            "Write into an --out folder that holds other files (they are left alone); "
+            "without it such a folder is refused."
+        ),
+    ),
+]
 
 
 def read_options(

@@ -12,10 +12,24 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from netplan.blindspots import BlindspotOptions
-from netplan.cli._app import ConfigOption, app, command, console, err_console, scenario_from_option
+from netplan.cli._app import (
+    ConfigOption,
+    ForceOption,
+    app,
+    command,
+    console,
+    err_console,
+    scenario_from_option,
+)
 from netplan.cli._render import coverage_summary_tables
 from netplan.coverage import coverage_from_points
-from netplan.io import read_customers, read_installed_base, read_sites
+from netplan.io import (
+    check_output_folder,
+    output_folder,
+    read_customers,
+    read_installed_base,
+    read_sites,
+)
 from netplan.reach import ProgressCallback
 from netplan.scale import coverage_from_files, streams
 
@@ -64,6 +78,10 @@ def _progress_bar(total: int) -> Iterator[ProgressCallback | None]:
             progress.update(task, completed=done, total=max(total_now, done))
 
         yield update
+
+
+#: Files `netplan coverage` writes into --out (an earlier run's are replaced).
+COVERAGE_FILES = ("coverage.*", "blindspots.geojson", "summary.json")
 
 
 @app.command()
@@ -152,6 +170,7 @@ def coverage(
         int | None,
         typer.Option("--workers", min=1, help="Workers of the local Dask cluster (default: cores)"),
     ] = None,
+    force: ForceOption = False,
 ) -> None:
     """Compute coverage and blind spots of the existing network and write the outputs.
 
@@ -165,6 +184,7 @@ def coverage(
     """
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"{out} is a file; pass a folder", param_hint="--out")
+    check_output_folder(out, owned=COVERAGE_FILES, force=force)
     scenario = scenario_from_option(config)
     gdf_sites = read_sites(sites, scenario=scenario)
     if not eps_km > 0:
@@ -191,7 +211,9 @@ def coverage(
                 matrix=matrix,
                 progress=progress,
             )
-        large_paths = large.to_files(out, fmt=fmt.value)
+        with output_folder(out, owned=COVERAGE_FILES, force=force) as folder:
+            staged = large.to_files(folder.stage, fmt=fmt.value)
+        large_paths = {name: folder.final(path) for name, path in staged.items()}
         for table in coverage_summary_tables(large.summary()):
             console.print(table)
         console.print("outputs:")
@@ -215,7 +237,9 @@ def coverage(
             customers=customers,
             progress=progress,
         )
-    paths = result.to_files(out, fmt=fmt.value)
+    with output_folder(out, owned=COVERAGE_FILES, force=force) as folder:
+        staged = result.to_files(folder.stage, fmt=fmt.value)
+    paths = {name: folder.final(path) for name, path in staged.items()}
     for table in coverage_summary_tables(result.summary()):
         console.print(table)
     console.print("outputs:")

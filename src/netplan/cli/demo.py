@@ -7,10 +7,22 @@ from typing import Annotated
 
 import typer
 
-from netplan.cli._app import app, command, console, err_console
+from netplan.cli._app import ForceOption, app, command, console, err_console
 from netplan.cli._render import coverage_summary_tables, input_summary_table
 from netplan.cli.plan import _before_after_table, _plan_table
 from netplan.demo import DEMO_TIME_LIMIT, run_demo
+from netplan.io import output_folder
+
+#: What `netplan demo` writes into --out (an earlier run's outputs are replaced).
+DEMO_OUTPUTS = (
+    "inputs.json",
+    "coverage",
+    "plan",
+    "scores",
+    "map.html",
+    "report.html",
+    "report.xlsx",
+)
 
 
 @app.command()
@@ -27,6 +39,7 @@ def demo(
         float,
         typer.Option("--time-limit", min=1.0, help="Seconds the site-selection MILP may take."),
     ] = DEMO_TIME_LIMIT,
+    force: ForceOption = False,
 ) -> None:
     """Run the main job on the bundled national sample and say where the outputs are.
 
@@ -37,12 +50,13 @@ def demo(
     Example: netplan demo --out out/demo
     """
     try:
-        result = run_demo(
-            out,
-            samples=samples,
-            time_limit=time_limit,
-            step=lambda text: err_console.print(f"netplan demo: {text} ...", markup=False),
-        )
+        with output_folder(out, owned=DEMO_OUTPUTS, force=force) as folder:
+            result = run_demo(
+                folder.stage,
+                samples=samples,
+                time_limit=time_limit,
+                step=lambda text: err_console.print(f"netplan demo: {text} ...", markup=False),
+            )
     except FileNotFoundError as exc:
         raise typer.BadParameter(str(exc), param_hint="--samples") from None
     for summary in result.inputs.values():
@@ -56,4 +70,4 @@ def demo(
         console.print(_before_after_table(plan_summary))
     console.print("outputs:", markup=False)
     for name, path in result.outputs.items():
-        console.print(f"  {name}: {path}", markup=False)
+        console.print(f"  {name}: {folder.final(path)}", markup=False)

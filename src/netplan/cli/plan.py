@@ -10,9 +10,24 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from netplan.cli._app import ConfigOption, app, command, console, err_console, scenario_from_option
+from netplan.cli._app import (
+    ConfigOption,
+    ForceOption,
+    app,
+    command,
+    console,
+    err_console,
+    scenario_from_option,
+)
 from netplan.errors import InfeasibleError, SolverError
-from netplan.io import read_customers, read_installed_base, read_sites, write_text
+from netplan.io import (
+    check_output_folder,
+    output_folder,
+    read_customers,
+    read_installed_base,
+    read_sites,
+    write_text,
+)
 from netplan.locate.plan import MODELS, plan_from_points, plan_json, plan_options
 from netplan.locate.tradeoff import frontier_from_points
 
@@ -192,6 +207,11 @@ def _plan_table(summary: dict[str, Any]) -> Table:
     return table
 
 
+#: Files `netplan optimize` / `netplan frontier` write into --out (an earlier run's are replaced).
+PLAN_FILES = ("plan.csv", "plan.geojson", "assignment.csv", "summary.json")
+FRONTIER_FILES = ("frontier.csv", "frontier.svg", "frontier.json")
+
+
 @app.command()
 @command
 def optimize(
@@ -252,6 +272,7 @@ def optimize(
     solver: SolverOption = None,
     time_limit: TimeLimitOption = None,
     gap: GapOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Choose which sites to open, keep or close, and write the plan.
 
@@ -267,6 +288,7 @@ def optimize(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --out out/plan --budget 15000000 --objective max_coverage
     """
+    check_output_folder(out, owned=PLAN_FILES, force=force)
     scenario = scenario_from_option(config)
     options = plan_options(
         scenario,
@@ -307,13 +329,16 @@ def optimize(
             "diagnosis": getattr(exc, "diagnosis", {}),
             "options": options.to_dict(),
         }
-        write_text(Path(out) / "summary.json", plan_json(payload))
+        with output_folder(out, owned=PLAN_FILES, force=force) as folder:
+            write_text(folder.stage / "summary.json", plan_json(payload))
         raise
-    paths = plan.to_files(out)
+    with output_folder(out, owned=PLAN_FILES, force=force) as folder:
+        staged = plan.to_files(folder.stage)
+    paths = {name: folder.final(path) for name, path in staged.items()}
     summary = plan.summary()
     console.print(_plan_table(summary))
     console.print(_before_after_table(summary))
-    if summary.get("coverage_target_met") is False:
+    if summary.get("coverage_target_met") is False and options.coverage_target is not None:
         err_console.print(
             f"warning: coverage target {100 * options.coverage_target:.1f}% not met: "
             "the plan covers "
@@ -359,6 +384,7 @@ def frontier(
     solver: SolverOption = None,
     time_limit: TimeLimitOption = None,
     gap: GapOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Trace weighted coverage against the budget or the number of sites (per tier).
 
@@ -371,6 +397,7 @@ def frontier(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --out out/frontier --by budget --steps 8
     """
+    check_output_folder(out, owned=FRONTIER_FILES, force=force)
     scenario = scenario_from_option(config)
     limits = None
     if values is not None:
@@ -396,7 +423,9 @@ def frontier(
         time_limit=time_limit,
         gap=gap,
     )
-    paths = curve.to_files(out)
+    with output_folder(out, owned=FRONTIER_FILES, force=force) as folder:
+        staged = curve.to_files(folder.stage)
+    paths = {name: folder.final(path) for name, path in staged.items()}
     table = Table(
         title=f"Trade-off by {by.value}" + (f" ({tier})" if tier else ""), title_justify="left"
     )

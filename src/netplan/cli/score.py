@@ -9,9 +9,12 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from netplan.cli._app import ConfigOption, app, command, console, scenario_from_option
-from netplan.io import read_points
+from netplan.cli._app import ConfigOption, ForceOption, app, command, console, scenario_from_option
+from netplan.io import check_output_folder, output_folder, read_points
 from netplan.scoring import score_sites
+
+#: Files `netplan score` writes into --out (an earlier run's are replaced).
+SCORE_FILES = ("scores.csv", "summary.json")
 
 
 @app.command()
@@ -50,6 +53,7 @@ def score(
         ),
     ] = None,
     top: Annotated[int, typer.Option("--top", help="Rows per tier shown on the terminal.")] = 5,
+    force: ForceOption = False,
 ) -> None:
     """Score candidate sites (demand, gap fill, overlap, distance, competitors, cost, attributes).
 
@@ -62,6 +66,7 @@ def score(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --out out/scores
     """
+    check_output_folder(out, owned=SCORE_FILES, force=force)
     scenario = scenario_from_option(config)
     if installed_base is not None:
         gdf_demand = read_points(installed_base, kind="installed-base", scenario=scenario)
@@ -74,7 +79,9 @@ def score(
     result = score_sites(
         gdf_demand, gdf_sites, scenario, statuses=tuple(status or ("candidate",)), matrix=matrix
     )
-    paths = result.to_files(out)
+    with output_folder(out, owned=SCORE_FILES, force=force) as folder:
+        staged = result.to_files(folder.stage)
+    paths = {name: folder.final(path) for name, path in staged.items()}
 
     table = Table(title=Text(f"site scores ({scenario.name})"), title_justify="left")
     for column in ("tier", "rank", "site", "score", "reasons"):
