@@ -260,7 +260,9 @@ def candidates_from_kmeans(
     )
     model = KMeans(n_clusters=n_sites, random_state=seed, n_init=4)
     labels = model.fit_predict(xyz, sample_weight=weight[positive])
-    cluster_weight = np.bincount(labels, weights=weight[positive], minlength=n_sites)
+    cluster_weight = np.bincount(labels, weights=weight[positive], minlength=n_sites).astype(
+        np.float64
+    )
     centres = np.zeros((n_sites, 3))
     for axis in range(3):
         centres[:, axis] = np.bincount(
@@ -329,7 +331,7 @@ def candidates_from_h3(
     lat_all = gdf_demand.geometry.y.to_numpy()
     cells = h3_cells(lon_all, lat_all, resolution)
     unique, inverse = np.unique(cells, return_inverse=True)
-    cell_weight = np.bincount(inverse, weights=weight, minlength=len(unique))
+    cell_weight = np.bincount(inverse, weights=weight, minlength=len(unique)).astype(np.float64)
     xyz = unit_xyz(lon_all, lat_all)
     centres = np.stack(
         [
@@ -354,7 +356,7 @@ def candidates_from_h3(
             "lower --min-weight"
         )
         raise InputError(msg)
-    lon, lat = _lonlat_from_xyz(centres[index])
+    lon, lat = _lonlat_from_xyz(np.asarray(centres[index], dtype=np.float64))
     ids = [f"{id_prefix}{h3.int_to_str(int(c))}" for c in unique[index]]
     return _frame(
         lon, lat, ids, cell_weight[index], gdf_demand, scenario, tier, fill, f"h3:{resolution}"

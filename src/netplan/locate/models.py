@@ -244,7 +244,9 @@ def _prepare_cover(
     coverable = (np.diff(active.indptr) > 0) & ~by_forced & (weight > 0)
     rows = active[np.flatnonzero(coverable)]
     group, representative = merge_identical_rows(rows)
-    merged_weight = np.bincount(group, weights=weight[coverable], minlength=len(representative))
+    merged_weight = np.bincount(
+        group, weights=weight[coverable], minlength=len(representative)
+    ).astype(np.float64)
     merged = rows[representative]
     n_dominated = 0
     if dominance and merged.shape[1] > 1:
@@ -978,10 +980,10 @@ def capacitated(
     need = weight > 0
     if (need & ~served).any():
         missing = np.flatnonzero(need & ~served)
-        share = float(weight[served].sum() / max(weight.sum(), 1e-300))
+        best = float(weight[served].sum() / max(weight.sum(), 1e-300))
         msg = (
             "the capacitated model is infeasible: some demand points have no allowed site "
-            f"(best achievable weighted coverage {share:.2%}); " + uncovered_message(ids[missing])
+            f"(best achievable weighted coverage {best:.2%}); " + uncovered_message(ids[missing])
         )
         raise InfeasibleError(msg)
     if float(capacity[~banned].sum()) + 1e-9 < float(weight.sum()):

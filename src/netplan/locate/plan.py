@@ -418,7 +418,8 @@ class Plan:
             "before": self.before,
             "after": self.after,
         }
-        return json.loads(json.dumps(_plain(payload)))
+        result: dict[str, Any] = json.loads(json.dumps(_plain(payload)))
+        return result
 
     def to_files(self, out_dir: str | Path) -> dict[str, Path]:
         """Write ``plan.csv``, ``plan.geojson``, ``assignment.csv`` and ``summary.json``.
@@ -467,7 +468,7 @@ def _plain(value: Any) -> Any:
 
 def _statuses(gdf_sites: gpd.GeoDataFrame) -> NDArray[np.object_]:
     if "status" in gdf_sites.columns:
-        return gdf_sites["status"].astype(object).to_numpy()
+        return np.asarray(gdf_sites["status"].astype(object).to_numpy(), dtype=object)
     return np.full(len(gdf_sites), "existing", dtype=object)
 
 
@@ -667,17 +668,18 @@ class PlanInputs:
     @property
     def existing(self) -> NDArray[np.bool_]:
         """Return ``True`` for today's outlets."""
-        return (self.statuses == "existing") & self.has_tier
+        return np.asarray((self.statuses == "existing") & self.has_tier, dtype=bool)
 
     @property
     def excluded(self) -> NDArray[np.bool_]:
         """Return ``True`` for sites that never open (closed, competitors, no tier)."""
-        return ~self.has_tier | ~np.isin(self.statuses, ["existing", "candidate", "required"])
+        allowed = np.isin(self.statuses, ["existing", "candidate", "required"])
+        return np.asarray(~self.has_tier | ~allowed, dtype=bool)
 
     def forced(self, options: PlanOptions) -> NDArray[np.bool_]:
         """Return ``True`` for sites that must be open (required; existing unless closable)."""
         required = (self.statuses == "required") & self.has_tier
-        return required | (self.existing & (not options.allow_close))
+        return np.asarray(required | (self.existing & (not options.allow_close)), dtype=bool)
 
 
 def prepare_inputs(
@@ -1053,12 +1055,7 @@ def _pair_values(
     """Return the distance of each (demand, site) pair of an assignment."""
     if reach.full_costs is not None:
         return np.asarray(sp.csr_array(reach.full_costs)[rows, cols], dtype=np.float64).ravel()
-    return (
-        great_circle_km(
-            reach.demand_lon[rows],
-            reach.demand_lat[rows],
-            reach.site_lon[cols],
-            reach.site_lat[cols],
-        )
-        * reach.site_scale[cols]
+    distance = great_circle_km(
+        reach.demand_lon[rows], reach.demand_lat[rows], reach.site_lon[cols], reach.site_lat[cols]
     )
+    return np.asarray(distance * reach.site_scale[cols], dtype=np.float64)

@@ -165,17 +165,17 @@ def tiered(
     cover: sp.csr_array,
     *,
     weights: NDArray[np.float64],
-    site_tiers: Sequence[Any],
-    site_status: Sequence[str],
+    site_tiers: Sequence[Any] | NDArray[Any],
+    site_status: Sequence[str] | NDArray[Any],
     fixed_costs: NDArray[np.float64],
     capacities: NDArray[np.float64],
     support: sp.csr_array | None,
     needs_support: NDArray[np.bool_],
     options: TieredOptions,
     tier_ranks: Mapping[str, Sequence[str]] | None = None,
-    demand_grades: Sequence[Any] | None = None,
+    demand_grades: Sequence[Any] | NDArray[Any] | None = None,
     settings: SolverSettings | None = None,
-    demand_ids: Sequence[Any] | None = None,
+    demand_ids: Sequence[Any] | NDArray[Any] | None = None,
     polish: bool = True,
     session: SolverSession | None = None,
 ) -> LocateResult:
@@ -337,7 +337,9 @@ def tiered(
     live_pattern = site_cover[live_rows]
     group, representative = merge_identical_rows(live_pattern, requirement_group[live_rows])
     merged = live_pattern[representative]
-    merged_weight = np.bincount(group, weights=weight[live_rows], minlength=len(representative))
+    merged_weight = np.bincount(
+        group, weights=weight[live_rows], minlength=len(representative)
+    ).astype(np.float64)
     merged_requirement = requirement_group[live_rows][representative]
     n_z = merged.shape[0]
 
@@ -628,7 +630,7 @@ def tiered(
             fix_row = single_row(z_index, merged_weight)
             fix_lower, fix_upper = primary - offset_weight - 1e-9 * max(1.0, abs(primary)), np.inf
             objective2, maximize2, offset2 = cost_objective, False, cost_constant
-        polish = MilpArrays(
+        polish_program = MilpArrays(
             objective2,
             col_lower,
             col_upper,
@@ -646,7 +648,7 @@ def tiered(
                 settings.time_limit - outcome.solve_seconds, 0.1 * settings.time_limit, 1.0
             )
         second = solve_milp(
-            polish,
+            polish_program,
             SolverSettings(
                 settings.solver, remaining, max(settings.gap, 1e-6), settings.threads, settings.seed
             ),
