@@ -793,3 +793,121 @@ def test_optimize_edge_cases_exit_clearly(
     if result.exit_code == 3:
         summary = (out / "summary.json").read_text(encoding="utf-8")
         assert '"status": "infeasible"' in summary and '"diagnosis"' in summary
+
+
+# --------------------------------------------------------------------------- determinism and no writes to inputs
+
+import hashlib  # noqa: E402
+import json  # noqa: E402
+
+METRO = Path(__file__).resolve().parents[1] / "data" / "samples" / "metro"
+
+
+def _fingerprint(paths: list[Path]) -> dict[str, tuple[int, str]]:
+    """Return each file's mtime (ns) and SHA-256."""
+    return {
+        str(p): (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest()) for p in paths
+    }
+
+
+def _without_timings(value: Any) -> Any:
+    """Drop the keys that hold wall-clock times (``*_seconds``), which vary by run."""
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if not k.endswith("_seconds")}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    """Return every file under ``folder`` by relative path; JSON files without timings."""
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            if path.suffix == ".json":
+                text = json.dumps(_without_timings(json.loads(data)), sort_keys=True)
+                data = text.encode()
+            files[path.relative_to(folder).as_posix()] = data
+    return files
+
+
+def _every_command(inputs: dict[str, Path], out: Path) -> list[list[str]]:
+    """Return every command's argument list on ``inputs``, writing under ``out``."""
+    demand, sites, scenario = (str(inputs[k]) for k in ("customers", "sites", "scenario"))
+    common = ["--config", scenario]
+    return [
+        ["validate", demand, *common],
+        ["validate", sites, "--kind", "sites", *common],
+        ["coverage", "--demand", demand, "--sites", sites, "--out", f"{out}/cov", *common],
+        ["optimize", "--demand", demand, "--sites", sites, "--out", f"{out}/plan",
+         "--time-limit", "20", "--gap", "0", *common],
+        ["candidates", "--demand", demand, "--out", f"{out}/cand.csv", "--n", "6", "--seed", "3",
+         *common],
+        ["frontier", "--demand", demand, "--sites", sites, "--out", f"{out}/front", "--steps",
+         "2", "--time-limit", "20", *common],
+        ["score", "--demand", demand, "--sites", sites, "--out", f"{out}/score", *common],
+        ["map", "--sites", sites, "--demand", demand, "--coverage", f"{out}/cov", "--plan",
+         f"{out}/plan", "--scores", f"{out}/score", "--out", f"{out}/map.html", "--offline",
+         *common],
+        ["report", "--coverage", f"{out}/cov", "--plan", f"{out}/plan", "--scores",
+         f"{out}/score", "--frontier", f"{out}/front", "--out", f"{out}/report.html", "--xlsx",
+         f"{out}/report.xlsx", *common],
+        ["compare", f"{out}/cov", f"{out}/plan", "--json", f"{out}/compare.json"],
+        ["convert", demand, f"{out}/dataset", "--rows-per-partition", "500", "--cells",
+         f"{out}/cells.csv"],
+    ]  # fmt: skip
+
+
+def _run_all(inputs: dict[str, Path], out: Path) -> None:
+    runner = CliRunner()
+    for argv in _every_command(inputs, out):
+        result = runner.invoke(app, argv)
+        assert result.exit_code == 0, (argv, result.output)
+
+
+def _metro_inputs(folder: Path, n_customers: int | None) -> dict[str, Path]:
+    """Return the metro sample (its first ``n_customers`` customers when given)."""
+    if n_customers is None:
+        return {
+            "customers": METRO / "customers.csv",
+            "sites": METRO / "sites.csv",
+            "scenario": METRO / "scenario.toml",
+        }
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = (METRO / "customers.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (folder / "customers.csv").write_text("".join(lines[: n_customers + 1]), encoding="utf-8")
+    for name in ("sites.csv", "scenario.toml"):
+        (folder / name).write_bytes((METRO / name).read_bytes())
+    return {
+        "customers": folder / "customers.csv",
+        "sites": folder / "sites.csv",
+        "scenario": folder / "scenario.toml",
+    }
+
+
+def _check_deterministic_and_read_only(inputs: dict[str, Path], tmp_path: Path) -> None:
+    import shutil
+
+    before = _fingerprint(list(inputs.values()))
+    out = tmp_path / "run"  # the same folder both times: reports name their inputs' paths
+    _run_all(inputs, out)
+    first = _tree(out)
+    shutil.rmtree(out)
+    _run_all(inputs, out)
+    second = _tree(out)
+    assert _fingerprint(list(inputs.values())) == before, "an input file was written"
+    assert sorted(first) == sorted(second)
+    different = [name for name in first if first[name] != second[name]]
+    assert not different, f"outputs differ between two identical runs: {different}"
+    assert {"cov/coverage.csv", "plan/plan.csv", "map.html", "report.xlsx", "cells.csv"} <= set(first)
+
+
+def test_every_command_is_deterministic_and_never_writes_its_inputs(tmp_path: Path) -> None:
+    """The metro sample's sites with its first 1,500 customers, every command twice."""
+    _check_deterministic_and_read_only(_metro_inputs(tmp_path / "inputs", 1500), tmp_path)
+
+
+@pytest.mark.slow
+def test_every_command_is_deterministic_on_the_whole_metro_sample(tmp_path: Path) -> None:
+    _check_deterministic_and_read_only(_metro_inputs(tmp_path / "inputs", None), tmp_path)
