@@ -911,3 +911,146 @@ def test_every_command_is_deterministic_and_never_writes_its_inputs(tmp_path: Pa
 @pytest.mark.slow
 def test_every_command_is_deterministic_on_the_whole_metro_sample(tmp_path: Path) -> None:
     _check_deterministic_and_read_only(_metro_inputs(tmp_path / "inputs", None), tmp_path)
+
+
+# --------------------------------------------------------------------------- killed runs lose nothing
+
+import shutil  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+#: Runs `netplan coverage` for real, with each output file's write announced and slowed
+#: down (a line on stdout, then a pause), so a test can kill it at a chosen point.
+SLOW_WRITER = """
+import sys, time
+import netplan.coverage as coverage
+from netplan.cli import main
+
+def slowed(write):
+    def wrapper(*args, **kwargs):
+        print("WRITING", flush=True)
+        time.sleep(0.4)
+        path = write(*args, **kwargs)
+        print("WROTE", flush=True)
+        time.sleep(0.4)
+        return path
+    return wrapper
+
+coverage.write_frame = slowed(coverage.write_frame)
+coverage.write_text = slowed(coverage.write_text)
+coverage._write_blindspots = slowed(coverage._write_blindspots)
+sys.argv = ["netplan", *sys.argv[1:]]
+main()
+"""
+
+
+def _visible(folder: Path) -> dict[str, bytes]:
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(folder.iterdir())
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def _kill_at(argv: list[str], marker: str, count: int, sig: int) -> subprocess.Popen[str]:
+    """Start the slowed CLI; send ``sig`` once ``marker`` was printed ``count`` times."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_WRITER, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen = 0
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.strip() == marker:
+            seen += 1
+            if seen == count:
+                process.send_signal(sig)
+                break
+    return process
+
+
+@pytest.mark.parametrize(
+    ("marker", "count", "sig"),
+    [
+        ("WRITING", 1, signal.SIGKILL),  # inside the first file's write
+        ("WROTE", 3, signal.SIGKILL),  # every file staged, none moved yet
+        ("WRITING", 2, signal.SIGINT),  # Ctrl-C in the middle
+    ],
+    ids=["kill-mid-file", "kill-all-staged", "ctrl-c"],
+)
+def test_a_killed_run_leaves_the_previous_outputs(
+    tmp_path: Path, tiny_inputs: dict[str, Path], marker: str, count: int, sig: int
+) -> None:
+    out = tmp_path / "coverage"
+    base = ["coverage", "--demand", str(tiny_inputs["customers"]), "--out", str(out)]
+    runner = CliRunner()
+    assert runner.invoke(app, [*base, "--sites", str(tiny_inputs["sites"])]).exit_code == 0
+    previous = _visible(out)
+    fewer_sites = tmp_path / "fewer_sites.csv"  # the new run's outputs differ from the old
+    fewer_sites.write_text("\n".join(SITES_CSV.splitlines()[:3]) + "\n", encoding="utf-8")
+    process = _kill_at([*base, "--sites", str(fewer_sites)], marker, count, sig)
+    _, stderr = process.communicate(timeout=120)
+    if sig == signal.SIGINT:
+        assert process.returncode == 130, stderr
+        assert "interrupted: no output was half-written" in stderr
+        assert "Traceback" not in stderr
+    else:
+        assert process.returncode == -signal.SIGKILL
+    assert _visible(out) == previous
+    # The next run cleans up what the killed one left and writes its outputs whole.
+    assert runner.invoke(app, [*base, "--sites", str(fewer_sites)]).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(previous)
+    assert _visible(out) != previous
+
+
+def test_out_refuses_a_folder_of_other_files_unless_forced(
+    tmp_path: Path, tiny_inputs: dict[str, Path]
+) -> None:
+    runner = CliRunner()
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    (folder / "budget.xlsx").write_bytes(b"precious")
+    base = ["--demand", str(tiny_inputs["customers"]), "--sites", str(tiny_inputs["sites"])]
+    commands = {
+        "coverage": ["coverage", *base],
+        "optimize": ["optimize", *base, "--budget", "1000"],
+        "frontier": ["frontier", *base, "--steps", "2"],
+        "score": ["score", *base],
+    }
+    for name, argv in commands.items():
+        result = runner.invoke(app, [*argv, "--out", str(folder)])
+        assert result.exit_code == 2, (name, result.output)
+        assert (
+            f"error: {folder}: the folder holds files this command does not write (budget.xlsx); "
+            "choose an empty or new folder for --out, or pass --force to write beside them"
+        ) in result.stderr
+        assert sorted(p.name for p in folder.iterdir()) == ["budget.xlsx"]
+    result = runner.invoke(app, [*commands["coverage"], "--out", str(folder), "--force"])
+    assert result.exit_code == 0, result.output
+    assert (folder / "budget.xlsx").read_bytes() == b"precious"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "blindspots.geojson", "budget.xlsx", "coverage.csv", "summary.json"
+    ]  # fmt: skip
+    # Its own earlier outputs (any format) are not "other files": a rerun needs no --force.
+    own = tmp_path / "own"
+    for fmt in ("csv", "parquet"):
+        result = runner.invoke(app, [*commands["coverage"], "--out", str(own), "--format", fmt])
+        assert result.exit_code == 0, result.output
+    file_as_out = tmp_path / "file.txt"
+    file_as_out.write_text("x", encoding="utf-8")
+    result = runner.invoke(app, [*commands["score"], "--out", str(file_as_out)])
+    assert result.exit_code == 2 and "--out takes a folder" in result.stderr
+    assert file_as_out.read_text(encoding="utf-8") == "x"
+
+
+def test_a_failed_first_run_leaves_no_folder(tmp_path: Path, tiny_inputs: dict[str, Path]) -> None:
+    out = tmp_path / "plan"
+    argv = ["optimize", "--demand", str(tiny_inputs["customers"]), "--sites",
+            str(tiny_inputs["bad_csv"]), "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2
+    assert not out.exists()
