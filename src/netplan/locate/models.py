@@ -631,6 +631,8 @@ def max_cover(
 
 #: Largest demand × site matrix the p-median start heuristic works on densely.
 HEURISTIC_PAIR_LIMIT = 20_000_000
+#: Operations the swap phase of the p-median start may spend (p × n × m per swap).
+SWAP_WORK_LIMIT = 3e9
 
 
 def _p_median_start(
@@ -684,6 +686,9 @@ def _p_median_start(
         open_mask[best] = True
         d1, d2, near = nearest_two(open_mask)
     free = open_mask & ~forced
+    # Each swap evaluation costs about p × n × m operations: bound the total work (deterministically).
+    work_per_swap = max(1, p * n_demand * n_sites)
+    max_swaps = min(max_swaps, max(5, int(SWAP_WORK_LIMIT // work_per_swap)))
     for _ in range(max_swaps):
         if not free.any():
             break
