@@ -686,7 +686,7 @@ def _p_median_start(
         open_mask[best] = True
         d1, d2, near = nearest_two(open_mask)
     free = open_mask & ~forced
-    # Each swap evaluation costs about p × n × m operations: bound the total work (deterministically).
+    # Each swap evaluation costs about p × n × m operations: bound the total work.
     work_per_swap = max(1, p * n_demand * n_sites)
     max_swaps = min(max_swaps, max(5, int(SWAP_WORK_LIMIT // work_per_swap)))
     for _ in range(max_swaps):
