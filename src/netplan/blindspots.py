@@ -3,8 +3,9 @@
 Two ways to group the uncovered points:
 
 ``h3`` (default)
-    Each point falls in an H3 cell (``h3_resolution``, 6 by default: cells of
-    about 36 km², 3.2 km edge). Cells that hold uncovered demand and touch
+    Each point falls in an H3 cell (``h3_resolution``, 5 by default: cells of
+    about 250 km², 8.5 km edge, fitting station radii of 30–80 km; 7–8 suit a
+    single city). Cells that hold uncovered demand and touch
     (share an edge) form one zone: the connected components of the cell
     adjacency graph. Zone polygons are the merged cells and zone areas the sum
     of the cells' spherical areas.
@@ -75,7 +76,7 @@ class BlindspotOptions:
     method
         ``"h3"`` (connected H3 cells, the default) or ``"dbscan"``.
     h3_resolution
-        H3 resolution of the cells (0–15; 6 ≈ 36 km² cells). Also used for
+        H3 resolution of the cells (0–15; 5 ≈ 250 km² cells). Also used for
         the polygons of DBSCAN zones.
     min_zone_weight
         Zones with less demand weight than this are dropped.
@@ -86,7 +87,7 @@ class BlindspotOptions:
     """
 
     method: str = "h3"
-    h3_resolution: int = 6
+    h3_resolution: int = 5
     min_zone_weight: float = 0.0
     eps_km: float = 10.0
     min_samples: int = 1

@@ -137,7 +137,7 @@ def coverage(
     h3_resolution: Annotated[
         int,
         typer.Option("--h3-resolution", min=0, max=15, help="H3 resolution of blind-spot cells."),
-    ] = 6,
+    ] = 5,
     min_zone_weight: Annotated[
         float,
         typer.Option("--min-zone-weight", min=0.0, help="Drop blind-spot zones lighter than this."),
