@@ -1054,3 +1054,147 @@ def test_a_failed_first_run_leaves_no_folder(tmp_path: Path, tiny_inputs: dict[s
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 2
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- security
+
+from collections import Counter  # noqa: E402
+from html.parser import HTMLParser  # noqa: E402
+
+from netplan.maps import network_map  # noqa: E402
+
+
+class _Markup(HTMLParser):
+    """Counts what could run in a browser: tags, event-handler attributes, script URLs."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: Counter[str] = Counter()
+        self.handlers: list[tuple[str, str]] = []
+        self.script_urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags[tag] += 1
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.handlers.append((tag, name))
+            if value and value.strip().lower().startswith(("javascript:", "vbscript:")):
+                self.script_urls.append(value)
+
+
+def _markup(html: str) -> _Markup:
+    parser = _Markup()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+#: Hostile text: markup, attribute and script breakers, template syntax, JS line breaks.
+HOSTILE_PARTS = st.sampled_from(
+    ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '"><svg onload=alert(1)>',
+     "'-alert(1)-'", "</script>", "</style>", "{{ 7*7 }}", "{% raw %}", "${alert(1)}",
+     "javascript:alert(1)", "\u2028", "\u2029", "<!--", "]]>", "&amp;", "\\", "`", "</title>",
+     "=cmd|' /C calc'!A0", "\ufeff", "网点<b>"]
+)  # fmt: skip
+HOSTILE_TEXT = st.lists(HOSTILE_PARTS | st.text(max_size=5), min_size=1, max_size=4).map("".join)
+
+
+def _hostile_sites(names: list[str]) -> gpd.GeoDataFrame:
+    sites = read_points_from_text(SITES_CSV, "sites")
+    sites["name"] = names[: len(sites)]
+    sites["id"] = [f"{name}#{i}" for i, name in enumerate(names[: len(sites)])]
+    return sites
+
+
+def read_points_from_text(text: str, kind: str) -> gpd.GeoDataFrame:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "points.csv"
+        path.write_text(text, encoding="utf-8")
+        return read_points(path, kind=kind)  # type: ignore[arg-type]
+
+
+@settings(max_examples=15, deadline=None)
+@given(names=st.lists(HOSTILE_TEXT, min_size=3, max_size=3), label=HOSTILE_TEXT)
+def test_hostile_names_never_become_markup_in_the_map(names: list[str], label: str) -> None:
+    demand = read_points_from_text(CUSTOMERS_CSV, "customers")
+    data = _default_data()
+    data["scenario"]["name"] = label
+    data["tiers"]["regional_hub"]["label"] = label
+    data["tiers"]["city_station"]["label_zh"] = label
+    try:
+        scenario = scenario_from_dict(data, source="hostile.toml")
+    except ConfigError:  # an empty label is refused, rightly
+        assume(False)
+    safe = network_map(demand, _hostile_sites(["a", "b", "c"]), scenario_from_dict(
+        _default_data(), source="safe.toml"), offline=True, title="t").html()  # fmt: skip
+    html = network_map(demand, _hostile_sites(names), scenario, offline=True, title=label).html()
+    baseline, found = _markup(safe), _markup(html)
+    assert found.tags == baseline.tags
+    assert found.handlers == baseline.handlers
+    assert found.script_urls == []
+
+
+def test_hostile_names_through_every_html_output(
+    tmp_path: Path, tiny_inputs: dict[str, Path]
+) -> None:
+    """Sites, tiers and the scenario named with hostile text: map and report stay inert."""
+    hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>\u2028{{7*7}}"
+    runner = CliRunner()
+
+    def run_all(sites_text: str, scenario_text: str, out: Path) -> tuple[str, str]:
+        out.mkdir()
+        sites, scenario = out / "sites.csv", out / "scenario.toml"
+        sites.write_text(sites_text, encoding="utf-8")
+        scenario.write_text(scenario_text, encoding="utf-8")
+        base = ["--config", str(scenario)]
+        points = ["--demand", str(tiny_inputs["customers"]), "--sites", str(sites)]
+        for argv in (
+            ["coverage", *points, "--out", str(out / "cov"), *base],
+            ["optimize", *points, "--budget", "1000", "--out", str(out / "plan"), *base],
+            ["score", *points, "--out", str(out / "score"), *base],
+            ["map", *points, "--coverage", str(out / "cov"), "--plan", str(out / "plan"),
+             "--scores", str(out / "score"), "--out", str(out / "map.html"), "--offline", *base],
+            ["report", "--coverage", str(out / "cov"), "--plan", str(out / "plan"), "--scores",
+             str(out / "score"), "--out", str(out / "report.html"), *base],
+        ):  # fmt: skip
+            result = runner.invoke(app, argv)
+            assert result.exit_code == 0, (argv, result.output)
+        return (
+            (out / "map.html").read_text(encoding="utf-8"),
+            (out / "report.html").read_text(encoding="utf-8"),
+        )
+
+    quoted = json.dumps(hostile)  # a TOML basic string is a JSON string here
+    scenario_text = DEFAULT_SCENARIO_TOML.replace(
+        'label = "Regional hub"', f"label = {quoted}", 1
+    ).replace('name = "default"', f"name = {quoted}", 1)
+    assert scenario_from_dict(tomllib.loads(scenario_text)).tiers["regional_hub"].label == hostile
+    hostile_sites = SITES_CSV.replace("Hub <b>1</b>", json.dumps(hostile.replace('"', "'")))
+    safe_sites = SITES_CSV.replace("Hub <b>1</b>", "Hub 1")
+    safe_scenario = DEFAULT_SCENARIO_TOML
+    safe = run_all(safe_sites, safe_scenario, tmp_path / "safe")
+    bad = run_all(hostile_sites, scenario_text, tmp_path / "bad")
+    for safe_html, bad_html in zip(safe, bad, strict=True):
+        baseline, found = _markup(safe_html), _markup(bad_html)
+        assert found.tags == baseline.tags
+        assert found.handlers == baseline.handlers
+        assert found.script_urls == []
+
+
+def test_template_syntax_in_user_text_is_never_evaluated() -> None:
+    """folium re-parses rendered scripts as Jinja templates: user braces must stay text."""
+    payload = "{{ 'np' ~ 'EVALUATED' }}{% if false %}npHIDDEN{% endif %}{# c #}"
+    demand = read_points_from_text(CUSTOMERS_CSV, "customers")
+    data = _default_data()
+    data["scenario"]["name"] = payload
+    data["tiers"]["regional_hub"]["label"] = payload
+    data["tiers"]["city_station"]["label"] = payload
+    scenario = scenario_from_dict(data, source="braces.toml")
+    html = network_map(
+        demand, _hostile_sites([payload] * 3), scenario, offline=True, title=payload
+    ).html()
+    assert "npEVALUATED" not in html
+    assert html.count("npHIDDEN") >= 5  # the title, the tier labels, the site names: as text
+    assert "&#123;&#123; &#x27;np&#x27; ~ &#x27;EVALUATED&#x27; &#125;&#125;" in html  # as text

@@ -34,6 +34,7 @@ import contextlib
 import html
 import importlib.resources
 import math
+import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -164,7 +165,7 @@ class _Script(folium.MacroElement):
         {% macro script(this, kwargs) %}
         (function(layer, data) {
         {{ this.code }}
-        })({{ this._parent.get_name() }}, {{ this.data|tojson }});
+        })({{ this._parent.get_name() }}, {{ this.data_json }});
         {% endmacro %}
         """
     )
@@ -174,6 +175,11 @@ class _Script(folium.MacroElement):
         self._name = "Script"
         self.code = code
         self.data = data
+
+    @property
+    def data_json(self) -> str:
+        """The data as JSON that is safe in a script and inert to template parsing."""
+        return _script_json(self.data)
 
 
 class _Control(folium.MacroElement):
@@ -186,7 +192,7 @@ class _Control(folium.MacroElement):
             var control = L.control({position: {{ this.position|tojson }}});
             control.onAdd = function() {
                 var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
-                div.innerHTML = {{ this.content|tojson }};
+                div.innerHTML = {{ this.content_json }};
                 L.DomEvent.disableClickPropagation(div);
                 L.DomEvent.disableScrollPropagation(div);
                 return div;
@@ -203,6 +209,11 @@ class _Control(folium.MacroElement):
         self.content = content
         self.position = position
         self.css_class = css_class
+
+    @property
+    def content_json(self) -> str:
+        """The content as a JSON string, safe in a script and inert to template parsing."""
+        return _script_json(self.content)
 
 
 _SITES_JS = """
@@ -329,10 +340,31 @@ def write_map(network: NetworkMap, path: str | Path) -> Path:
 
 
 def _esc(value: Any) -> str:
-    """Return ``value`` as escaped HTML text (``None``/NaN as an empty string)."""
+    """Return ``value`` as escaped HTML text (``None``/NaN as an empty string).
+
+    Braces become character references too: folium parses every element's
+    rendered script as a Jinja template once more, so user text such as
+    ``{{ ... }}`` must never reach the page as braces.
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    return html.escape(str(value), quote=True)
+    return html.escape(str(value), quote=True).replace("{", "&#123;").replace("}", "&#125;")
+
+
+#: A Jinja start delimiter (``{{``, ``{%``, ``{#``): in JSON it occurs only inside strings.
+_JINJA_START = re.compile(r"\{(?=[{%#])")
+
+
+def _script_json(data: Any) -> str:
+    r"""Return ``data`` as HTML-safe JSON (as Jinja's ``tojson``) with no Jinja delimiter.
+
+    folium renders each element's script and then parses the result as a
+    template again; a ``{`` that starts a delimiter is written ``\u007b``,
+    which JavaScript reads back as ``{``.
+    """
+    from jinja2.utils import htmlsafe_json_dumps
+
+    return _JINJA_START.sub(r"\\u007b", str(htmlsafe_json_dumps(data, sort_keys=True)))
 
 
 def _number(value: Any, digits: int = 0) -> str:
