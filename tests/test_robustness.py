@@ -444,7 +444,7 @@ def tiny_inputs(tmp_path: Path) -> dict[str, Path]:
         "customers": ("customers.csv", CUSTOMERS_CSV),
         "sites": ("sites.csv", SITES_CSV),
         "base": ("base.csv", BASE_CSV),
-        "scenario": ("scenario.toml", DEFAULT_SCENARIO_TOML),
+        "scenario": ("scenario.toml", DEFAULT_SCENARIO_TOML + "\n[plan]\nbudget = 1000\n"),
         "bad_csv": ("bad.csv", "id,lon,lat\nx,abc,95\n"),
         "empty": ("empty.csv", ""),
         "bad_toml": ("bad.toml", "[tiers\nradius_km = -1\n"),
@@ -842,7 +842,7 @@ def _every_command(inputs: dict[str, Path], out: Path) -> list[list[str]]:
         ["coverage", "--demand", demand, "--sites", sites, "--out", f"{out}/cov", *common],
         ["optimize", "--demand", demand, "--sites", sites, "--out", f"{out}/plan",
          "--time-limit", "20", "--gap", "0", *common],
-        ["candidates", "--demand", demand, "--out", f"{out}/cand.csv", "--n", "6", "--seed", "3",
+        ["candidates", "--demand", demand, "--out", f"{out}/cand.csv", "--n", "3", "--seed", "3",
          *common],
         ["frontier", "--demand", demand, "--sites", sites, "--out", f"{out}/front", "--steps",
          "2", "--time-limit", "20", *common],
@@ -1198,3 +1198,90 @@ def test_template_syntax_in_user_text_is_never_evaluated() -> None:
     assert "npEVALUATED" not in html
     assert html.count("npHIDDEN") >= 5  # the title, the tier labels, the site names: as text
     assert "&#123;&#123; &#x27;np&#x27; ~ &#x27;EVALUATED&#x27; &#125;&#125;" in html  # as text
+
+
+class NetworkUsed(AssertionError):
+    """Raised by the blocked socket functions."""
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every outgoing connection and name lookup fail loudly."""
+    import socket
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise NetworkUsed(f"network access attempted: {args[1:] or kwargs}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+def test_the_main_commands_run_without_network(
+    no_network: None, tiny_inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    import socket
+
+    with pytest.raises(NetworkUsed):  # the block is real
+        socket.create_connection(("example.com", 80))
+    inputs = {"customers": tiny_inputs["customers"], "sites": tiny_inputs["sites"],
+              "scenario": tiny_inputs["scenario"]}  # fmt: skip
+    runner = CliRunner()
+    for argv in _every_command(inputs, tmp_path / "out"):
+        result = runner.invoke(app, argv)
+        assert result.exit_code == 0, (argv, result.output, result.exception)
+    # The online map only names basemap tiles and scripts for the viewer's browser to load.
+    online = ["map", "--sites", str(inputs["sites"]), "--out", str(tmp_path / "online.html")]
+    assert runner.invoke(app, online).exit_code == 0
+
+
+def test_the_scenario_is_data_only(tmp_path: Path, tiny_inputs: dict[str, Path]) -> None:
+    """Code-looking values stay text; keys that could name files or code are refused."""
+    marker = tmp_path / "pwned"
+    code = f"__import__('os').system('touch {marker}')"
+    data = _default_data()
+    data["scenario"]["name"] = code
+    data["tiers"]["city_station"]["label"] = "{{ cycler.__init__.__globals__.os.getcwd() }}"
+    scenario = scenario_from_dict(data, source="code.toml")
+    assert scenario.name == code  # just a string
+    path = tmp_path / "code.toml"
+    path.write_text(
+        DEFAULT_SCENARIO_TOML.replace('name = "default"', f"name = {json.dumps(code)}"),
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    for argv in (
+        ["coverage", "--demand", str(tiny_inputs["customers"]), "--sites",
+         str(tiny_inputs["sites"]), "--config", str(path), "--out", str(tmp_path / "cov")],
+        ["map", "--sites", str(tiny_inputs["sites"]), "--config", str(path), "--coverage",
+         str(tmp_path / "cov"), "--out", str(tmp_path / "map.html"), "--offline"],
+        ["report", "--coverage", str(tmp_path / "cov"), "--config", str(path), "--out",
+         str(tmp_path / "report.html")],
+    ):  # fmt: skip
+        assert runner.invoke(app, argv).exit_code == 0
+    assert not marker.exists()
+    # No key takes a path: a file reference anywhere is an unknown key, named.
+    for table, key in (("scenario", "matrix"), ("scenario", "include"), ("plan", "sites_file"),
+                       ("demand", "file"), ("solver", "path")):  # fmt: skip
+        data = _default_data()
+        data.setdefault(table, {})[key] = "../../etc/passwd"
+        with pytest.raises(ConfigError, match=rf"`{table}.{key}`|{key}"):
+            from netplan.locate import plan_options
+
+            plan_options(scenario_from_dict(data, source="paths.toml"))
+
+
+def test_runtime_dependencies_are_pinned_to_compatible_ranges() -> None:
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads(
+        (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    )["project"]
+    requirements = [*project["dependencies"], *project["optional-dependencies"]["scale"]]
+    assert len(requirements) >= 18
+    for text in requirements:
+        requirement = Requirement(text)
+        operators = {spec.operator for spec in requirement.specifier}
+        assert ">=" in operators, f"{text}: no lower bound"
+        assert operators & {"<", "~=", "=="}, f"{text}: no upper bound"
