@@ -1285,3 +1285,107 @@ def test_runtime_dependencies_are_pinned_to_compatible_ranges() -> None:
         operators = {spec.operator for spec in requirement.specifier}
         assert ">=" in operators, f"{text}: no lower bound"
         assert operators & {"<", "~=", "=="}, f"{text}: no upper bound"
+
+
+# --------------------------------------------------------------------------- resource guards
+
+from netplan._limits import MEMORY_LIMIT_ENV, memory_limit_bytes  # noqa: E402
+from netplan.errors import ResourceError  # noqa: E402
+
+
+def _cluster_csv(path: Path, n: int, lon: float = 104.0, lat: float = 30.6) -> Path:
+    rng = np.random.default_rng(7)
+    rows = "".join(
+        f"p{i},{lon + x:.6f},{lat + y:.6f},1\n"
+        for i, (x, y) in enumerate(rng.normal(0, 0.05, size=(n, 2)))
+    )
+    path.write_text("id,lon,lat,weight\n" + rows, encoding="utf-8")
+    return path
+
+
+def test_a_reach_matrix_too_large_is_refused_up_front_with_the_way_out(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_inputs: dict[str, Path]
+) -> None:
+    demand = _cluster_csv(tmp_path / "dense.csv", 3000)
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "0.0001")  # about 100 kB
+    out = tmp_path / "cov"
+    argv = ["coverage", "--demand", str(demand), "--sites", str(tiny_inputs["sites"]),
+            "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    assert re.search(
+        r"error: the reach matrix \(3,000 demand points, about [\d,]+ demand-site pairs within "
+        r"reach, estimated from the first [\d,]+ points\) would need about [\d.]+ kB of memory, "
+        r"more than the limit of [\d.]+ kB; aggregate the demand to H3 cells .*--engine dask.*"
+        rf"raise the limit with {MEMORY_LIMIT_ENV}",
+        result.stderr,
+    ), result.stderr
+    assert not out.exists()
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "1")  # the same run within a 1 GB limit
+    assert CliRunner().invoke(app, argv).exit_code == 0
+
+
+def test_dbscan_on_dense_demand_with_a_large_radius_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from netplan.blindspots import BlindspotOptions, blindspots_from_points
+
+    rng = np.random.default_rng(3)
+    n = 50_000
+    lon, lat = 104 + rng.normal(0, 0.2, n), 30.6 + rng.normal(0, 0.2, n)
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "0.5")
+    with pytest.raises(
+        ResourceError,
+        match=r"DBSCAN blind spots on 50,000 uncovered points with eps 50 km \(about [\d,]+ "
+        r"neighbour pairs\) would need about [\d.]+ GB of memory, more than the limit of "
+        r"512.0 MB; use H3 blind spots \(--blindspot-method h3\)",
+    ):
+        blindspots_from_points(
+            lon, lat, np.ones(n), np.full(n, None, dtype=object), np.full(n, np.inf),
+            BlindspotOptions(method="dbscan", eps_km=50.0),
+        )  # fmt: skip
+    # H3 blind spots on the same points stay within the limit.
+    zones, _ = blindspots_from_points(
+        lon, lat, np.ones(n), np.full(n, None, dtype=object), np.full(n, np.inf),
+        BlindspotOptions(method="h3"),
+    )  # fmt: skip
+    assert zones["n_points"].sum() == n
+
+
+def test_dbscan_guard_through_the_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    demand = _cluster_csv(tmp_path / "far.csv", 3000, lon=110.0)  # far from every site
+    sites = tmp_path / "sites.csv"
+    sites.write_text(SITES_CSV, encoding="utf-8")
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, "0.01")  # 10 MB: the (empty) reach fits, DBSCAN not
+    argv = ["coverage", "--demand", str(demand), "--sites", str(sites), "--out",
+            str(tmp_path / "cov"), "--blindspot-method", "dbscan", "--eps-km", "50"]  # fmt: skip
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    assert "error: DBSCAN blind spots on 3,000 uncovered points with eps 50 km" in result.stderr
+    assert "--blindspot-method h3" in result.stderr
+
+
+def test_a_dense_distance_matrix_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+    edge_demand: gpd.GeoDataFrame,
+    edge_sites: gpd.GeoDataFrame,
+    edge_scenario: Scenario,
+) -> None:
+    from netplan.locate import plan
+
+    monkeypatch.setattr(plan, "DENSE_PAIR_LIMIT", 10)
+    with pytest.raises(InputError, match=r"6 demand points × 3 sites is too many pairs .*--aggregate"):
+        plan_from_points(edge_demand, edge_sites, edge_scenario, model="p-median", p=1)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "lots", "inf", "nan"])
+def test_a_bad_memory_limit_is_an_input_error(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv(MEMORY_LIMIT_ENV, value)
+    with pytest.raises(InputError, match=rf"{MEMORY_LIMIT_ENV} must be a number of gigabytes"):
+        memory_limit_bytes()
+
+
+def test_the_default_memory_limit_is_half_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert memory_limit_bytes() == physical // 2

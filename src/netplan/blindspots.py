@@ -168,11 +168,56 @@ def _h3_labels(cells: NDArray[np.uint64]) -> NDArray[np.int64]:
     return np.asarray(component[inverse.ravel()], dtype=np.int64)
 
 
+#: Points sampled to estimate DBSCAN's neighbour pairs (the tree / the queries).
+_DBSCAN_SAMPLE_TREE = 20_000
+_DBSCAN_SAMPLE_QUERY = 1_000
+#: Bytes DBSCAN holds per neighbour pair (an int64 index) and per point (array overhead).
+_DBSCAN_BYTES_PER_PAIR = 8
+_DBSCAN_BYTES_PER_POINT = 200
+
+
+def dbscan_memory_estimate(
+    lon: NDArray[np.float64], lat: NDArray[np.float64], eps_km: float
+) -> tuple[float, float]:
+    """Return the estimated neighbour pairs and bytes DBSCAN would hold on these points.
+
+    scikit-learn's DBSCAN keeps every point's neighbours within ``eps_km`` at
+    once; the count is estimated from an evenly spaced sample (exact below
+    :data:`_DBSCAN_SAMPLE_TREE` points).
+    """
+    from scipy.spatial import cKDTree
+
+    n = lon.size
+    if n == 0:
+        return 0.0, 0.0
+    tree_rows = np.linspace(0, n - 1, min(n, _DBSCAN_SAMPLE_TREE)).astype(np.int64)
+    query_rows = np.linspace(0, n - 1, min(n, _DBSCAN_SAMPLE_QUERY)).astype(np.int64)
+    xyz = unit_xyz(lon, lat)
+    chord = 2.0 * np.sin(min(eps_km / EARTH_RADIUS_KM, np.pi) / 2.0)
+    counts = cKDTree(xyz[tree_rows]).query_ball_point(xyz[query_rows], r=chord, return_length=True)
+    pairs = float(np.mean(counts)) * (n / tree_rows.size) * n
+    return pairs, pairs * _DBSCAN_BYTES_PER_PAIR + n * _DBSCAN_BYTES_PER_POINT
+
+
+def _check_dbscan_memory(lon: NDArray[np.float64], lat: NDArray[np.float64], eps_km: float) -> None:
+    from netplan._limits import check_memory
+
+    pairs, size = dbscan_memory_estimate(lon, lat, eps_km)
+    check_memory(
+        size,
+        f"DBSCAN blind spots on {lon.size:,} uncovered points with eps {eps_km:g} km "
+        f"(about {pairs:,.0f} neighbour pairs)",
+        "use H3 blind spots (--blindspot-method h3), a smaller --eps-km, or aggregate "
+        "the demand to H3 cells first",
+    )
+
+
 def _dbscan_labels(
     lon: NDArray[np.float64], lat: NDArray[np.float64], eps_km: float, min_samples: int
 ) -> NDArray[np.int64]:
     from sklearn.cluster import DBSCAN
 
+    _check_dbscan_memory(lon, lat, eps_km)
     coords = np.radians(np.column_stack([lat, lon]))
     labels = DBSCAN(
         eps=eps_km / EARTH_RADIUS_KM,

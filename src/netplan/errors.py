@@ -19,6 +19,7 @@ __all__ = [
     "NetplanError",
     "NetplanWarning",
     "Problem",
+    "ResourceError",
     "SolverError",
     "SolverWarning",
 ]
@@ -106,6 +107,14 @@ class InputError(NetplanError, ValueError):
 
 def _rebuild_input_error(cls: type[InputError], problems: list[Problem], total: int) -> InputError:
     return cls(problems, total=total)
+
+
+class ResourceError(InputError):
+    """A run would need more memory than allowed; refused before it starts.
+
+    The message gives the estimated size, the limit (``NETPLAN_MEMORY_LIMIT_GB``)
+    and the option that avoids it (aggregation, H3 blind spots, the Dask engine).
+    """
 
 
 class ConfigError(NetplanError, ValueError):

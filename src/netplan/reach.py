@@ -924,6 +924,32 @@ def reach_from_points(
     )
 
 
+#: Bytes per stored pair while the reach matrix is built (int32 column + float64 value,
+#: held in chunks and once more in the final CSR) and per demand point (row arrays).
+_REACH_BYTES_PER_PAIR = 24
+_REACH_BYTES_PER_POINT = 48
+
+
+def reach_memory_estimate(n_pairs: float, n_demand: int) -> float:
+    """Return the bytes a reach matrix of ``n_pairs`` pairs over ``n_demand`` points needs."""
+    return n_pairs * _REACH_BYTES_PER_PAIR + n_demand * _REACH_BYTES_PER_POINT
+
+
+def _check_reach_memory(stored_pairs: int, done: int, n_demand: int) -> None:
+    """Refuse the build once the pairs seen so far project past the memory limit."""
+    from netplan._limits import check_memory
+
+    projected = stored_pairs / max(done, 1) * n_demand
+    check_memory(
+        reach_memory_estimate(projected, n_demand),
+        f"the reach matrix ({n_demand:,} demand points, about {projected:,.0f} demand-site "
+        f"pairs within reach, estimated from the first {done:,} points)",
+        "aggregate the demand to H3 cells (netplan optimize --aggregate h3:7, or netplan "
+        "convert --cells), run coverage on the Dask engine (netplan coverage --engine dask), "
+        "or shorten the radii",
+    )
+
+
 def reach_from_arrays(
     demand_lon: ArrayLike,
     demand_lat: ArrayLike,
@@ -1070,6 +1096,7 @@ def reach_from_arrays(
     # With every site in a tier tree, a point's nearest site can be read from its pairs
     # (see _chunk_entries); sites outside every tree (competitors) need the full query.
     every_site_tiered = bool(n_sites) and all(t is not None for t in tiers)
+    stored_pairs = 0
     start = 0
     size = min(chunk_size, 65_536)  # the first chunk measures how dense the pairs are
     while start < n_demand:
@@ -1137,6 +1164,8 @@ def reach_from_arrays(
             best_site[need] = found_site
         nearest[start:stop] = best_site
         distance[start:stop] = best
+        stored_pairs += int(row_counts[start:stop].sum())
+        _check_reach_memory(stored_pairs, stop, n_demand)
         if progress is not None:
             progress(stop, n_demand)
         start = stop
