@@ -209,6 +209,55 @@ def test_one_row_files_with_any_float_are_read_exactly_or_refused_by_row_and_col
             assert "path" not in str(caught.value) and "one.csv, row 2" in str(caught.value)
 
 
+@FUZZ
+@given(
+    header=st.lists(HEADERS, min_size=1, max_size=5),
+    rows=st.lists(st.lists(CELLS, min_size=0, max_size=6), min_size=0, max_size=6),
+    encoding=ENCODINGS,
+    chunk_rows=st.integers(min_value=1, max_value=4),
+)
+def test_the_streamed_reader_agrees_with_the_whole_file_reader(
+    tmp_path: Path, header: list[str], rows: list[list[str]], encoding: str, chunk_rows: int
+) -> None:
+    """Chunk by chunk (netplan.stream, for files too large for memory) as read whole."""
+    import pandas as pd
+
+    from netplan.stream import iter_points
+
+    path = tmp_path / "stream.csv"
+    path.write_bytes(_encode(_csv_text(header, rows, ","), encoding))
+    with _no_crash():
+        try:
+            whole = read_points(path)
+        except InputError as exc:
+            whole, expected = None, exc
+        try:
+            chunks = list(iter_points(path, chunk_rows=chunk_rows))
+        except InputError as exc:
+            assert whole is None, f"the streamed reader refused a valid file: {exc}"
+            _check_error(exc, path)
+            assert expected.problems  # both refuse (the first problems found may differ)
+        else:
+            assert whole is not None, "the streamed reader accepted an invalid file"
+            streamed = pd.concat(chunks)
+            assert streamed["id"].tolist() == whole["id"].tolist()
+            assert streamed.geometry.x.tolist() == whole.geometry.x.tolist()
+
+
+@FUZZ
+@given(text=st.text(max_size=200) | st.sampled_from(
+    ['{"type": "FeatureCollection", "features": []}',
+     '{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": null, '
+     '"properties": {"id": 1}}]}',
+     '{"type": "Point", "coordinates": [1e400, "x"]}', "[]", "null", '{"type": 5}']
+))  # fmt: skip
+def test_arbitrary_geojson_gives_points_or_an_input_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "points.geojson"
+    path.write_text(text, encoding="utf-8")
+    with _no_crash():
+        _read(path, "customers")
+
+
 def test_empty_and_header_only_and_duplicate_header_files_are_input_errors(tmp_path: Path) -> None:
     cases = {
         "empty.csv": ("", r"empty.csv: the file is empty"),
