@@ -1438,3 +1438,30 @@ def test_the_default_memory_limit_is_half_the_machine(monkeypatch: pytest.Monkey
     monkeypatch.delenv(MEMORY_LIMIT_ENV, raising=False)
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     assert memory_limit_bytes() == physical // 2
+
+
+def test_an_output_never_overwrites_an_input(tmp_path: Path, tiny_inputs: dict[str, Path]) -> None:
+    runner = CliRunner()
+    customers, sites = tiny_inputs["customers"], tiny_inputs["sites"]
+    before = _fingerprint([customers, sites])
+    for argv, option in (
+        (["candidates", "--demand", str(customers), "--out", str(customers), "--n", "2"], "--out"),
+        (["map", "--sites", str(sites), "--out", str(sites)], "--out"),
+        (["convert", str(customers), str(tmp_path / "ds"), "--cells", str(customers)], "--cells"),
+    ):
+        result = runner.invoke(app, argv)
+        assert result.exit_code == 2, (argv, result.output)
+        assert f"is an input of this command; {option} would overwrite it" in result.stderr
+    # A previous plan fed back as sites, with --out its own folder: refused even with --force.
+    plan_dir = tmp_path / "plan"
+    base = ["optimize", "--demand", str(customers), "--budget", "1000", "--out", str(plan_dir)]
+    assert runner.invoke(app, [*base, "--sites", str(sites)]).exit_code == 0
+    fed_back = plan_dir / "plan.csv"
+    snapshot = _fingerprint([fed_back])
+    result = runner.invoke(app, [*base, "--sites", str(fed_back), "--force"])
+    assert result.exit_code == 2, result.output
+    assert f"error: {fed_back}: is an input of this command and its outputs would overwrite it" in (
+        result.stderr
+    )
+    assert _fingerprint([fed_back]) == snapshot
+    assert _fingerprint([customers, sites]) == before

@@ -1200,7 +1200,12 @@ def _remove_dead_stages(folder: Path) -> None:
 
 
 def check_output_folder(
-    out: str | Path, *, owned: Iterable[str] = (), force: bool = False, option: str = "--out"
+    out: str | Path,
+    *,
+    owned: Iterable[str] = (),
+    force: bool = False,
+    option: str = "--out",
+    inputs: Iterable[str | Path | None] = (),
 ) -> Path:
     """Check that a command may write its files into the folder ``out``.
 
@@ -1215,6 +1220,9 @@ def check_output_folder(
         Write even when the folder holds other files (they are left alone).
     option
         The option naming the folder, for the message.
+    inputs
+        The command's input files: one the outputs would replace is refused,
+        even with ``force`` (inputs are never written).
 
     Returns
     -------
@@ -1224,8 +1232,8 @@ def check_output_folder(
     Raises
     ------
     InputError
-        When ``out`` is a file, or (without ``force``) a folder holding files
-        the command would not write.
+        When ``out`` is a file, an input would be overwritten, or (without
+        ``force``) the folder holds files the command would not write.
     """
     import fnmatch
 
@@ -1233,9 +1241,21 @@ def check_output_folder(
     if out.exists() and not out.is_dir():
         msg = f"is a file; {option} takes a folder"
         raise InputError([Problem(str(out), None, None, msg)])
+    patterns = tuple(owned)
+    for given in inputs:
+        if given is None or not out.is_dir():
+            continue
+        source = Path(given)
+        if source.parent.resolve() == out.resolve() and any(
+            fnmatch.fnmatchcase(source.name, pattern) for pattern in patterns
+        ):
+            msg = (
+                f"is an input of this command and its outputs would overwrite it; "
+                f"choose another folder for {option}"
+            )
+            raise InputError([Problem(str(source), None, None, msg)])
     if force or not out.is_dir():
         return out
-    patterns = tuple(owned)
     foreign = sorted(
         entry.name
         for entry in out.iterdir()

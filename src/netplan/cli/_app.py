@@ -95,6 +95,7 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
+                _refuse_overwriting_inputs(kwargs)
                 result = func(*args, **kwargs)
             except NetplanError as exc:
                 _print_warnings(caught)
@@ -110,6 +111,37 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
         return result
 
     return wrapper
+
+
+#: Parameters naming files a command writes, and their option names.
+_OUTPUT_OPTIONS = {
+    "out": "--out",
+    "xlsx": "--xlsx",
+    "pdf": "--pdf",
+    "json_out": "--json",
+    "cells": "--cells",
+}
+
+
+def _refuse_overwriting_inputs(kwargs: dict[str, Any]) -> None:
+    """Raise when an output file named on the command line is one of its input files."""
+    from netplan.errors import InputError, Problem
+
+    sources = [
+        value
+        for name, value in kwargs.items()
+        if name not in _OUTPUT_OPTIONS and isinstance(value, Path) and value.is_file()
+    ]
+    for name, option in _OUTPUT_OPTIONS.items():
+        target = kwargs.get(name)
+        if not isinstance(target, Path) or not target.is_file():
+            continue
+        for source in sources:
+            if target.samefile(source):
+                msg = (
+                    f"is an input of this command; {option} would overwrite it: choose another file"
+                )
+                raise InputError([Problem(str(target), None, None, msg)])
 
 
 def _print_warnings(caught: list[warnings.WarningMessage]) -> None:

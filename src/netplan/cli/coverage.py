@@ -184,7 +184,8 @@ def coverage(
     """
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"{out} is a file; pass a folder", param_hint="--out")
-    check_output_folder(out, owned=COVERAGE_FILES, force=force)
+    inputs = (demand, sites, installed_base, matrix, config)
+    check_output_folder(out, owned=COVERAGE_FILES, force=force, inputs=inputs)
     scenario = scenario_from_option(config)
     gdf_sites = read_sites(sites, scenario=scenario)
     if not eps_km > 0:

@@ -288,7 +288,8 @@ def optimize(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --out out/plan --budget 15000000 --objective max_coverage
     """
-    check_output_folder(out, owned=PLAN_FILES, force=force)
+    inputs = (demand, sites, installed_base, matrix, config)
+    check_output_folder(out, owned=PLAN_FILES, force=force, inputs=inputs)
     scenario = scenario_from_option(config)
     options = plan_options(
         scenario,
@@ -397,7 +398,8 @@ def frontier(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --out out/frontier --by budget --steps 8
     """
-    check_output_folder(out, owned=FRONTIER_FILES, force=force)
+    inputs = (demand, sites, installed_base, matrix, config)
+    check_output_folder(out, owned=FRONTIER_FILES, force=force, inputs=inputs)
     scenario = scenario_from_option(config)
     limits = None
     if values is not None:

@@ -66,7 +66,8 @@ def score(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --out out/scores
     """
-    check_output_folder(out, owned=SCORE_FILES, force=force)
+    inputs = (demand, sites, installed_base, matrix, config)
+    check_output_folder(out, owned=SCORE_FILES, force=force, inputs=inputs)
     scenario = scenario_from_option(config)
     if installed_base is not None:
         gdf_demand = read_points(installed_base, kind="installed-base", scenario=scenario)
