@@ -16,27 +16,46 @@ Each section makes one claim of the README's "Validation and errors" checkable:
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import math
 import os
 import re
+import shutil
+import signal
 import string
+import subprocess
+import sys
 import tomllib
-from collections.abc import Callable
+from collections import Counter
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from netplan._limits import MEMORY_LIMIT_ENV, memory_limit_bytes
 from netplan.cli import app
 from netplan.config import DEFAULT_SCENARIO_TOML, Scenario, scenario_from_dict
-from netplan.errors import ConfigError, InputError, NetplanError
+from netplan.errors import (
+    ConfigError,
+    InfeasibleError,
+    InputError,
+    ResourceError,
+    SolverError,
+    SolverWarning,
+)
+from netplan.errors import NetplanWarning as NetplanWarningType
 from netplan.io import parse_number, read_points
+from netplan.locate import plan_from_points
+from netplan.maps import network_map
 
 #: Settings shared by the fuzz tests: few examples (the default run stays fast), no deadline
 #: (the 2-core machine is shared), and tmp_path reused across examples on purpose.
@@ -47,7 +66,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
-# --------------------------------------------------------------------------- readers
+# ----------------------------------------------------------------------------------------- readers
 
 
 #: Cells a spreadsheet export may hold: numbers in every spelling, text, blanks, NaN/inf.
@@ -58,10 +77,36 @@ CELLS = st.one_of(
     st.integers(min_value=0, max_value=10**9).map(lambda n: f"{n:,}"),
     st.floats(min_value=0, max_value=1e9, allow_nan=False).map(lambda x: f"{x:,.2f}"),
     st.sampled_from(
-        ["", " ", "nan", "NaN", "inf", "-inf", "N/A", "#DIV/0!", "116,4", "1,23", "1e309",
-         "104°3'36\"E", "30°40'12\"N", "30°70'", "北纬30度40分12秒", "=1+1", "'quoted",
-         "\"", "a,b", "\t", "\u00a0", "😀", "None", "TRUE", "0x10", "1_000", "--1"]
-    ),  # fmt: skip
+        [
+            "",
+            " ",
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "N/A",
+            "#DIV/0!",
+            "116,4",
+            "1,23",
+            "1e309",
+            "104°3'36\"E",
+            "30°40'12\"N",
+            "30°70'",
+            "北纬30度40分12秒",
+            "=1+1",
+            "'quoted",
+            '"',
+            "a,b",
+            "\t",
+            "\u00a0",
+            "😀",
+            "None",
+            "TRUE",
+            "0x10",
+            "1_000",
+            "--1",
+        ]
+    ),
     st.text(max_size=12),
 )
 HEADERS = st.sampled_from(
@@ -101,7 +146,7 @@ def _check_points(gdf: gpd.GeoDataFrame, kind: str) -> None:
 
 
 def _check_error(exc: InputError, path: Path) -> None:
-    """Assert an InputError names the file on every problem, with a row or a column when about data."""
+    """Assert an InputError names the file on every problem and says something."""
     assert exc.problems, "an InputError lists at least one problem"
     for problem in exc.problems:
         assert problem.file == str(path)
@@ -110,7 +155,7 @@ def _check_error(exc: InputError, path: Path) -> None:
     assert str(path) in str(exc)
 
 
-class _no_crash:  # noqa: N801 - reads as a sentence
+class _no_crash:
     """Context manager: netplan warnings are allowed, anything but an InputError fails."""
 
     def __enter__(self) -> None:
@@ -272,7 +317,7 @@ def test_empty_and_header_only_and_duplicate_header_files_are_input_errors(tmp_p
             read_points(path)
 
 
-# --------------------------------------------------------------------------- numbers as people write them
+# -------------------------------------------------------------------- numbers as people write them
 
 
 @pytest.mark.parametrize(
@@ -327,9 +372,7 @@ def test_parse_number_refuses_what_it_cannot_read_without_guessing(
 def test_excel_style_csv_with_quoted_thousands_and_dms_coordinates(tmp_path: Path) -> None:
     path = tmp_path / "export.csv"
     path.write_text(
-        'id,lon,lat,weight\n'
-        'a,"104°3\'36""E","30°40\'12""N","1,234.5"\n'
-        'b,104.1,30.7,"2,000"\n',
+        'id,lon,lat,weight\na,"104°3\'36""E","30°40\'12""N","1,234.5"\nb,104.1,30.7,"2,000"\n',
         encoding="utf-8",
     )
     gdf = read_points(path)
@@ -377,7 +420,7 @@ def test_parse_number_raises_only_value_error(text: str, what: str) -> None:
         assert isinstance(value, float)
 
 
-# --------------------------------------------------------------------------- the scenario
+# ------------------------------------------------------------------------------------ the scenario
 
 
 def _default_data() -> dict[str, Any]:
@@ -394,8 +437,9 @@ TOML_VALUES = st.recursive(
         st.text(max_size=10),
         st.sampled_from(["regional_hub", "city_station", "great_circle", "matrix", "A", "cbc"]),
     ),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=8,
 )
 KEY_PATHS = st.sampled_from(
@@ -470,7 +514,7 @@ def test_arbitrary_scenario_text_gives_a_scenario_or_a_config_error(
         assert str(path) in str(exc)
 
 
-# --------------------------------------------------------------------------- the command line
+# -------------------------------------------------------------------------------- the command line
 
 #: Tiny valid inputs: four customers around Chengdu and three sites (a hub, a station, a candidate).
 CUSTOMERS_CSV = (
@@ -481,9 +525,12 @@ SITES_CSV = (
     "id,name,lon,lat,tier,status,fixed_cost,capacity\n"
     "h1,Hub <b>1</b>,104.07,30.66,regional_hub,existing,1000,100\n"
     "s1,Station & co,104.11,30.71,city_station,candidate,100,10\n"
-    "s2,Station \"2\",104.49,30.41,city_station,candidate,120,10\n"
+    's2,Station "2",104.49,30.41,city_station,candidate,120,10\n'
 )
-BASE_CSV = "id,lon,lat,units,product,install_year\nb1,104.06,30.67,4,excavator,2020\nb2,104.5,30.4,2,crane,2018\n"
+BASE_CSV = (
+    "id,lon,lat,units,product,install_year\n"
+    "b1,104.06,30.67,4,excavator,2020\nb2,104.5,30.4,2,crane,2018\n"
+)
 
 
 @pytest.fixture
@@ -523,7 +570,7 @@ def _assert_clean_exit(result: Any) -> None:
 
 
 #: Commands and the options each may get (values drawn from VALUES). `demo` (the national
-#: run), `--engine dask` (a cluster) and `--pdf` (Chromium) are left out: they are slow, not fragile.
+#: run), `--engine dask` (a cluster) and `--pdf` (Chromium) are left out: slow, not fragile.
 CLI_COMMANDS: dict[str, list[str]] = {
     "validate": ["FILE", "--kind", "--lon", "--lat", "--id", "--weight", "--crs", "--config"],
     "coverage": ["--demand", "--sites", "--out", "--installed-base", "--config", "--matrix",
@@ -556,7 +603,7 @@ def _values(inputs: dict[str, Path], out: Path) -> st.SearchStrategy[str]:
         st.sampled_from(files),
         st.sampled_from(folders),
         st.sampled_from([str(out / "x.csv"), str(out / "m.html"), str(out / "r.xlsx"),
-                         str(out / "c.parquet"), str(out / "j.json"), str(out / "no" / "such.csv")]),
+                         str(out / "c.parquet"), str(out / "j.json"), str(out / "a" / "b.csv")]),
         st.sampled_from(["0", "1", "-1", "0.5", "2", "1e309", "nan", "-inf", "3", "100000000",
                          "customers", "sites", "installed-base", "kmeans", "h3", "dbscan",
                          "tiered", "max_coverage", "set_cover", "p_median", "budget", "min_cost",
@@ -618,12 +665,7 @@ def test_random_command_lines_exit_0_2_or_3_without_traceback(
     )
 
 
-# --------------------------------------------------------------------------- model edge cases
-
-import pandas as pd  # noqa: E402
-
-from netplan.errors import InfeasibleError, SolverError, SolverWarning  # noqa: E402
-from netplan.locate import plan_from_points  # noqa: E402
+# -------------------------------------------------------------------------------- model edge cases
 
 
 @pytest.fixture
@@ -678,7 +720,12 @@ def test_no_candidates_and_all_demand_covered_keeps_the_network(
     existing = edge_sites[edge_sites["status"] == "existing"]
     plan = plan_from_points(edge_demand, existing, edge_scenario, coverage_target=0.9)
     assert plan.status == "optimal"
-    assert plan.summary()["n_by_decision"] == {"kept": 1, "opened": 0, "closed": 0, "not_selected": 0}
+    assert plan.summary()["n_by_decision"] == {
+        "kept": 1,
+        "opened": 0,
+        "closed": 0,
+        "not_selected": 0,
+    }
     assert plan.summary()["after"]["weighted_coverage_rate"] == 1.0
     # Demand already covered: a target needs no new site, whatever candidates exist.
     plan = plan_from_points(edge_demand, edge_sites, edge_scenario, coverage_target=1.0)
@@ -737,7 +784,9 @@ def test_support_chain_no_hub_can_satisfy_is_diagnosed(
     lonely = edge_sites[edge_sites["id"] == "s2"].copy()
     demand = edge_demand.copy()
     demand["geometry"] = gpd.points_from_xy([105.5 + 0.005 * i for i in range(6)], [30.6] * 6)
-    with pytest.raises(InfeasibleError, match=r"reached only by sites that lack a supporting parent"):
+    with pytest.raises(
+        InfeasibleError, match=r"reached only by sites that lack a supporting parent"
+    ):
         plan_from_points(demand, lonely, edge_scenario, coverage_target=0.5)
 
 
@@ -758,9 +807,6 @@ def test_capacities_below_any_demand_point(
     assert plan.details["served_weight_rate"] == pytest.approx(2 / 30)
 
 
-from netplan.errors import NetplanWarning as NetplanWarningType  # noqa: E402
-
-
 def _broken_highs(*_args: Any, **_kwargs: Any) -> Any:
     raise RuntimeError("simulated HiGHS crash")
 
@@ -776,7 +822,11 @@ def test_a_crashing_solver_falls_back_to_the_other_and_says_so(
     expected = plan_from_points(edge_demand, edge_sites, edge_scenario, budget=150.0)
     monkeypatch.setattr(solve, "_solve_highs", _broken_highs)
     monkeypatch.setattr(solve.SolverSession, "_solve_highs", _broken_highs)
-    with pytest.warns(SolverWarning, match=r"solver highs failed \(RuntimeError: simulated HiGHS crash\); solved with cbc instead"):
+    with pytest.warns(
+        SolverWarning,
+        match=r"solver highs failed \(RuntimeError: simulated HiGHS crash\); "
+        r"solved with cbc instead",
+    ):
         plan = plan_from_points(edge_demand, edge_sites, edge_scenario, budget=150.0)
     assert plan.summary()["solver"] == "cbc"
     assert plan.objective == pytest.approx(expected.objective)
@@ -844,10 +894,8 @@ def test_optimize_edge_cases_exit_clearly(
         assert '"status": "infeasible"' in summary and '"diagnosis"' in summary
 
 
-# --------------------------------------------------------------------------- determinism and no writes to inputs
+# ------------------------------------------------------------- determinism and no writes to inputs
 
-import hashlib  # noqa: E402
-import json  # noqa: E402
 
 METRO = Path(__file__).resolve().parents[1] / "data" / "samples" / "metro"
 
@@ -936,7 +984,6 @@ def _metro_inputs(folder: Path, n_customers: int | None) -> dict[str, Path]:
 
 
 def _check_deterministic_and_read_only(inputs: dict[str, Path], tmp_path: Path) -> None:
-    import shutil
 
     before = _fingerprint(list(inputs.values()))
     out = tmp_path / "run"  # the same folder both times: reports name their inputs' paths
@@ -949,7 +996,9 @@ def _check_deterministic_and_read_only(inputs: dict[str, Path], tmp_path: Path) 
     assert sorted(first) == sorted(second)
     different = [name for name in first if first[name] != second[name]]
     assert not different, f"outputs differ between two identical runs: {different}"
-    assert {"cov/coverage.csv", "plan/plan.csv", "map.html", "report.xlsx", "cells.csv"} <= set(first)
+    assert {"cov/coverage.csv", "plan/plan.csv", "map.html", "report.xlsx", "cells.csv"} <= set(
+        first
+    )
 
 
 def test_every_command_is_deterministic_and_never_writes_its_inputs(tmp_path: Path) -> None:
@@ -962,13 +1011,8 @@ def test_every_command_is_deterministic_on_the_whole_metro_sample(tmp_path: Path
     _check_deterministic_and_read_only(_metro_inputs(tmp_path / "inputs", None), tmp_path)
 
 
-# --------------------------------------------------------------------------- killed runs lose nothing
+# ------------------------------------------------------------------------ killed runs lose nothing
 
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
 
 #: Runs `netplan coverage` for real, with each output file's write announced and slowed
 #: down (a line on stdout, then a pause), so a test can kill it at a chosen point.
@@ -1105,12 +1149,7 @@ def test_a_failed_first_run_leaves_no_folder(tmp_path: Path, tiny_inputs: dict[s
     assert not out.exists()
 
 
-# --------------------------------------------------------------------------- security
-
-from collections import Counter  # noqa: E402
-from html.parser import HTMLParser  # noqa: E402
-
-from netplan.maps import network_map  # noqa: E402
+# ---------------------------------------------------------------------------------------- security
 
 
 class _Markup(HTMLParser):
@@ -1336,10 +1375,7 @@ def test_runtime_dependencies_are_pinned_to_compatible_ranges() -> None:
         assert operators & {"<", "~=", "=="}, f"{text}: no upper bound"
 
 
-# --------------------------------------------------------------------------- resource guards
-
-from netplan._limits import MEMORY_LIMIT_ENV, memory_limit_bytes  # noqa: E402
-from netplan.errors import ResourceError  # noqa: E402
+# --------------------------------------------------------------------------------- resource guards
 
 
 def _cluster_csv(path: Path, n: int, lon: float = 104.0, lat: float = 30.6) -> Path:
@@ -1423,7 +1459,9 @@ def test_a_dense_distance_matrix_is_refused(
     from netplan.locate import plan
 
     monkeypatch.setattr(plan, "DENSE_PAIR_LIMIT", 10)
-    with pytest.raises(InputError, match=r"6 demand points × 3 sites is too many pairs .*--aggregate"):
+    with pytest.raises(
+        InputError, match=r"6 demand points × 3 sites is too many pairs .*--aggregate"
+    ):
         plan_from_points(edge_demand, edge_sites, edge_scenario, model="p-median", p=1)
 
 
