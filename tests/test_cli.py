@@ -335,6 +335,8 @@ def test_unexpected_errors_are_not_swallowed(runner: CliRunner) -> None:
     def body() -> None:
         raise ZeroDivisionError("a bug")
 
+    # One line naming the bug and --debug, exit code 1: never a traceback, never silence.
     result = runner.invoke(_app_with(body), [])
     assert result.exit_code == 1
-    assert isinstance(result.exception, ZeroDivisionError)
+    assert result.stderr.startswith("error: internal error (ZeroDivisionError: a bug); ")
+    assert "--debug" in result.stderr

@@ -27,6 +27,7 @@ import signal
 import string
 import subprocess
 import sys
+import time
 import tomllib
 from collections import Counter
 from html.parser import HTMLParser
@@ -1503,3 +1504,146 @@ def test_an_output_never_overwrites_an_input(tmp_path: Path, tiny_inputs: dict[s
     )
     assert _fingerprint([fed_back]) == snapshot
     assert _fingerprint([customers, sites]) == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.5, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0])
+def test_a_real_run_killed_at_any_moment_leaves_old_or_new_outputs(
+    tmp_path: Path, delay: float
+) -> None:
+    """`netplan coverage` on the metro sample (unslowed), SIGKILLed after ``delay`` seconds."""
+    base = ["coverage", "--demand", str(METRO / "customers.csv"), "--config",
+            str(METRO / "scenario.toml")]  # fmt: skip
+    sites = METRO / "sites.csv"
+    fewer = tmp_path / "fewer_sites.csv"
+    fewer.write_text(
+        "".join(sites.read_text(encoding="utf-8").splitlines(keepends=True)[:120]),
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    new_dir = tmp_path / "new"
+    assert runner.invoke(app, [*base, "--sites", str(fewer), "--out", str(new_dir)]).exit_code == 0
+    out = tmp_path / "out"
+    assert runner.invoke(app, [*base, "--sites", str(sites), "--out", str(out)]).exit_code == 0
+    previous, new = _visible(out), _visible(new_dir)
+    argv = [*base, "--sites", str(fewer), "--out", str(out)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "netplan", *argv],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(delay)
+    process.kill()
+    process.wait(timeout=60)
+    # `summary.json` names the sites file, which differs from the reference run's folder only
+    # through --out: compare the per-point files byte for byte and the set of names.
+    state = _visible(out)
+    assert sorted(state) == sorted(previous)
+    assert state == previous or state["coverage.csv"] == new["coverage.csv"]
+    if state != previous:
+        assert state["blindspots.geojson"] == new["blindspots.geojson"]
+
+
+# ------------------------------------------------------------------ output folders edited by hand
+
+
+@pytest.fixture(scope="module")
+def written_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Coverage, plan and score folders of a tiny run (written once for the module)."""
+    root = tmp_path_factory.mktemp("outputs")
+    (root / "customers.csv").write_text(CUSTOMERS_CSV, encoding="utf-8")
+    (root / "sites.csv").write_text(SITES_CSV, encoding="utf-8")
+    points = ["--demand", str(root / "customers.csv"), "--sites", str(root / "sites.csv")]
+    runner = CliRunner()
+    for argv in (
+        ["coverage", *points, "--out", str(root / "cov")],
+        ["optimize", *points, "--budget", "1000", "--out", str(root / "plan")],
+        ["score", *points, "--out", str(root / "score")],
+    ):
+        assert runner.invoke(app, argv).exit_code == 0
+    return root
+
+
+def _json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    paths = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            paths += _json_paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            paths += _json_paths(item, (*prefix, index))
+    return paths
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=2) | st.dictionaries(st.text(max_size=4), children, max_size=2)
+    ),
+    max_leaves=4,
+)
+
+
+@settings(
+    max_examples=int(os.environ.get("NETPLAN_FUZZ_EXAMPLES", "15")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_hand_edited_output_folders_give_a_report_or_an_error(
+    tmp_path: Path, written_outputs: Path, data: st.DataObject
+) -> None:
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(dir=tmp_path)) / "run"  # a fresh copy per example
+    shutil.copytree(written_outputs, work)
+    folder = data.draw(st.sampled_from(["cov", "plan", "score"]), label="folder")
+    summary_path = work / folder / "summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    for _ in range(data.draw(st.integers(1, 3), label="edits")):
+        paths = _json_paths(summary)
+        where = data.draw(st.sampled_from(paths), label="key")
+        node = summary
+        for key in where[:-1]:
+            node = node[key]
+        node[where[-1]] = data.draw(JSON_VALUES, label="value")
+    summary_path.write_text(json.dumps(summary), encoding="utf-8")
+    table = data.draw(st.sampled_from(sorted((work / folder).glob("*.csv"))), label="table")
+    lines = table.read_text(encoding="utf-8").splitlines()
+    if len(lines) > 1 and data.draw(st.booleans(), label="edit the table"):
+        row = data.draw(st.integers(1, len(lines) - 1), label="row")
+        cells = lines[row].split(",")
+        cells[data.draw(st.integers(0, len(cells) - 1), label="cell")] = data.draw(
+            st.sampled_from(["", "x", "-1", "nan", "1e999", "opened"]), label="text"
+        )
+        lines[row] = ",".join(cells)
+        table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    folders = ["--coverage", str(work / "cov"), "--plan", str(work / "plan"), "--scores",
+               str(work / "score")]  # fmt: skip
+    for argv in (
+        ["report", *folders, "--out", str(work / "report.html"), "--xlsx", str(work / "r.xlsx")],
+        ["map", *folders, "--out", str(work / "map.html"), "--offline"],
+        ["compare", str(work / "cov"), str(work / "plan")],
+    ):
+        with _no_crash():
+            result = runner.invoke(app, argv)
+        _assert_clean_exit(result)
+
+
+def test_an_unexpected_failure_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, tiny_inputs: dict[str, Path]
+) -> None:
+    import netplan.cli.validate as validate_module
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(validate_module, "read_points", broken)
+    runner = CliRunner()
+    result = runner.invoke(app, ["validate", str(tiny_inputs["customers"])])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: internal error (RuntimeError: simulated bug); ")
+    assert "--debug" in result.stderr and "Traceback" not in result.output
+    result = runner.invoke(app, ["--debug", "validate", str(tiny_inputs["customers"])])
+    assert isinstance(result.exception, RuntimeError)

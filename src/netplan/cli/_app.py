@@ -10,10 +10,11 @@ and the error's exit code (2 for bad input, 3 for an infeasible model); with
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -107,6 +108,18 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
             except KeyboardInterrupt:
                 err_console.print("interrupted: no output was half-written", markup=False)
                 raise typer.Exit(130) from None
+            except Exception as exc:  # a bug: one line, not a traceback (--debug shows it)
+                if type(exc).__module__.split(".")[0] in ("typer", "click"):
+                    raise  # usage errors and exits, handled by typer
+                _print_warnings(caught)
+                if state.debug:
+                    raise
+                err_console.print(
+                    f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in "
+                    "netplan: run again with --debug before the command and report the traceback",
+                    markup=False,
+                )
+                raise typer.Exit(1) from None
             _print_warnings(caught)
         return result
 
@@ -142,6 +155,29 @@ def _refuse_overwriting_inputs(kwargs: dict[str, Any]) -> None:
                     f"is an input of this command; {option} would overwrite it: choose another file"
                 )
                 raise InputError([Problem(str(target), None, None, msg)])
+
+
+@contextlib.contextmanager
+def reading_outputs(*folders: Path | None) -> Iterator[None]:
+    """Turn a crash on output folders edited by hand into an error naming them.
+
+    ``netplan report``, ``map`` and ``compare`` read the folders other commands
+    wrote; a ``summary.json`` or table changed by hand (a list where a table
+    was, text where a number was) becomes an :class:`~netplan.errors.InputError`.
+    """
+    from netplan.errors import InputError
+
+    try:
+        yield
+    except NetplanError:
+        raise
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        named = ", ".join(str(f) for f in folders if f is not None) or "the output folders"
+        msg = (
+            f"cannot use the outputs in {named} ({type(exc).__name__}: {exc}): a file there is "
+            "not as netplan wrote it; write them again with the command that made them"
+        )
+        raise InputError(msg) from None
 
 
 def _print_warnings(caught: list[warnings.WarningMessage]) -> None:

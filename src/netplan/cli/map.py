@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from netplan.cli._app import ConfigOption, app, command, console, scenario_from_option
+from netplan.cli._app import (
+    ConfigOption,
+    app,
+    command,
+    console,
+    reading_outputs,
+    scenario_from_option,
+)
 from netplan.io import read_points
 from netplan.maps import network_map
 from netplan.report import read_coverage_outputs, read_plan_outputs, read_scores
@@ -90,16 +97,17 @@ def map_command(
     else:
         gdf_demand = None
     gdf_sites = read_points(sites, kind="sites", scenario=scenario) if sites is not None else None
-    result = network_map(
-        gdf_demand,
-        gdf_sites,
-        scenario,
-        coverage=read_coverage_outputs(coverage) if coverage is not None else None,
-        plan=read_plan_outputs(plan) if plan is not None else None,
-        scores=read_scores(scores) if scores is not None else None,
-        lang=lang.value,
-        offline=offline,
-    )
+    with reading_outputs(coverage, plan, scores):
+        result = network_map(
+            gdf_demand,
+            gdf_sites,
+            scenario,
+            coverage=read_coverage_outputs(coverage) if coverage is not None else None,
+            plan=read_plan_outputs(plan) if plan is not None else None,
+            scores=read_scores(scores) if scores is not None else None,
+            lang=lang.value,
+            offline=offline,
+        )
     path = result.to_file(out)
     size_mb = path.stat().st_size / 1e6
     console.print(

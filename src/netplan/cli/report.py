@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from netplan.cli._app import app, command, console, scenario_from_option
+from netplan.cli._app import app, command, console, reading_outputs, scenario_from_option
 from netplan.config import Scenario, load_scenario
 from netplan.io import write_text
 from netplan.report import (
@@ -111,30 +111,33 @@ def report_command(
     if coverage is None and plan is None and scores is None:
         msg = "give at least one of --coverage, --plan, --scores"
         raise typer.BadParameter(msg, param_hint="--coverage")
-    coverage_outputs = read_coverage_outputs(coverage) if coverage is not None else None
-    plan_outputs = read_plan_outputs(plan) if plan is not None else None
-    comparison = None
-    if compare_with is not None:
-        target = plan if plan is not None else coverage
-        if target is None:
-            msg = "--compare needs --coverage or --plan to compare against"
-            raise typer.BadParameter(msg, param_hint="--compare")
-        comparison = compare_outputs(compare_with, target)
+    if compare_with is not None and plan is None and coverage is None:
+        msg = "--compare needs --coverage or --plan to compare against"
+        raise typer.BadParameter(msg, param_hint="--compare")
     map_href = None
     if map_file is not None:
         map_href = Path(os.path.relpath(map_file.resolve(), out.resolve().parent)).as_posix()
-    paths = write_report(
-        out,
-        xlsx=xlsx,
-        coverage=coverage_outputs,
-        plan=plan_outputs,
-        scores=read_scores(scores) if scores is not None else None,
-        comparison=comparison,
-        frontier=read_frontier(frontier) if frontier is not None else None,
-        scenario=_scenario(config),
-        lang=lang.value,
-        map_href=map_href,
-    )
+    scenario = _scenario(config)
+    with reading_outputs(coverage, plan, scores, frontier, compare_with):
+        coverage_outputs = read_coverage_outputs(coverage) if coverage is not None else None
+        plan_outputs = read_plan_outputs(plan) if plan is not None else None
+        comparison = None
+        if compare_with is not None:
+            target = plan if plan is not None else coverage
+            assert target is not None
+            comparison = compare_outputs(compare_with, target)
+        paths = write_report(
+            out,
+            xlsx=xlsx,
+            coverage=coverage_outputs,
+            plan=plan_outputs,
+            scores=read_scores(scores) if scores is not None else None,
+            comparison=comparison,
+            frontier=read_frontier(frontier) if frontier is not None else None,
+            scenario=scenario,
+            lang=lang.value,
+            map_href=map_href,
+        )
     if pdf is not None:
         paths["pdf"] = report_pdf(paths["report"], pdf)
     for name, path in paths.items():
@@ -166,9 +169,10 @@ def compare_command(
 
     Example: netplan compare out/coverage out/plan --json out/compare.json
     """
-    comparison = compare_outputs(a_dir, b_dir)
     scenario = scenario_from_option(config)
-    context = report_context(comparison=comparison, scenario=scenario, lang=lang.value)
+    with reading_outputs(a_dir, b_dir):
+        comparison = compare_outputs(a_dir, b_dir)
+        context = report_context(comparison=comparison, scenario=scenario, lang=lang.value)
     t = context["t"]
     table = Table(title=Text(f"{a_dir} → {b_dir}"), title_justify="left")
     for column in (t["col_kpi"], "A", "B", t["col_change"]):
