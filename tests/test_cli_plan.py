@@ -229,3 +229,41 @@ def test_candidates_h3_needs_a_density_rule(files, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert "give `min_weight`, `n_sites` or both" in result.stderr
+
+
+def test_optimize_with_a_cost_matrix(files, tmp_path: Path) -> None:
+    customers = pd.read_csv(files["customers"])
+    sites = pd.read_csv(files["sites"])
+    rows = []
+    for _, c in customers.iterrows():
+        for _, s in sites.iterrows():
+            km = 111.0 * float(np.hypot(c["lon"] - s["lon"], c["lat"] - s["lat"]))
+            if km <= 400:
+                rows.append((c["id"], s["id"], round(km * 1.2, 3)))
+    matrix = tmp_path / "matrix.csv"
+    pd.DataFrame(rows, columns=["demand_id", "site_id", "cost"]).to_csv(matrix, index=False)
+    out = tmp_path / "pm"
+    args = [
+        "optimize",
+        *base_args(files, out),
+        "--matrix",
+        str(matrix),
+        "--model",
+        "p-median",
+        "--p",
+        "3",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["details"]["distance_model"] == "matrix"
+    assignment = pd.read_csv(out / "assignment.csv")
+    costs = pd.DataFrame(rows, columns=["demand_id", "site_id", "cost"])
+    merged = assignment.merge(costs, on=["demand_id", "site_id"], how="left")
+    assert merged["cost"].notna().all()
+    assert np.allclose(merged["distance"], merged["cost"])
+    assert summary["objective"] == pytest.approx(float((merged["weight"] * merged["cost"]).sum()))
+    tiered = CliRunner().invoke(
+        app, ["optimize", *base_args(files, tmp_path / "t"), "--matrix", str(matrix)]
+    )
+    assert tiered.exit_code == 0, tiered.output
