@@ -1647,3 +1647,30 @@ def test_an_unexpected_failure_is_one_line_and_exit_1(
     assert "--debug" in result.stderr and "Traceback" not in result.output
     result = runner.invoke(app, ["--debug", "validate", str(tiny_inputs["customers"])])
     assert isinstance(result.exception, RuntimeError)
+
+
+def test_output_folder_moves_files_and_folders_together(tmp_path: Path) -> None:
+    from netplan.io import STAGING_PREFIX, output_folder, write_text
+
+    out = tmp_path / "demo"
+    for round_ in ("old", "new"):
+        with output_folder(out, owned=["summary.json", "coverage"]) as folder:
+            write_text(folder.stage / "summary.json", round_)
+            write_text(folder.stage / "coverage" / "coverage.csv", round_)
+        assert folder.final(folder.stage / "coverage" / "coverage.csv") == (
+            out / "coverage" / "coverage.csv"
+        )
+        assert (out / "summary.json").read_text() == round_
+        assert (out / "coverage" / "coverage.csv").read_text() == round_
+        assert sorted(p.name for p in out.iterdir()) == ["coverage", "summary.json"]
+    owned = ["summary.json", "coverage"]
+    with pytest.raises(RuntimeError), output_folder(out, owned=owned) as folder:
+        write_text(folder.stage / "summary.json", "half")
+        raise RuntimeError("stopped")
+    assert (out / "summary.json").read_text() == "new"
+    # A staging folder of a process that no longer exists is removed by the next run.
+    dead = out / f"{STAGING_PREFIX}999999999-x"
+    dead.mkdir()
+    with output_folder(out, owned=["summary.json", "coverage"]) as folder:
+        pass
+    assert not dead.exists()
