@@ -112,7 +112,8 @@ def case_cap(name: str, capacity: float | None, uncapacitated: bool) -> dict[str
         capacities=None if uncapacitated else instance.capacities,
         assignment_costs=instance.allocation_costs,
     )
-    label = f"{name}{'@' + format(capacity, 'g') if capacity else ''} {'uncap' if uncapacitated else 'cap'}"
+    at = f"@{capacity:g}" if capacity else ""
+    label = f"{name}{at} {'uncap' if uncapacitated else 'cap'}"
     return _row(label, result, optimum, started, tolerance=0.01)
 
 
@@ -272,7 +273,7 @@ def _run_isolated(function: Callable[..., dict[str, Any]], *args: Any) -> dict[s
         return pool.submit(function, *args).result()
 
 
-# --------------------------------------------------------------------------- spopt (its own environment)
+# --------------------------------------------------------------------------- spopt
 
 SPOPT_RUNNER = r"""
 import json, resource, sys, time, warnings
@@ -289,7 +290,10 @@ try:
     if kind == "pmed":
         model = PMedian.from_cost_matrix(data["cost"], data["weights"], p_facilities=int(data["p"]))
     elif kind == "mclp":
-        model = MCLP.from_cost_matrix(data["cost"], data["weights"], service_radius=float(data["radius"]), p_facilities=int(data["p"]))
+        model = MCLP.from_cost_matrix(
+            data["cost"], data["weights"],
+            service_radius=float(data["radius"]), p_facilities=int(data["p"]),
+        )
     else:
         model = LSCP.from_cost_matrix(data["cost"], service_radius=float(data["radius"]))
     built = time.perf_counter()
@@ -487,7 +491,8 @@ def main() -> None:
     if args.spopt_python:
         header += ["spopt status", "spopt s", "spopt MB", "spopt/netplan"]
     print(
-        f"# bench_locate on {os.cpu_count()} cores; HiGHS via highspy; {time.strftime('%Y-%m-%d %H:%M')}"
+        f"# bench_locate on {os.cpu_count()} cores; HiGHS via highspy; "
+        f"{time.strftime('%Y-%m-%d %H:%M')}"
     )
     print(" | ".join(header))
     rows = []

@@ -81,7 +81,7 @@ def capacitated_coverage(inst: dict, open_mask: np.ndarray) -> float:
 
 
 def brute_force(inst: dict, options: TieredOptions) -> tuple[float, float] | None:
-    """Return (best primary objective, secondary) by enumerating every subset, or None if infeasible."""
+    """Return (best primary, secondary) over every feasible subset, or None if none is feasible."""
     tiers, status, fixed = inst["tiers"], inst["status"], inst["fixed"]
     n_sites = len(tiers)
     existing = status == "existing"
