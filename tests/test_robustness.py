@@ -731,6 +731,8 @@ def test_no_candidates_and_all_demand_covered_keeps_the_network(
     # Demand already covered: a target needs no new site, whatever candidates exist.
     plan = plan_from_points(edge_demand, edge_sites, edge_scenario, coverage_target=1.0)
     assert plan.summary()["n_by_decision"]["opened"] == 0
+    # The `point` tier has no site at all: it simply opens none.
+    assert plan.summary()["n_open_by_tier"].get("point", 0) == 0
     assert plan.summary()["net_cost_change"] == 0
 
 
