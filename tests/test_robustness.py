@@ -15,6 +15,7 @@ Each section makes one claim of the README's "Validation and errors" checkable:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -656,7 +657,8 @@ def test_random_command_lines_exit_0_2_or_3_without_traceback(
             "map": ["--sites", str(tiny_inputs["sites"]), "--out", str(out / "map.html")],
         }.get(command, [])  # fmt: skip
         argv = [argv[0], *core, *argv[1:]]
-    with _no_crash():
+    # Relative paths drawn by the fuzz (e.g. `--out installed-base`) land in tmp_path, not the repo.
+    with _no_crash(), contextlib.chdir(tmp_path):
         result = CliRunner().invoke(app, argv)
     _assert_clean_exit(result)
     for path in tiny_inputs.values():  # inputs are never written
