@@ -159,8 +159,10 @@ def h3_cells(lon: ArrayLike, lat: ArrayLike, resolution: int) -> NDArray[np.uint
 
 
 def _check_resolution(resolution: int) -> None:
-    if isinstance(resolution, bool) or not isinstance(resolution, int | np.integer) or not (
-        0 <= int(resolution) <= 15
+    if (
+        isinstance(resolution, bool)
+        or not isinstance(resolution, int | np.integer)
+        or not (0 <= int(resolution) <= 15)
     ):
         msg = f"H3 resolution must be an integer from 0 to 15, got {resolution!r}"
         raise ValueError(msg)
@@ -267,7 +269,7 @@ def h3_from_partials(partials: Iterable[pd.DataFrame], resolution: int) -> gpd.G
         combined["grade"] = None
     slice_columns = sorted(
         (c for c in combined.columns if c.startswith(_SLICE_PREFIX)),
-        key=lambda c: -int(c[len(_SLICE_PREFIX):]),
+        key=lambda c: -int(c[len(_SLICE_PREFIX) :]),
     )
     combined[slice_columns] = combined[slice_columns].fillna(0.0)
     summed = combined.groupby(keys, sort=True, dropna=False)[["n_points", *slice_columns]].sum()

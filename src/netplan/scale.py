@@ -570,9 +570,7 @@ def _assemble(
             "coverage_rate": _rate(float(customer_covered.sum()), float(len(block))),
             "total_weight": float(customer_weight.sum()),
             "covered_weight": customer_covered_weight,
-            "weighted_coverage_rate": _rate(
-                customer_covered_weight, float(customer_weight.sum())
-            ),
+            "weighted_coverage_rate": _rate(customer_covered_weight, float(customer_weight.sum())),
         }
     kpis["warnings"] = notes
     return LargeCoverageResult(points=points, blindspots=zones, kpis=kpis, engine=engine)
@@ -1063,9 +1061,7 @@ def coverage_dask(
             name = str(demand)
         counting_sites, _ = _counting_sites(gdf_sites)
         sites = SiteArrays.from_sites(counting_sites, scenario)
-        dask = stack.enter_context(
-            dask_client(client=client, workers=workers, scheduler=scheduler)
-        )
+        dask = stack.enter_context(dask_client(client=client, workers=workers, scheduler=scheduler))
         frame = _run_partitions(dask, ddf, coverage_columns, sites, scenario, sample, progress)
     customer_block = None
     if customers is not None:
@@ -1206,9 +1202,7 @@ def aggregate_h3_local(
     scenario = scenario or default_scenario()
     partials = [
         h3_partials(chunk, resolution)
-        for chunk in _chunks(
-            demand, kind, chunk_rows, dict(read_options or {}), scenario, progress
-        )
+        for chunk in _chunks(demand, kind, chunk_rows, dict(read_options or {}), scenario, progress)
     ]
     return h3_from_partials(partials, resolution)
 

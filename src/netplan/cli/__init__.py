@@ -6,14 +6,18 @@ Each command lives in its own module and registers itself on
 
 from __future__ import annotations
 
-from netplan.cli import demo, validate  # noqa: F401  (register the commands)
-from netplan.cli import convert  # noqa: F401  (netplan convert)
-from netplan.cli import coverage  # noqa: F401  (netplan coverage)
-from netplan.cli import score  # noqa: F401  (netplan score)
-from netplan.cli import map  # noqa: F401  (netplan map)
-from netplan.cli import report  # noqa: F401  (netplan report, netplan compare)
-from netplan.cli import plan  # noqa: F401  (netplan optimize, netplan frontier)
-from netplan.cli import candidates  # noqa: F401  (netplan candidates)
+# Importing a command module registers its commands on the app.
+from netplan.cli import (  # noqa: F401
+    candidates,  # netplan candidates
+    convert,  # netplan convert
+    coverage,  # netplan coverage
+    demo,  # netplan demo
+    map,  # netplan map
+    plan,  # netplan optimize, netplan frontier
+    report,  # netplan report, netplan compare
+    score,  # netplan score
+    validate,  # netplan validate
+)
 from netplan.cli._app import app
 
 __all__ = ["app", "main"]
