@@ -378,6 +378,17 @@ def _highs_run(highs: Any, model: MilpArrays, start: NDArray[np.float64] | None)
     has_solution = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
     values = np.asarray(highs.getSolution().col_value, dtype=np.float64) if has_solution else None
     objective = float(info.objective_function_value) if has_solution else None
+    if values is not None and objective is not None:
+        # HiGHS 1.16 can report the optimum's objective while returning other column values
+        # after a MIP start (seen on a lexicographic second pass). The plan is built from the
+        # values, so check they hold the reported objective; if not, solve again without the
+        # start, and never report an objective the values do not have.
+        achieved = float(model.objective @ values) + float(model.offset)
+        if abs(achieved - objective) > 1e-6 * max(1.0, abs(objective)):
+            if start is not None and has_integers:
+                highs.clearSolver()
+                return _highs_run(highs, model, None)
+            objective = achieved
     bound: float | None
     if has_integers:
         bound = float(info.mip_dual_bound)
