@@ -32,7 +32,13 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_coverage.py
+	$(BIN)/python benchmarks/bench_coverage.py --sizes 1e5,1e6
+	$(BIN)/python benchmarks/bench_locate.py
+	$(BIN)/python benchmarks/bench_maps.py
+	$(BIN)/python benchmarks/bench_scale.py
+
+docs: $(STAMP)
+	$(BIN)/python scripts/gen_cli_docs.py
 
 samples: $(STAMP)
 	$(BIN)/python scripts/make_samples.py --out data/samples
