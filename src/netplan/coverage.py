@@ -486,6 +486,47 @@ def coverage_from_points(
         kpis["travel_minutes"] = _percentiles(
             points["travel_minutes"].to_numpy(dtype=np.float64), weight
         )
+    zones = overlap_and_blindspots(
+        kpis,
+        points["lon"].to_numpy(dtype=np.float64),
+        points["lat"].to_numpy(dtype=np.float64),
+        weight,
+        covered,
+        n_covering,
+        points["nearest_site"].to_numpy(dtype=object),
+        points["distance_km"].to_numpy(dtype=np.float64),
+        counting_sites,
+        scenario,
+        blindspots,
+    )
+
+    if customers is not None:
+        kpis["customers"] = _customer_block(
+            customers, counting_sites, gdf_sites, counting, scenario, matrices
+        )
+    kpis["warnings"] = notes
+    return CoverageResult(points=points, blindspots=zones, reach=reach, kpis=kpis)
+
+
+def overlap_and_blindspots(
+    kpis: dict[str, Any],
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    weight: NDArray[np.float64],
+    covered: NDArray[np.bool_],
+    n_covering: NDArray[np.int64],
+    nearest_site: NDArray[np.object_],
+    distance_km: NDArray[np.float64],
+    counting_sites: gpd.GeoDataFrame,
+    scenario: Scenario,
+    blindspots: BlindspotOptions | None,
+) -> gpd.GeoDataFrame:
+    """Add the overlap, support-chain and blind-spot KPIs to ``kpis``; return the zones.
+
+    Shared by :func:`coverage_from_points` and the streamed and Dask engines
+    (:mod:`netplan.scale`), so every engine computes these figures alike.
+    """
+    covered_weight = float(weight[covered].sum())
     overlap = covered & (n_covering >= 2)
     kpis["n_overlap"] = int(overlap.sum())
     kpis["overlap_weight"] = float(weight[overlap].sum())
@@ -496,11 +537,11 @@ def coverage_from_points(
     uncovered = np.flatnonzero(~covered)
     if blindspots is not None:
         zones, zone_of_point = blindspots_from_points(
-            points["lon"].to_numpy(dtype=np.float64)[uncovered],
-            points["lat"].to_numpy(dtype=np.float64)[uncovered],
+            lon[uncovered],
+            lat[uncovered],
             weight[uncovered],
-            points["nearest_site"].to_numpy(dtype=object)[uncovered],
-            points["distance_km"].to_numpy(dtype=np.float64)[uncovered],
+            nearest_site[uncovered],
+            distance_km[uncovered],
             blindspots,
         )
         in_zone = zone_of_point >= 0
@@ -518,13 +559,7 @@ def coverage_from_points(
         kpis["n_blindspot_points"] = 0
         kpis["blindspot_weight"] = 0.0
     kpis["n_blindspots"] = len(zones)
-
-    if customers is not None:
-        kpis["customers"] = _customer_block(
-            customers, counting_sites, gdf_sites, counting, scenario, matrices
-        )
-    kpis["warnings"] = notes
-    return CoverageResult(points=points, blindspots=zones, reach=reach, kpis=kpis)
+    return zones
 
 
 def _customer_block(

@@ -56,7 +56,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from netplan.blindspots import BlindspotOptions, blindspots_from_points, empty_blindspots
+from netplan.blindspots import BlindspotOptions
 from netplan.config import Scenario
 from netplan.coverage import (
     ADMIN_COLUMNS,
@@ -67,8 +67,8 @@ from netplan.coverage import (
     _percentiles,
     _plain,
     _rate,
-    _support_chain,
     _write_blindspots,
+    overlap_and_blindspots,
     summary_json,
 )
 from netplan.demand import h3_from_partials, h3_partials
@@ -526,38 +526,19 @@ def _assemble(
             by_region[column] = _group_stats(codes, labels, weight, covered)
     kpis["by_region"] = by_region
     kpis["distance_km"] = _percentiles(frame["distance_km"].to_numpy(dtype=np.float64), weight)
-    overlap = covered & (n_covering >= 2)
-    kpis["n_overlap"] = int(overlap.sum())
-    kpis["overlap_weight"] = float(weight[overlap].sum())
-    kpis["overlap_rate"] = _rate(float(weight[overlap].sum()), covered_weight)
-    kpis["support_chain"] = _support_chain(counting_sites, scenario)
-
-    zones = empty_blindspots()
-    uncovered = np.flatnonzero(~covered)
-    if blindspots is not None:
-        zones, zone_of_point = blindspots_from_points(
-            frame["lon"].to_numpy(dtype=np.float64)[uncovered],
-            frame["lat"].to_numpy(dtype=np.float64)[uncovered],
-            weight[uncovered],
-            points["nearest_site"].to_numpy(dtype=object)[uncovered],
-            frame["distance_km"].to_numpy(dtype=np.float64)[uncovered],
-            blindspots,
-        )
-        in_zone = zone_of_point >= 0
-        kpis["blindspot_method"] = blindspots.method
-        kpis["h3_resolution"] = blindspots.h3_resolution
-        kpis["min_zone_weight"] = blindspots.min_zone_weight
-        if blindspots.method == "dbscan":
-            kpis["eps_km"] = blindspots.eps_km
-            kpis["min_samples"] = blindspots.min_samples
-        kpis["n_blindspot_points"] = int(in_zone.sum())
-        kpis["blindspot_weight"] = float(weight[uncovered][in_zone].sum())
-        kpis["dropped_zone_weight"] = float(weight[uncovered][~in_zone].sum())
-    else:
-        kpis["blindspot_method"] = None
-        kpis["n_blindspot_points"] = 0
-        kpis["blindspot_weight"] = 0.0
-    kpis["n_blindspots"] = len(zones)
+    zones = overlap_and_blindspots(
+        kpis,
+        frame["lon"].to_numpy(dtype=np.float64),
+        frame["lat"].to_numpy(dtype=np.float64),
+        weight,
+        covered,
+        n_covering,
+        points["nearest_site"].to_numpy(dtype=object),
+        frame["distance_km"].to_numpy(dtype=np.float64),
+        counting_sites,
+        scenario,
+        blindspots,
+    )
     if customers is not None:
         name, block = customers
         customer_weight = block["weight"].to_numpy(dtype=np.float64)
