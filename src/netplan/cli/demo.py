@@ -8,8 +8,12 @@ from typing import Annotated
 import typer
 
 from netplan.cli._app import ForceOption, app, command, console, err_console
-from netplan.cli._render import coverage_summary_tables, input_summary_table
-from netplan.cli.plan import _before_after_table, _plan_table
+from netplan.cli._render import (
+    before_after_table,
+    coverage_summary_tables,
+    input_summary_table,
+    plan_table,
+)
 from netplan.demo import DEMO_TIME_LIMIT, run_demo
 from netplan.io import output_folder
 
@@ -66,8 +70,8 @@ def demo(
             console.print(table)
     if result.plan is not None:
         plan_summary = result.plan.summary()
-        console.print(_plan_table(plan_summary))
-        console.print(_before_after_table(plan_summary))
+        console.print(plan_table(plan_summary))
+        console.print(before_after_table(plan_summary))
     console.print("outputs:", markup=False)
     for name, path in result.outputs.items():
         console.print(f"  {name}: {folder.final(path)}", markup=False)

@@ -19,6 +19,7 @@ from netplan.cli._app import (
     err_console,
     scenario_from_option,
 )
+from netplan.cli._render import before_after_table, plan_table
 from netplan.errors import InfeasibleError, SolverError
 from netplan.io import (
     check_output_folder,
@@ -136,78 +137,6 @@ def _read_demand(demand: Path, installed_base: Path | None, scenario: Any) -> An
     return read_customers(demand, scenario=scenario)
 
 
-def _before_after_table(summary: dict[str, Any]) -> Table:
-    table = Table(title="Before and after", title_justify="left")
-    table.add_column("")
-    table.add_column("today", justify="right")
-    table.add_column("plan", justify="right")
-    before, after = summary.get("before", {}), summary.get("after", {})
-
-    def percent(value: Any) -> str:
-        return "—" if value is None else f"{100 * value:.1f}%"
-
-    def number(value: Any) -> str:
-        return "—" if value is None else f"{value:,.0f}"
-
-    table.add_row(
-        "weighted coverage",
-        percent(before.get("weighted_coverage_rate")),
-        percent(after.get("weighted_coverage_rate")),
-    )
-    table.add_row(
-        "coverage (count)",
-        percent(before.get("coverage_rate")),
-        percent(after.get("coverage_rate")),
-    )
-    table.add_row(
-        "covered weight", number(before.get("covered_weight")), number(after.get("covered_weight"))
-    )
-    table.add_row("outlets", number(before.get("n_sites")), number(after.get("n_sites")))
-    before_km, after_km = before.get("distance_km") or {}, after.get("distance_km") or {}
-    table.add_row("median km to outlet", number(before_km.get("p50")), number(after_km.get("p50")))
-    table.add_row("p90 km to outlet", number(before_km.get("p90")), number(after_km.get("p90")))
-    return table
-
-
-def _plan_table(summary: dict[str, Any]) -> Table:
-    table = Table(title=f"Plan ({summary['model']})", show_header=False, title_justify="left")
-    table.add_column("what", style="bold")
-    table.add_column("value", overflow="fold")
-    gap = summary.get("gap")
-    table.add_row("status", str(summary["status"]))
-    table.add_row(
-        "objective", "—" if summary.get("objective") is None else f"{summary['objective']:,.2f}"
-    )
-    table.add_row(
-        "best bound", "—" if summary.get("best_bound") is None else f"{summary['best_bound']:,.2f}"
-    )
-    table.add_row("gap", "—" if gap is None else f"{100 * gap:.3f}%")
-    table.add_row(
-        "build / solve",
-        f"{summary['build_seconds']:.2f} s / {summary['solve_seconds']:.2f} s "
-        f"({summary.get('solver', '')})",
-    )
-    table.add_row(
-        "open by tier",
-        ", ".join(f"{k}: {v}" for k, v in summary["n_open_by_tier"].items()) or "none",
-    )
-    table.add_row("decisions", ", ".join(f"{k}: {v}" for k, v in summary["n_by_decision"].items()))
-    table.add_row("total fixed cost", f"{summary['total_fixed_cost']:,.0f}")
-    table.add_row("net cost change", f"{summary['net_cost_change']:,.0f}")
-    details = summary.get("details", {})
-    if "aggregation" in details:
-        table.add_row(
-            "aggregation",
-            f"{details['aggregation']}: {details['aggregation_n_points']:,} points → "
-            f"{details['aggregation_n_cells']:,} cells, max displacement "
-            f"{details['aggregation_max_displacement_km']:.2f} km; coverage on cells "
-            f"{100 * (details.get('aggregated_weighted_coverage_rate') or 0):.2f}%, "
-            "on raw points below",
-        )
-    return table
-
-
-#: Files `netplan optimize` / `netplan frontier` write into --out (an earlier run's are replaced).
 PLAN_FILES = ("plan.csv", "plan.geojson", "assignment.csv", "summary.json")
 FRONTIER_FILES = ("frontier.csv", "frontier.svg", "frontier.json")
 
@@ -337,8 +266,8 @@ def optimize(
         staged = plan.to_files(folder.stage)
     paths = {name: folder.final(path) for name, path in staged.items()}
     summary = plan.summary()
-    console.print(_plan_table(summary))
-    console.print(_before_after_table(summary))
+    console.print(plan_table(summary))
+    console.print(before_after_table(summary))
     if summary.get("coverage_target_met") is False and options.coverage_target is not None:
         err_console.print(
             f"warning: coverage target {100 * options.coverage_target:.1f}% not met: "
