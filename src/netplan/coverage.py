@@ -445,29 +445,16 @@ def coverage_from_points(
     points = _points_frame(gdf_demand, weight, reach, covering_index)
     covered = points["covered"].to_numpy(dtype=bool)
     n_covering = points["n_covering"].to_numpy(dtype=np.int64)
-    covered_weight = float(weight[covered].sum())
-    n_demand = len(points)
 
-    kpis: dict[str, Any] = {
-        "scenario": scenario.name,
-        "demand_file": demand_name,
-        "demand_kind": str(gdf_demand.attrs.get("netplan_source", {}).get("kind", "")),
-        "sites_file": sites_name,
-        "distance_model": reach.distance_model,
-        "unit": reach.unit,
-        "n_demand": n_demand,
-        "total_weight": total_weight,
-        "n_covered": int(covered.sum()),
-        "covered_weight": covered_weight,
-        "n_uncovered": int((~covered).sum()),
-        "uncovered_weight": float(weight[~covered].sum()),
-        "coverage_rate": _rate(float(covered.sum()), float(n_demand)),
-        "weighted_coverage_rate": _rate(covered_weight, total_weight),
-        "n_sites": int(counting.sum()),
-        "sites_by_status": {
-            str(k): int(v) for k, v in sorted(pd.Series(status).value_counts().items())
-        },
-    }
+    kpis = headline_kpis(weight, covered, total_weight, counting, status)
+    kpis.update(
+        scenario=scenario.name,
+        demand_file=demand_name,
+        demand_kind=str(gdf_demand.attrs.get("netplan_source", {}).get("kind", "")),
+        sites_file=sites_name,
+        distance_model=reach.distance_model,
+        unit=reach.unit,
+    )
     kpis["by_tier"] = _by_tier(reach, weight, covering_index, scenario)
     if "grade" in gdf_demand.columns:
         codes, labels = _codes(gdf_demand["grade"])
@@ -506,6 +493,35 @@ def coverage_from_points(
         )
     kpis["warnings"] = notes
     return CoverageResult(points=points, blindspots=zones, reach=reach, kpis=kpis)
+
+
+def headline_kpis(
+    weight: NDArray[np.float64],
+    covered: NDArray[np.bool_],
+    total_weight: float,
+    counting: NDArray[np.bool_],
+    status: NDArray[np.object_],
+) -> dict[str, Any]:
+    """Return the headline coverage figures: counts, weights and rates, sites by status.
+
+    Shared by :func:`coverage_from_points` and the engines of :mod:`netplan.scale`.
+    """
+    n_demand = len(covered)
+    covered_weight = float(weight[covered].sum())
+    return {
+        "n_demand": n_demand,
+        "total_weight": total_weight,
+        "n_covered": int(covered.sum()),
+        "covered_weight": covered_weight,
+        "n_uncovered": int((~covered).sum()),
+        "uncovered_weight": float(weight[~covered].sum()),
+        "coverage_rate": _rate(float(covered.sum()), float(n_demand)),
+        "weighted_coverage_rate": _rate(covered_weight, total_weight),
+        "n_sites": int(counting.sum()),
+        "sites_by_status": {
+            str(k): int(v) for k, v in sorted(pd.Series(status).value_counts().items())
+        },
+    }
 
 
 def overlap_and_blindspots(

@@ -68,6 +68,7 @@ from netplan.coverage import (
     _plain,
     _rate,
     _write_blindspots,
+    headline_kpis,
     overlap_and_blindspots,
     summary_json,
 )
@@ -490,28 +491,15 @@ def _assemble(
 
     covered = frame["covered"].to_numpy(dtype=bool)
     n_covering = frame["n_covering"].to_numpy(dtype=np.int64)
-    covered_weight = float(weight[covered].sum())
-    n_demand = len(frame)
-    kpis: dict[str, Any] = {
-        "scenario": scenario.name,
-        "demand_file": demand_name,
-        "demand_kind": demand_kind,
-        "sites_file": sites_name,
-        "distance_model": scenario.distance_model,
-        "unit": "km",
-        "n_demand": n_demand,
-        "total_weight": total_weight,
-        "n_covered": int(covered.sum()),
-        "covered_weight": covered_weight,
-        "n_uncovered": int((~covered).sum()),
-        "uncovered_weight": float(weight[~covered].sum()),
-        "coverage_rate": _rate(float(covered.sum()), float(n_demand)),
-        "weighted_coverage_rate": _rate(covered_weight, total_weight),
-        "n_sites": int(counting.sum()),
-        "sites_by_status": {
-            str(k): int(v) for k, v in sorted(pd.Series(status).value_counts().items())
-        },
-    }
+    kpis = headline_kpis(weight, covered, total_weight, counting, status)
+    kpis.update(
+        scenario=scenario.name,
+        demand_file=demand_name,
+        demand_kind=demand_kind,
+        sites_file=sites_name,
+        distance_model=scenario.distance_model,
+        unit="km",
+    )
     kpis["by_tier"] = _by_tier(frame, weight, counting_sites, scenario)
     if "grade" in points.columns:
         codes, labels = _codes(points["grade"])
