@@ -270,6 +270,22 @@ def test_demo_on_the_bundled_samples(runner: CliRunner, repo_root: Path, tmp_pat
     assert {"installed_base", "customers", "sites"} <= set(summary)
     assert summary["sites"]["n_rows"] > 0
     assert not any(p.name.endswith(".tmp") or ".tmp." in p.name for p in out.rglob("*"))
+    # Every output the demo announces exists, and the headline figures the README's
+    # walkthrough quotes are what the demo computes.
+    for name in ("coverage", "plan", "scores", "map", "report", "xlsx"):
+        assert f"{name}: " in result.stdout
+    for path in ("coverage/summary.json", "plan/plan.csv", "scores/scores.csv", "map.html",
+                 "report.html", "report.xlsx"):  # fmt: skip
+        assert (out / path).is_file(), path
+    today = json.loads((out / "coverage" / "summary.json").read_text(encoding="utf-8"))
+    plan = json.loads((out / "plan" / "summary.json").read_text(encoding="utf-8"))
+    assert round(100 * today["weighted_coverage_rate"], 1) == 11.7
+    assert today["n_blindspots"] == 373
+    assert plan["status"] == "optimal"
+    assert round(100 * plan["after"]["weighted_coverage_rate"], 1) == 70.4
+    assert plan["n_open_by_tier"] == {
+        "city_station": 7, "community_point": 1, "partner": 30, "regional_hub": 4
+    }  # fmt: skip
 
 
 def test_demo_with_a_missing_samples_folder(runner: CliRunner, tmp_path: Path) -> None:
