@@ -13,7 +13,7 @@ import pytest
 
 from netplan.config import Scenario, scenario_from_dict
 from netplan.errors import ConfigError, InfeasibleError, InputError
-from netplan.locate import plan_from_points, plan_options
+from netplan.locate import objective_from_limit, plan_from_points, plan_options
 from netplan.locate.tradeoff import frontier_from_points
 
 
@@ -229,3 +229,19 @@ def test_frontier_by_budget_and_sites(demand, sites, scenario, tmp_path: Path) -
     assert by_sites.table["n_open_station"].max() <= 3
     with pytest.raises(InputError, match="unknown frontier axis"):
         frontier_from_points(demand, sites, scenario, by="colour")
+
+
+def test_one_limit_alone_chooses_the_objective(scenario) -> None:
+    base = plan_options(scenario, budget=500.0, coverage_target=0.9)
+    # A target alone: what does it cost? The scenario's budget no longer caps it.
+    target = objective_from_limit(base, budget=None, coverage_target=0.9)
+    assert (target.objective, target.budget) == ("min_cost", None)
+    # A budget alone: what does it buy?
+    bought = objective_from_limit(base, budget=500.0, coverage_target=None)
+    assert (bought.objective, bought.budget) == ("max_coverage", 500.0)
+    # Both or neither: the options stand as given.
+    assert objective_from_limit(base, budget=500.0, coverage_target=0.9) == base
+    assert objective_from_limit(base, budget=None, coverage_target=None) == base
+    # Only the tiered model has an objective to choose.
+    p_median = replace(base, model="p-median")
+    assert objective_from_limit(p_median, budget=None, coverage_target=0.9) == p_median

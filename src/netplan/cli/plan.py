@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,7 +28,13 @@ from netplan.io import (
     read_sites,
     write_text,
 )
-from netplan.locate.plan import MODELS, plan_from_points, plan_json, plan_options
+from netplan.locate.plan import (
+    MODELS,
+    objective_from_limit,
+    plan_from_points,
+    plan_json,
+    plan_options,
+)
 from netplan.locate.tradeoff import frontier_from_points
 
 
@@ -231,13 +236,8 @@ def optimize(
         capacitated=capacitated,
         aggregate=aggregate,
     )
-    if objective is None and model in (None, Model.tiered):
-        # A limit given on the command line says what to optimise.
-        if coverage_target is not None and budget is None:
-            # "What does this target cost?": the scenario's budget does not cap it.
-            options = replace(options, objective="min_cost", budget=None)
-        elif budget is not None and coverage_target is None:
-            options = replace(options, objective="max_coverage")
+    if objective is None:
+        options = objective_from_limit(options, budget=budget, coverage_target=coverage_target)
     gdf_sites = read_sites(sites, scenario=scenario)
     gdf_demand = _read_demand(demand, installed_base, scenario)
     try:

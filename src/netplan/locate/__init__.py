@@ -16,7 +16,15 @@ and are solved with HiGHS (default) or CBC:
 from __future__ import annotations
 
 from netplan.locate.models import LocateResult, capacitated, max_cover, p_median, set_cover
-from netplan.locate.plan import MODELS, PLAN_KEYS, Plan, PlanOptions, plan_from_points, plan_options
+from netplan.locate.plan import (
+    MODELS,
+    PLAN_KEYS,
+    Plan,
+    PlanOptions,
+    objective_from_limit,
+    plan_from_points,
+    plan_options,
+)
 from netplan.locate.solve import SOLVERS, STATUSES, MilpArrays, SolverSettings, solve_milp
 from netplan.locate.tiered import TieredOptions, tiered
 
@@ -33,6 +41,7 @@ __all__ = [
     "TieredOptions",
     "capacitated",
     "max_cover",
+    "objective_from_limit",
     "p_median",
     "plan_from_points",
     "plan_options",

@@ -301,6 +301,38 @@ def plan_options(scenario: Scenario, **overrides: Any) -> PlanOptions:
     return replace(options, **changes)
 
 
+def objective_from_limit(
+    options: PlanOptions, *, budget: float | None, coverage_target: float | None
+) -> PlanOptions:
+    """Return ``options`` with the objective that one limit given alone asks for.
+
+    A planner who names only a coverage target asks "what does this target
+    cost?": the tiered model minimises cost and the scenario's budget does not
+    cap it. One who names only a budget asks "what does this buy?": the model
+    maximises coverage. Given both or neither, ``options`` is returned as is.
+    ``netplan optimize`` applies this when ``--objective`` is not given.
+
+    Parameters
+    ----------
+    options
+        Options from :func:`plan_options` (scenario ``[plan]`` with overrides).
+    budget, coverage_target
+        The limits the planner gave for this run (not the scenario's).
+
+    Returns
+    -------
+    PlanOptions
+        The options to solve with.
+    """
+    if options.model != "tiered":
+        return options
+    if coverage_target is not None and budget is None:
+        return replace(options, objective="min_cost", budget=None)
+    if budget is not None and coverage_target is None:
+        return replace(options, objective="max_coverage")
+    return options
+
+
 def solver_settings(
     scenario: Scenario,
     *,
