@@ -104,7 +104,7 @@ class CoverageResult:
     reach: ReachMatrix
     kpis: dict[str, Any] = field(default_factory=dict)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, *, zones: bool = True) -> dict[str, Any]:
         """Return the KPIs as plain JSON-ready data (a copy).
 
         Keys include ``n_demand``, ``total_weight``, ``n_covered``,
@@ -113,8 +113,16 @@ class CoverageResult:
         ``p50``, ``p90``, ``p95``, ``max``), ``overlap_rate``,
         ``support_chain``, ``n_blindspots``, ``blindspot_weight``,
         ``distance_model`` and ``warnings``.
+
+        Parameters
+        ----------
+        zones
+            ``False`` returns the blind-spot keys as a run without blind
+            spots has them (``blindspot_method`` ``None``, no zones): the
+            figures a plan's ``before``/``after`` carry.
         """
-        result: dict[str, Any] = json.loads(json.dumps(_plain(self.kpis)))
+        kpis = self.kpis if zones else without_zones(self.kpis)
+        result: dict[str, Any] = json.loads(json.dumps(_plain(kpis)))
         return result
 
     def to_files(self, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
@@ -145,6 +153,34 @@ class CoverageResult:
             "summary": write_text(out / "summary.json", summary_json(self.summary())),
         }
         return paths
+
+
+#: KPI keys that only a run with blind spots has (see :func:`overlap_and_blindspots`).
+ZONE_KEYS = (
+    "blindspot_method",
+    "h3_resolution",
+    "min_zone_weight",
+    "eps_km",
+    "min_samples",
+    "n_blindspot_points",
+    "blindspot_weight",
+    "dropped_zone_weight",
+    "n_blindspots",
+)
+
+
+def without_zones(kpis: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``kpis`` with the blind-spot keys of a run made without blind spots.
+
+    Examples
+    --------
+    >>> without_zones({"n_blindspots": 3, "h3_resolution": 6, "n_demand": 9})
+    {'n_demand': 9, 'blindspot_method': None, 'n_blindspot_points': 0, \
+'blindspot_weight': 0.0, 'n_blindspots': 0}
+    """
+    out = {k: v for k, v in kpis.items() if k not in ZONE_KEYS}
+    out.update(blindspot_method=None, n_blindspot_points=0, blindspot_weight=0.0, n_blindspots=0)
+    return out
 
 
 def summary_json(summary: Mapping[str, Any]) -> str:
@@ -338,6 +374,7 @@ def coverage_from_points(
     blindspots: BlindspotOptions | None = BlindspotOptions(),  # noqa: B008 (frozen, immutable)
     customers: gpd.GeoDataFrame | None = None,
     progress: ProgressCallback | None = None,
+    reach: ReachMatrix | None = None,
 ) -> CoverageResult:
     """Compute the coverage of today's network (existing and required outlets).
 
@@ -362,6 +399,11 @@ def coverage_from_points(
         the installed base.
     progress
         ``progress(done, total)`` callback over the demand points.
+    reach
+        The reach matrix of ``gdf_demand`` against every site of
+        ``gdf_sites`` (in that order), already built, e.g. the one a plan was
+        solved on: its counting columns are used and none is built for the
+        demand (``matrix`` then serves the customers only).
 
     Returns
     -------
@@ -433,7 +475,15 @@ def coverage_from_points(
     id_sets = [demand_ids] if customer_ids is None else [demand_ids, customer_ids]
     matrices = _matrix_for(matrix, *id_sets)
     counting_sites = gdf_sites[counting]
-    if matrices[0] is not None:
+    if reach is not None:
+        if reach.n_demand != len(gdf_demand) or reach.n_sites != len(gdf_sites):
+            msg = (
+                f"the reach matrix given is {reach.n_demand} × {reach.n_sites}; expected "
+                f"{len(gdf_demand)} demand points × {len(gdf_sites)} sites"
+            )
+            raise InputError(msg)
+        reach = reach.subset_sites(counting)
+    elif matrices[0] is not None:
         # Check the matrix against every site (it may name candidates), then keep the counting ones.
         reach = reach_from_points(
             gdf_demand, gdf_sites, scenario, matrix=matrices[0], progress=progress

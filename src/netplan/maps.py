@@ -803,11 +803,8 @@ def _build(
             )
 
     zones = getattr(coverage, "blindspots", None) if coverage is not None else None
-    after_coverage = None
-    if coverage is not None and plan is not None:
-        from netplan.report import plan_coverage  # the report module owns this step
-
-        after_coverage = plan_coverage(coverage, plan, scenario)
+    # The plan's network coverage, computed with the plan (Plan.coverage, or plan/coverage/).
+    after_coverage = getattr(plan, "coverage", None) if coverage is not None else None
     # Both layers together stay within max_zones (the heaviest half of each).
     zone_limit = max_zones // 2 if after_coverage is not None else max_zones
     if zones is not None and len(zones):

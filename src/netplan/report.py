@@ -37,14 +37,12 @@ import markupsafe
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.spatial import cKDTree
 
 from netplan.config import Scenario
 from netplan.errors import InputError, Problem
 from netplan.i18n import STRINGS, check_lang, text
 from netplan.io import atomic_path, write_text
 from netplan.maps import CoverageLike, PlanLike
-from netplan.reach import km_from_chord, unit_xyz
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -169,6 +167,8 @@ class PlanOutputs:
         ``frontier.csv`` (trade-off curve), or ``None``.
     source
         The folder.
+    coverage
+        ``coverage/``: the plan's network coverage, or ``None`` (older folders).
     """
 
     sites: pd.DataFrame
@@ -176,6 +176,7 @@ class PlanOutputs:
     kpis: dict[str, Any]
     frontier: pd.DataFrame | None = None
     source: str = ""
+    coverage: CoverageOutputs | None = None
 
     def summary(self) -> dict[str, Any]:
         """Return the plan's summary (``summary.json``)."""
@@ -248,8 +249,15 @@ def read_plan_outputs(folder: str | Path) -> PlanOutputs:
     assignment = _read_table(assignment_path) if assignment_path.is_file() else None
     frontier_path = folder / "frontier.csv"
     frontier = read_frontier(frontier_path) if frontier_path.is_file() else None
+    coverage_path = folder / "coverage"
+    coverage = read_coverage_outputs(coverage_path) if coverage_path.is_dir() else None
     return PlanOutputs(
-        sites=sites, assignment=assignment, kpis=kpis, frontier=frontier, source=str(folder)
+        sites=sites,
+        assignment=assignment,
+        kpis=kpis,
+        frontier=frontier,
+        source=str(folder),
+        coverage=coverage,
     )
 
 
@@ -508,19 +516,6 @@ def distance_curve(
     return np.asarray(within / total, dtype=np.float64)
 
 
-def _nearest_open_km(points: pd.DataFrame, plan: PlanLike) -> NDArray[np.float64] | None:
-    """Great-circle km from each demand point to the nearest site open in the plan."""
-    sites = plan.sites
-    if not {"lon", "lat"} <= set(sites.columns) or not {"lon", "lat"} <= set(points.columns):
-        return None
-    open_sites = sites[sites["decision"].isin(["kept", "opened"])]
-    if open_sites.empty:
-        return np.full(len(points), np.inf)
-    tree = cKDTree(unit_xyz(open_sites["lon"].to_numpy(float), open_sites["lat"].to_numpy(float)))
-    chord, _ = tree.query(unit_xyz(points["lon"].to_numpy(float), points["lat"].to_numpy(float)))
-    return np.asarray(km_from_chord(chord), dtype=np.float64)
-
-
 # --------------------------------------------------------------------------- comparison
 
 
@@ -720,66 +715,6 @@ def _zone_rows(zones: Any, top: int) -> list[dict[str, str]]:
     return rows
 
 
-def plan_coverage(
-    coverage: CoverageLike, plan: PlanLike, scenario: Scenario
-) -> CoverageLike | None:
-    """Return the coverage of the plan's network (kept and opened sites), with blind spots.
-
-    The demand is the coverage result's points (``id, lon, lat, weight``, and
-    ``grade`` when present); the blind-spot options are those the coverage
-    summary records. ``None`` when the plan table has no coordinates.
-
-    Parameters
-    ----------
-    coverage
-        Today's coverage (a :class:`CoverageOutputs` or a coverage result).
-    plan
-        The plan (``sites`` with ``id, tier, decision, lon, lat``).
-    scenario
-        The scenario the plan was made with.
-    """
-    from netplan.blindspots import BlindspotOptions
-    from netplan.coverage import coverage_from_points
-
-    points, sites = coverage.points, plan.sites
-    if not {"id", "lon", "lat", "weight"} <= set(points.columns):
-        return None
-    if not {"id", "tier", "decision", "lon", "lat"} <= set(sites.columns):
-        return None
-    columns = ["id", "weight"] + [c for c in ("grade",) if c in points.columns]
-    demand = gpd.GeoDataFrame(
-        pd.DataFrame(points[columns]).reset_index(drop=True),
-        geometry=gpd.points_from_xy(
-            pd.to_numeric(points["lon"]).to_numpy(float),
-            pd.to_numeric(points["lat"]).to_numpy(float),
-        ),
-        crs=4326,
-    )
-    demand["id"] = demand["id"].astype(str)
-    demand["weight"] = pd.to_numeric(demand["weight"]).astype(float)
-    is_open = sites["decision"].isin(["kept", "opened"]).to_numpy()
-    network = gpd.GeoDataFrame(
-        {
-            "id": sites["id"].astype(str).to_numpy(),
-            "tier": sites["tier"].astype(object).to_numpy(),
-            "status": np.where(is_open, "existing", "closed"),
-        },
-        geometry=gpd.points_from_xy(
-            pd.to_numeric(sites["lon"]).to_numpy(float), pd.to_numeric(sites["lat"]).to_numpy(float)
-        ),
-        crs=4326,
-    )
-    network = network[network["tier"].notna().to_numpy()].reset_index(drop=True)
-    kpis = coverage.summary()
-    options = BlindspotOptions(
-        method=str(kpis.get("blindspot_method") or "h3"),
-        h3_resolution=int(kpis.get("h3_resolution") or 6),
-        min_zone_weight=float(kpis.get("min_zone_weight") or 0.0),
-    )
-    result: CoverageLike = coverage_from_points(demand, network, scenario, blindspots=options)
-    return result
-
-
 def _decision_label(decision: Any, lang: str) -> str:
     key = f"decision_{decision}"
     return text(key, lang) if key in STRINGS else str(decision)
@@ -828,10 +763,9 @@ def report_context(
     # else the plan's own "before".
     before = cov_kpis or (plan_kpis or {}).get("before")
     after = (plan_kpis or {}).get("after") if plan_kpis else None
-    after_coverage = (
-        plan_coverage(coverage, plan, scenario)
-        if coverage is not None and plan is not None and scenario is not None
-        else None
+    # The plan's network coverage, computed with the plan (Plan.coverage, or plan/coverage/).
+    after_coverage: CoverageLike | None = (
+        getattr(plan, "coverage", None) if coverage is not None else None
     )
     if after_coverage is not None:
         # The plan's own "after" has no blind-spot zones; take them from the plan's coverage.
@@ -1004,12 +938,19 @@ def report_context(
         x_max = _nice_ceiling(float(np.quantile(finite, 0.95))) if finite.size else 100.0
         grid = np.linspace(0.0, x_max, 101)
         series = [(t["col_before"], "#0072b2", grid, distance_curve(distances, weights, grid))]
-        if plan is not None:
-            after_d = _nearest_open_km(coverage.points, plan)
-            if after_d is not None:
-                series.append(
-                    (t["col_after"], "#d55e00", grid, distance_curve(after_d, weights, grid))
+        if after_coverage is not None:
+            after_points = after_coverage.points
+            after_d = pd.to_numeric(after_points["distance_km"], errors="coerce").to_numpy(float)
+            after_d = np.where(np.isnan(after_d), np.inf, after_d)
+            after_w = pd.to_numeric(after_points["weight"], errors="coerce").fillna(0.0)
+            series.append(
+                (
+                    t["col_after"],
+                    "#d55e00",
+                    grid,
+                    distance_curve(after_d, after_w.to_numpy(float), grid),
                 )
+            )
         distance_svg = _svg_line_chart(
             [(n, c, list(map(float, x)), list(map(float, y))) for n, c, x, y in series],
             x_label=t["curve_x"],

@@ -142,7 +142,7 @@ def _read_demand(demand: Path, installed_base: Path | None, scenario: Any) -> An
     return read_customers(demand, scenario=scenario)
 
 
-PLAN_FILES = ("plan.csv", "plan.geojson", "assignment.csv", "summary.json")
+PLAN_FILES = ("plan.csv", "plan.geojson", "assignment.csv", "summary.json", "coverage")
 FRONTIER_FILES = ("frontier.csv", "frontier.svg", "frontier.json")
 
 
@@ -213,7 +213,9 @@ def optimize(
     Writes DIR/plan.csv and DIR/plan.geojson (every site with its decision:
     kept, opened, closed, not_selected), DIR/assignment.csv (demand_id, site_id,
     distance) and DIR/summary.json (status, objective, bound, gap, times,
-    open sites by tier, coverage before and after). A time-limited run writes
+    open sites by tier, coverage before and after), and DIR/coverage/ (the
+    plan's network coverage, as `netplan coverage` writes it: per point and
+    its blind spots, which map and report draw). A time-limited run writes
     its best plan with status feasible and its gap. An infeasible model writes
     DIR/summary.json with the diagnosis and exits with code 3.
 

@@ -57,7 +57,9 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
+from netplan.blindspots import BlindspotOptions
 from netplan.config import Scenario
+from netplan.coverage import CoverageResult, coverage_from_points
 from netplan.errors import ConfigError, InputError, InputWarning
 from netplan.io import write_frame, write_text
 from netplan.locate.models import LocateResult, capacitated, max_cover, p_median, set_cover
@@ -376,11 +378,17 @@ class Plan:
         capacities): the demand the plan serves and from where.
     before, after
         Coverage summaries of today's network and of the plan (keys of
-        :meth:`netplan.coverage.CoverageResult.summary`), on the raw demand.
+        :meth:`netplan.coverage.CoverageResult.summary` with ``zones=False``),
+        on the raw demand.
     options
         The options used.
     details
         Solver, model size, preprocessing counts, aggregation.
+    coverage
+        The plan's network coverage on the raw demand (per point, with its
+        blind spots), computed from the reach matrix the plan was solved on;
+        ``after`` is its summary. ``None`` for a plan read from an older
+        folder without ``coverage/``.
     """
 
     model: str
@@ -396,6 +404,7 @@ class Plan:
     after: dict[str, Any]
     options: PlanOptions
     details: dict[str, Any] = field(default_factory=dict)
+    coverage: CoverageResult | None = None
 
     @property
     def open_sites(self) -> gpd.GeoDataFrame:
@@ -454,25 +463,34 @@ class Plan:
         return result
 
     def to_files(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``plan.csv``, ``plan.geojson``, ``assignment.csv`` and ``summary.json``.
+        """Write the plan tables, ``summary.json`` and ``coverage/``.
 
-        Every file is written atomically. The CSV and GeoJSON files are
-        byte-identical across runs on the same input; ``summary.json`` also
-        holds the build and solve times, which vary.
+        ``coverage/`` is the plan's network coverage as
+        :meth:`netplan.coverage.CoverageResult.to_files` writes it (when the
+        plan has one). Every file is written atomically. The CSV and GeoJSON
+        files are byte-identical across runs on the same input;
+        ``summary.json`` also holds the build and solve times, which vary.
 
         Returns
         -------
         dict
-            Written paths by name (``plan``, ``plan_geojson``, ``assignment``, ``summary``).
+            Written paths by name (``plan``, ``plan_geojson``, ``assignment``,
+            ``summary``; ``coverage``, ``coverage_blindspots``, ``coverage_summary``).
         """
         out = Path(out_dir)
         table = pd.DataFrame(self.sites.drop(columns=self.sites.geometry.name))
-        return {
+        paths = {
             "plan": write_frame(table, out / "plan.csv", fmt="csv"),
             "plan_geojson": write_frame(self.sites, out / "plan.geojson", fmt="geojson"),
             "assignment": write_frame(self.assignment, out / "assignment.csv", fmt="csv"),
             "summary": write_text(out / "summary.json", plan_json(self.summary())),
         }
+        if self.coverage is not None:
+            written = self.coverage.to_files(out / "coverage")
+            paths["coverage"] = written["coverage"]
+            paths["coverage_blindspots"] = written["blindspots"]
+            paths["coverage_summary"] = written["summary"]
+        return paths
 
 
 def plan_json(summary: Mapping[str, Any]) -> str:
@@ -636,22 +654,29 @@ def _distances(
     return sp.csr_array((values[keep], (rows[keep], cols[keep])), shape=(n_demand, n_sites))
 
 
-def _coverage_summary(
+def _network_coverage(
     gdf_demand: gpd.GeoDataFrame,
     gdf_sites: gpd.GeoDataFrame,
     scenario: Scenario,
+    reach: ReachMatrix,
+    is_open: NDArray[np.bool_],
     statuses: NDArray[np.object_],
-    matrix: Any,
-) -> dict[str, Any]:
-    """Return the coverage summary of the network whose open sites ``statuses`` marks existing."""
-    from netplan.coverage import coverage_from_points
+    *,
+    blindspots: BlindspotOptions | None,
+) -> CoverageResult:
+    """Return the coverage of the network of the ``is_open`` sites, from the plan's reach matrix.
 
+    ``reach`` is the raw demand against every site; the open sites count as
+    outlets (status ``existing``), competitors stay competitors, the rest are
+    candidates. No reach matrix is built.
+    """
     sites = gdf_sites.copy()
-    sites["status"] = statuses
+    sites["status"] = np.where(
+        is_open, "existing", np.where(statuses == "competitor", "competitor", "candidate")
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InputWarning)
-        result = coverage_from_points(gdf_demand, sites, scenario, matrix=matrix, blindspots=None)
-    return result.summary()
+        return coverage_from_points(gdf_demand, sites, scenario, blindspots=blindspots, reach=reach)
 
 
 @dataclass
@@ -848,6 +873,7 @@ def plan_from_points(
     options: PlanOptions | None = None,
     reach: ReachMatrix | None = None,
     progress: Callable[[int, int], None] | None = None,
+    blindspots: BlindspotOptions | None = BlindspotOptions(),  # noqa: B008 (frozen, immutable)
 ) -> Plan:
     """Choose sites for the demand and return the plan with before/after coverage.
 
@@ -873,6 +899,9 @@ def plan_from_points(
         A reach matrix already built for exactly this demand and these sites.
     progress
         ``progress(done, total)`` while the reach matrix is built.
+    blindspots
+        How to group the demand the plan leaves uncovered into zones
+        (:attr:`Plan.coverage`); ``None`` skips them.
 
     Returns
     -------
@@ -1034,14 +1063,15 @@ def plan_from_points(
         frame.insert(1, "name", gdf_sites["name"].astype(object).to_numpy())
     sites = gpd.GeoDataFrame(frame, geometry=gdf_sites.geometry.to_numpy(), crs=gdf_sites.crs)
 
-    before_status = np.where(
-        existing, "existing", np.where(statuses == "competitor", "competitor", "candidate")
+    if options.aggregate is not None:  # the model saw cells: one reach matrix of the raw demand
+        reach = reach_from_points(raw_demand, gdf_sites, scenario)
+    before_network = _network_coverage(
+        raw_demand, gdf_sites, scenario, reach, existing, statuses, blindspots=None
     )
-    after_status = np.where(
-        open_sites, "existing", np.where(statuses == "competitor", "competitor", "candidate")
+    planned = _network_coverage(
+        raw_demand, gdf_sites, scenario, reach, open_sites, statuses, blindspots=blindspots
     )
-    before = _coverage_summary(raw_demand, gdf_sites, scenario, before_status, matrix)
-    after = _coverage_summary(raw_demand, gdf_sites, scenario, after_status, matrix)
+    before, after = before_network.summary(zones=False), planned.summary(zones=False)
     capacity_bound = options.model == "capacitated" or (
         options.model == "tiered" and options.capacitated
     )
@@ -1078,6 +1108,7 @@ def plan_from_points(
         after=after,
         options=options,
         details=details,
+        coverage=planned,
     )
 
 
