@@ -172,3 +172,34 @@ def test_a_matrix_plans_coverage_uses_the_matrix_costs() -> None:
     costs = matrix.pivot(index="demand_id", columns="site_id", values="cost")
     expected = costs.loc[demand["id"], sites["id"][is_open]].min(axis=1).to_numpy()
     np.testing.assert_allclose(plan.coverage.points["distance_km"].to_numpy(float), expected)
+
+
+def test_results_read_back_next_to_their_writers(tmp_path: Path) -> None:
+    from netplan.coverage import CoverageResult
+    from netplan.locate import Plan
+    from netplan.results import CoverageTables, PlanOutputs
+    from netplan.scale import LargeCoverageResult
+
+    assert issubclass(CoverageResult, CoverageTables)
+    assert issubclass(LargeCoverageResult, CoverageTables)
+    scenario = scenario_from_dict(SCENARIO, source="flow.toml")
+    demand, sites = _demand(), _sites()
+    coverage = coverage_from_points(demand, sites, scenario)
+    coverage.to_files(tmp_path / "coverage")
+    back = CoverageResult.from_files(tmp_path / "coverage")
+    assert back.summary() == coverage.summary()
+    assert list(back.points["id"]) == list(coverage.points["id"])
+    assert len(back.blindspots) == len(coverage.blindspots)
+    plan = plan_from_points(demand, sites, scenario)
+    plan.to_files(tmp_path / "plan")
+    folder = Plan.from_files(tmp_path / "plan")
+    assert isinstance(folder, PlanOutputs)
+    assert folder.summary()["after"] == plan.summary()["after"]
+    assert folder.coverage is not None and plan.coverage is not None
+    assert folder.coverage.summary() == plan.coverage.summary()
+    # The files read back write the same bytes again (one writer, one reader).
+    folder.coverage.to_files(tmp_path / "again")
+    for name in ("summary.json", "blindspots.geojson"):
+        assert (tmp_path / "again" / name).read_bytes() == (
+            tmp_path / "plan" / "coverage" / name
+        ).read_bytes()

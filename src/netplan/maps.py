@@ -39,7 +39,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import branca.element
 import folium
@@ -53,6 +53,7 @@ from netplan.config import Scenario, default_scenario
 from netplan.errors import InputError
 from netplan.i18n import check_lang, text
 from netplan.io import write_text
+from netplan.results import CoverageLike, PlanLike
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -94,30 +95,6 @@ _POSITRON_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors '
     '&copy; <a href="https://carto.com/attributions">CARTO</a>'
 )
-
-
-class CoverageLike(Protocol):
-    """What the map reads from a coverage result.
-
-    :class:`netplan.coverage.CoverageResult` and :class:`netplan.report.CoverageOutputs` fit.
-    """
-
-    points: Any
-    blindspots: Any
-
-    def summary(self) -> dict[str, Any]:
-        """Return the coverage KPIs."""
-        ...
-
-
-class PlanLike(Protocol):
-    """What the map reads from a plan (``netplan.locate.Plan``, ``report.PlanOutputs``)."""
-
-    sites: pd.DataFrame
-
-    def summary(self) -> dict[str, Any]:
-        """Return the plan's summary (``before``/``after`` KPIs)."""
-        ...
 
 
 # --------------------------------------------------------------------------- deterministic ids

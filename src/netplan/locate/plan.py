@@ -66,6 +66,7 @@ from netplan.locate.models import LocateResult, capacitated, max_cover, p_median
 from netplan.locate.solve import SolverSession, SolverSettings
 from netplan.locate.tiered import TieredOptions, tiered
 from netplan.reach import ReachMatrix, chord_from_km, great_circle_km, reach_from_points, unit_xyz
+from netplan.results import PlanOutputs, plain, read_plan_outputs, stable_json
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -459,7 +460,7 @@ class Plan:
             "before": self.before,
             "after": self.after,
         }
-        result: dict[str, Any] = json.loads(json.dumps(_plain(payload)))
+        result: dict[str, Any] = json.loads(json.dumps(plain(payload)))
         return result
 
     def to_files(self, out_dir: str | Path) -> dict[str, Path]:
@@ -492,25 +493,26 @@ class Plan:
             paths["coverage_summary"] = written["summary"]
         return paths
 
+    @staticmethod
+    def from_files(folder: str | Path) -> PlanOutputs:
+        """Read a plan folder back: the tables, ``summary.json`` and ``coverage/``.
 
-def plan_json(summary: Mapping[str, Any]) -> str:
-    """Return a plan summary as stable JSON (sorted keys, rounded floats, NaN as null)."""
-    return json.dumps(_plain(summary), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        Returns
+        -------
+        netplan.results.PlanOutputs
+            What maps and reports draw (``sites``, ``assignment``,
+            ``summary()``, ``coverage``).
+
+        Raises
+        ------
+        InputError
+            ``plan.csv`` or ``summary.json`` is missing or unreadable.
+        """
+        return read_plan_outputs(folder)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        return float(f"{number:.10g}") if math.isfinite(number) else None
-    return value
+#: Stable JSON of a plan summary (the one rule: :func:`netplan.results.stable_json`).
+plan_json = stable_json
 
 
 # --------------------------------------------------------------------------- the run
