@@ -36,15 +36,9 @@ from scipy.spatial import cKDTree
 from netplan.blindspots import BlindspotOptions, blindspots_from_points, empty_blindspots
 from netplan.config import Scenario
 from netplan.errors import InputError, InputWarning, Problem
-from netplan.reach import (
-    ProgressCallback,
-    ReachMatrix,
-    great_circle_km,
-    km_from_chord,
-    reach_from_points,
-    read_matrix,
-    unit_xyz,
-)
+from netplan.geo import great_circle_km, km_from_chord, unit_xyz
+from netplan.io import read_matrix
+from netplan.reach import ProgressCallback, ReachMatrix, reach_from_points
 from netplan.results import CoverageTables, stable_json
 
 if TYPE_CHECKING:

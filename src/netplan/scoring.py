@@ -52,16 +52,10 @@ from scipy.spatial import cKDTree
 
 from netplan.config import Scenario, default_scenario
 from netplan.errors import ConfigError, InputError, InputWarning, Problem
+from netplan.geo import chord_from_km, km_from_chord, unit_xyz
 from netplan.i18n import text
 from netplan.io import write_frame, write_text
-from netplan.reach import (
-    ProgressCallback,
-    ReachMatrix,
-    chord_from_km,
-    km_from_chord,
-    reach_from_points,
-    unit_xyz,
-)
+from netplan.reach import ProgressCallback, ReachMatrix, reach_from_points
 
 if TYPE_CHECKING:
     import geopandas as gpd

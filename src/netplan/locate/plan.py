@@ -60,12 +60,14 @@ from scipy.spatial import cKDTree
 from netplan.blindspots import BlindspotOptions
 from netplan.config import Scenario
 from netplan.coverage import CoverageResult, coverage_from_points
+from netplan.demand import aggregate_h3
 from netplan.errors import ConfigError, InputError, InputWarning
+from netplan.geo import chord_from_km, great_circle_km, unit_xyz
 from netplan.io import write_frame, write_text
 from netplan.locate.models import LocateResult, capacitated, max_cover, p_median, set_cover
 from netplan.locate.solve import SolverSession, SolverSettings
 from netplan.locate.tiered import TieredOptions, tiered
-from netplan.reach import ReachMatrix, chord_from_km, great_circle_km, reach_from_points, unit_xyz
+from netplan.reach import ReachMatrix, reach_from_points
 from netplan.results import PlanOutputs, plain, read_plan_outputs, stable_json
 
 if TYPE_CHECKING:
@@ -758,8 +760,6 @@ def prepare_inputs(
         if matrix is not None:
             msg = "a cost matrix names raw demand ids; drop --aggregate or --matrix"
             raise InputError(msg)
-        from netplan.demand import aggregate_h3
-
         demand = aggregate_h3(gdf_demand, options.aggregate)
         details["aggregation"] = f"h3:{options.aggregate}"
         details["aggregation_n_points"] = len(gdf_demand)
