@@ -203,3 +203,24 @@ def test_results_read_back_next_to_their_writers(tmp_path: Path) -> None:
         assert (tmp_path / "again" / name).read_bytes() == (
             tmp_path / "plan" / "coverage" / name
         ).read_bytes()
+
+
+def test_a_typo_in_plan_fails_when_the_scenario_loads() -> None:
+    from netplan.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"`plan.budjet`: unknown key"):
+        scenario_from_dict({**SCENARIO, "plan": {"budjet": 300}}, source="flow.toml")
+    with pytest.raises(ConfigError, match=r"`plan.tier_counts.castle`: unknown tier"):
+        scenario_from_dict({**SCENARIO, "plan": {"tier_counts": {"castle": 1}}}, source="f")
+    scenario = scenario_from_dict(SCENARIO, source="flow.toml")
+    assert scenario.plan_options.budget == 300.0
+
+
+def test_plan_options_are_given_one_way() -> None:
+    from netplan.errors import InputError
+    from netplan.locate import plan_options
+
+    scenario = scenario_from_dict(SCENARIO, source="flow.toml")
+    options = plan_options(scenario)
+    with pytest.raises(InputError, match="one way: options= or budget=, p="):
+        plan_from_points(_demand(), _sites(), scenario, options=options, budget=5.0, p=2)

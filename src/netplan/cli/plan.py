@@ -30,7 +30,6 @@ from netplan.io import (
 )
 from netplan.locate.plan import (
     MODELS,
-    objective_from_limit,
     plan_from_points,
     plan_json,
     plan_options,
@@ -239,7 +238,7 @@ def optimize(
         aggregate=aggregate,
     )
     if objective is None:
-        options = objective_from_limit(options, budget=budget, coverage_target=coverage_target)
+        options = options.with_limit(budget=budget, coverage_target=coverage_target)
     gdf_sites = read_sites(sites, scenario=scenario)
     gdf_demand = _read_demand(demand, installed_base, scenario)
     try:

@@ -42,11 +42,9 @@ The ``[plan]`` table
 from __future__ import annotations
 
 import json
-import math
-import re
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,10 +56,10 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from netplan.blindspots import BlindspotOptions
-from netplan.config import Scenario
+from netplan.config import PLAN_KEYS, PLAN_MODELS, PlanOptions, Scenario, parse_aggregate
 from netplan.coverage import CoverageResult, coverage_from_points
 from netplan.demand import aggregate_h3
-from netplan.errors import ConfigError, InputError, InputWarning
+from netplan.errors import InputError, InputWarning
 from netplan.geo import chord_from_km, great_circle_km, unit_xyz
 from netplan.io import write_frame, write_text
 from netplan.locate.models import LocateResult, capacitated, max_cover, p_median, set_cover
@@ -84,27 +82,9 @@ __all__ = [
 ]
 
 #: Models :func:`plan_from_points` runs.
-MODELS = ("tiered", "set-cover", "max-cover", "p-median", "capacitated")
+MODELS = PLAN_MODELS
 #: Decision of every site in a plan.
 DECISIONS = ("kept", "opened", "closed", "not_selected")
-#: Keys the scenario's ``[plan]`` table may hold.
-PLAN_KEYS = (
-    "model",
-    "objective",
-    "coverage_target",
-    "budget",
-    "p",
-    "tier_counts",
-    "allow_close",
-    "closing_cost",
-    "capacitated",
-    "single_source",
-    "grade_min_tier",
-    "support_chain",
-    "max_distance_km",
-    "cost_per_km",
-    "aggregate",
-)
 #: Most demand × site pairs held as a dense distance matrix (p-median, capacitated).
 DENSE_PAIR_LIMIT = 30_000_000
 #: Columns of :attr:`Plan.sites`, in order (``name`` follows ``id`` when present).
@@ -122,177 +102,20 @@ SITE_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class PlanOptions:
-    """The optimisation options of a run (see the module docstring for each key)."""
-
-    model: str = "tiered"
-    objective: str | None = None
-    coverage_target: float | None = None
-    budget: float | None = None
-    p: int | None = None
-    tier_counts: Mapping[str, int] = field(default_factory=dict)
-    allow_close: bool = False
-    closing_cost: float = 0.0
-    capacitated: bool = False
-    single_source: bool = False
-    grade_min_tier: Mapping[str, str] = field(default_factory=dict)
-    support_chain: bool = True
-    max_distance_km: float | None = None
-    cost_per_km: float = 1.0
-    aggregate: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the options as plain data (for ``summary.json``)."""
-        return {
-            "model": self.model,
-            "objective": self.objective,
-            "coverage_target": self.coverage_target,
-            "budget": self.budget,
-            "p": self.p,
-            "tier_counts": dict(sorted(self.tier_counts.items())),
-            "allow_close": self.allow_close,
-            "closing_cost": self.closing_cost,
-            "capacitated": self.capacitated,
-            "single_source": self.single_source,
-            "grade_min_tier": dict(sorted(self.grade_min_tier.items())),
-            "support_chain": self.support_chain,
-            "max_distance_km": self.max_distance_km,
-            "cost_per_km": self.cost_per_km,
-            "aggregate": None if self.aggregate is None else f"h3:{self.aggregate}",
-        }
-
-
-def _fail(scenario: Scenario, key: str, message: str) -> ConfigError:
-    return ConfigError(f"{scenario.source}: `plan.{key}`: {message}")
-
-
-def parse_aggregate(value: Any, *, where: str = "--aggregate") -> int | None:
-    """Return the H3 resolution of ``"h3:7"`` (or ``7``); ``None`` for ``None``/``"none"``."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "off")):
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        resolution = value
-    else:
-        match = re.fullmatch(r"\s*h3:(\d{1,2})\s*", str(value))
-        if match is None:
-            msg = f"{where}: expected h3:RESOLUTION such as h3:7, got {value!r}"
-            raise ConfigError(msg)
-        resolution = int(match.group(1))
-    if not 0 <= resolution <= 15:
-        msg = f"{where}: the H3 resolution must be 0 to 15, got {resolution}"
-        raise ConfigError(msg)
-    return resolution
-
-
 def plan_options(scenario: Scenario, **overrides: Any) -> PlanOptions:
-    """Return the options of the scenario's ``[plan]`` table with ``overrides`` (not ``None``).
+    """Return the scenario's ``[plan]`` options (:attr:`Scenario.plan_options`) with overrides.
+
+    ``overrides`` are :class:`PlanOptions` fields; ``None`` values keep the
+    scenario's. ``aggregate`` may be written ``"h3:7"``.
 
     Raises
     ------
     ConfigError
-        Naming the key (``plan.budget``) of an unknown key or a bad value.
+        Naming the key (``plan.budget``) of an unknown key or a bad value in ``[plan]``.
+    InputError
+        An unknown override or model.
     """
-    table = dict(scenario.plan)
-    for key in table:
-        if key not in PLAN_KEYS:
-            raise _fail(
-                scenario, key, f"unknown key; expected one of: {', '.join(sorted(PLAN_KEYS))}"
-            )
-    values: dict[str, Any] = {}
-
-    def number(
-        key: str, *, positive: bool = False, share: bool = False, integer: bool = False
-    ) -> None:
-        if key not in table:
-            return
-        value = table[key]
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise _fail(scenario, key, f"must be a number, got {value!r}")
-        if integer and (not float(value).is_integer() or value < 0):
-            raise _fail(scenario, key, f"must be a whole number 0 or more, got {value!r}")
-        if positive and value <= 0:
-            raise _fail(scenario, key, f"must be greater than 0, got {value:g}")
-        if share and not 0 < value <= 1:
-            raise _fail(scenario, key, f"must be a share in (0, 1], e.g. 0.95, got {value:g}")
-        values[key] = int(value) if integer else float(value)
-
-    def flag(key: str) -> None:
-        if key in table:
-            if not isinstance(table[key], bool):
-                raise _fail(scenario, key, f"must be true or false, got {table[key]!r}")
-            values[key] = table[key]
-
-    if "model" in table:
-        if table["model"] not in MODELS:
-            raise _fail(
-                scenario, "model", f"must be one of {', '.join(MODELS)}, got {table['model']!r}"
-            )
-        values["model"] = table["model"]
-    if "objective" in table:
-        if table["objective"] not in ("min_cost", "max_coverage"):
-            raise _fail(
-                scenario,
-                "objective",
-                f"must be min_cost or max_coverage, got {table['objective']!r}",
-            )
-        values["objective"] = table["objective"]
-    number("coverage_target", share=True)
-    number("budget")
-    if values.get("budget", 0.0) < 0:
-        raise _fail(scenario, "budget", f"must be 0 or more, got {values['budget']:g}")
-    number("p", integer=True)
-    number("closing_cost")
-    number("max_distance_km", positive=True)
-    number("cost_per_km")
-    if values.get("cost_per_km", 0.0) < 0 or values.get("closing_cost", 0.0) < 0:
-        key = "cost_per_km" if values.get("cost_per_km", 0.0) < 0 else "closing_cost"
-        raise _fail(scenario, key, "must be 0 or more")
-    for key in ("allow_close", "capacitated", "single_source", "support_chain"):
-        flag(key)
-    if "tier_counts" in table:
-        counts = table["tier_counts"]
-        if not isinstance(counts, Mapping):
-            raise _fail(scenario, "tier_counts", "must be a table like { city_station = 10 }")
-        parsed: dict[str, int] = {}
-        for tier_name, count in counts.items():
-            if tier_name not in scenario.tiers:
-                raise _fail(
-                    scenario,
-                    f"tier_counts.{tier_name}",
-                    f"unknown tier; defined: {', '.join(scenario.tiers)}",
-                )
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise _fail(
-                    scenario,
-                    f"tier_counts.{tier_name}",
-                    f"must be a whole number 0 or more, got {count!r}",
-                )
-            parsed[str(tier_name)] = int(count)
-        values["tier_counts"] = parsed
-    if "grade_min_tier" in table:
-        grades = table["grade_min_tier"]
-        if not isinstance(grades, Mapping):
-            raise _fail(scenario, "grade_min_tier", 'must be a table like { A = "city_station" }')
-        parsed_grades: dict[str, str] = {}
-        for grade, tier_name in grades.items():
-            if tier_name not in scenario.tiers:
-                raise _fail(
-                    scenario,
-                    f"grade_min_tier.{grade}",
-                    f"unknown tier {tier_name!r}; defined: {', '.join(scenario.tiers)}",
-                )
-            parsed_grades[str(grade)] = str(tier_name)
-        values["grade_min_tier"] = parsed_grades
-    if "aggregate" in table:
-        values["aggregate"] = parse_aggregate(
-            table["aggregate"], where=f"{scenario.source}: `plan.aggregate`"
-        )
-    options = PlanOptions(**values)
+    options = scenario.plan_options
     changes = {k: v for k, v in overrides.items() if v is not None}
     for key in changes:
         if key not in PLAN_KEYS:
@@ -309,33 +132,11 @@ def plan_options(scenario: Scenario, **overrides: Any) -> PlanOptions:
 def objective_from_limit(
     options: PlanOptions, *, budget: float | None, coverage_target: float | None
 ) -> PlanOptions:
-    """Return ``options`` with the objective that one limit given alone asks for.
+    """Return ``options`` with the objective one limit given alone asks for.
 
-    A planner who names only a coverage target asks "what does this target
-    cost?": the tiered model minimises cost and the scenario's budget does not
-    cap it. One who names only a budget asks "what does this buy?": the model
-    maximises coverage. Given both or neither, ``options`` is returned as is.
-    ``netplan optimize`` applies this when ``--objective`` is not given.
-
-    Parameters
-    ----------
-    options
-        Options from :func:`plan_options` (scenario ``[plan]`` with overrides).
-    budget, coverage_target
-        The limits the planner gave for this run (not the scenario's).
-
-    Returns
-    -------
-    PlanOptions
-        The options to solve with.
+    The rule lives with the options: :meth:`PlanOptions.with_limit`.
     """
-    if options.model != "tiered":
-        return options
-    if coverage_target is not None and budget is None:
-        return replace(options, objective="min_cost", budget=None)
-    if budget is not None and coverage_target is None:
-        return replace(options, objective="max_coverage")
-    return options
+    return options.with_limit(budget=budget, coverage_target=coverage_target)
 
 
 def solver_settings(
@@ -896,7 +697,8 @@ def plan_from_points(
     solver, time_limit, gap
         Override the scenario's ``[solver]`` settings.
     options
-        Complete options, used instead of the scenario's ``[plan]`` table.
+        Complete options, used instead of the scenario's ``[plan]`` table;
+        not together with the overrides above (one way to say it).
     reach
         A reach matrix already built for exactly this demand and these sites.
     progress
@@ -919,6 +721,22 @@ def plan_from_points(
         A bad ``[plan]`` key, naming it.
     """
     started = time.perf_counter()
+    overrides = {
+        "model": model,
+        "coverage_target": coverage_target,
+        "budget": budget,
+        "p": p,
+        "allow_close": allow_close,
+        "capacitated_assignment": capacitated_assignment,
+        "aggregate": aggregate,
+    }
+    given = [name for name, value in overrides.items() if value is not None]
+    if options is not None and given:
+        msg = (
+            f"give the plan options one way: options= or {'=, '.join(given)}=, not both "
+            "(apply changes with dataclasses.replace(options, ...))"
+        )
+        raise InputError(msg)
     if options is None:
         options = plan_options(
             scenario,
