@@ -100,6 +100,7 @@ __all__ = [
     "default_workers",
     "network_from_plan",
     "streams",
+    "use_large_engine",
 ]
 
 #: Coverage engines of ``netplan coverage --engine``.
@@ -662,6 +663,25 @@ def streams(path: str | Path) -> bool:
         except Exception:  # unreadable: let the reader report it
             return False
     return path.stat().st_size >= STREAM_FROM_BYTES
+
+
+def use_large_engine(
+    demand: str | Path,
+    installed_base: str | Path | None = None,
+    *,
+    engine: str = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
+) -> bool:
+    """Return whether coverage runs on an engine of this module rather than in memory.
+
+    The rule of ``netplan coverage``: the Dask engine, a scheduler or a worker
+    count was asked for, or the weighted demand file is large enough to
+    stream (:func:`streams`). Both ways give the same results.
+    """
+    if engine == "dask" or scheduler or workers:
+        return True
+    return streams(installed_base if installed_base is not None else demand)
 
 
 def coverage_from_files(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -18,18 +18,17 @@ from netplan.cli._app import (
     err_console,
     scenario_from_option,
 )
+from netplan.cli._outputs import print_outputs, read_demand, write_outputs
 from netplan.cli._render import before_after_table, plan_table
 from netplan.errors import InfeasibleError, SolverError
 from netplan.io import (
     check_output_folder,
-    output_folder,
-    read_customers,
-    read_installed_base,
     read_sites,
     write_text,
 )
 from netplan.locate.plan import (
     MODELS,
+    infeasible_summary,
     plan_from_points,
     plan_json,
     plan_options,
@@ -135,12 +134,6 @@ AggregateOption = Annotated[
 ]
 
 
-def _read_demand(demand: Path, installed_base: Path | None, scenario: Any) -> Any:
-    if installed_base is not None:
-        return read_installed_base(installed_base, scenario=scenario)
-    return read_customers(demand, scenario=scenario)
-
-
 PLAN_FILES = ("plan.csv", "plan.geojson", "assignment.csv", "summary.json", "coverage")
 FRONTIER_FILES = ("frontier.csv", "frontier.svg", "frontier.json")
 
@@ -240,7 +233,7 @@ def optimize(
     if objective is None:
         options = options.with_limit(budget=budget, coverage_target=coverage_target)
     gdf_sites = read_sites(sites, scenario=scenario)
-    gdf_demand = _read_demand(demand, installed_base, scenario)
+    gdf_demand = read_demand(demand, installed_base, scenario)
     try:
         plan = plan_from_points(
             gdf_demand,
@@ -253,19 +246,15 @@ def optimize(
             gap=gap,
         )
     except InfeasibleError as exc:
-        payload = {
-            "model": options.model,
-            "status": "infeasible",
-            "message": str(exc),
-            "diagnosis": getattr(exc, "diagnosis", {}),
-            "options": options.to_dict(),
-        }
-        with output_folder(out, owned=PLAN_FILES, force=force) as folder:
-            write_text(folder.stage / "summary.json", plan_json(payload))
+        payload = infeasible_summary(options, exc)
+        write_outputs(
+            out,
+            PLAN_FILES,
+            force,
+            lambda stage: {"summary": write_text(stage / "summary.json", plan_json(payload))},
+        )
         raise
-    with output_folder(out, owned=PLAN_FILES, force=force) as folder:
-        staged = plan.to_files(folder.stage)
-    paths = {name: folder.final(path) for name, path in staged.items()}
+    paths = write_outputs(out, PLAN_FILES, force, plan.to_files)
     summary = plan.summary()
     console.print(plan_table(summary))
     console.print(before_after_table(summary))
@@ -277,9 +266,7 @@ def optimize(
             "(use --objective min_cost to require the target)",
             markup=False,
         )
-    console.print("outputs:")
-    for name, path in paths.items():
-        console.print(f"  {name}: {path}", markup=False)
+    print_outputs(paths)
     if plan.status == "no_solution":
         msg = (
             "the solver found no plan within the time limit; raise --time-limit "
@@ -340,7 +327,7 @@ def frontier(
                 f"expected numbers separated by commas, got {values!r}", param_hint="--values"
             ) from None
     gdf_sites = read_sites(sites, scenario=scenario)
-    gdf_demand = _read_demand(demand, installed_base, scenario)
+    gdf_demand = read_demand(demand, installed_base, scenario)
     curve = frontier_from_points(
         gdf_demand,
         gdf_sites,
@@ -355,9 +342,7 @@ def frontier(
         time_limit=time_limit,
         gap=gap,
     )
-    with output_folder(out, owned=FRONTIER_FILES, force=force) as folder:
-        staged = curve.to_files(folder.stage)
-    paths = {name: folder.final(path) for name, path in staged.items()}
+    paths = write_outputs(out, FRONTIER_FILES, force, curve.to_files)
     table = Table(
         title=f"Trade-off by {by.value}" + (f" ({tier})" if tier else ""), title_justify="left"
     )
@@ -375,6 +360,4 @@ def frontier(
             str(row["n_open"]),
         )
     console.print(table)
-    console.print("outputs:")
-    for name, path in paths.items():
-        console.print(f"  {name}: {path}", markup=False)
+    print_outputs(paths)

@@ -59,7 +59,7 @@ from netplan.blindspots import BlindspotOptions
 from netplan.config import PLAN_KEYS, PLAN_MODELS, PlanOptions, Scenario, parse_aggregate
 from netplan.coverage import CoverageResult, coverage_from_points
 from netplan.demand import aggregate_h3
-from netplan.errors import InputError, InputWarning
+from netplan.errors import InfeasibleError, InputError, InputWarning
 from netplan.geo import chord_from_km, great_circle_km, unit_xyz
 from netplan.io import write_frame, write_text
 from netplan.locate.models import LocateResult, capacitated, max_cover, p_median, set_cover
@@ -77,6 +77,7 @@ __all__ = [
     "PLAN_KEYS",
     "Plan",
     "PlanOptions",
+    "infeasible_summary",
     "plan_from_points",
     "plan_options",
 ]
@@ -137,6 +138,17 @@ def objective_from_limit(
     The rule lives with the options: :meth:`PlanOptions.with_limit`.
     """
     return options.with_limit(budget=budget, coverage_target=coverage_target)
+
+
+def infeasible_summary(options: PlanOptions, error: InfeasibleError) -> dict[str, Any]:
+    """Return the ``summary.json`` of a run with no feasible plan: the diagnosis and the options."""
+    return {
+        "model": options.model,
+        "status": "infeasible",
+        "message": str(error),
+        "diagnosis": getattr(error, "diagnosis", {}),
+        "options": options.to_dict(),
+    }
 
 
 def solver_settings(
