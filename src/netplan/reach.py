@@ -1025,3 +1025,30 @@ def reach_from_arrays(
         site_scale=site_scale,
         full_costs=None,
     )
+
+
+# --------------------------------------------------------------------------- for other engines
+
+
+def site_arrays(
+    gdf_sites: pd.DataFrame, scenario: Scenario
+) -> tuple[NDArray[np.object_], NDArray[np.object_], NDArray[np.float64], NDArray[np.float64]]:
+    """Return the sites' ids, tiers and coordinates, checked as :func:`reach_from_points` does.
+
+    For engines that call :func:`reach_from_arrays` chunk by chunk
+    (:mod:`netplan.scale`).
+    """
+    lon, lat = _coordinates(gdf_sites, "sites")
+    return _ids(gdf_sites, "sites"), _site_tiers(gdf_sites, scenario), lon, lat
+
+
+def point_coordinates(
+    gdf: gpd.GeoDataFrame, what: str
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Return points' longitudes and latitudes (EPSG:4326), checked; ``what`` names them."""
+    return _coordinates(gdf, what)
+
+
+def demand_grades(gdf_demand: pd.DataFrame) -> NDArray[np.object_]:
+    """Return each demand point's region grade as text (``None`` where missing)."""
+    return _grades(gdf_demand)
