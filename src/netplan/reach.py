@@ -49,6 +49,7 @@ import pandas as pd
 import scipy.sparse
 from scipy.spatial import cKDTree
 
+from netplan._limits import check_memory
 from netplan.config import EARTH_RADIUS_KM, Scenario, Tier
 from netplan.errors import ConfigError, InputError, Problem
 from netplan.geo import chord_from_km, great_circle_km, km_from_chord, unit_xyz
@@ -772,8 +773,6 @@ def reach_memory_estimate(n_pairs: float, n_demand: int) -> float:
 
 def _check_reach_memory(stored_pairs: int, done: int, n_demand: int) -> None:
     """Refuse the build once the pairs seen so far project past the memory limit."""
-    from netplan._limits import check_memory
-
     projected = stored_pairs / max(done, 1) * n_demand
     check_memory(
         reach_memory_estimate(projected, n_demand),

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from netplan.blindspots import BlindspotOptions
-from netplan.config import Scenario
+from netplan.config import Scenario, default_scenario
 from netplan.coverage import (
     ADMIN_COLUMNS,
     COUNTING_STATUSES,
@@ -1055,8 +1055,6 @@ def aggregate_h3_local(
     kind, chunk_rows, scenario, read_options, progress
         As for :func:`coverage_local`.
     """
-    from netplan.config import default_scenario
-
     scenario = scenario or default_scenario()
     partials = [
         h3_partials(chunk, resolution)
