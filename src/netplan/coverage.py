@@ -37,7 +37,7 @@ from netplan.blindspots import BlindspotOptions, blindspots_from_points, empty_b
 from netplan.config import Scenario
 from netplan.errors import InputError, InputWarning, Problem
 from netplan.geo import great_circle_km, km_from_chord, unit_xyz
-from netplan.io import read_matrix
+from netplan.io import read_matrix, source_file
 from netplan.reach import ProgressCallback, ReachMatrix, reach_from_points
 from netplan.results import CoverageTables, stable_json
 
@@ -298,10 +298,8 @@ def check_total_weight(weight: NDArray[np.float64], what: str) -> float:
     return total_weight
 
 
-def source_name(gdf: pd.DataFrame, default: str) -> str:
-    """Return the file a frame was read from (for messages), or ``default``."""
-    source = gdf.attrs.get("netplan_source", {})
-    return str(source.get("file") or default)
+#: The file a frame was read from, for messages (:func:`netplan.io.source_file`).
+source_name = source_file
 
 
 def site_notes(status: NDArray[np.object_], sites_name: str) -> list[str]:

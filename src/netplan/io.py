@@ -67,6 +67,7 @@ __all__ = [
     "read_matrix",
     "read_points",
     "read_sites",
+    "source_file",
     "write_frame",
     "write_text",
 ]
@@ -1162,6 +1163,20 @@ def read_matrix(path: str | Path) -> pd.DataFrame:
         raise InputError([Problem(name, None, None, msg)])
     frame.attrs["netplan_source"] = {"file": name, "row_offset": row_offset}
     return clean_matrix(frame, name, row_offset)
+
+
+def source_file(frame: pd.DataFrame, default: str) -> str:
+    """Return the file a frame was read from (``attrs["netplan_source"]``), or ``default``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame()
+    >>> frame.attrs["netplan_source"] = {"file": "sites.csv"}
+    >>> source_file(frame, "sites"), source_file(pd.DataFrame(), "sites")
+    ('sites.csv', 'sites')
+    """
+    source = frame.attrs.get("netplan_source", {}) if hasattr(frame, "attrs") else {}
+    return str(source.get("file") or default)
 
 
 def _id_texts(values: pd.Series) -> NDArray[np.object_]:

@@ -296,7 +296,7 @@ def coverage_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario)
     pandas.DataFrame
         One row per point of ``chunk``, in its order.
     """
-    name = str(chunk.attrs.get("netplan_source", {}).get("file") or "demand")
+    name = source_name(chunk, "demand")
     weight = check_demand(chunk, name)
     lon, lat = _chunk_coordinates(chunk)
     reach = reach_from_arrays(
@@ -373,7 +373,7 @@ def _point_columns(frame: pd.DataFrame, sites: SiteArrays) -> pd.DataFrame:
 
 def _customer_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario) -> pd.DataFrame:
     """Return weight and covered flag of a chunk of customers (the count-based block)."""
-    name = str(chunk.attrs.get("netplan_source", {}).get("file") or "customers")
+    name = source_name(chunk, "customers")
     weight = check_demand(chunk, name)
     lon, lat = _chunk_coordinates(chunk)
     reach = reach_from_arrays(

@@ -54,7 +54,7 @@ from netplan.config import Scenario, default_scenario
 from netplan.errors import ConfigError, InputError, InputWarning, Problem
 from netplan.geo import chord_from_km, km_from_chord, unit_xyz
 from netplan.i18n import text
-from netplan.io import write_frame, write_text
+from netplan.io import source_file, write_frame, write_text
 from netplan.reach import ProgressCallback, ReachMatrix, reach_from_points
 
 if TYPE_CHECKING:
@@ -299,14 +299,14 @@ def _scored_sites(
             f"no site to score: none has status {' or '.join(statuses)} and a tier "
             f"({len(sites)} sites read); mark candidate sites with status 'candidate'"
         )
-        raise InputError([Problem(_source(gdf_sites, "sites"), None, None, msg)])
+        raise InputError([Problem(source_file(gdf_sites, "sites"), None, None, msg)])
     missing = [a.column for a in scenario.scoring.attributes if a.column not in sites.columns]
     if missing:
         msg = (
             f"the sites have no column {', '.join(repr(c) for c in missing)}, named under "
             f"[scoring.attributes] in {scenario.source}; add the column or remove the attribute"
         )
-        raise InputError([Problem(_source(gdf_sites, "sites"), None, None, msg)])
+        raise InputError([Problem(source_file(gdf_sites, "sites"), None, None, msg)])
     return scored
 
 
@@ -428,12 +428,6 @@ def _score_table(
     frame["rank"] = frame.groupby("tier", sort=False).cumcount() + 1
     frame = frame.drop(columns="_tier_order").reset_index(drop=True)
     return frame
-
-
-def _source(gdf: pd.DataFrame, default: str) -> str:
-    """Return the file a frame was read from (for messages), or ``default``."""
-    source = gdf.attrs.get("netplan_source", {}) if hasattr(gdf, "attrs") else {}
-    return str(source.get("file") or default)
 
 
 def _nearest_other_km(
