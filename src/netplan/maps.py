@@ -745,39 +745,9 @@ def _build(
     bounds: list[tuple[float, float, float, float]] = []
     if heat:
         assert demand is not None
-        weights = (
-            demand["weight"].to_numpy(np.float64) if "weight" in demand else np.ones(len(demand))
-        )
-        cells, cell_deg = aggregate_heat(
-            demand["lon"].to_numpy(np.float64),
-            demand["lat"].to_numpy(np.float64),
-            weights,
-            max_cells=max_heat_cells,
-        )
-        if len(cells):
-            scale = float(np.quantile(cells[:, 2], 0.98)) or float(cells[:, 2].max())
-            intensity = np.minimum(cells[:, 2] / scale, 1.0)
-            data = [
-                [round(float(a), 5), round(float(b), 5), round(float(c), 3)]
-                for a, b, c in zip(cells[:, 0], cells[:, 1], intensity, strict=True)
-            ]
-            name = _esc(text("layer_demand_heat", lang))
-            layer = HeatMap(  # type: ignore[no-untyped-call]
-                data, name=name, min_opacity=0.35, radius=14, blur=16, max_zoom=9
-            )
-            layer.default_js = [] if offline else [("leaflet-heat.js", _HEAT_JS_URL)]
-            layer.add_to(fmap)
-            result.layer_names.append(text("layer_demand_heat", lang))
-            result.n_heat_cells = len(cells)
-            result.heat_cell_deg = cell_deg
-            bounds.append(
-                (
-                    float(cells[:, 1].min()),
-                    float(cells[:, 0].min()),
-                    float(cells[:, 1].max()),
-                    float(cells[:, 0].max()),
-                )
-            )
+        heat_bounds = _add_heat(fmap, demand, lang, offline, max_heat_cells, result)
+        if heat_bounds is not None:
+            bounds.append(heat_bounds)
 
     zones = getattr(coverage, "blindspots", None) if coverage is not None else None
     # The plan's network coverage, computed with the plan (Plan.coverage, or plan/coverage/).
@@ -825,6 +795,47 @@ def _build(
         north = max(b[3] for b in bounds)
         fmap.fit_bounds([[south, west], [north, east]], padding=(20, 20))
     return result
+
+
+def _add_heat(
+    fmap: folium.Map,
+    demand: pd.DataFrame,
+    lang: str,
+    offline: bool,
+    max_heat_cells: int,
+    result: NetworkMap,
+) -> tuple[float, float, float, float] | None:
+    """Add the demand heat layer (aggregated to at most ``max_heat_cells``); return its bounds."""
+    weights = demand["weight"].to_numpy(np.float64) if "weight" in demand else np.ones(len(demand))
+    cells, cell_deg = aggregate_heat(
+        demand["lon"].to_numpy(np.float64),
+        demand["lat"].to_numpy(np.float64),
+        weights,
+        max_cells=max_heat_cells,
+    )
+    if len(cells):
+        scale = float(np.quantile(cells[:, 2], 0.98)) or float(cells[:, 2].max())
+        intensity = np.minimum(cells[:, 2] / scale, 1.0)
+        data = [
+            [round(float(a), 5), round(float(b), 5), round(float(c), 3)]
+            for a, b, c in zip(cells[:, 0], cells[:, 1], intensity, strict=True)
+        ]
+        name = _esc(text("layer_demand_heat", lang))
+        layer = HeatMap(  # type: ignore[no-untyped-call]
+            data, name=name, min_opacity=0.35, radius=14, blur=16, max_zoom=9
+        )
+        layer.default_js = [] if offline else [("leaflet-heat.js", _HEAT_JS_URL)]
+        layer.add_to(fmap)
+        result.layer_names.append(text("layer_demand_heat", lang))
+        result.n_heat_cells = len(cells)
+        result.heat_cell_deg = cell_deg
+        return (
+            float(cells[:, 1].min()),
+            float(cells[:, 0].min()),
+            float(cells[:, 1].max()),
+            float(cells[:, 0].max()),
+        )
+    return None
 
 
 def _add_zones(
