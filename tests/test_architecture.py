@@ -23,6 +23,7 @@ def test_the_layer_contract_holds(repo_root: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+    assert "outputs render, never compute" in result.stdout  # both contracts ran
 
 
 def _private_imports() -> list[str]:
