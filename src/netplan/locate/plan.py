@@ -381,6 +381,9 @@ class Plan:
         The options used.
     details
         Solver, model size, preprocessing counts, aggregation.
+    staffing
+        The ``staffing`` block of the summary (:mod:`netplan.staffing`):
+        engineers, calls and response times today and planned.
     """
 
     model: str
@@ -396,6 +399,7 @@ class Plan:
     after: dict[str, Any]
     options: PlanOptions
     details: dict[str, Any] = field(default_factory=dict)
+    staffing: dict[str, Any] | None = None
 
     @property
     def open_sites(self) -> gpd.GeoDataFrame:
@@ -450,6 +454,8 @@ class Plan:
             "before": self.before,
             "after": self.after,
         }
+        if self.staffing is not None:
+            payload["staffing"] = self.staffing
         result: dict[str, Any] = json.loads(json.dumps(_plain(payload)))
         return result
 
@@ -1033,6 +1039,11 @@ def plan_from_points(
     if "name" in gdf_sites.columns:
         frame.insert(1, "name", gdf_sites["name"].astype(object).to_numpy())
     sites = gpd.GeoDataFrame(frame, geometry=gdf_sites.geometry.to_numpy(), crs=gdf_sites.crs)
+    staffing = None
+    if result.has_solution:
+        sites, staffing = add_staffing(
+            sites, raw_demand, gdf_sites, scenario, result, inputs, options, existing, matrix
+        )
 
     before_status = np.where(
         existing, "existing", np.where(statuses == "competitor", "competitor", "candidate")
@@ -1078,7 +1089,44 @@ def plan_from_points(
         after=after,
         options=options,
         details=details,
+        staffing=staffing,
     )
+
+
+def add_staffing(
+    sites: gpd.GeoDataFrame,
+    raw_demand: gpd.GeoDataFrame,
+    gdf_sites: gpd.GeoDataFrame,
+    scenario: Scenario,
+    result: LocateResult,
+    inputs: PlanInputs,
+    options: PlanOptions,
+    today: NDArray[np.bool_],
+    matrix: Any,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Return the plan's sites with the staffing columns, and the ``staffing`` summary block.
+
+    Engineers and response times come from :mod:`netplan.staffing`, on the raw
+    demand (the capacitated assignment's shares when the plan has one).
+    """
+    from netplan.staffing import staffing_from_points
+
+    shares = None
+    reach = inputs.reach if options.aggregate is None else None
+    if result.assignment is not None and options.aggregate is None:
+        pairs = result.assignment.tocoo()
+        shares = {"rows": pairs.row, "cols": pairs.col, "share": pairs.data}
+    staffing = staffing_from_points(
+        raw_demand,
+        gdf_sites,
+        scenario,
+        open_mask=result.open_sites,
+        today_mask=today,
+        reach=reach,
+        shares=shares,
+        matrix=matrix,
+    )
+    return staffing.add_columns(sites), staffing.summary(inputs.tiers)
 
 
 def _pair_values(
