@@ -385,6 +385,15 @@ def test_roadmap_files_re_evaluate_exactly(
     assert table.loc[table["decision"] == "kept", "year_opened"].eq(0).all()
     assert table.loc[table["decision"] == "not_selected", "year_opened"].isna().all()
     assert (table.loc[table["decision"] == "opened", "score"] >= 0).all()
+    # Engineers: the final year's network, per site and in total.
+    assert (
+        table["engineers"].sum()
+        == by_year["engineers"].iloc[-1]
+        == summary["staffing"]["engineers"]
+    )
+    assert (table.loc[table["decision"] == "not_selected", "engineers"] == 0).all()
+    assert table["annual_calls"].sum() <= by_year["covered_weight"].iloc[-1] + 1e-6
+    assert {"today", "plan"} <= set(summary["staffing"]["response"])
 
 
 def test_one_year_roadmap_equals_optimize(

@@ -97,6 +97,8 @@ ROADMAP_COLUMNS = (
     "score",
     "status_before",
     "year_closed",
+    "annual_calls",
+    "engineers",
     "lon",
     "lat",
 )
@@ -113,6 +115,8 @@ BY_YEAR_COLUMNS = (
     "budget",
     "coverage_target",
     "total_weight",
+    "engineers",
+    "response_share_within_promise",
 )
 #: Files :meth:`Roadmap.to_files` writes.
 ROADMAP_FILES = ("roadmap.csv", "by_year.csv", "summary.json", "roadmap.geojson")
@@ -763,6 +767,9 @@ class Roadmap:
         The roadmap options.
     details
         Solver, model size, demand growth, aggregation.
+    staffing
+        The final year's staffing block (:mod:`netplan.staffing`), with the
+        response times of today's network and of the final one.
     """
 
     status: str
@@ -775,6 +782,7 @@ class Roadmap:
     by_year: pd.DataFrame
     options: RoadmapOptions
     details: dict[str, Any] = field(default_factory=dict)
+    staffing: dict[str, Any] | None = None
 
     def open_in_year(self, year: int) -> gpd.GeoDataFrame:
         """Return the sites open in ``year`` (1-based)."""
@@ -789,8 +797,9 @@ class Roadmap:
         Keys: ``status``, ``objective``, ``objective_kind``, ``best_bound``,
         ``gap``, ``build_seconds``, ``solve_seconds``, ``solver``, ``years``,
         ``options``, ``by_year`` (one entry per year, the columns of
-        ``by_year.csv`` plus the sites opened that year), ``n_by_decision``
-        and ``details``.
+        ``by_year.csv`` plus the sites opened that year), ``n_by_decision``,
+        ``details`` and ``staffing`` (the final year's engineers and response
+        times, today's too).
         """
         by_year = []
         for row in self.by_year.to_dict(orient="records"):
@@ -836,6 +845,8 @@ class Roadmap:
             "by_year": by_year,
             "details": dict(sorted(self.details.items())),
         }
+        if self.staffing is not None:
+            payload["staffing"] = self.staffing
         result: dict[str, Any] = json.loads(plan_json(payload))
         return result
 
@@ -972,6 +983,12 @@ def roadmap_from_points(
     by_year, covered_raw = _by_year(
         gdf_demand, gdf_sites, scenario, result, raw_weights, options, inputs, blindspots
     )
+    staffing = _staffing_by_year(gdf_demand, gdf_sites, scenario, result, raw_weights, inputs, base)
+    by_year["engineers"] = [block["engineers"] for block in staffing]
+    by_year["response_share_within_promise"] = [
+        block["response"]["plan"]["share_within_promise"] for block in staffing
+    ]
+    final_site = staffing[-1]["per_site"] if staffing else None
     score = _scores(
         gdf_demand, gdf_sites, scenario, result, raw_weights, opened_year, inputs.reach, base
     )
@@ -992,6 +1009,10 @@ def roadmap_from_points(
             "score": score,
             "status_before": inputs.statuses,
             "year_closed": pd.array(np.where(closed_year > 0, closed_year, 0), dtype="Int64"),
+            "annual_calls": (
+                final_site["annual_calls"].to_numpy() if final_site is not None else 0.0
+            ),
+            "engineers": final_site["engineers"].to_numpy() if final_site is not None else 0,
             "lon": np.asarray(gdf_sites.geometry.x, dtype=np.float64),
             "lat": np.asarray(gdf_sites.geometry.y, dtype=np.float64),
         }
@@ -1018,6 +1039,11 @@ def roadmap_from_points(
         "warnings": notes,
     }
     del covered_raw
+    final_staffing = None
+    if staffing:
+        final_staffing = {k: v for k, v in staffing[-1].items() if k != "per_site"}
+        final_staffing["year"] = years
+        final_staffing["response"]["today"] = staffing[0]["response"]["today"]
     details["total_seconds"] = round(time.perf_counter() - started, 3)
     return Roadmap(
         status=result.status,
@@ -1030,6 +1056,7 @@ def roadmap_from_points(
         by_year=by_year,
         options=options,
         details=details,
+        staffing=final_staffing,
     )
 
 
@@ -1115,6 +1142,43 @@ def _by_year(
         previous_cost = net
         previous_open = is_open
     return pd.DataFrame(records, columns=list(BY_YEAR_COLUMNS)), covered_all
+
+
+def _staffing_by_year(
+    gdf_demand: gpd.GeoDataFrame,
+    gdf_sites: gpd.GeoDataFrame,
+    scenario: Scenario,
+    result: RoadmapResult,
+    raw_weights: NDArray[np.float64],
+    inputs: Any,
+    base: PlanOptions,
+) -> list[dict[str, Any]]:
+    """Return every year's staffing block (with its ``per_site`` table) of the roadmap's network."""
+    from netplan.staffing import staffing_from_points
+
+    if not result.has_solution:
+        return []
+    reach = inputs.reach if base.aggregate is None else None
+    if reach is None:
+        from netplan.reach import reach_from_points
+
+        reach = reach_from_points(gdf_demand, gdf_sites, scenario)
+    blocks = []
+    for year in range(result.open_by_year.shape[0]):
+        demand = gdf_demand.copy()
+        demand["weight"] = raw_weights[year]
+        staffing = staffing_from_points(
+            demand,
+            gdf_sites,
+            scenario,
+            open_mask=result.open_by_year[year],
+            today_mask=inputs.existing if year == 0 else None,
+            reach=reach,
+        )
+        block = staffing.summary(inputs.tiers)
+        block["per_site"] = staffing.per_site
+        blocks.append(block)
+    return blocks
 
 
 def _scores(
