@@ -118,6 +118,8 @@ BY_YEAR_COLUMNS = (
     "engineers",
     "response_share_within_promise",
 )
+#: Least seconds the lexicographic second pass may take (it gets as long as the first pass).
+POLISH_MIN_SECONDS = 5.0
 #: Files :meth:`Roadmap.to_files` writes.
 ROADMAP_FILES = ("roadmap.csv", "by_year.csv", "summary.json", "roadmap.geojson")
 
@@ -598,10 +600,13 @@ def roadmap(
             (fix_values[nonzero], (np.zeros(len(nonzero), dtype=np.int64), nonzero)),
             shape=(1, n_cols),
         )
-        remaining = None
+        # The polish may take as long as the first pass did (at least POLISH_MIN_SECONDS),
+        # never more than what the time limit leaves: it only trims cost at equal coverage.
+        remaining = max(outcome.solve_seconds, POLISH_MIN_SECONDS)
         if settings.time_limit is not None:
-            remaining = max(
-                settings.time_limit - outcome.solve_seconds, 0.1 * settings.time_limit, 1.0
+            remaining = min(
+                remaining,
+                max(settings.time_limit - outcome.solve_seconds, 0.1 * settings.time_limit, 1.0),
             )
         second = solve_milp(
             MilpArrays(
@@ -656,6 +661,9 @@ def roadmap(
             "n_sites_unsupportable": int((allowed & ~can_open).sum()),
             "best_weighted_coverage_rate_by_year": best_share,
             "polished": second is not None and second.values is not None,
+            "first_pass_seconds": round(outcome.solve_seconds, 3),
+            "polish_seconds": round(second.solve_seconds, 3) if second is not None else 0.0,
+            "polish_status": second.status if second is not None else "",
         },
     )
 
