@@ -463,3 +463,59 @@ def test_demand_growth_by_product_and_overall(demand: gpd.GeoDataFrame, scenario
 def test_roadmap_keys_are_validated(table: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         scenario_from_dict({"tiers": {"hub": {"radius_km": 10}}, "roadmap": table})
+
+
+def test_aggregated_roadmap_rechecks_coverage_on_raw_points(
+    demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, scenario: Scenario
+) -> None:
+    result = roadmap_from_points(
+        demand,
+        sites,
+        scenario,
+        years=2,
+        budget_per_year=[1100.0, 300.0],
+        aggregate="h3:6",
+        gap=0.0,
+        blindspots=False,
+    )
+    assert result.details["aggregation"] == "h3:6"
+    assert result.details["aggregation_n_points"] == len(demand)
+    # by_year is the raw demand's coverage under the roadmap's open sites, re-computed.
+    weights = demand_weights_by_year(demand, scenario, 2)
+    for year in (1, 2):
+        open_ids = set(result.open_in_year(year)["site_id"])
+        plan_like = sites[sites["id"].isin(open_ids)]
+        covered = np.zeros(len(demand), dtype=bool)
+        for site in plan_like.itertuples():
+            radius = np.array([scenario.tiers[site.tier].reach_km(g) for g in demand["grade"]])
+            distance = great_circle_km(
+                demand.geometry.x.to_numpy(),
+                demand.geometry.y.to_numpy(),
+                site.geometry.x,
+                site.geometry.y,
+            )
+            covered |= distance <= radius + 1e-9
+        row = result.by_year.iloc[year - 1]
+        assert row["covered_weight"] == pytest.approx(weights[year - 1][covered].sum(), rel=1e-9)
+
+
+def test_closing_existing_sites_frees_budget(
+    demand: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, scenario: Scenario
+) -> None:
+    result = roadmap_from_points(
+        demand,
+        sites,
+        scenario,
+        years=2,
+        budget_per_year=[0.0, 0.0],
+        allow_close=True,
+        gap=0.0,
+        blindspots=False,
+    )
+    # With no money, the only way to open anything is to close H1 (saving 1000) in some year.
+    spend = result.by_year["spend"].to_numpy()
+    assert (spend <= 1e-6).all()
+    if (result.sites["decision"] == "opened").any():
+        assert (result.sites["decision"] == "closed").any()
+        closed_year = result.sites.loc[result.sites["decision"] == "closed", "year_closed"].iloc[0]
+        assert closed_year in (1, 2)

@@ -966,7 +966,8 @@ def roadmap_from_points(
         warnings.warn(note, InputWarning, stacklevel=2)
     settings = solver_settings(scenario, solver=solver, time_limit=time_limit, gap=gap)
     inputs = prepare_inputs(gdf_demand, gdf_sites, scenario, base, reach=reach, progress=progress)
-    model_weights = demand_weights_by_year(inputs.demand, scenario, years)
+    raw_weights = demand_weights_by_year(gdf_demand, scenario, years)
+    model_weights = _model_weights(gdf_demand, inputs.demand, raw_weights, base)
     result = roadmap(
         inputs.cover,
         weights_by_year=model_weights,
@@ -987,7 +988,6 @@ def roadmap_from_points(
     decision[existing & (closed_year < 0)] = "kept"
     decision[existing & (closed_year > 0)] = "closed"
     decision[~existing & ever_open] = "opened"
-    raw_weights = demand_weights_by_year(gdf_demand, scenario, years)
     by_year, covered_raw = _by_year(
         gdf_demand, gdf_sites, scenario, result, raw_weights, options, inputs, blindspots
     )
@@ -1066,6 +1066,30 @@ def roadmap_from_points(
         details=details,
         staffing=final_staffing,
     )
+
+
+def _model_weights(
+    gdf_demand: gpd.GeoDataFrame,
+    model_demand: gpd.GeoDataFrame,
+    raw_weights: NDArray[np.float64],
+    base: PlanOptions,
+) -> NDArray[np.float64]:
+    """Return the model rows' weight in every year: the raw weights, or their H3 cell sums."""
+    if base.aggregate is None:
+        return raw_weights
+    from netplan.demand import aggregate_h3
+
+    rows = []
+    expected = model_demand["id"].astype(str).to_numpy()
+    for year_weight in raw_weights:
+        grown = gdf_demand.copy()
+        grown["weight"] = year_weight
+        cells = aggregate_h3(grown, base.aggregate)
+        if not np.array_equal(cells["id"].astype(str).to_numpy(), expected):  # pragma: no cover
+            msg = "the H3 cells of a year's demand differ from the model's cells"
+            raise AssertionError(msg)
+        rows.append(cells["weight"].to_numpy(dtype=np.float64))
+    return np.stack(rows)
 
 
 def _raw_reach(
