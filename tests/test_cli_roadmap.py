@@ -165,3 +165,40 @@ def test_roadmap_errors_exit_2_and_infeasible_exits_3(files, tmp_path: Path) -> 
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["status"] == "infeasible"
     assert {p.name for p in out.iterdir()} == {"summary.json"}
+
+
+def test_map_draws_one_layer_per_roadmap_year(files, tmp_path: Path) -> None:
+    out = tmp_path / "roadmap"
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["roadmap", *base_args(files, out), "--years", "2", "--budget-per-year", "1100,300"]
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "roadmap.csv")
+    pages = []
+    for name in ("a.html", "b.html"):
+        result = runner.invoke(
+            app,
+            [
+                "map",
+                "--roadmap",
+                str(out),
+                "--config",
+                str(files["config"]),
+                "--out",
+                str(tmp_path / name),
+                "--offline",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        pages.append((tmp_path / name).read_text(encoding="utf-8"))
+    assert pages[0] == pages[1]  # byte-identical reruns
+    for year in (1, 2):
+        n_opened = int((table["year_opened"] == year).sum())
+        if n_opened:
+            assert f"Roadmap year {year}: {n_opened} opened" in pages[0]
+    result = runner.invoke(
+        app, ["map", "--roadmap", str(tmp_path), "--out", str(tmp_path / "c.html")]
+    )
+    assert result.exit_code == 2
+    assert "no roadmap.csv here" in result.stderr

@@ -62,6 +62,13 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
     "field_score": {"en": "Score", "zh": "评分"},
     "field_rank": {"en": "Rank", "zh": "排名"},
     "field_fixed_cost": {"en": "Fixed cost", "zh": "固定成本"},
+    "field_engineers": {"en": "Engineers", "zh": "工程师人数"},
+    "layer_roadmap_year": {
+        "en": "Roadmap year {year}: {n} opened",
+        "zh": "第{year}年：新开{n}个网点",
+    },
+    "roadmap_opened": {"en": "opened in year {year}", "zh": "第{year}年新开"},
+    "roadmap_closed": {"en": "closed in year {year}", "zh": "第{year}年关闭"},
     "field_zone": {"en": "Blind spot", "zh": "盲区"},
     "field_points": {"en": "Demand points", "zh": "需求点数"},
     "field_weight": {"en": "Demand weight", "zh": "需求量"},

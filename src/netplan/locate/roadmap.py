@@ -82,6 +82,7 @@ __all__ = [
     "RoadmapOptions",
     "RoadmapResult",
     "demand_weights_by_year",
+    "read_roadmap_sites",
     "roadmap",
     "roadmap_from_points",
 ]
@@ -1241,3 +1242,28 @@ def _scores(
         scored = (opened_year == year + 1) | ((opened_year == 0) & (year == 0))
         score[scored & is_open] = exclusive[scored & is_open]
     return np.asarray(np.round(score, 6), dtype=np.float64)
+
+
+def read_roadmap_sites(folder: str | Path) -> pd.DataFrame:
+    """Return the ``roadmap.csv`` of a ``netplan roadmap`` output folder.
+
+    Raises
+    ------
+    InputError
+        When the folder has no ``roadmap.csv`` or it lacks the roadmap's columns.
+    """
+    path = Path(folder) / "roadmap.csv"
+    if not path.is_file():
+        msg = f"{folder}: no roadmap.csv here; run `netplan roadmap --out {folder}` first"
+        raise InputError(msg)
+    table = pd.read_csv(path, dtype={"site_id": str, "name": object, "tier": object})
+    missing = [
+        c for c in ("site_id", "tier", "decision", "year_opened", "lon", "lat") if c not in table
+    ]
+    if missing:
+        msg = (
+            f"{path}: columns {', '.join(missing)} are missing; this is not a roadmap.csv "
+            "as netplan roadmap writes it"
+        )
+        raise InputError(msg)
+    return table
