@@ -164,3 +164,16 @@ def test_plan_carries_staffing_columns_and_block(demand, sites, scenario) -> Non
 def test_staffing_keys_are_validated(key: str, value: object, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         scenario_from_dict({"tiers": {"hub": {"radius_km": 10, key: value}}})
+
+
+def test_capacitated_plan_staffs_from_the_assignment_shares(demand, sites, scenario) -> None:
+    capped = scenario.with_tiers(hub={"capacity": 25.0}, station={"capacity": 30.0})
+    plan = plan_from_points(
+        demand, sites, capped, budget=10.0, capacitated_assignment=True, gap=0.0
+    )
+    served = plan.assignment.groupby("site_id")["weight"].sum()
+    calls = plan.sites.set_index("id")["annual_calls"]
+    for site_id, weight in served.items():
+        assert calls[site_id] == pytest.approx(weight)
+    assert calls.sum() == pytest.approx(plan.assignment["weight"].sum())
+    assert (calls <= pd.Series({"H": 25.0, "S": 30.0, "X": 30.0}) + 1e-9).all()
