@@ -19,12 +19,14 @@ demo: $(STAMP)
 	$(BIN)/netplan demo --out $(DEMO_OUT)
 
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -m ''
 
 lint: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests benchmarks scripts notebooks
 	$(BIN)/ruff format --check src tests benchmarks scripts
 

@@ -93,6 +93,12 @@ def test_optimize_writes_the_plan(files, tmp_path: Path) -> None:
         "plan.geojson",
         "assignment.csv",
         "summary.json",
+        "coverage",  # the plan's network coverage (issue 17)
+    }
+    assert {p.name for p in (out / "coverage").iterdir()} == {
+        "coverage.csv",
+        "blindspots.geojson",
+        "summary.json",
     }
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     for key in (

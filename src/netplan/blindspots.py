@@ -39,7 +39,7 @@ from scipy.sparse.csgraph import connected_components
 from shapely.geometry import shape
 
 from netplan.config import EARTH_RADIUS_KM
-from netplan.reach import unit_xyz
+from netplan.geo import unit_xyz
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray

@@ -30,7 +30,7 @@ from scipy.spatial import cKDTree
 
 from netplan.config import Scenario
 from netplan.errors import ConfigError, InputError
-from netplan.reach import chord_from_km, unit_xyz
+from netplan.geo import chord_from_km, unit_xyz
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -36,8 +37,11 @@ from netplan.errors import ConfigError
 __all__ = [
     "DEFAULT_SCENARIO_TOML",
     "DISTANCE_MODELS",
+    "PLAN_KEYS",
+    "PLAN_MODELS",
     "SITE_STATUSES",
     "DemandRates",
+    "PlanOptions",
     "RoadmapSettings",
     "Scenario",
     "ScoringAttribute",
@@ -46,6 +50,8 @@ __all__ = [
     "Tier",
     "default_scenario",
     "load_scenario",
+    "parse_aggregate",
+    "parse_plan",
     "scenario_from_dict",
 ]
 
@@ -331,8 +337,8 @@ class Scenario:
     solver
         MILP solver options.
     plan
-        Free-form optimisation options (budget, coverage target, ...), checked
-        by :mod:`netplan.locate`.
+        The ``[plan]`` table as written (budget, coverage target, ...);
+        :attr:`plan_options` is it parsed and checked.
     roadmap
         Discount and demand growth of multi-year roll-outs (``[roadmap]``).
     source
@@ -351,6 +357,11 @@ class Scenario:
     plan: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<default>"
     roadmap: RoadmapSettings = field(default_factory=RoadmapSettings)
+
+    @property
+    def plan_options(self) -> PlanOptions:
+        """Return the ``[plan]`` table parsed and checked (:func:`parse_plan`)."""
+        return parse_plan(self.plan, self.tiers, source=self.source)
 
     @property
     def grades(self) -> list[str]:
@@ -714,6 +725,250 @@ def _parse_solver(reader: _Reader, data: Mapping[str, Any]) -> SolverOptions:
     )
 
 
+# --------------------------------------------------------------------------- the [plan] table
+
+#: Models site selection runs (``plan.model``).
+PLAN_MODELS = ("tiered", "set-cover", "max-cover", "p-median", "capacitated")
+#: Keys the scenario's ``[plan]`` table may hold.
+PLAN_KEYS = (
+    "model",
+    "objective",
+    "coverage_target",
+    "budget",
+    "p",
+    "tier_counts",
+    "allow_close",
+    "closing_cost",
+    "capacitated",
+    "single_source",
+    "grade_min_tier",
+    "support_chain",
+    "max_distance_km",
+    "cost_per_km",
+    "aggregate",
+)
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """The optimisation options of a run: the ``[plan]`` table, parsed.
+
+    See :mod:`netplan.locate.plan` for what each key means.
+    """
+
+    model: str = "tiered"
+    objective: str | None = None
+    coverage_target: float | None = None
+    budget: float | None = None
+    p: int | None = None
+    tier_counts: Mapping[str, int] = field(default_factory=dict)
+    allow_close: bool = False
+    closing_cost: float = 0.0
+    capacitated: bool = False
+    single_source: bool = False
+    grade_min_tier: Mapping[str, str] = field(default_factory=dict)
+    support_chain: bool = True
+    max_distance_km: float | None = None
+    cost_per_km: float = 1.0
+    aggregate: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the options as plain data (for ``summary.json``)."""
+        return {
+            "model": self.model,
+            "objective": self.objective,
+            "coverage_target": self.coverage_target,
+            "budget": self.budget,
+            "p": self.p,
+            "tier_counts": dict(sorted(self.tier_counts.items())),
+            "allow_close": self.allow_close,
+            "closing_cost": self.closing_cost,
+            "capacitated": self.capacitated,
+            "single_source": self.single_source,
+            "grade_min_tier": dict(sorted(self.grade_min_tier.items())),
+            "support_chain": self.support_chain,
+            "max_distance_km": self.max_distance_km,
+            "cost_per_km": self.cost_per_km,
+            "aggregate": None if self.aggregate is None else f"h3:{self.aggregate}",
+        }
+
+    def with_limit(self, *, budget: float | None, coverage_target: float | None) -> PlanOptions:
+        """Return the options with the objective that one limit given alone asks for.
+
+        A planner who names only a coverage target asks "what does this target
+        cost?": the tiered model minimises cost and the scenario's budget does
+        not cap it. One who names only a budget asks "what does this buy?": the
+        model maximises coverage. Given both or neither, the options stand.
+        ``netplan optimize`` applies this when ``--objective`` is not given.
+
+        Parameters
+        ----------
+        budget, coverage_target
+            The limits the planner gave for this run (not the scenario's).
+
+        Examples
+        --------
+        >>> PlanOptions(budget=9.0).with_limit(budget=None, coverage_target=0.9).objective
+        'min_cost'
+        >>> PlanOptions().with_limit(budget=5.0, coverage_target=None).objective
+        'max_coverage'
+        """
+        if self.model != "tiered":
+            return self
+        if coverage_target is not None and budget is None:
+            return replace(self, objective="min_cost", budget=None)
+        if budget is not None and coverage_target is None:
+            return replace(self, objective="max_coverage")
+        return self
+
+
+def _plan_fail(source: str, key: str, message: str) -> ConfigError:
+    return ConfigError(f"{source}: `plan.{key}`: {message}")
+
+
+def parse_aggregate(value: Any, *, where: str = "--aggregate") -> int | None:
+    """Return the H3 resolution of ``"h3:7"`` (or ``7``); ``None`` for ``None``/``"none"``."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "off")):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        resolution = value
+    else:
+        match = re.fullmatch(r"\s*h3:(\d{1,2})\s*", str(value))
+        if match is None:
+            msg = f"{where}: expected h3:RESOLUTION such as h3:7, got {value!r}"
+            raise ConfigError(msg)
+        resolution = int(match.group(1))
+    if not 0 <= resolution <= 15:
+        msg = f"{where}: the H3 resolution must be 0 to 15, got {resolution}"
+        raise ConfigError(msg)
+    return resolution
+
+
+def parse_plan(
+    table: Mapping[str, Any], tiers: Mapping[str, Any], *, source: str = "<dict>"
+) -> PlanOptions:
+    """Return the ``[plan]`` table as :class:`PlanOptions`, every key checked.
+
+    Parameters
+    ----------
+    table
+        The ``[plan]`` table.
+    tiers
+        The scenario's tiers (``tier_counts`` and ``grade_min_tier`` name them).
+    source
+        The scenario file, for messages.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key (``plan.budget``) of an unknown key or a bad value.
+
+    Examples
+    --------
+    >>> parse_plan({"budget": 5e6, "aggregate": "h3:7"}, {}).aggregate
+    7
+    """
+    table = dict(table)
+    for key in table:
+        if key not in PLAN_KEYS:
+            raise _plan_fail(
+                source, key, f"unknown key; expected one of: {', '.join(sorted(PLAN_KEYS))}"
+            )
+    values: dict[str, Any] = {}
+    for key, allowed in (("model", PLAN_MODELS), ("objective", ("min_cost", "max_coverage"))):
+        if key in table:
+            if table[key] not in allowed:
+                expected = " or ".join(allowed) if len(allowed) == 2 else ", ".join(allowed)
+                word = "" if len(allowed) == 2 else "one of "
+                raise _plan_fail(source, key, f"must be {word}{expected}, got {table[key]!r}")
+            values[key] = table[key]
+    values.update(_plan_numbers(table, source))
+    for key in ("allow_close", "capacitated", "single_source", "support_chain"):
+        if key in table:
+            if not isinstance(table[key], bool):
+                raise _plan_fail(source, key, f"must be true or false, got {table[key]!r}")
+            values[key] = table[key]
+    values.update(_plan_tier_tables(table, tiers, source))
+    if "aggregate" in table:
+        values["aggregate"] = parse_aggregate(
+            table["aggregate"], where=f"{source}: `plan.aggregate`"
+        )
+    return PlanOptions(**values)
+
+
+#: Numeric ``[plan]`` keys and their rule: (share in (0, 1], whole number, > 0).
+_PLAN_NUMBERS = {
+    "coverage_target": (True, False, False),
+    "budget": (False, False, False),
+    "p": (False, True, False),
+    "closing_cost": (False, False, False),
+    "max_distance_km": (False, False, True),
+    "cost_per_km": (False, False, False),
+}
+
+
+def _plan_numbers(table: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Return the numeric ``[plan]`` keys checked (every one is 0 or more)."""
+    values: dict[str, Any] = {}
+    for key, (share, integer, positive) in _PLAN_NUMBERS.items():
+        if key not in table:
+            continue
+        value = table[key]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise _plan_fail(source, key, f"must be a number, got {value!r}")
+        if integer and (not float(value).is_integer() or value < 0):
+            raise _plan_fail(source, key, f"must be a whole number 0 or more, got {value!r}")
+        if positive and value <= 0:
+            raise _plan_fail(source, key, f"must be greater than 0, got {value:g}")
+        if share and not 0 < value <= 1:
+            raise _plan_fail(source, key, f"must be a share in (0, 1], e.g. 0.95, got {value:g}")
+        if value < 0:
+            got = f", got {value:g}" if key == "budget" else ""
+            raise _plan_fail(source, key, f"must be 0 or more{got}")
+        values[key] = int(value) if integer else float(value)
+    return values
+
+
+def _plan_tier_tables(
+    table: Mapping[str, Any], tiers: Mapping[str, Any], source: str
+) -> dict[str, Any]:
+    """Return ``tier_counts`` and ``grade_min_tier`` checked against the scenario's tiers."""
+    values: dict[str, Any] = {}
+    if "tier_counts" in table:
+        counts = table["tier_counts"]
+        if not isinstance(counts, Mapping):
+            raise _plan_fail(source, "tier_counts", "must be a table like { city_station = 10 }")
+        parsed: dict[str, int] = {}
+        for tier_name, count in counts.items():
+            where = f"tier_counts.{tier_name}"
+            if tier_name not in tiers:
+                raise _plan_fail(source, where, f"unknown tier; defined: {', '.join(tiers)}")
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise _plan_fail(source, where, f"must be a whole number 0 or more, got {count!r}")
+            parsed[str(tier_name)] = int(count)
+        values["tier_counts"] = parsed
+    if "grade_min_tier" in table:
+        grades = table["grade_min_tier"]
+        if not isinstance(grades, Mapping):
+            message = 'must be a table like { A = "city_station" }'
+            raise _plan_fail(source, "grade_min_tier", message)
+        parsed_grades: dict[str, str] = {}
+        for grade, tier_name in grades.items():
+            if tier_name not in tiers:
+                raise _plan_fail(
+                    source,
+                    f"grade_min_tier.{grade}",
+                    f"unknown tier {tier_name!r}; defined: {', '.join(tiers)}",
+                )
+            parsed_grades[str(grade)] = str(tier_name)
+        values["grade_min_tier"] = parsed_grades
+    return values
+
+
 def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> Scenario:
     """Build and validate a :class:`Scenario` from parsed TOML.
 
@@ -753,6 +1008,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> Sc
     }
     _check_chain(reader, tiers)
     plan = reader.table(data, "plan", "")
+    parse_plan(plan, tiers, source=source)  # a typo in [plan] fails here, like every section
     return Scenario(
         name=reader.string(head, "name", "scenario", Path(source).stem) or "scenario",
         tiers=tiers,

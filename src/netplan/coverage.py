@@ -22,8 +22,6 @@ nearest-by-time outlet and the points gain a ``travel_minutes`` column.
 
 from __future__ import annotations
 
-import json
-import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,17 +35,11 @@ from scipy.spatial import cKDTree
 
 from netplan.blindspots import BlindspotOptions, blindspots_from_points, empty_blindspots
 from netplan.config import Scenario
-from netplan.errors import InputError, InputWarning
-from netplan.io import OUTPUT_FORMATS, write_frame, write_text
-from netplan.reach import (
-    ProgressCallback,
-    ReachMatrix,
-    great_circle_km,
-    km_from_chord,
-    reach_from_points,
-    read_matrix,
-    unit_xyz,
-)
+from netplan.errors import InputError, InputWarning, Problem
+from netplan.geo import great_circle_km, km_from_chord, unit_xyz
+from netplan.io import read_matrix
+from netplan.reach import ProgressCallback, ReachMatrix, reach_from_points
+from netplan.results import CoverageTables, stable_json
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -78,13 +70,14 @@ POINT_COLUMNS = (
     "covering_site",
     "n_covering",
 )
-#: Significant digits of floats in ``summary.json``.
-SUMMARY_DIGITS = 10
 
 
 @dataclass
-class CoverageResult:
-    """Coverage of a network: per-point results, blind spots and KPIs.
+class CoverageResult(CoverageTables):
+    """Coverage of a network: per-point results, blind spots, KPIs and the reach matrix.
+
+    The tables, :meth:`summary`, :meth:`to_files` and :meth:`from_files` are
+    those of :class:`netplan.results.CoverageTables`.
 
     Attributes
     ----------
@@ -93,104 +86,40 @@ class CoverageResult:
         (+ ``grade``, + ``travel_minutes`` with a minutes matrix), point geometry.
     blindspots
         Blind-spot zones (see :mod:`netplan.blindspots`), heaviest first.
-    reach
-        The reach matrix of the counting outlets (columns are those sites).
     kpis
         The figures :meth:`summary` returns.
+    reach
+        The reach matrix of the counting outlets (columns are those sites).
     """
 
-    points: gpd.GeoDataFrame
-    blindspots: gpd.GeoDataFrame
-    reach: ReachMatrix
-    kpis: dict[str, Any] = field(default_factory=dict)
-
-    def summary(self) -> dict[str, Any]:
-        """Return the KPIs as plain JSON-ready data (a copy).
-
-        Keys include ``n_demand``, ``total_weight``, ``n_covered``,
-        ``covered_weight``, ``coverage_rate``, ``weighted_coverage_rate``,
-        ``by_tier``, ``by_grade``, ``by_region``, ``distance_km`` (``mean``,
-        ``p50``, ``p90``, ``p95``, ``max``), ``overlap_rate``,
-        ``support_chain``, ``n_blindspots``, ``blindspot_weight``,
-        ``distance_model`` and ``warnings``.
-        """
-        result: dict[str, Any] = json.loads(json.dumps(_plain(self.kpis)))
-        return result
-
-    def to_files(self, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
-        """Write ``coverage.<fmt>``, ``blindspots.geojson`` and ``summary.json``.
-
-        Every file is written atomically and is byte-identical across runs on
-        the same input.
-
-        Parameters
-        ----------
-        out_dir
-            Output folder (created).
-        fmt
-            Format of the per-point file: ``csv``, ``geojson``, ``parquet`` or ``gpkg``.
-
-        Returns
-        -------
-        dict
-            Written paths by name (``coverage``, ``blindspots``, ``summary``).
-        """
-        if fmt not in OUTPUT_FORMATS:
-            msg = f"unknown output format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}"
-            raise ValueError(msg)
-        out = Path(out_dir)
-        paths = {
-            "coverage": write_frame(self.points, out / f"coverage.{fmt}", fmt=fmt),
-            "blindspots": _write_blindspots(self.blindspots, out / "blindspots.geojson"),
-            "summary": write_text(out / "summary.json", summary_json(self.summary())),
-        }
-        return paths
+    reach: ReachMatrix = field(kw_only=True)
 
 
-def summary_json(summary: Mapping[str, Any]) -> str:
-    """Return ``summary`` as stable JSON: sorted keys, floats to 10 significant digits."""
-    return json.dumps(_plain(summary), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+#: Stable JSON of a coverage summary (the one rule: :func:`netplan.results.stable_json`).
+summary_json = stable_json
 
 
-def _plain(value: Any) -> Any:
-    """Return ``value`` with numpy scalars as Python numbers and floats rounded; NaN/inf → None."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        if not math.isfinite(number):
-            return None
-        return float(f"{number:.{SUMMARY_DIGITS}g}")
-    return value
+# --------------------------------------------------------------------------- figures
 
 
-def _write_blindspots(zones: gpd.GeoDataFrame, path: Path) -> Path:
-    if len(zones):
-        return write_frame(zones, path, fmt="geojson")
-    # GDAL cannot infer a geometry type from no rows: write the empty collection directly.
-    empty = {"type": "FeatureCollection", "name": path.stem, "features": []}
-    return write_text(path, json.dumps(empty, indent=1) + "\n")
+def rate(part: float, whole: float) -> float | None:
+    """Return ``part / whole``, or ``None`` when ``whole`` is 0.
 
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _rate(part: float, whole: float) -> float | None:
+    Examples
+    --------
+    >>> rate(1.0, 4.0), rate(1.0, 0.0)
+    (0.25, None)
+    """
     return part / whole if whole > 0 else None
 
 
-def _group_stats(
+def group_stats(
     codes: NDArray[np.int64],
     labels: list[str],
     weight: NDArray[np.float64],
     covered: NDArray[np.bool_],
 ) -> dict[str, dict[str, Any]]:
+    """Return counts, weights and coverage rates per group (``codes`` index ``labels``)."""
     size = len(labels)
     n = np.bincount(codes, minlength=size)
     w = np.bincount(codes, weights=weight, minlength=size)
@@ -203,22 +132,31 @@ def _group_stats(
             "weight": float(w[k]),
             "n_covered": int(n_cov[k]),
             "covered_weight": float(w_cov[k]),
-            "coverage_rate": _rate(float(n_cov[k]), float(n[k])),
-            "weighted_coverage_rate": _rate(float(w_cov[k]), float(w[k])),
+            "coverage_rate": rate(float(n_cov[k]), float(n[k])),
+            "weighted_coverage_rate": rate(float(w_cov[k]), float(w[k])),
         }
     return out
 
 
-def _codes(values: pd.Series) -> tuple[NDArray[np.int64], list[str]]:
+def group_codes(values: pd.Series) -> tuple[NDArray[np.int64], list[str]]:
+    """Return each value's group code and the sorted labels (missing values are ``(none)``).
+
+    Examples
+    --------
+    >>> codes, labels = group_codes(pd.Series(["B", None, "A", "B"]))
+    >>> codes.tolist(), labels
+    ([2, 0, 1, 2], ['(none)', 'A', 'B'])
+    """
     text = values.astype(object).where(values.notna(), "(none)").map(str)
     labels = sorted(pd.unique(text))
     codes = pd.Categorical(text, categories=labels).codes.astype(np.int64)
     return codes, labels
 
 
-def _percentiles(
+def percentiles(
     values: NDArray[np.float64], weight: NDArray[np.float64]
 ) -> dict[str, float | None]:
+    """Return mean, p50, p90, p95, max and weighted mean of the finite ``values``."""
     finite = np.isfinite(values)
     if not finite.any():
         return {
@@ -242,7 +180,69 @@ def _percentiles(
     }
 
 
-def _support_chain(sites: gpd.GeoDataFrame, scenario: Scenario) -> dict[str, dict[str, Any]]:
+def tier_reach(
+    reach: ReachMatrix, covering: NDArray[np.int64], scenario: Scenario
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Return, per demand point, the tiers reaching it and the tier of its covering outlet.
+
+    Returns
+    -------
+    tuple
+        A bit mask (bit ``k`` set: an outlet of the scenario's ``k``-th tier
+        reaches the point) and the index of the covering outlet's tier (-1: none).
+    """
+    names = list(scenario.tiers)
+    if len(names) > 62:
+        msg = f"{scenario.source}: at most 62 tiers are supported, got {len(names)}"
+        raise InputError(msg)
+    site_code = np.array(
+        [names.index(t) if t in scenario.tiers else -1 for t in reach.site_tiers], dtype=np.int64
+    )
+    rows = np.repeat(np.arange(reach.n_demand), np.diff(reach.matrix.indptr))
+    entry_code = site_code[reach.matrix.indices] if reach.matrix.nnz else np.zeros(0, np.int64)
+    bits = np.zeros(reach.n_demand, dtype=np.int64)
+    for k in range(len(names)):
+        hit = np.zeros(reach.n_demand, dtype=bool)
+        hit[rows[entry_code == k]] = True
+        bits |= hit.astype(np.int64) << k
+    covering_tier = np.full(reach.n_demand, -1, dtype=np.int64)
+    has_covering = covering >= 0
+    if reach.n_sites:
+        covering_tier[has_covering] = site_code[covering[has_covering]]
+    return bits, covering_tier
+
+
+def tier_stats(
+    scenario: Scenario,
+    site_tiers: NDArray[np.object_],
+    reached_bits: NDArray[np.int64],
+    covering_tier: NDArray[np.int64],
+    weight: NDArray[np.float64],
+) -> dict[str, dict[str, Any]]:
+    """Return the ``by_tier`` KPIs from :func:`tier_reach`'s columns.
+
+    ``site_tiers`` are the tiers of the counting outlets.
+    """
+    n_demand = len(weight)
+    total_weight = float(weight.sum())
+    out: dict[str, dict[str, Any]] = {}
+    for k, name in enumerate(scenario.tiers):
+        reached = (np.asarray(reached_bits, dtype=np.int64) >> k) & 1 == 1
+        primary = covering_tier == k
+        out[name] = {
+            "label": scenario.tiers[name].label,
+            "n_sites": int((site_tiers == name).sum()),
+            "n_covered": int(reached.sum()),
+            "covered_weight": float(weight[reached].sum()),
+            "coverage_rate": rate(float(reached.sum()), float(n_demand)),
+            "weighted_coverage_rate": rate(float(weight[reached].sum()), total_weight),
+            "n_primary": int(primary.sum()),
+            "primary_weight": float(weight[primary].sum()),
+        }
+    return out
+
+
+def support_chain(sites: gpd.GeoDataFrame, scenario: Scenario) -> dict[str, dict[str, Any]]:
     """Return, per tier with a parent, the outlets with no parent outlet within support radius."""
     lon = np.asarray(sites.geometry.x, dtype=np.float64)
     lat = np.asarray(sites.geometry.y, dtype=np.float64)
@@ -270,43 +270,8 @@ def _support_chain(sites: gpd.GeoDataFrame, scenario: Scenario) -> dict[str, dic
     return out
 
 
-def _matrix_for(
-    matrix: pd.DataFrame | str | Path | None, *id_sets: NDArray[np.object_]
-) -> list[pd.DataFrame | None]:
-    """Split a matrix between demand sets (customers and installed base), checking ids once."""
-    if matrix is None:
-        return [None] * len(id_sets)
-    frame = read_matrix(matrix) if isinstance(matrix, str | Path) else matrix
-    if len(id_sets) == 1:
-        return [frame]
-    from netplan.errors import Problem
-
-    source = frame.attrs.get("netplan_source", {})
-    name = str(source.get("file", "matrix"))
-    offset = int(source.get("row_offset", 1))
-    known = pd.Index(np.concatenate(id_sets))
-    unknown = np.flatnonzero(~frame["demand_id"].isin(known).to_numpy())
-    if unknown.size:
-        problems = [
-            Problem(
-                name,
-                int(p) + offset,
-                "demand_id",
-                f"unknown demand id '{frame['demand_id'].iat[int(p)]}'; "
-                "it is not among the demand points given",
-            )
-            for p in unknown[:20]
-        ]
-        raise InputError(problems, total=int(unknown.size))
-    parts: list[pd.DataFrame | None] = []
-    for ids in id_sets:
-        part = frame[frame["demand_id"].isin(pd.Index(ids)).to_numpy()].reset_index(drop=True)
-        part.attrs["netplan_source"] = dict(source)
-        parts.append(part)
-    return parts
-
-
-def _check_demand(gdf: gpd.GeoDataFrame, what: str) -> NDArray[np.float64]:
+def check_demand(gdf: pd.DataFrame, what: str) -> NDArray[np.float64]:
+    """Return the demand weights, checking there are points and the weights are 0 or more."""
     if len(gdf) == 0:
         msg = f"{what}: no demand points; give at least one row"
         raise InputError(msg)
@@ -321,9 +286,232 @@ def _check_demand(gdf: gpd.GeoDataFrame, what: str) -> NDArray[np.float64]:
     return weight
 
 
-def _source_name(gdf: gpd.GeoDataFrame, default: str) -> str:
+def check_total_weight(weight: NDArray[np.float64], what: str) -> float:
+    """Return the total demand weight; a total of 0 raises :class:`InputError`."""
+    total_weight = float(weight.sum())
+    if total_weight <= 0:
+        msg = (
+            f"{what}: the total demand weight is 0, so weighted coverage means nothing; "
+            "check the weight (or units) column"
+        )
+        raise InputError(msg)
+    return total_weight
+
+
+def source_name(gdf: pd.DataFrame, default: str) -> str:
+    """Return the file a frame was read from (for messages), or ``default``."""
     source = gdf.attrs.get("netplan_source", {})
     return str(source.get("file") or default)
+
+
+def site_notes(status: NDArray[np.object_], sites_name: str) -> list[str]:
+    """Return (and warn) the notes on which sites count: none, or required ones only."""
+    counting = np.isin(status, COUNTING_STATUSES)
+    notes: list[str] = []
+    if not counting.any():
+        notes.append(
+            f"{sites_name}: no site has status existing or required, so nothing is covered "
+            "and all demand is a blind spot"
+        )
+    elif int((status == "existing").sum()) == 0:
+        notes.append(
+            f"{sites_name}: no site has status existing; coverage counts the "
+            f"{int(counting.sum())} required site(s) only"
+        )
+    for note in notes:
+        warnings.warn(note, InputWarning, stacklevel=3)
+    return notes
+
+
+def customer_kpis(
+    name: str, weight: NDArray[np.float64], covered: NDArray[np.bool_]
+) -> dict[str, Any]:
+    """Return the ``customers`` block: customers reached, by count and by weight."""
+    covered_weight = float(weight[covered].sum())
+    return {
+        "file": name,
+        "n_demand": len(weight),
+        "n_covered": int(covered.sum()),
+        "coverage_rate": rate(float(covered.sum()), float(len(weight))),
+        "total_weight": float(weight.sum()),
+        "covered_weight": covered_weight,
+        "weighted_coverage_rate": rate(covered_weight, float(weight.sum())),
+    }
+
+
+def headline_kpis(
+    weight: NDArray[np.float64],
+    covered: NDArray[np.bool_],
+    total_weight: float,
+    counting: NDArray[np.bool_],
+    status: NDArray[np.object_],
+) -> dict[str, Any]:
+    """Return the headline coverage figures: counts, weights and rates, sites by status."""
+    n_demand = len(covered)
+    covered_weight = float(weight[covered].sum())
+    return {
+        "n_demand": n_demand,
+        "total_weight": total_weight,
+        "n_covered": int(covered.sum()),
+        "covered_weight": covered_weight,
+        "n_uncovered": int((~covered).sum()),
+        "uncovered_weight": float(weight[~covered].sum()),
+        "coverage_rate": rate(float(covered.sum()), float(n_demand)),
+        "weighted_coverage_rate": rate(covered_weight, total_weight),
+        "n_sites": int(counting.sum()),
+        "sites_by_status": {
+            str(k): int(v) for k, v in sorted(pd.Series(status).value_counts().items())
+        },
+    }
+
+
+def coverage_kpis(
+    points: pd.DataFrame,
+    *,
+    status: NDArray[np.object_],
+    counting_sites: gpd.GeoDataFrame,
+    scenario: Scenario,
+    tiers: tuple[NDArray[np.int64], NDArray[np.int64]],
+    grades: pd.Series | None,
+    admin: Mapping[str, pd.Series],
+    source: Mapping[str, str],
+    blindspots: BlindspotOptions | None,
+    customers: dict[str, Any] | None,
+    notes: list[str],
+) -> tuple[dict[str, Any], gpd.GeoDataFrame]:
+    """Return every coverage KPI and the blind-spot zones from the per-point columns.
+
+    The one KPI function of every coverage engine: :func:`coverage_from_points`
+    (in memory) and the streamed and Dask engines of :mod:`netplan.scale`
+    call it with the same columns, so they report the same figures.
+
+    Parameters
+    ----------
+    points
+        One row per demand point with :data:`POINT_COLUMNS` (+ ``travel_minutes``).
+    status
+        Every site's status (``sites_by_status``, the count of counting outlets).
+    counting_sites
+        The outlets that count (support-chain health).
+    scenario
+        Tiers and the support chain.
+    tiers
+        :func:`tier_reach`'s columns: tiers reaching each point, covering tier.
+    grades
+        Each point's region grade, or ``None``.
+    admin
+        Admin columns present (``province``, ...) by name.
+    source
+        ``scenario``, ``demand_file``, ``demand_kind``, ``sites_file``,
+        ``distance_model`` and ``unit``, copied into the KPIs.
+    blindspots
+        How to group uncovered demand; ``None`` skips blind spots.
+    customers
+        The :func:`customer_kpis` block, or ``None``.
+    notes
+        Warnings for the summary (:func:`site_notes`).
+    """
+    weight = points["weight"].to_numpy(dtype=np.float64)
+    covered = points["covered"].to_numpy(dtype=bool)
+    total_weight = float(weight.sum())
+    counting = np.isin(status, COUNTING_STATUSES)
+    kpis = headline_kpis(weight, covered, total_weight, counting, status)
+    kpis.update(source)
+    reached_bits, covering_tier = tiers
+    site_tiers = (
+        counting_sites["tier"].astype(object).to_numpy()
+        if "tier" in counting_sites.columns
+        else np.full(len(counting_sites), None, dtype=object)
+    )
+    kpis["by_tier"] = tier_stats(scenario, site_tiers, reached_bits, covering_tier, weight)
+    if grades is not None:
+        codes, labels = group_codes(grades)
+        kpis["by_grade"] = group_stats(codes, labels, weight, covered)
+    else:
+        kpis["by_grade"] = {}
+    by_region: dict[str, Any] = {}
+    for column in ADMIN_COLUMNS:
+        if column in admin:
+            codes, labels = group_codes(admin[column])
+            by_region[column] = group_stats(codes, labels, weight, covered)
+    kpis["by_region"] = by_region
+    distance = points["distance_km"].to_numpy(dtype=np.float64)
+    kpis["distance_km"] = percentiles(distance, weight)
+    if "travel_minutes" in points.columns:
+        kpis["travel_minutes"] = percentiles(
+            points["travel_minutes"].to_numpy(dtype=np.float64), weight
+        )
+    zones = overlap_and_blindspots(
+        kpis,
+        points["lon"].to_numpy(dtype=np.float64),
+        points["lat"].to_numpy(dtype=np.float64),
+        weight,
+        covered,
+        points["n_covering"].to_numpy(dtype=np.int64),
+        points["nearest_site"].to_numpy(dtype=object),
+        distance,
+        counting_sites,
+        scenario,
+        blindspots,
+    )
+    if customers is not None:
+        kpis["customers"] = customers
+    kpis["warnings"] = notes
+    return kpis, zones
+
+
+def overlap_and_blindspots(
+    kpis: dict[str, Any],
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    weight: NDArray[np.float64],
+    covered: NDArray[np.bool_],
+    n_covering: NDArray[np.int64],
+    nearest_site: NDArray[np.object_],
+    distance_km: NDArray[np.float64],
+    counting_sites: gpd.GeoDataFrame,
+    scenario: Scenario,
+    blindspots: BlindspotOptions | None,
+) -> gpd.GeoDataFrame:
+    """Add the overlap, support-chain and blind-spot KPIs to ``kpis``; return the zones.
+
+    Shared by :func:`coverage_from_points` and the streamed and Dask engines
+    (:mod:`netplan.scale`), so every engine computes these figures alike.
+    """
+    covered_weight = float(weight[covered].sum())
+    overlap = covered & (n_covering >= 2)
+    kpis["n_overlap"] = int(overlap.sum())
+    kpis["overlap_weight"] = float(weight[overlap].sum())
+    kpis["overlap_rate"] = rate(float(weight[overlap].sum()), covered_weight)
+    kpis["support_chain"] = support_chain(counting_sites, scenario)
+
+    zones = empty_blindspots()
+    uncovered = np.flatnonzero(~covered)
+    if blindspots is not None:
+        zones, zone_of_point = blindspots_from_points(
+            lon[uncovered],
+            lat[uncovered],
+            weight[uncovered],
+            nearest_site[uncovered],
+            distance_km[uncovered],
+            blindspots,
+        )
+        in_zone = zone_of_point >= 0
+        kpis["blindspot_method"] = blindspots.method
+        kpis["h3_resolution"] = blindspots.h3_resolution
+        kpis["min_zone_weight"] = blindspots.min_zone_weight
+        if blindspots.method == "dbscan":
+            kpis["eps_km"] = blindspots.eps_km
+            kpis["min_samples"] = blindspots.min_samples
+        kpis["n_blindspot_points"] = int(in_zone.sum())
+        kpis["blindspot_weight"] = float(weight[uncovered][in_zone].sum())
+        kpis["dropped_zone_weight"] = float(weight[uncovered][~in_zone].sum())
+    else:
+        kpis["blindspot_method"] = None
+        kpis["n_blindspot_points"] = 0
+        kpis["blindspot_weight"] = 0.0
+    kpis["n_blindspots"] = len(zones)
+    return zones
 
 
 # --------------------------------------------------------------------------- the analysis
@@ -338,6 +526,7 @@ def coverage_from_points(
     blindspots: BlindspotOptions | None = BlindspotOptions(),  # noqa: B008 (frozen, immutable)
     customers: gpd.GeoDataFrame | None = None,
     progress: ProgressCallback | None = None,
+    reach: ReachMatrix | None = None,
 ) -> CoverageResult:
     """Compute the coverage of today's network (existing and required outlets).
 
@@ -362,6 +551,11 @@ def coverage_from_points(
         the installed base.
     progress
         ``progress(done, total)`` callback over the demand points.
+    reach
+        The reach matrix of ``gdf_demand`` against every site of
+        ``gdf_sites`` (in that order), already built, e.g. the one a plan was
+        solved on: its counting columns are used and none is built for the
+        demand (``matrix`` then serves the customers only).
 
     Returns
     -------
@@ -394,217 +588,125 @@ def coverage_from_points(
     >>> result = coverage_from_points(demand, sites, scenario)  # doctest: +SKIP
     >>> result.summary()["weighted_coverage_rate"]  # doctest: +SKIP
     """
-    demand_name = _source_name(gdf_demand, "demand")
-    weight = _check_demand(gdf_demand, demand_name)
-    total_weight = float(weight.sum())
-    if total_weight <= 0:
-        msg = (
-            f"{demand_name}: the total demand weight is 0, so weighted coverage means nothing; "
-            "check the weight (or units) column"
-        )
-        raise InputError(msg)
-
+    demand_name = source_name(gdf_demand, "demand")
+    weight = check_demand(gdf_demand, demand_name)
+    check_total_weight(weight, demand_name)
     status = (
         gdf_sites["status"].astype(str).to_numpy()
         if "status" in gdf_sites.columns
         else np.full(len(gdf_sites), "existing", dtype=object)
     )
     counting = np.isin(status, COUNTING_STATUSES)
-    notes: list[str] = []
-    n_existing = int((status == "existing").sum())
-    sites_name = _source_name(gdf_sites, "sites")
-    if not counting.any():
-        notes.append(
-            f"{sites_name}: no site has status existing or required, so nothing is covered "
-            "and all demand is a blind spot"
-        )
-    elif n_existing == 0:
-        notes.append(
-            f"{sites_name}: no site has status existing; coverage counts the "
-            f"{int(counting.sum())} required site(s) only"
-        )
-    for note in notes:
-        warnings.warn(note, InputWarning, stacklevel=2)
+    sites_name = source_name(gdf_sites, "sites")
+    notes = site_notes(status, sites_name)
 
-    demand_ids = gdf_demand["id"].astype(str).to_numpy(dtype=object)
     customer_ids = (
         customers["id"].astype(str).to_numpy(dtype=object) if customers is not None else None
     )
+    demand_ids = gdf_demand["id"].astype(str).to_numpy(dtype=object)
     id_sets = [demand_ids] if customer_ids is None else [demand_ids, customer_ids]
     matrices = _matrix_for(matrix, *id_sets)
     counting_sites = gdf_sites[counting]
-    if matrices[0] is not None:
-        # Check the matrix against every site (it may name candidates), then keep the counting ones.
-        reach = reach_from_points(
-            gdf_demand, gdf_sites, scenario, matrix=matrices[0], progress=progress
-        ).subset_sites(counting)
-    else:
-        reach = reach_from_points(gdf_demand, counting_sites, scenario, progress=progress)
-
+    reach = _counting_reach(
+        gdf_demand, gdf_sites, counting, scenario, matrices[0], reach=reach, progress=progress
+    )
     covering_index, _ = reach.covering_nearest()
     points = _points_frame(gdf_demand, weight, reach, covering_index)
-    covered = points["covered"].to_numpy(dtype=bool)
-    n_covering = points["n_covering"].to_numpy(dtype=np.int64)
-
-    kpis = headline_kpis(weight, covered, total_weight, counting, status)
-    kpis.update(
-        scenario=scenario.name,
-        demand_file=demand_name,
-        demand_kind=str(gdf_demand.attrs.get("netplan_source", {}).get("kind", "")),
-        sites_file=sites_name,
-        distance_model=reach.distance_model,
-        unit=reach.unit,
-    )
-    kpis["by_tier"] = _by_tier(reach, weight, covering_index, scenario)
-    if "grade" in gdf_demand.columns:
-        codes, labels = _codes(gdf_demand["grade"])
-        kpis["by_grade"] = _group_stats(codes, labels, weight, covered)
-    else:
-        kpis["by_grade"] = {}
-    by_region: dict[str, Any] = {}
     lower = {str(c).lower(): c for c in gdf_demand.columns}
-    for column in ADMIN_COLUMNS:
-        if column in lower:
-            codes, labels = _codes(gdf_demand[lower[column]])
-            by_region[column] = _group_stats(codes, labels, weight, covered)
-    kpis["by_region"] = by_region
-    kpis["distance_km"] = _percentiles(points["distance_km"].to_numpy(dtype=np.float64), weight)
-    if "travel_minutes" in points.columns:
-        kpis["travel_minutes"] = _percentiles(
-            points["travel_minutes"].to_numpy(dtype=np.float64), weight
-        )
-    zones = overlap_and_blindspots(
-        kpis,
-        points["lon"].to_numpy(dtype=np.float64),
-        points["lat"].to_numpy(dtype=np.float64),
-        weight,
-        covered,
-        n_covering,
-        points["nearest_site"].to_numpy(dtype=object),
-        points["distance_km"].to_numpy(dtype=np.float64),
-        counting_sites,
-        scenario,
-        blindspots,
-    )
-
+    customer_block = None
     if customers is not None:
-        kpis["customers"] = _customer_block(
-            customers, counting_sites, gdf_sites, counting, scenario, matrices
+        customer_name = source_name(customers, "customers")
+        customer_weight = check_demand(customers, customer_name)
+        customer_reach = _counting_reach(customers, gdf_sites, counting, scenario, matrices[-1])
+        customer_block = customer_kpis(
+            customer_name, customer_weight, customer_reach.n_covering() > 0
         )
-    kpis["warnings"] = notes
+    kpis, zones = coverage_kpis(
+        points,
+        status=status,
+        counting_sites=counting_sites,
+        scenario=scenario,
+        tiers=tier_reach(reach, covering_index, scenario),
+        grades=gdf_demand["grade"] if "grade" in gdf_demand.columns else None,
+        admin={c: gdf_demand[lower[c]] for c in ADMIN_COLUMNS if c in lower},
+        source={
+            "scenario": scenario.name,
+            "demand_file": demand_name,
+            "demand_kind": str(gdf_demand.attrs.get("netplan_source", {}).get("kind", "")),
+            "sites_file": sites_name,
+            "distance_model": reach.distance_model,
+            "unit": reach.unit,
+        },
+        blindspots=blindspots,
+        customers=customer_block,
+        notes=notes,
+    )
     return CoverageResult(points=points, blindspots=zones, reach=reach, kpis=kpis)
 
 
-def headline_kpis(
-    weight: NDArray[np.float64],
-    covered: NDArray[np.bool_],
-    total_weight: float,
-    counting: NDArray[np.bool_],
-    status: NDArray[np.object_],
-) -> dict[str, Any]:
-    """Return the headline coverage figures: counts, weights and rates, sites by status.
-
-    Shared by :func:`coverage_from_points` and the engines of :mod:`netplan.scale`.
-    """
-    n_demand = len(covered)
-    covered_weight = float(weight[covered].sum())
-    return {
-        "n_demand": n_demand,
-        "total_weight": total_weight,
-        "n_covered": int(covered.sum()),
-        "covered_weight": covered_weight,
-        "n_uncovered": int((~covered).sum()),
-        "uncovered_weight": float(weight[~covered].sum()),
-        "coverage_rate": _rate(float(covered.sum()), float(n_demand)),
-        "weighted_coverage_rate": _rate(covered_weight, total_weight),
-        "n_sites": int(counting.sum()),
-        "sites_by_status": {
-            str(k): int(v) for k, v in sorted(pd.Series(status).value_counts().items())
-        },
-    }
-
-
-def overlap_and_blindspots(
-    kpis: dict[str, Any],
-    lon: NDArray[np.float64],
-    lat: NDArray[np.float64],
-    weight: NDArray[np.float64],
-    covered: NDArray[np.bool_],
-    n_covering: NDArray[np.int64],
-    nearest_site: NDArray[np.object_],
-    distance_km: NDArray[np.float64],
-    counting_sites: gpd.GeoDataFrame,
-    scenario: Scenario,
-    blindspots: BlindspotOptions | None,
-) -> gpd.GeoDataFrame:
-    """Add the overlap, support-chain and blind-spot KPIs to ``kpis``; return the zones.
-
-    Shared by :func:`coverage_from_points` and the streamed and Dask engines
-    (:mod:`netplan.scale`), so every engine computes these figures alike.
-    """
-    covered_weight = float(weight[covered].sum())
-    overlap = covered & (n_covering >= 2)
-    kpis["n_overlap"] = int(overlap.sum())
-    kpis["overlap_weight"] = float(weight[overlap].sum())
-    kpis["overlap_rate"] = _rate(float(weight[overlap].sum()), covered_weight)
-    kpis["support_chain"] = _support_chain(counting_sites, scenario)
-
-    zones = empty_blindspots()
-    uncovered = np.flatnonzero(~covered)
-    if blindspots is not None:
-        zones, zone_of_point = blindspots_from_points(
-            lon[uncovered],
-            lat[uncovered],
-            weight[uncovered],
-            nearest_site[uncovered],
-            distance_km[uncovered],
-            blindspots,
-        )
-        in_zone = zone_of_point >= 0
-        kpis["blindspot_method"] = blindspots.method
-        kpis["h3_resolution"] = blindspots.h3_resolution
-        kpis["min_zone_weight"] = blindspots.min_zone_weight
-        if blindspots.method == "dbscan":
-            kpis["eps_km"] = blindspots.eps_km
-            kpis["min_samples"] = blindspots.min_samples
-        kpis["n_blindspot_points"] = int(in_zone.sum())
-        kpis["blindspot_weight"] = float(weight[uncovered][in_zone].sum())
-        kpis["dropped_zone_weight"] = float(weight[uncovered][~in_zone].sum())
-    else:
-        kpis["blindspot_method"] = None
-        kpis["n_blindspot_points"] = 0
-        kpis["blindspot_weight"] = 0.0
-    kpis["n_blindspots"] = len(zones)
-    return zones
-
-
-def _customer_block(
-    customers: gpd.GeoDataFrame,
-    counting_sites: gpd.GeoDataFrame,
+def _counting_reach(
+    gdf_demand: gpd.GeoDataFrame,
     gdf_sites: gpd.GeoDataFrame,
     counting: NDArray[np.bool_],
     scenario: Scenario,
-    matrices: list[pd.DataFrame | None],
-) -> dict[str, Any]:
-    name = _source_name(customers, "customers")
-    weight = _check_demand(customers, name)
-    if matrices[-1] is not None:
-        reach = reach_from_points(customers, gdf_sites, scenario, matrix=matrices[-1]).subset_sites(
-            counting
-        )
-    else:
-        reach = reach_from_points(customers, counting_sites, scenario)
-    covered = reach.n_covering() > 0
-    covered_weight = float(weight[covered].sum())
-    return {
-        "file": name,
-        "n_demand": len(customers),
-        "n_covered": int(covered.sum()),
-        "coverage_rate": _rate(float(covered.sum()), float(len(customers))),
-        "total_weight": float(weight.sum()),
-        "covered_weight": covered_weight,
-        "weighted_coverage_rate": _rate(covered_weight, float(weight.sum())),
-    }
+    matrix: pd.DataFrame | None,
+    *,
+    reach: ReachMatrix | None = None,
+    progress: ProgressCallback | None = None,
+) -> ReachMatrix:
+    """Return the reach matrix of the demand against the counting outlets.
+
+    From ``reach`` (the demand against every site) when given; with a
+    matrix, built against every site (the matrix may name candidates) and
+    then cut; else built against the counting outlets only.
+    """
+    if reach is not None:
+        if reach.n_demand != len(gdf_demand) or reach.n_sites != len(gdf_sites):
+            msg = (
+                f"the reach matrix given is {reach.n_demand} × {reach.n_sites}; expected "
+                f"{len(gdf_demand)} demand points × {len(gdf_sites)} sites"
+            )
+            raise InputError(msg)
+        return reach.subset_sites(counting)
+    if matrix is not None:
+        return reach_from_points(
+            gdf_demand, gdf_sites, scenario, matrix=matrix, progress=progress
+        ).subset_sites(counting)
+    return reach_from_points(gdf_demand, gdf_sites[counting], scenario, progress=progress)
+
+
+def _matrix_for(
+    matrix: pd.DataFrame | str | Path | None, *id_sets: NDArray[np.object_]
+) -> list[pd.DataFrame | None]:
+    """Split a matrix between demand sets (customers and installed base), checking ids once."""
+    if matrix is None:
+        return [None] * len(id_sets)
+    frame = read_matrix(matrix) if isinstance(matrix, str | Path) else matrix
+    if len(id_sets) == 1:
+        return [frame]
+    source = frame.attrs.get("netplan_source", {})
+    name = str(source.get("file", "matrix"))
+    offset = int(source.get("row_offset", 1))
+    known = pd.Index(np.concatenate(id_sets))
+    unknown = np.flatnonzero(~frame["demand_id"].isin(known).to_numpy())
+    if unknown.size:
+        problems = [
+            Problem(
+                name,
+                int(p) + offset,
+                "demand_id",
+                f"unknown demand id '{frame['demand_id'].iat[int(p)]}'; "
+                "it is not among the demand points given",
+            )
+            for p in unknown[:20]
+        ]
+        raise InputError(problems, total=int(unknown.size))
+    parts: list[pd.DataFrame | None] = []
+    for ids in id_sets:
+        part = frame[frame["demand_id"].isin(pd.Index(ids)).to_numpy()].reset_index(drop=True)
+        part.attrs["netplan_source"] = dict(source)
+        parts.append(part)
+    return parts
 
 
 def _points_frame(
@@ -653,39 +755,3 @@ def _points_frame(
         grade = gdf_demand["grade"].astype(object)
         frame["grade"] = grade.where(grade.notna(), None).to_numpy()
     return gpd.GeoDataFrame(frame, geometry=gdf_demand.geometry.to_numpy(), crs="EPSG:4326")
-
-
-def _by_tier(
-    reach: ReachMatrix,
-    weight: NDArray[np.float64],
-    covering_index: NDArray[np.int64],
-    scenario: Scenario,
-) -> dict[str, dict[str, Any]]:
-    names = list(scenario.tiers)
-    code_of = {name: k for k, name in enumerate(names)}
-    site_code = np.array([code_of.get(t, -1) if t is not None else -1 for t in reach.site_tiers])
-    site_code = site_code.astype(np.int64) if site_code.size else np.empty(0, dtype=np.int64)
-    counts = np.diff(reach.matrix.indptr)
-    rows = np.repeat(np.arange(reach.n_demand), counts)
-    entry_code = site_code[reach.matrix.indices]
-    if site_code.size:
-        covering_code = np.where(covering_index >= 0, site_code[np.maximum(covering_index, 0)], -1)
-    else:
-        covering_code = np.full(reach.n_demand, -1, dtype=np.int64)
-    total_weight = float(weight.sum())
-    out: dict[str, dict[str, Any]] = {}
-    for k, name in enumerate(names):
-        reached = np.zeros(reach.n_demand, dtype=bool)
-        reached[rows[entry_code == k]] = True
-        primary = covering_code == k
-        out[name] = {
-            "label": scenario.tiers[name].label,
-            "n_sites": int((site_code == k).sum()),
-            "n_covered": int(reached.sum()),
-            "covered_weight": float(weight[reached].sum()),
-            "coverage_rate": _rate(float(reached.sum()), float(reach.n_demand)),
-            "weighted_coverage_rate": _rate(float(weight[reached].sum()), total_weight),
-            "n_primary": int(primary.sum()),
-            "primary_weight": float(weight[primary].sum()),
-        }
-    return out

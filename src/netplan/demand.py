@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from netplan.config import DemandRates
+from netplan.geo import great_circle_km
+from netplan.rates import age_factors, demand_weights
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -47,85 +48,13 @@ __all__ = [
     "h3_cells",
     "h3_from_partials",
     "h3_partials",
+    "weight_slices",
 ]
-
-
-def age_factors(ages: pd.Series | np.ndarray, rates: DemandRates) -> np.ndarray:
-    """Return the age factor for each age (years); NaN ages get factor 1.
-
-    Parameters
-    ----------
-    ages
-        Age of each unit in years.
-    rates
-        The scenario's demand rates; its ``age_bands`` are (upper bound,
-        factor) pairs, ascending, upper bounds inclusive.
-
-    Returns
-    -------
-    numpy.ndarray
-        One factor per age.
-    """
-    values = np.asarray(ages, dtype=np.float64)
-    factors = np.ones(len(values))
-    if not rates.age_bands:
-        return factors
-    uppers = np.array([upper for upper, _ in rates.age_bands])
-    band_factors = np.array([factor for _, factor in rates.age_bands])
-    known = np.isfinite(values)
-    # Ages are whole years in practice; a band "0-2" holds ages up to (not including) 3.
-    index = np.searchsorted(uppers, np.floor(values[known]), side="left")
-    index = np.minimum(index, len(uppers) - 1)
-    factors[known] = band_factors[index]
-    return factors
-
-
-def demand_weights(frame: pd.DataFrame, rates: DemandRates) -> np.ndarray:
-    """Return the service-demand weight of each installed-base row.
-
-    Parameters
-    ----------
-    frame
-        Installed-base rows with ``units`` and optionally ``product``,
-        ``age_years`` or ``install_year`` (any case).
-    rates
-        The scenario's :class:`~netplan.config.DemandRates`.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``units × service_rate(product) × age_factor(age)`` per row.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from netplan.config import DemandRates
-    >>> rates = DemandRates(service_rates={"excavator": 2.0}, default_rate=1.0)
-    >>> frame = pd.DataFrame({"units": [3, 1], "product": ["excavator", "crane"]})
-    >>> demand_weights(frame, rates).tolist()
-    [6.0, 1.0]
-    """
-    lower = {str(c).lower(): c for c in frame.columns}
-    units = pd.to_numeric(frame[lower["units"]], errors="coerce").to_numpy(dtype=np.float64)
-    rate = np.full(len(frame), rates.default_rate)
-    if "product" in lower and rates.service_rates:
-        product = frame[lower["product"]].astype(object).to_numpy()
-        mapped = pd.Series(product).map(dict(rates.service_rates)).to_numpy(dtype=np.float64)
-        rate = np.where(np.isnan(mapped), rates.default_rate, mapped)
-    if "age_years" in lower:
-        ages = pd.to_numeric(frame[lower["age_years"]], errors="coerce")
-    elif "install_year" in lower:
-        years = pd.to_numeric(frame[lower["install_year"]], errors="coerce")
-        ages = (rates.reference_year - years).clip(lower=0)
-    else:
-        ages = pd.Series(np.full(len(frame), np.nan))
-    weights: np.ndarray = units * rate * age_factors(ages.to_numpy(dtype=np.float64), rates)
-    return weights
 
 
 # --------------------------------------------------------------------------- H3 aggregation
 
-#: Width in bits of the aligned slices used for exact sums (see :func:`_weight_slices`).
+#: Width in bits of the aligned slices used for exact sums (see :func:`weight_slices`).
 _SLICE_BITS = 26
 #: Values one group may hold for its slice sums to stay exact in float64 (2**(53 - 26)).
 _MAX_EXACT_GROUP = 2**27
@@ -168,7 +97,7 @@ def _check_resolution(resolution: int) -> None:
         raise ValueError(msg)
 
 
-def _weight_slices(values: NDArray[np.float64]) -> dict[int, NDArray[np.float64]]:
+def weight_slices(values: NDArray[np.float64]) -> dict[int, NDArray[np.float64]]:
     """Split each value into slices aligned on fixed 26-bit boundaries.
 
     Slice ``k`` of a value holds its binary digits of weight ``2**(26k)`` up
@@ -234,7 +163,7 @@ def h3_partials(gdf: gpd.GeoDataFrame | pd.DataFrame, resolution: int) -> pd.Dat
         keys.append("grade")
     frame["n_points"] = np.ones(len(frame), dtype=np.int64)
     weights = gdf["weight"].to_numpy(dtype=np.float64)
-    for k, part in _weight_slices(weights).items():
+    for k, part in weight_slices(weights).items():
         frame[f"{_SLICE_PREFIX}{k}"] = part
     return frame.groupby(keys, sort=True, dropna=False).sum().reset_index()
 
@@ -383,8 +312,6 @@ def _cell_radii_km(cells: list[str], centres: NDArray[np.float64]) -> NDArray[np
     its centre is a vertex.
     """
     import h3
-
-    from netplan.reach import great_circle_km
 
     if not cells:
         return np.zeros(0)

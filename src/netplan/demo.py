@@ -24,6 +24,7 @@ from netplan.coverage import CoverageResult, coverage_from_points
 from netplan.io import read_customers, read_installed_base, read_sites, write_text
 from netplan.locate import Plan, plan_from_points
 from netplan.maps import network_map
+from netplan.reach import reach_from_points
 from netplan.report import write_report
 from netplan.scoring import ScoreResult, score_sites
 from netplan.summary import InputSummary, input_summary
@@ -127,19 +128,22 @@ def run_demo(
     )
 
     announce("computing today's coverage and blind spots")
-    coverage = coverage_from_points(installed, sites, scenario, customers=customers)
+    # One reach matrix of the installed base against every site serves today's
+    # coverage (its existing columns), the plan and the scores.
+    reach = reach_from_points(installed, sites, scenario)
+    coverage = coverage_from_points(installed, sites, scenario, customers=customers, reach=reach)
     coverage.to_files(out / "coverage")
     result.coverage = coverage
     result.outputs["coverage"] = out / "coverage"
 
     announce("choosing sites (tiered MILP under the scenario's budget)")
-    plan = plan_from_points(installed, sites, scenario, time_limit=time_limit)
+    plan = plan_from_points(installed, sites, scenario, time_limit=time_limit, reach=reach)
     plan.to_files(out / "plan")
     result.plan = plan
     result.outputs["plan"] = out / "plan"
 
     announce("scoring candidate sites")
-    scores = score_sites(installed, sites, scenario)
+    scores = score_sites(installed, sites, scenario, reach=reach)
     scores.to_files(out / "scores")
     result.scores = scores
     result.outputs["scores"] = out / "scores"

@@ -42,6 +42,7 @@ from pyproj.exceptions import CRSError
 
 from netplan.config import SITE_STATUSES, Scenario, Tier, default_scenario
 from netplan.errors import InputError, InputWarning, Problem
+from netplan.rates import demand_weights
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -55,6 +56,7 @@ __all__ = [
     "PointKind",
     "atomic_path",
     "check_output_folder",
+    "clean_matrix",
     "detect_encoding",
     "output_folder",
     "parse_number",
@@ -62,6 +64,7 @@ __all__ = [
     "read_csv_chunks",
     "read_customers",
     "read_installed_base",
+    "read_matrix",
     "read_points",
     "read_sites",
     "write_frame",
@@ -786,8 +789,6 @@ def points_from_frame(
         for column, values in site_columns.items():
             out[column] = values
     elif kind == "installed-base":
-        from netplan.demand import demand_weights
-
         units_col = _find_column(columns, None, ("units",), "units", "", name)
         units = (
             np.ones(len(frame))
@@ -1117,6 +1118,98 @@ def read_installed_base(path: str | Path, **options: Any) -> gpd.GeoDataFrame:
 def read_sites(path: str | Path, **options: Any) -> gpd.GeoDataFrame:
     """Read outlet sites (tier, status, fixed cost, capacity); see :func:`read_points`."""
     return read_points(path, kind="sites", **options)
+
+
+# --------------------------------------------------------------------------- cost matrices
+
+
+def read_matrix(path: str | Path) -> pd.DataFrame:
+    """Read a long-format cost matrix: columns ``demand_id``, ``site_id``, ``cost``.
+
+    CSV files are read with the one CSV rule of every netplan reader
+    (encoding detection, UTF-8 or GB18030, delimiter sniffing, a checked
+    header); Parquet files as :func:`read_points` reads them.
+
+    Parameters
+    ----------
+    path
+        CSV (comma, semicolon, tab or pipe) or Parquet file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``demand_id`` and ``site_id`` (str) and ``cost`` (float);
+        ``attrs["netplan_source"]`` records the file and the row offset used
+        in error messages.
+
+    Raises
+    ------
+    InputError
+        When the file is missing or unreadable, a column is missing, or a
+        cost is not a number 0 or more (listing file, row and column).
+    """
+    path = Path(path)
+    name = str(path)
+    if not path.is_file():
+        raise InputError([Problem(name, None, None, "matrix file not found")])
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        frame, row_offset = _read_csv(path, name), 2
+    elif suffix in PARQUET_SUFFIXES:
+        frame, row_offset = _read_parquet(path, name), 1
+    else:
+        msg = f"unknown matrix file type '{suffix or '(none)'}'; use .csv or .parquet"
+        raise InputError([Problem(name, None, None, msg)])
+    frame.attrs["netplan_source"] = {"file": name, "row_offset": row_offset}
+    return clean_matrix(frame, name, row_offset)
+
+
+def _id_texts(values: pd.Series) -> NDArray[np.object_]:
+    """Return ids as stripped text (an empty cell is ``""``)."""
+    text = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+    return np.asarray(text.to_numpy(dtype=object), dtype=object)
+
+
+def clean_matrix(frame: pd.DataFrame, name: str, row_offset: int) -> pd.DataFrame:
+    """Return a cost matrix frame checked: ``demand_id``/``site_id`` as text, ``cost`` ≥ 0.
+
+    ``name`` and ``row_offset`` (file row of the first data row) make the
+    error messages name the file, row and column.
+    """
+    lower = {str(c).strip().lower(): c for c in frame.columns}
+    missing = [c for c in ("demand_id", "site_id", "cost") if c not in lower]
+    if missing:
+        msg = (
+            f"matrix needs columns demand_id, site_id, cost; missing: {', '.join(missing)} "
+            f"(columns are: {', '.join(map(str, frame.columns))})"
+        )
+        raise InputError([Problem(name, 1 if row_offset == 2 else None, None, msg)])
+    out = pd.DataFrame(
+        {
+            "demand_id": _id_texts(frame[lower["demand_id"]]),
+            "site_id": _id_texts(frame[lower["site_id"]]),
+        }
+    )
+    raw_cost = frame[lower["cost"]]
+    cost = pd.to_numeric(raw_cost, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(cost) | (cost < 0)
+    problems: list[Problem] = []
+    for position in np.flatnonzero(bad)[:20]:
+        value = raw_cost.iloc[int(position)]
+        value = "" if value is None else value  # an empty CSV cell
+        problems.append(
+            Problem(
+                name,
+                int(position) + row_offset,
+                str(lower["cost"]),
+                f"cost {value!r} is not a number 0 or more",
+            )
+        )
+    if problems:
+        raise InputError(problems, total=int(bad.sum()))
+    out["cost"] = cost
+    out.attrs["netplan_source"] = {"file": name, "row_offset": row_offset}
+    return out
 
 
 # --------------------------------------------------------------------------- writing

@@ -39,7 +39,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import branca.element
 import folium
@@ -53,6 +53,7 @@ from netplan.config import Scenario, default_scenario
 from netplan.errors import InputError
 from netplan.i18n import check_lang, text
 from netplan.io import write_text
+from netplan.results import CoverageLike, PlanLike
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -95,30 +96,6 @@ _POSITRON_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors '
     '&copy; <a href="https://carto.com/attributions">CARTO</a>'
 )
-
-
-class CoverageLike(Protocol):
-    """What the map reads from a coverage result.
-
-    :class:`netplan.coverage.CoverageResult` and :class:`netplan.report.CoverageOutputs` fit.
-    """
-
-    points: Any
-    blindspots: Any
-
-    def summary(self) -> dict[str, Any]:
-        """Return the coverage KPIs."""
-        ...
-
-
-class PlanLike(Protocol):
-    """What the map reads from a plan (``netplan.locate.Plan``, ``report.PlanOutputs``)."""
-
-    sites: pd.DataFrame
-
-    def summary(self) -> dict[str, Any]:
-        """Return the plan's summary (``before``/``after`` KPIs)."""
-        ...
 
 
 # --------------------------------------------------------------------------- deterministic ids
@@ -804,11 +781,8 @@ def _build(
             )
 
     zones = getattr(coverage, "blindspots", None) if coverage is not None else None
-    after_coverage = None
-    if coverage is not None and plan is not None:
-        from netplan.report import plan_coverage  # the report module owns this step
-
-        after_coverage = plan_coverage(coverage, plan, scenario)
+    # The plan's network coverage, computed with the plan (Plan.coverage, or plan/coverage/).
+    after_coverage = getattr(plan, "coverage", None) if coverage is not None else None
     # Both layers together stay within max_zones (the heaviest half of each).
     zone_limit = max_zones // 2 if after_coverage is not None else max_zones
     if zones is not None and len(zones):

@@ -51,6 +51,8 @@ from scipy.spatial import cKDTree
 
 from netplan.config import EARTH_RADIUS_KM, Scenario, Tier
 from netplan.errors import ConfigError, InputError, Problem
+from netplan.geo import chord_from_km, great_circle_km, km_from_chord, unit_xyz
+from netplan.io import clean_matrix, read_matrix
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -93,77 +95,6 @@ _QUERY_MARGIN = 1e-9
 
 
 # --------------------------------------------------------------------------- geometry
-
-
-def unit_xyz(lon_deg: ArrayLike, lat_deg: ArrayLike) -> NDArray[np.float64]:
-    """Return the unit-sphere coordinates of points given in degrees.
-
-    Parameters
-    ----------
-    lon_deg, lat_deg
-        Longitudes and latitudes in degrees (EPSG:4326), same length.
-
-    Returns
-    -------
-    numpy.ndarray
-        Array of shape ``(n, 3)``.
-    """
-    lon = np.radians(np.asarray(lon_deg, dtype=np.float64))
-    lat = np.radians(np.asarray(lat_deg, dtype=np.float64))
-    cos_lat = np.cos(lat)
-    out = np.empty((lon.size, 3), dtype=np.float64)
-    out[:, 0] = cos_lat * np.cos(lon)
-    out[:, 1] = cos_lat * np.sin(lon)
-    out[:, 2] = np.sin(lat)
-    return out
-
-
-def great_circle_km(
-    lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLike
-) -> NDArray[np.float64]:
-    """Return great-circle distances in km (vectorised, broadcasting).
-
-    Uses the atan2 (Vincenty sphere) form, accurate for every distance from
-    zero to antipodal.
-
-    Parameters
-    ----------
-    lon1, lat1, lon2, lat2
-        Coordinates in degrees.
-
-    Returns
-    -------
-    numpy.ndarray
-        Distances on a sphere of radius :data:`EARTH_RADIUS_KM`.
-
-    Examples
-    --------
-    >>> round(float(great_circle_km(0, 0, 1, 0)), 3)
-    111.195
-    """
-    lam1 = np.radians(np.asarray(lon1, dtype=np.float64))
-    phi1 = np.radians(np.asarray(lat1, dtype=np.float64))
-    lam2 = np.radians(np.asarray(lon2, dtype=np.float64))
-    phi2 = np.radians(np.asarray(lat2, dtype=np.float64))
-    dlam = lam2 - lam1
-    sin_phi1, cos_phi1 = np.sin(phi1), np.cos(phi1)
-    sin_phi2, cos_phi2 = np.sin(phi2), np.cos(phi2)
-    cos_dlam = np.cos(dlam)
-    num = np.hypot(cos_phi2 * np.sin(dlam), cos_phi1 * sin_phi2 - sin_phi1 * cos_phi2 * cos_dlam)
-    den = sin_phi1 * sin_phi2 + cos_phi1 * cos_phi2 * cos_dlam
-    return np.asarray(EARTH_RADIUS_KM * np.arctan2(num, den), dtype=np.float64)
-
-
-def chord_from_km(km: ArrayLike) -> NDArray[np.float64]:
-    """Return the unit-sphere chord length of a great-circle distance in km."""
-    angle = np.minimum(np.asarray(km, dtype=np.float64) / EARTH_RADIUS_KM, np.pi)
-    return np.asarray(2.0 * np.sin(angle / 2.0), dtype=np.float64)
-
-
-def km_from_chord(chord: ArrayLike) -> NDArray[np.float64]:
-    """Return the great-circle distance in km of a unit-sphere chord length."""
-    half = np.clip(np.asarray(chord, dtype=np.float64) / 2.0, 0.0, 1.0)
-    return np.asarray(2.0 * EARTH_RADIUS_KM * np.arcsin(half), dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- promises
@@ -559,102 +490,6 @@ def _promise_per_point(
 # --------------------------------------------------------------------------- matrix files
 
 
-def read_matrix(path: str | Path) -> pd.DataFrame:
-    """Read a long-format cost matrix: columns ``demand_id``, ``site_id``, ``cost``.
-
-    Parameters
-    ----------
-    path
-        CSV (comma, semicolon or tab; UTF-8 or GB18030) or Parquet file.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``demand_id`` and ``site_id`` (str) and ``cost`` (float);
-        ``attrs["netplan_source"]`` records the file and the row offset used
-        in error messages.
-
-    Raises
-    ------
-    InputError
-        When the file is missing or unreadable, a column is missing, or a
-        cost is not a number 0 or more (listing file, row and column).
-    """
-    from netplan.io import CSV_SUFFIXES, PARQUET_SUFFIXES, detect_encoding
-
-    path = Path(path)
-    name = str(path)
-    if not path.is_file():
-        raise InputError([Problem(name, None, None, "matrix file not found")])
-    suffix = path.suffix.lower()
-    if suffix in CSV_SUFFIXES:
-        with path.open("rb") as handle:
-            sample = handle.read(1 << 20)
-        cut = sample.rfind(b"\n")
-        encoding = detect_encoding(sample[: cut + 1] if cut > 0 else sample, name=name)
-        header = sample.split(b"\n", 1)[0].decode(encoding, errors="replace")
-        delimiter = max(",;\t", key=header.count)
-        try:
-            frame = pd.read_csv(
-                path, sep=delimiter, dtype=str, keep_default_na=False, encoding=encoding
-            )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(
-                [Problem(name, None, None, f"not a readable CSV table: {first}")]
-            ) from None
-        row_offset = 2
-    elif suffix in PARQUET_SUFFIXES:
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:
-            raise InputError(
-                [Problem(name, None, None, f"not a readable Parquet file: {exc}")]
-            ) from None
-        row_offset = 1
-    else:
-        msg = f"unknown matrix file type '{suffix or '(none)'}'; use .csv or .parquet"
-        raise InputError([Problem(name, None, None, msg)])
-    frame.attrs["netplan_source"] = {"file": name, "row_offset": row_offset}
-    return _clean_matrix(frame, name, row_offset)
-
-
-def _clean_matrix(frame: pd.DataFrame, name: str, row_offset: int) -> pd.DataFrame:
-    lower = {str(c).strip().lower(): c for c in frame.columns}
-    missing = [c for c in ("demand_id", "site_id", "cost") if c not in lower]
-    if missing:
-        msg = (
-            f"matrix needs columns demand_id, site_id, cost; missing: {', '.join(missing)} "
-            f"(columns are: {', '.join(map(str, frame.columns))})"
-        )
-        raise InputError([Problem(name, 1 if row_offset == 2 else None, None, msg)])
-    out = pd.DataFrame(
-        {
-            "demand_id": frame[lower["demand_id"]].astype(str).str.strip().to_numpy(dtype=object),
-            "site_id": frame[lower["site_id"]].astype(str).str.strip().to_numpy(dtype=object),
-        }
-    )
-    raw_cost = frame[lower["cost"]]
-    cost = pd.to_numeric(raw_cost, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~np.isfinite(cost) | (cost < 0)
-    problems: list[Problem] = []
-    for position in np.flatnonzero(bad)[:20]:
-        value = raw_cost.iloc[int(position)]
-        problems.append(
-            Problem(
-                name,
-                int(position) + row_offset,
-                str(lower["cost"]),
-                f"cost {value!r} is not a number 0 or more",
-            )
-        )
-    if problems:
-        raise InputError(problems, total=int(bad.sum()))
-    out["cost"] = cost
-    out.attrs["netplan_source"] = {"file": name, "row_offset": row_offset}
-    return out
-
-
 def _matrix_costs(
     matrix: pd.DataFrame | str | Path,
     demand_ids: np.ndarray,
@@ -665,7 +500,7 @@ def _matrix_costs(
         frame = read_matrix(matrix)
     else:
         source = matrix.attrs.get("netplan_source", {})
-        frame = _clean_matrix(
+        frame = clean_matrix(
             matrix, str(source.get("file", "matrix")), int(source.get("row_offset", 1))
         )
     source = frame.attrs.get("netplan_source", {})

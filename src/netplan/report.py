@@ -19,10 +19,8 @@ minutes; :func:`report_xlsx` writes the tables a planner forwards to finance
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import html
-import json
 import math
 import re
 import zipfile
@@ -31,20 +29,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import jinja2
 import markupsafe
 import numpy as np
 import pandas as pd
-import shapely
-from scipy.spatial import cKDTree
 
 from netplan.config import Scenario
-from netplan.errors import InputError, Problem
+from netplan.errors import InputError
 from netplan.i18n import STRINGS, check_lang, text
 from netplan.io import atomic_path, write_text
-from netplan.maps import CoverageLike, PlanLike
-from netplan.reach import km_from_chord, unit_xyz
+from netplan.results import (
+    CoverageLike,
+    CoverageOutputs,
+    PlanLike,
+    PlanOutputs,
+    read_coverage_outputs,
+    read_frontier,
+    read_outputs,
+    read_plan_outputs,
+    read_scores,
+    stable_json,
+)
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -65,249 +70,6 @@ __all__ = [
     "report_xlsx",
     "write_report",
 ]
-
-_ID_COLUMNS = (
-    "id",
-    "site_id",
-    "demand_id",
-    "nearest_site",
-    "covering_site",
-    "zone_id",
-    "tier",
-    "nearest_tier",
-    "status_before",
-    "decision",
-    "grade",
-)
-
-
-def _missing(path: Path, what: str, hint: str) -> InputError:
-    return InputError([Problem(str(path), None, None, f"{what} not found; {hint}")])
-
-
-def _read_json(path: Path, hint: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise _missing(path, "summary file", hint)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError([Problem(str(path), None, None, f"not readable JSON: {exc}")]) from None
-    if not isinstance(data, dict):
-        raise InputError([Problem(str(path), None, None, "expected a JSON object")])
-    return data
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV/Parquet/GeoJSON/GPKG table written by netplan, ids as text, lon/lat columns."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            header = pd.read_csv(path, nrows=0).columns
-            dtypes = {c: str for c in header if c in _ID_COLUMNS}
-            frame = pd.read_csv(path, dtype=dtypes, keep_default_na=True)
-        elif suffix == ".parquet":
-            frame = pd.read_parquet(path)
-        else:
-            frame = gpd.read_file(path)
-    except Exception as exc:  # readers raise many error types
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError([Problem(str(path), None, None, f"cannot read: {first}")]) from None
-    if "geometry" in frame.columns:
-        geometry = gpd.GeoSeries(frame["geometry"])
-        if geometry.notna().all() and (geometry.geom_type == "Point").all():
-            frame["lon"] = shapely.get_x(np.asarray(geometry.values))
-            frame["lat"] = shapely.get_y(np.asarray(geometry.values))
-        frame = pd.DataFrame(frame.drop(columns="geometry"))
-    for column in _ID_COLUMNS:
-        if column in frame.columns:
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-            frame[column] = frame[column].map(lambda v: v if v is None else str(v))
-    return frame
-
-
-@dataclass
-class CoverageOutputs:
-    """A coverage folder read back (the shape of :class:`netplan.coverage.CoverageResult`).
-
-    Attributes
-    ----------
-    points
-        One row per demand point: ``id, lon, lat, weight, nearest_site,
-        nearest_tier, distance_km, covered, covering_site, n_covering``.
-    blindspots
-        Zones with polygons (``zone_id, n_points, weight, area_km2, ...``).
-    kpis
-        The folder's ``summary.json``.
-    source
-        The folder.
-    """
-
-    points: pd.DataFrame
-    blindspots: gpd.GeoDataFrame
-    kpis: dict[str, Any]
-    source: str = ""
-
-    def summary(self) -> dict[str, Any]:
-        """Return the coverage KPIs (``summary.json``)."""
-        return dict(self.kpis)
-
-
-@dataclass
-class PlanOutputs:
-    """A plan folder read back.
-
-    Attributes
-    ----------
-    sites
-        ``plan.csv``: ``id, tier, status_before, decision, fixed_cost,
-        assigned_weight, capacity, utilisation`` (+ coordinates when given).
-    assignment
-        ``assignment.csv`` (``demand_id, site_id, distance``), or ``None``.
-    kpis
-        ``summary.json`` with ``before`` and ``after``.
-    frontier
-        ``frontier.csv`` (trade-off curve), or ``None``.
-    source
-        The folder.
-    """
-
-    sites: pd.DataFrame
-    assignment: pd.DataFrame | None
-    kpis: dict[str, Any]
-    frontier: pd.DataFrame | None = None
-    source: str = ""
-
-    def summary(self) -> dict[str, Any]:
-        """Return the plan's summary (``summary.json``)."""
-        return dict(self.kpis)
-
-
-def read_coverage_outputs(folder: str | Path) -> CoverageOutputs:
-    """Read the folder written by ``netplan coverage`` (or ``CoverageResult.to_files``).
-
-    Parameters
-    ----------
-    folder
-        The ``--out`` folder: ``coverage.<csv|parquet|geojson|gpkg>``,
-        ``blindspots.geojson``, ``summary.json``.
-
-    Raises
-    ------
-    InputError
-        A file is missing or unreadable (the message names it).
-    """
-    folder = Path(folder)
-    hint = "pass the --out folder of `netplan coverage`"
-    if not folder.is_dir():
-        raise _missing(folder, "coverage folder", hint)
-    kpis = _read_json(folder / "summary.json", hint)
-    found = [folder / f"coverage.{fmt}" for fmt in ("csv", "parquet", "geojson", "gpkg")]
-    found = [p for p in found if p.is_file()]
-    if not found:
-        raise _missing(folder / "coverage.csv", "per-point coverage file", hint)
-    points = _read_table(found[0])
-    zones_path = folder / "blindspots.geojson"
-    if zones_path.is_file():
-        text = zones_path.read_text(encoding="utf-8")
-        data = json.loads(text)
-        if data.get("features"):
-            zones = gpd.read_file(zones_path)
-            for column in ("zone_id", "nearest_site"):
-                if column in zones.columns:
-                    zones[column] = zones[column].map(lambda v: None if v is None else str(v))
-        else:
-            zones = gpd.GeoDataFrame({"zone_id": []}, geometry=[], crs=4326)
-    else:
-        zones = gpd.GeoDataFrame({"zone_id": []}, geometry=[], crs=4326)
-    return CoverageOutputs(points=points, blindspots=zones, kpis=kpis, source=str(folder))
-
-
-def read_plan_outputs(folder: str | Path) -> PlanOutputs:
-    """Read the folder written by ``netplan optimize`` (``plan.csv``, ``summary.json``, ...).
-
-    Raises
-    ------
-    InputError
-        ``plan.csv`` or ``summary.json`` is missing or unreadable, or
-        ``plan.csv`` lacks ``id`` or ``decision``.
-    """
-    folder = Path(folder)
-    hint = "pass the --out folder of `netplan optimize`"
-    if not folder.is_dir():
-        raise _missing(folder, "plan folder", hint)
-    kpis = _read_json(folder / "summary.json", hint)
-    plan_path = folder / "plan.csv"
-    if not plan_path.is_file():
-        raise _missing(plan_path, "plan table", hint)
-    sites = _read_table(plan_path)
-    missing = [c for c in ("id", "decision") if c not in sites.columns]
-    if missing:
-        msg = f"columns {', '.join(missing)} missing; expected the plan.csv of `netplan optimize`"
-        raise InputError([Problem(str(plan_path), 1, None, msg)])
-    assignment_path = folder / "assignment.csv"
-    assignment = _read_table(assignment_path) if assignment_path.is_file() else None
-    frontier_path = folder / "frontier.csv"
-    frontier = read_frontier(frontier_path) if frontier_path.is_file() else None
-    return PlanOutputs(
-        sites=sites, assignment=assignment, kpis=kpis, frontier=frontier, source=str(folder)
-    )
-
-
-def read_frontier(folder: str | Path) -> pd.DataFrame:
-    """Read ``frontier.csv`` (and ``by`` from ``frontier.json``) written by ``netplan frontier``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per step (``limit``, ``weighted_coverage_rate``, ...); ``attrs["by"]``
-        is ``"budget"`` or ``"sites"`` when known.
-
-    Raises
-    ------
-    InputError
-        ``frontier.csv`` is missing or unreadable.
-    """
-    path = Path(folder)
-    if path.is_dir():
-        path = path / "frontier.csv"
-    if not path.is_file():
-        raise _missing(path, "trade-off table", "pass the --out folder of `netplan frontier`")
-    frame = _read_table(path)
-    meta = path.with_suffix(".json")
-    if meta.is_file():
-        with contextlib.suppress(InputError):
-            frame.attrs["by"] = str(_read_json(meta, "").get("by", ""))
-    return frame
-
-
-def read_scores(folder: str | Path) -> pd.DataFrame:
-    """Read ``scores.csv`` from the folder written by ``netplan score``.
-
-    Raises
-    ------
-    InputError
-        The file is missing or lacks ``site_id`` / ``total_score``.
-    """
-    path = Path(folder)
-    if path.is_dir():
-        path = path / "scores.csv"
-    if not path.is_file():
-        raise _missing(path, "scores table", "pass the --out folder of `netplan score`")
-    frame = _read_table(path)
-    missing = [c for c in ("site_id", "tier", "total_score", "rank") if c not in frame.columns]
-    if missing:
-        msg = f"columns {', '.join(missing)} missing; expected the scores.csv of `netplan score`"
-        raise InputError([Problem(str(path), 1, None, msg)])
-    return frame
-
-
-def read_outputs(folder: str | Path) -> CoverageOutputs | PlanOutputs:
-    """Read a coverage folder or a plan folder, whichever ``folder`` is (``plan.csv`` decides)."""
-    folder = Path(folder)
-    if (folder / "plan.csv").is_file():
-        return read_plan_outputs(folder)
-    return read_coverage_outputs(folder)
-
 
 # --------------------------------------------------------------------------- formatting
 
@@ -508,19 +270,6 @@ def distance_curve(
     return np.asarray(within / total, dtype=np.float64)
 
 
-def _nearest_open_km(points: pd.DataFrame, plan: PlanLike) -> NDArray[np.float64] | None:
-    """Great-circle km from each demand point to the nearest site open in the plan."""
-    sites = plan.sites
-    if not {"lon", "lat"} <= set(sites.columns) or not {"lon", "lat"} <= set(points.columns):
-        return None
-    open_sites = sites[sites["decision"].isin(["kept", "opened"])]
-    if open_sites.empty:
-        return np.full(len(points), np.inf)
-    tree = cKDTree(unit_xyz(open_sites["lon"].to_numpy(float), open_sites["lat"].to_numpy(float)))
-    chord, _ = tree.query(unit_xyz(points["lon"].to_numpy(float), points["lat"].to_numpy(float)))
-    return np.asarray(km_from_chord(chord), dtype=np.float64)
-
-
 # --------------------------------------------------------------------------- comparison
 
 
@@ -569,24 +318,7 @@ class Comparison:
 
     def to_json(self) -> str:
         """Return :meth:`summary` as stable JSON text."""
-        return (
-            json.dumps(_plain(self.summary()), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        )
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        return float(f"{number:.10g}") if math.isfinite(number) else None
-    return value
+        return stable_json(self.summary())
 
 
 def _kpis_of(outputs: CoverageOutputs | PlanOutputs) -> dict[str, Any]:
@@ -720,66 +452,6 @@ def _zone_rows(zones: Any, top: int) -> list[dict[str, str]]:
     return rows
 
 
-def plan_coverage(
-    coverage: CoverageLike, plan: PlanLike, scenario: Scenario
-) -> CoverageLike | None:
-    """Return the coverage of the plan's network (kept and opened sites), with blind spots.
-
-    The demand is the coverage result's points (``id, lon, lat, weight``, and
-    ``grade`` when present); the blind-spot options are those the coverage
-    summary records. ``None`` when the plan table has no coordinates.
-
-    Parameters
-    ----------
-    coverage
-        Today's coverage (a :class:`CoverageOutputs` or a coverage result).
-    plan
-        The plan (``sites`` with ``id, tier, decision, lon, lat``).
-    scenario
-        The scenario the plan was made with.
-    """
-    from netplan.blindspots import BlindspotOptions
-    from netplan.coverage import coverage_from_points
-
-    points, sites = coverage.points, plan.sites
-    if not {"id", "lon", "lat", "weight"} <= set(points.columns):
-        return None
-    if not {"id", "tier", "decision", "lon", "lat"} <= set(sites.columns):
-        return None
-    columns = ["id", "weight"] + [c for c in ("grade",) if c in points.columns]
-    demand = gpd.GeoDataFrame(
-        pd.DataFrame(points[columns]).reset_index(drop=True),
-        geometry=gpd.points_from_xy(
-            pd.to_numeric(points["lon"]).to_numpy(float),
-            pd.to_numeric(points["lat"]).to_numpy(float),
-        ),
-        crs=4326,
-    )
-    demand["id"] = demand["id"].astype(str)
-    demand["weight"] = pd.to_numeric(demand["weight"]).astype(float)
-    is_open = sites["decision"].isin(["kept", "opened"]).to_numpy()
-    network = gpd.GeoDataFrame(
-        {
-            "id": sites["id"].astype(str).to_numpy(),
-            "tier": sites["tier"].astype(object).to_numpy(),
-            "status": np.where(is_open, "existing", "closed"),
-        },
-        geometry=gpd.points_from_xy(
-            pd.to_numeric(sites["lon"]).to_numpy(float), pd.to_numeric(sites["lat"]).to_numpy(float)
-        ),
-        crs=4326,
-    )
-    network = network[network["tier"].notna().to_numpy()].reset_index(drop=True)
-    kpis = coverage.summary()
-    options = BlindspotOptions(
-        method=str(kpis.get("blindspot_method") or "h3"),
-        h3_resolution=int(kpis.get("h3_resolution") or 6),
-        min_zone_weight=float(kpis.get("min_zone_weight") or 0.0),
-    )
-    result: CoverageLike = coverage_from_points(demand, network, scenario, blindspots=options)
-    return result
-
-
 def _decision_label(decision: Any, lang: str) -> str:
     key = f"decision_{decision}"
     return text(key, lang) if key in STRINGS else str(decision)
@@ -828,10 +500,9 @@ def report_context(
     # else the plan's own "before".
     before = cov_kpis or (plan_kpis or {}).get("before")
     after = (plan_kpis or {}).get("after") if plan_kpis else None
-    after_coverage = (
-        plan_coverage(coverage, plan, scenario)
-        if coverage is not None and plan is not None and scenario is not None
-        else None
+    # The plan's network coverage, computed with the plan (Plan.coverage, or plan/coverage/).
+    after_coverage: CoverageLike | None = (
+        getattr(plan, "coverage", None) if coverage is not None else None
     )
     if after_coverage is not None:
         # The plan's own "after" has no blind-spot zones; take them from the plan's coverage.
@@ -1004,12 +675,19 @@ def report_context(
         x_max = _nice_ceiling(float(np.quantile(finite, 0.95))) if finite.size else 100.0
         grid = np.linspace(0.0, x_max, 101)
         series = [(t["col_before"], "#0072b2", grid, distance_curve(distances, weights, grid))]
-        if plan is not None:
-            after_d = _nearest_open_km(coverage.points, plan)
-            if after_d is not None:
-                series.append(
-                    (t["col_after"], "#d55e00", grid, distance_curve(after_d, weights, grid))
+        if after_coverage is not None:
+            after_points = after_coverage.points
+            after_d = pd.to_numeric(after_points["distance_km"], errors="coerce").to_numpy(float)
+            after_d = np.where(np.isnan(after_d), np.inf, after_d)
+            after_w = pd.to_numeric(after_points["weight"], errors="coerce").fillna(0.0)
+            series.append(
+                (
+                    t["col_after"],
+                    "#d55e00",
+                    grid,
+                    distance_curve(after_d, after_w.to_numpy(float), grid),
                 )
+            )
         distance_svg = _svg_line_chart(
             [(n, c, list(map(float, x)), list(map(float, y))) for n, c, x, y in series],
             x_label=t["curve_x"],

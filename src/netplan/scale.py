@@ -46,9 +46,8 @@ import contextlib
 import json
 import os
 import tempfile
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,20 +60,18 @@ from netplan.config import Scenario
 from netplan.coverage import (
     ADMIN_COLUMNS,
     COUNTING_STATUSES,
-    _check_demand,
-    _codes,
-    _group_stats,
-    _percentiles,
-    _plain,
-    _rate,
-    _write_blindspots,
-    headline_kpis,
-    overlap_and_blindspots,
-    summary_json,
+    check_demand,
+    check_total_weight,
+    coverage_kpis,
+    customer_kpis,
+    site_notes,
+    source_name,
+    tier_reach,
 )
 from netplan.demand import h3_from_partials, h3_partials
-from netplan.errors import ConfigError, InputError, InputWarning, Problem
-from netplan.io import OUTPUT_FORMATS, PointKind, atomic_path, write_text
+from netplan.errors import ConfigError, InputError, Problem
+from netplan.io import PointKind, atomic_path
+from netplan.results import CoverageTables
 from netplan.stream import (
     DEFAULT_CHUNK_ROWS,
     convert_to_geoparquet,
@@ -103,6 +100,7 @@ __all__ = [
     "default_workers",
     "network_from_plan",
     "streams",
+    "use_large_engine",
 ]
 
 #: Coverage engines of ``netplan coverage --engine``.
@@ -124,8 +122,14 @@ _CONNECT_TIMEOUT = "10s"  # how long to try reaching a --scheduler
 
 
 @dataclass
-class LargeCoverageResult:
+class LargeCoverageResult(CoverageTables):
     """Coverage of a network over a large demand: per-point columns, blind spots, KPIs.
+
+    :meth:`summary`, :meth:`to_files` and :meth:`from_files` are those of
+    :class:`netplan.results.CoverageTables`; the per-point file is written
+    piece by piece so memory stays bounded (CSV, GeoJSON and GeoPackage byte
+    for byte as :class:`~netplan.coverage.CoverageResult` writes them;
+    GeoParquet with the same content, in row groups).
 
     Attributes
     ----------
@@ -143,44 +147,11 @@ class LargeCoverageResult:
         ``"local"`` or ``"dask"``.
     """
 
-    points: pd.DataFrame
-    blindspots: gpd.GeoDataFrame
-    kpis: dict[str, Any] = field(default_factory=dict)
     engine: str = "local"
 
-    def summary(self) -> dict[str, Any]:
-        """Return the KPIs as plain JSON-ready data, as ``CoverageResult.summary()`` does."""
-        result: dict[str, Any] = json.loads(json.dumps(_plain(self.kpis)))
-        return result
-
-    def to_files(self, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
-        """Write ``coverage.<fmt>``, ``blindspots.geojson`` and ``summary.json``.
-
-        The same files as ``CoverageResult.to_files`` (CSV, GeoJSON and
-        GeoPackage byte for byte; GeoParquet with the same content, written in
-        row groups), built piece by piece so memory stays bounded.
-
-        Parameters
-        ----------
-        out_dir
-            Output folder (created).
-        fmt
-            ``csv``, ``geojson``, ``parquet`` or ``gpkg``.
-
-        Returns
-        -------
-        dict
-            Written paths by name (``coverage``, ``blindspots``, ``summary``).
-        """
-        if fmt not in OUTPUT_FORMATS:
-            msg = f"unknown output format {fmt!r}; use one of {', '.join(OUTPUT_FORMATS)}"
-            raise ValueError(msg)
-        out = Path(out_dir)
-        return {
-            "coverage": _write_points(self.points, out / f"coverage.{fmt}", fmt),
-            "blindspots": _write_blindspots(self.blindspots, out / "blindspots.geojson"),
-            "summary": write_text(out / "summary.json", summary_json(self.summary())),
-        }
+    def write_points(self, path: Path, fmt: str) -> Path:
+        """Write the per-point file in pieces (bounded memory)."""
+        return _write_points(self.points, path, fmt)
 
 
 def _point_pieces(points: pd.DataFrame) -> Iterator[gpd.GeoDataFrame]:
@@ -338,7 +309,7 @@ def coverage_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario)
     from netplan.reach import _grades, reach_from_arrays
 
     name = str(chunk.attrs.get("netplan_source", {}).get("file") or "demand")
-    weight = _check_demand(chunk, name)
+    weight = check_demand(chunk, name)
     lon, lat = _chunk_coordinates(chunk)
     reach = reach_from_arrays(
         lon,
@@ -372,23 +343,8 @@ def coverage_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario)
         grade = chunk["grade"].astype(object)
         frame["grade"] = pd.Categorical(grade.where(grade.notna(), None).to_numpy())
 
-    tier_names = list(scenario.tiers)
-    tier_index = np.array(
-        [tier_names.index(t) if t in scenario.tiers else -1 for t in sites.tiers],
-        dtype=np.int64,
-    )
-    counts = np.diff(reach.matrix.indptr)
-    rows = np.repeat(np.arange(reach.n_demand), counts)
-    entry_tier = tier_index[reach.matrix.indices] if reach.matrix.nnz else np.zeros(0, np.int64)
-    reached = np.zeros(reach.n_demand, dtype=np.int64)
-    for position in range(len(tier_names)):
-        hit = np.zeros(reach.n_demand, dtype=bool)
-        hit[rows[entry_tier == position]] = True
-        reached |= hit.astype(np.int64) << position
-    frame[_REACHED_TIERS] = reached.astype(np.uint16 if len(tier_names) <= 16 else np.int64)
-    covering_tier = np.full(reach.n_demand, -1, dtype=np.int64)
-    if reach.n_sites:
-        covering_tier[has_covering] = tier_index[covering[has_covering]]
+    reached, covering_tier = tier_reach(reach, covering, scenario)
+    frame[_REACHED_TIERS] = reached.astype(np.uint16 if len(scenario.tiers) <= 16 else np.int64)
     frame[_COVERING_TIER] = covering_tier.astype(np.int16)
     lower = {str(c).lower(): c for c in chunk.columns}
     for column in ADMIN_COLUMNS:
@@ -432,7 +388,7 @@ def _customer_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario
     from netplan.reach import _grades, reach_from_arrays
 
     name = str(chunk.attrs.get("netplan_source", {}).get("file") or "customers")
-    weight = _check_demand(chunk, name)
+    weight = check_demand(chunk, name)
     lon, lat = _chunk_coordinates(chunk)
     reach = reach_from_arrays(
         lon,
@@ -463,118 +419,46 @@ def _assemble(
 ) -> LargeCoverageResult:
     """Compute the KPIs and blind spots from every point's columns, as the in-memory path does."""
     counting_sites, status = _counting_sites(gdf_sites)
-    counting = np.isin(status, COUNTING_STATUSES)
     points = _point_columns(frame, SiteArrays.from_sites(counting_sites, scenario))
-    weight = frame["weight"].to_numpy(dtype=np.float64)
-    total_weight = float(weight.sum())
-    if total_weight <= 0:
-        msg = (
-            f"{demand_name}: the total demand weight is 0, so weighted coverage means nothing; "
-            "check the weight (or units) column"
-        )
-        raise InputError(msg)
-    notes: list[str] = []
-    n_existing = int((status == "existing").sum())
-    sites_name = str(gdf_sites.attrs.get("netplan_source", {}).get("file") or "sites")
-    if not counting.any():
-        notes.append(
-            f"{sites_name}: no site has status existing or required, so nothing is covered "
-            "and all demand is a blind spot"
-        )
-    elif n_existing == 0:
-        notes.append(
-            f"{sites_name}: no site has status existing; coverage counts the "
-            f"{int(counting.sum())} required site(s) only"
-        )
-    for note in notes:
-        warnings.warn(note, InputWarning, stacklevel=3)
-
-    covered = frame["covered"].to_numpy(dtype=bool)
-    n_covering = frame["n_covering"].to_numpy(dtype=np.int64)
-    kpis = headline_kpis(weight, covered, total_weight, counting, status)
-    kpis.update(
-        scenario=scenario.name,
-        demand_file=demand_name,
-        demand_kind=demand_kind,
-        sites_file=sites_name,
-        distance_model=scenario.distance_model,
-        unit="km",
-    )
-    kpis["by_tier"] = _by_tier(frame, weight, counting_sites, scenario)
-    if "grade" in points.columns:
-        codes, labels = _codes(points["grade"])
-        kpis["by_grade"] = _group_stats(codes, labels, weight, covered)
-    else:
-        kpis["by_grade"] = {}
-    by_region: dict[str, Any] = {}
-    for column in ADMIN_COLUMNS:
-        if _ADMIN_PREFIX + column in frame.columns:
-            admin = frame[_ADMIN_PREFIX + column].astype(object)
-            codes, labels = _codes(admin.where(admin.notna(), None))
-            by_region[column] = _group_stats(codes, labels, weight, covered)
-    kpis["by_region"] = by_region
-    kpis["distance_km"] = _percentiles(frame["distance_km"].to_numpy(dtype=np.float64), weight)
-    zones = overlap_and_blindspots(
-        kpis,
-        frame["lon"].to_numpy(dtype=np.float64),
-        frame["lat"].to_numpy(dtype=np.float64),
-        weight,
-        covered,
-        n_covering,
-        points["nearest_site"].to_numpy(dtype=object),
-        frame["distance_km"].to_numpy(dtype=np.float64),
-        counting_sites,
-        scenario,
-        blindspots,
-    )
+    check_total_weight(frame["weight"].to_numpy(dtype=np.float64), demand_name)
+    sites_name = source_name(gdf_sites, "sites")
+    notes = site_notes(status, sites_name)
+    customer_block = None
     if customers is not None:
         name, block = customers
-        customer_weight = block["weight"].to_numpy(dtype=np.float64)
-        customer_covered = block["covered"].to_numpy(dtype=bool)
-        customer_covered_weight = float(customer_weight[customer_covered].sum())
-        kpis["customers"] = {
-            "file": name,
-            "n_demand": len(block),
-            "n_covered": int(customer_covered.sum()),
-            "coverage_rate": _rate(float(customer_covered.sum()), float(len(block))),
-            "total_weight": float(customer_weight.sum()),
-            "covered_weight": customer_covered_weight,
-            "weighted_coverage_rate": _rate(customer_covered_weight, float(customer_weight.sum())),
-        }
-    kpis["warnings"] = notes
-    return LargeCoverageResult(points=points, blindspots=zones, kpis=kpis, engine=engine)
-
-
-def _by_tier(
-    frame: pd.DataFrame,
-    weight: NDArray[np.float64],
-    counting_sites: gpd.GeoDataFrame,
-    scenario: Scenario,
-) -> dict[str, dict[str, Any]]:
-    reached_bits = frame[_REACHED_TIERS].to_numpy(dtype=np.int64)
-    covering_tier = frame[_COVERING_TIER].to_numpy(dtype=np.int64)
-    site_tiers = (
-        counting_sites["tier"].astype(object).to_numpy()
-        if "tier" in counting_sites.columns
-        else np.full(len(counting_sites), None, dtype=object)
+        customer_block = customer_kpis(
+            name,
+            block["weight"].to_numpy(dtype=np.float64),
+            block["covered"].to_numpy(dtype=bool),
+        )
+    kpis, zones = coverage_kpis(
+        points,
+        status=status,
+        counting_sites=counting_sites,
+        scenario=scenario,
+        tiers=(
+            frame[_REACHED_TIERS].to_numpy(dtype=np.int64),
+            frame[_COVERING_TIER].to_numpy(dtype=np.int64),
+        ),
+        grades=points["grade"] if "grade" in points.columns else None,
+        admin={
+            column: frame[_ADMIN_PREFIX + column].astype(object)
+            for column in ADMIN_COLUMNS
+            if _ADMIN_PREFIX + column in frame.columns
+        },
+        source={
+            "scenario": scenario.name,
+            "demand_file": demand_name,
+            "demand_kind": demand_kind,
+            "sites_file": sites_name,
+            "distance_model": scenario.distance_model,
+            "unit": "km",
+        },
+        blindspots=blindspots,
+        customers=customer_block,
+        notes=notes,
     )
-    n_demand = len(frame)
-    total_weight = float(weight.sum())
-    out: dict[str, dict[str, Any]] = {}
-    for position, name in enumerate(scenario.tiers):
-        reached = (reached_bits >> position) & 1 == 1
-        primary = covering_tier == position
-        out[name] = {
-            "label": scenario.tiers[name].label,
-            "n_sites": int((site_tiers == name).sum()),
-            "n_covered": int(reached.sum()),
-            "covered_weight": float(weight[reached].sum()),
-            "coverage_rate": _rate(float(reached.sum()), float(n_demand)),
-            "weighted_coverage_rate": _rate(float(weight[reached].sum()), total_weight),
-            "n_primary": int(primary.sum()),
-            "primary_weight": float(weight[primary].sum()),
-        }
-    return out
+    return LargeCoverageResult(points=points, blindspots=zones, kpis=kpis, engine=engine)
 
 
 def _concat_frames(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -779,6 +663,25 @@ def streams(path: str | Path) -> bool:
         except Exception:  # unreadable: let the reader report it
             return False
     return path.stat().st_size >= STREAM_FROM_BYTES
+
+
+def use_large_engine(
+    demand: str | Path,
+    installed_base: str | Path | None = None,
+    *,
+    engine: str = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
+) -> bool:
+    """Return whether coverage runs on an engine of this module rather than in memory.
+
+    The rule of ``netplan coverage``: the Dask engine, a scheduler or a worker
+    count was asked for, or the weighted demand file is large enough to
+    stream (:func:`streams`). Both ways give the same results.
+    """
+    if engine == "dask" or scheduler or workers:
+        return True
+    return streams(installed_base if installed_base is not None else demand)
 
 
 def coverage_from_files(

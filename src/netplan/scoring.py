@@ -52,15 +52,10 @@ from scipy.spatial import cKDTree
 
 from netplan.config import Scenario, default_scenario
 from netplan.errors import ConfigError, InputError, InputWarning, Problem
+from netplan.geo import chord_from_km, km_from_chord, unit_xyz
 from netplan.i18n import text
 from netplan.io import write_frame, write_text
-from netplan.reach import (
-    ProgressCallback,
-    chord_from_km,
-    km_from_chord,
-    reach_from_points,
-    unit_xyz,
-)
+from netplan.reach import ProgressCallback, ReachMatrix, reach_from_points
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -210,6 +205,7 @@ def score_sites(
     statuses: Sequence[str] = ("candidate",),
     matrix: pd.DataFrame | str | Path | None = None,
     progress: ProgressCallback | None = None,
+    reach: ReachMatrix | None = None,
 ) -> ScoreResult:
     """Score sites on the selection factors and rank them within their tier.
 
@@ -228,6 +224,11 @@ def score_sites(
         Optional user cost matrix for the reach (see :func:`netplan.reach.reach_from_points`).
     progress
         Progress callback for the reach computation.
+    reach
+        The reach matrix of ``gdf_demand`` against every site of
+        ``gdf_sites``, already built (e.g. the one coverage and the plan
+        used): the scored and network columns are taken from it and none is
+        built.
 
     Returns
     -------
@@ -269,9 +270,18 @@ def score_sites(
     network = np.flatnonzero(np.isin(status, NETWORK_STATUSES) & pd.notna(tiers))
     competitors = np.flatnonzero(status == "competitor")
     used = np.union1d(scored, network)
-    reach = reach_from_points(
-        gdf_demand, sites.iloc[used], scenario, matrix=matrix, progress=progress
-    )
+    if reach is not None:
+        if reach.n_demand != len(gdf_demand) or reach.n_sites != len(sites):
+            msg = (
+                f"the reach matrix given is {reach.n_demand} × {reach.n_sites}; expected "
+                f"{len(gdf_demand)} demand points × {len(sites)} sites"
+            )
+            raise InputError(msg)
+        reach = reach.subset_sites(used)
+    else:
+        reach = reach_from_points(
+            gdf_demand, sites.iloc[used], scenario, matrix=matrix, progress=progress
+        )
     column_of = {int(site): k for k, site in enumerate(used)}
     in_network = np.isin(used, network)
     weights_demand = np.asarray(gdf_demand["weight"], dtype=np.float64)

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from netplan.config import Scenario
+from netplan.demand import weight_slices
 from netplan.errors import MAX_LISTED_PROBLEMS, InputError, Problem
 from netplan.io import (
     CSV_SUFFIXES,
@@ -718,10 +719,8 @@ class _PartitionWriter:
     def add(self, chunk: gpd.GeoDataFrame) -> None:
         self.n_rows += len(chunk)
         if "weight" in chunk.columns:
-            from netplan.demand import _weight_slices
-
             self.has_weight = True
-            for k, part in _weight_slices(chunk["weight"].to_numpy(dtype=np.float64)).items():
+            for k, part in weight_slices(chunk["weight"].to_numpy(dtype=np.float64)).items():
                 self.weight_slices[k] = self.weight_slices.get(k, 0.0) + float(part.sum())
         if len(chunk):
             minx, miny, maxx, maxy = chunk.total_bounds

@@ -12,7 +12,8 @@ from rich.table import Table
 
 from netplan.candidates import candidates_from_demand, merge_sites
 from netplan.cli._app import ConfigOption, app, command, console, scenario_from_option
-from netplan.io import read_customers, read_installed_base, read_sites, write_frame
+from netplan.cli._outputs import read_demand
+from netplan.io import read_sites, write_frame
 
 
 class Method(StrEnum):
@@ -103,11 +104,7 @@ def candidates(
     --method kmeans --n 80 --out out/candidates.csv
     """
     scenario = scenario_from_option(config)
-    gdf_demand = (
-        read_installed_base(installed_base, scenario=scenario)
-        if installed_base is not None
-        else read_customers(demand, scenario=scenario)
-    )
+    gdf_demand = read_demand(demand, installed_base, scenario)
     generated = candidates_from_demand(
         gdf_demand,
         scenario,

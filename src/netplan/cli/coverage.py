@@ -21,17 +21,17 @@ from netplan.cli._app import (
     err_console,
     scenario_from_option,
 )
+from netplan.cli._outputs import print_outputs, write_outputs
 from netplan.cli._render import coverage_summary_tables
 from netplan.coverage import coverage_from_points
 from netplan.io import (
     check_output_folder,
-    output_folder,
     read_customers,
     read_installed_base,
     read_sites,
 )
 from netplan.reach import ProgressCallback
-from netplan.scale import coverage_from_files, streams
+from netplan.scale import coverage_from_files, use_large_engine
 
 #: Demand sizes from which a progress bar is shown.
 PROGRESS_FROM = 200_000
@@ -197,7 +197,9 @@ def coverage(
         eps_km=eps_km,
         min_samples=min_samples,
     )
-    if engine is Engine.dask or scheduler or workers or streams(installed_base or demand):
+    if use_large_engine(
+        demand, installed_base, engine=engine.value, scheduler=scheduler, workers=workers
+    ):
         # Large inputs: netplan.scale streams them (or runs on Dask); same outputs.
         with _progress_bar(PROGRESS_FROM) as progress:
             large = coverage_from_files(
@@ -212,14 +214,12 @@ def coverage(
                 matrix=matrix,
                 progress=progress,
             )
-        with output_folder(out, owned=COVERAGE_FILES, force=force) as folder:
-            staged = large.to_files(folder.stage, fmt=fmt.value)
-        large_paths = {name: folder.final(path) for name, path in staged.items()}
+        large_paths = write_outputs(
+            out, COVERAGE_FILES, force, lambda stage: large.to_files(stage, fmt=fmt.value)
+        )
         for table in coverage_summary_tables(large.summary()):
             console.print(table)
-        console.print("outputs:")
-        for name, path in large_paths.items():
-            console.print(f"  {name}: {path}", markup=False)
+        print_outputs(large_paths)
         return
     gdf_customers = read_customers(demand, scenario=scenario)
     if installed_base is not None:
@@ -238,11 +238,9 @@ def coverage(
             customers=customers,
             progress=progress,
         )
-    with output_folder(out, owned=COVERAGE_FILES, force=force) as folder:
-        staged = result.to_files(folder.stage, fmt=fmt.value)
-    paths = {name: folder.final(path) for name, path in staged.items()}
+    paths = write_outputs(
+        out, COVERAGE_FILES, force, lambda stage: result.to_files(stage, fmt=fmt.value)
+    )
     for table in coverage_summary_tables(result.summary()):
         console.print(table)
-    console.print("outputs:")
-    for name, path in paths.items():
-        console.print(f"  {name}: {path}", markup=False)
+    print_outputs(paths)

@@ -16,6 +16,7 @@ from netplan.cli._app import (
     reading_outputs,
     scenario_from_option,
 )
+from netplan.cli._outputs import read_demand_if_given
 from netplan.io import read_points
 from netplan.maps import network_map
 from netplan.report import read_coverage_outputs, read_plan_outputs, read_scores
@@ -102,12 +103,7 @@ def map_command(
             "or --roadmap"
         )
         raise typer.BadParameter(msg, param_hint="--sites")
-    if installed_base is not None:
-        gdf_demand = read_points(installed_base, kind="installed-base", scenario=scenario)
-    elif demand is not None:
-        gdf_demand = read_points(demand, kind="customers", scenario=scenario)
-    else:
-        gdf_demand = None
+    gdf_demand = read_demand_if_given(demand, installed_base, scenario)
     gdf_sites = read_points(sites, kind="sites", scenario=scenario) if sites is not None else None
     roadmap_sites = None
     if roadmap is not None:

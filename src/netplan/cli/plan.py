@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -18,19 +18,17 @@ from netplan.cli._app import (
     err_console,
     scenario_from_option,
 )
+from netplan.cli._outputs import print_outputs, read_demand, write_outputs
 from netplan.cli._render import before_after_table, plan_table
 from netplan.errors import InfeasibleError, SolverError
 from netplan.io import (
     check_output_folder,
-    output_folder,
-    read_customers,
-    read_installed_base,
     read_sites,
     write_text,
 )
 from netplan.locate.plan import (
     MODELS,
-    objective_from_limit,
+    infeasible_summary,
     plan_from_points,
     plan_json,
     plan_options,
@@ -136,13 +134,7 @@ AggregateOption = Annotated[
 ]
 
 
-def _read_demand(demand: Path, installed_base: Path | None, scenario: Any) -> Any:
-    if installed_base is not None:
-        return read_installed_base(installed_base, scenario=scenario)
-    return read_customers(demand, scenario=scenario)
-
-
-PLAN_FILES = ("plan.csv", "plan.geojson", "assignment.csv", "summary.json")
+PLAN_FILES = ("plan.csv", "plan.geojson", "assignment.csv", "summary.json", "coverage")
 FRONTIER_FILES = ("frontier.csv", "frontier.svg", "frontier.json")
 
 
@@ -213,7 +205,9 @@ def optimize(
     Writes DIR/plan.csv and DIR/plan.geojson (every site with its decision:
     kept, opened, closed, not_selected), DIR/assignment.csv (demand_id, site_id,
     distance) and DIR/summary.json (status, objective, bound, gap, times,
-    open sites by tier, coverage before and after). A time-limited run writes
+    open sites by tier, coverage before and after), and DIR/coverage/ (the
+    plan's network coverage, as `netplan coverage` writes it: per point and
+    its blind spots, which map and report draw). A time-limited run writes
     its best plan with status feasible and its gap. An infeasible model writes
     DIR/summary.json with the diagnosis and exits with code 3.
 
@@ -237,9 +231,9 @@ def optimize(
         aggregate=aggregate,
     )
     if objective is None:
-        options = objective_from_limit(options, budget=budget, coverage_target=coverage_target)
+        options = options.with_limit(budget=budget, coverage_target=coverage_target)
     gdf_sites = read_sites(sites, scenario=scenario)
-    gdf_demand = _read_demand(demand, installed_base, scenario)
+    gdf_demand = read_demand(demand, installed_base, scenario)
     try:
         plan = plan_from_points(
             gdf_demand,
@@ -252,19 +246,15 @@ def optimize(
             gap=gap,
         )
     except InfeasibleError as exc:
-        payload = {
-            "model": options.model,
-            "status": "infeasible",
-            "message": str(exc),
-            "diagnosis": getattr(exc, "diagnosis", {}),
-            "options": options.to_dict(),
-        }
-        with output_folder(out, owned=PLAN_FILES, force=force) as folder:
-            write_text(folder.stage / "summary.json", plan_json(payload))
+        payload = infeasible_summary(options, exc)
+        write_outputs(
+            out,
+            PLAN_FILES,
+            force,
+            lambda stage: {"summary": write_text(stage / "summary.json", plan_json(payload))},
+        )
         raise
-    with output_folder(out, owned=PLAN_FILES, force=force) as folder:
-        staged = plan.to_files(folder.stage)
-    paths = {name: folder.final(path) for name, path in staged.items()}
+    paths = write_outputs(out, PLAN_FILES, force, plan.to_files)
     summary = plan.summary()
     console.print(plan_table(summary))
     console.print(before_after_table(summary))
@@ -276,9 +266,7 @@ def optimize(
             "(use --objective min_cost to require the target)",
             markup=False,
         )
-    console.print("outputs:")
-    for name, path in paths.items():
-        console.print(f"  {name}: {path}", markup=False)
+    print_outputs(paths)
     if plan.status == "no_solution":
         msg = (
             "the solver found no plan within the time limit; raise --time-limit "
@@ -339,7 +327,7 @@ def frontier(
                 f"expected numbers separated by commas, got {values!r}", param_hint="--values"
             ) from None
     gdf_sites = read_sites(sites, scenario=scenario)
-    gdf_demand = _read_demand(demand, installed_base, scenario)
+    gdf_demand = read_demand(demand, installed_base, scenario)
     curve = frontier_from_points(
         gdf_demand,
         gdf_sites,
@@ -354,9 +342,7 @@ def frontier(
         time_limit=time_limit,
         gap=gap,
     )
-    with output_folder(out, owned=FRONTIER_FILES, force=force) as folder:
-        staged = curve.to_files(folder.stage)
-    paths = {name: folder.final(path) for name, path in staged.items()}
+    paths = write_outputs(out, FRONTIER_FILES, force, curve.to_files)
     table = Table(
         title=f"Trade-off by {by.value}" + (f" ({tier})" if tier else ""), title_justify="left"
     )
@@ -374,6 +360,4 @@ def frontier(
             str(row["n_open"]),
         )
     console.print(table)
-    console.print("outputs:")
-    for name, path in paths.items():
-        console.print(f"  {name}: {path}", markup=False)
+    print_outputs(paths)

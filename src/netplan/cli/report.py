@@ -91,7 +91,7 @@ def report_command(
         typer.Option(
             "--config",
             "-c",
-            help="Scenario TOML: tier labels; with --coverage and --plan, the plan's blind spots.",
+            help="Scenario TOML: tier labels.",
             dir_okay=False,
         ),
     ] = None,

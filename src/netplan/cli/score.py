@@ -10,7 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from netplan.cli._app import ConfigOption, ForceOption, app, command, console, scenario_from_option
-from netplan.io import check_output_folder, output_folder, read_points
+from netplan.cli._outputs import print_outputs, read_demand, write_outputs
+from netplan.io import check_output_folder, read_points
 from netplan.scoring import score_sites
 
 #: Files `netplan score` writes into --out (an earlier run's are replaced).
@@ -69,20 +70,12 @@ def score(
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=SCORE_FILES, force=force, inputs=inputs)
     scenario = scenario_from_option(config)
-    if installed_base is not None:
-        gdf_demand = read_points(installed_base, kind="installed-base", scenario=scenario)
-    elif demand is not None:
-        gdf_demand = read_points(demand, kind="customers", scenario=scenario)
-    else:
-        msg = "give the demand with --demand FILE (customers) or --installed-base FILE"
-        raise typer.BadParameter(msg, param_hint="--demand")
+    gdf_demand = read_demand(demand, installed_base, scenario)
     gdf_sites = read_points(sites, kind="sites", scenario=scenario)
     result = score_sites(
         gdf_demand, gdf_sites, scenario, statuses=tuple(status or ("candidate",)), matrix=matrix
     )
-    with output_folder(out, owned=SCORE_FILES, force=force) as folder:
-        staged = result.to_files(folder.stage)
-    paths = {name: folder.final(path) for name, path in staged.items()}
+    paths = write_outputs(out, SCORE_FILES, force, result.to_files)
 
     table = Table(title=Text(f"site scores ({scenario.name})"), title_justify="left")
     for column in ("tier", "rank", "site", "score", "reasons"):
@@ -97,5 +90,4 @@ def score(
                 Text(str(row["reasons_en"])),
             )
     console.print(table)
-    for name, path in paths.items():
-        console.print(f"{name}: {path}")
+    print_outputs(paths, heading=None)

@@ -42,11 +42,9 @@ The ``[plan]`` table
 from __future__ import annotations
 
 import json
-import math
-import re
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,13 +55,18 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from netplan.config import Scenario
-from netplan.errors import ConfigError, InputError, InputWarning
+from netplan.blindspots import BlindspotOptions
+from netplan.config import PLAN_KEYS, PLAN_MODELS, PlanOptions, Scenario, parse_aggregate
+from netplan.coverage import CoverageResult, coverage_from_points
+from netplan.demand import aggregate_h3
+from netplan.errors import InfeasibleError, InputError, InputWarning
+from netplan.geo import chord_from_km, great_circle_km, unit_xyz
 from netplan.io import write_frame, write_text
 from netplan.locate.models import LocateResult, capacitated, max_cover, p_median, set_cover
 from netplan.locate.solve import SolverSession, SolverSettings
 from netplan.locate.tiered import TieredOptions, tiered
-from netplan.reach import ReachMatrix, chord_from_km, great_circle_km, reach_from_points, unit_xyz
+from netplan.reach import ReachMatrix, reach_from_points
+from netplan.results import PlanOutputs, plain, read_plan_outputs, stable_json
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -74,32 +77,15 @@ __all__ = [
     "PLAN_KEYS",
     "Plan",
     "PlanOptions",
+    "infeasible_summary",
     "plan_from_points",
     "plan_options",
 ]
 
 #: Models :func:`plan_from_points` runs.
-MODELS = ("tiered", "set-cover", "max-cover", "p-median", "capacitated")
+MODELS = PLAN_MODELS
 #: Decision of every site in a plan.
 DECISIONS = ("kept", "opened", "closed", "not_selected")
-#: Keys the scenario's ``[plan]`` table may hold.
-PLAN_KEYS = (
-    "model",
-    "objective",
-    "coverage_target",
-    "budget",
-    "p",
-    "tier_counts",
-    "allow_close",
-    "closing_cost",
-    "capacitated",
-    "single_source",
-    "grade_min_tier",
-    "support_chain",
-    "max_distance_km",
-    "cost_per_km",
-    "aggregate",
-)
 #: Most demand × site pairs held as a dense distance matrix (p-median, capacitated).
 DENSE_PAIR_LIMIT = 30_000_000
 #: Columns of :attr:`Plan.sites`, in order (``name`` follows ``id`` when present).
@@ -117,177 +103,20 @@ SITE_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class PlanOptions:
-    """The optimisation options of a run (see the module docstring for each key)."""
-
-    model: str = "tiered"
-    objective: str | None = None
-    coverage_target: float | None = None
-    budget: float | None = None
-    p: int | None = None
-    tier_counts: Mapping[str, int] = field(default_factory=dict)
-    allow_close: bool = False
-    closing_cost: float = 0.0
-    capacitated: bool = False
-    single_source: bool = False
-    grade_min_tier: Mapping[str, str] = field(default_factory=dict)
-    support_chain: bool = True
-    max_distance_km: float | None = None
-    cost_per_km: float = 1.0
-    aggregate: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the options as plain data (for ``summary.json``)."""
-        return {
-            "model": self.model,
-            "objective": self.objective,
-            "coverage_target": self.coverage_target,
-            "budget": self.budget,
-            "p": self.p,
-            "tier_counts": dict(sorted(self.tier_counts.items())),
-            "allow_close": self.allow_close,
-            "closing_cost": self.closing_cost,
-            "capacitated": self.capacitated,
-            "single_source": self.single_source,
-            "grade_min_tier": dict(sorted(self.grade_min_tier.items())),
-            "support_chain": self.support_chain,
-            "max_distance_km": self.max_distance_km,
-            "cost_per_km": self.cost_per_km,
-            "aggregate": None if self.aggregate is None else f"h3:{self.aggregate}",
-        }
-
-
-def _fail(scenario: Scenario, key: str, message: str) -> ConfigError:
-    return ConfigError(f"{scenario.source}: `plan.{key}`: {message}")
-
-
-def parse_aggregate(value: Any, *, where: str = "--aggregate") -> int | None:
-    """Return the H3 resolution of ``"h3:7"`` (or ``7``); ``None`` for ``None``/``"none"``."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "off")):
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        resolution = value
-    else:
-        match = re.fullmatch(r"\s*h3:(\d{1,2})\s*", str(value))
-        if match is None:
-            msg = f"{where}: expected h3:RESOLUTION such as h3:7, got {value!r}"
-            raise ConfigError(msg)
-        resolution = int(match.group(1))
-    if not 0 <= resolution <= 15:
-        msg = f"{where}: the H3 resolution must be 0 to 15, got {resolution}"
-        raise ConfigError(msg)
-    return resolution
-
-
 def plan_options(scenario: Scenario, **overrides: Any) -> PlanOptions:
-    """Return the options of the scenario's ``[plan]`` table with ``overrides`` (not ``None``).
+    """Return the scenario's ``[plan]`` options (:attr:`Scenario.plan_options`) with overrides.
+
+    ``overrides`` are :class:`PlanOptions` fields; ``None`` values keep the
+    scenario's. ``aggregate`` may be written ``"h3:7"``.
 
     Raises
     ------
     ConfigError
-        Naming the key (``plan.budget``) of an unknown key or a bad value.
+        Naming the key (``plan.budget``) of an unknown key or a bad value in ``[plan]``.
+    InputError
+        An unknown override or model.
     """
-    table = dict(scenario.plan)
-    for key in table:
-        if key not in PLAN_KEYS:
-            raise _fail(
-                scenario, key, f"unknown key; expected one of: {', '.join(sorted(PLAN_KEYS))}"
-            )
-    values: dict[str, Any] = {}
-
-    def number(
-        key: str, *, positive: bool = False, share: bool = False, integer: bool = False
-    ) -> None:
-        if key not in table:
-            return
-        value = table[key]
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise _fail(scenario, key, f"must be a number, got {value!r}")
-        if integer and (not float(value).is_integer() or value < 0):
-            raise _fail(scenario, key, f"must be a whole number 0 or more, got {value!r}")
-        if positive and value <= 0:
-            raise _fail(scenario, key, f"must be greater than 0, got {value:g}")
-        if share and not 0 < value <= 1:
-            raise _fail(scenario, key, f"must be a share in (0, 1], e.g. 0.95, got {value:g}")
-        values[key] = int(value) if integer else float(value)
-
-    def flag(key: str) -> None:
-        if key in table:
-            if not isinstance(table[key], bool):
-                raise _fail(scenario, key, f"must be true or false, got {table[key]!r}")
-            values[key] = table[key]
-
-    if "model" in table:
-        if table["model"] not in MODELS:
-            raise _fail(
-                scenario, "model", f"must be one of {', '.join(MODELS)}, got {table['model']!r}"
-            )
-        values["model"] = table["model"]
-    if "objective" in table:
-        if table["objective"] not in ("min_cost", "max_coverage"):
-            raise _fail(
-                scenario,
-                "objective",
-                f"must be min_cost or max_coverage, got {table['objective']!r}",
-            )
-        values["objective"] = table["objective"]
-    number("coverage_target", share=True)
-    number("budget")
-    if values.get("budget", 0.0) < 0:
-        raise _fail(scenario, "budget", f"must be 0 or more, got {values['budget']:g}")
-    number("p", integer=True)
-    number("closing_cost")
-    number("max_distance_km", positive=True)
-    number("cost_per_km")
-    if values.get("cost_per_km", 0.0) < 0 or values.get("closing_cost", 0.0) < 0:
-        key = "cost_per_km" if values.get("cost_per_km", 0.0) < 0 else "closing_cost"
-        raise _fail(scenario, key, "must be 0 or more")
-    for key in ("allow_close", "capacitated", "single_source", "support_chain"):
-        flag(key)
-    if "tier_counts" in table:
-        counts = table["tier_counts"]
-        if not isinstance(counts, Mapping):
-            raise _fail(scenario, "tier_counts", "must be a table like { city_station = 10 }")
-        parsed: dict[str, int] = {}
-        for tier_name, count in counts.items():
-            if tier_name not in scenario.tiers:
-                raise _fail(
-                    scenario,
-                    f"tier_counts.{tier_name}",
-                    f"unknown tier; defined: {', '.join(scenario.tiers)}",
-                )
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise _fail(
-                    scenario,
-                    f"tier_counts.{tier_name}",
-                    f"must be a whole number 0 or more, got {count!r}",
-                )
-            parsed[str(tier_name)] = int(count)
-        values["tier_counts"] = parsed
-    if "grade_min_tier" in table:
-        grades = table["grade_min_tier"]
-        if not isinstance(grades, Mapping):
-            raise _fail(scenario, "grade_min_tier", 'must be a table like { A = "city_station" }')
-        parsed_grades: dict[str, str] = {}
-        for grade, tier_name in grades.items():
-            if tier_name not in scenario.tiers:
-                raise _fail(
-                    scenario,
-                    f"grade_min_tier.{grade}",
-                    f"unknown tier {tier_name!r}; defined: {', '.join(scenario.tiers)}",
-                )
-            parsed_grades[str(grade)] = str(tier_name)
-        values["grade_min_tier"] = parsed_grades
-    if "aggregate" in table:
-        values["aggregate"] = parse_aggregate(
-            table["aggregate"], where=f"{scenario.source}: `plan.aggregate`"
-        )
-    options = PlanOptions(**values)
+    options = scenario.plan_options
     changes = {k: v for k, v in overrides.items() if v is not None}
     for key in changes:
         if key not in PLAN_KEYS:
@@ -304,33 +133,22 @@ def plan_options(scenario: Scenario, **overrides: Any) -> PlanOptions:
 def objective_from_limit(
     options: PlanOptions, *, budget: float | None, coverage_target: float | None
 ) -> PlanOptions:
-    """Return ``options`` with the objective that one limit given alone asks for.
+    """Return ``options`` with the objective one limit given alone asks for.
 
-    A planner who names only a coverage target asks "what does this target
-    cost?": the tiered model minimises cost and the scenario's budget does not
-    cap it. One who names only a budget asks "what does this buy?": the model
-    maximises coverage. Given both or neither, ``options`` is returned as is.
-    ``netplan optimize`` applies this when ``--objective`` is not given.
-
-    Parameters
-    ----------
-    options
-        Options from :func:`plan_options` (scenario ``[plan]`` with overrides).
-    budget, coverage_target
-        The limits the planner gave for this run (not the scenario's).
-
-    Returns
-    -------
-    PlanOptions
-        The options to solve with.
+    The rule lives with the options: :meth:`PlanOptions.with_limit`.
     """
-    if options.model != "tiered":
-        return options
-    if coverage_target is not None and budget is None:
-        return replace(options, objective="min_cost", budget=None)
-    if budget is not None and coverage_target is None:
-        return replace(options, objective="max_coverage")
-    return options
+    return options.with_limit(budget=budget, coverage_target=coverage_target)
+
+
+def infeasible_summary(options: PlanOptions, error: InfeasibleError) -> dict[str, Any]:
+    """Return the ``summary.json`` of a run with no feasible plan: the diagnosis and the options."""
+    return {
+        "model": options.model,
+        "status": "infeasible",
+        "message": str(error),
+        "diagnosis": getattr(error, "diagnosis", {}),
+        "options": options.to_dict(),
+    }
 
 
 def solver_settings(
@@ -376,7 +194,8 @@ class Plan:
         capacities): the demand the plan serves and from where.
     before, after
         Coverage summaries of today's network and of the plan (keys of
-        :meth:`netplan.coverage.CoverageResult.summary`), on the raw demand.
+        :meth:`netplan.coverage.CoverageResult.summary` with ``zones=False``),
+        on the raw demand.
     options
         The options used.
     details
@@ -384,6 +203,11 @@ class Plan:
     staffing
         The ``staffing`` block of the summary (:mod:`netplan.staffing`):
         engineers, calls and response times today and planned.
+    coverage
+        The plan's network coverage on the raw demand (per point, with its
+        blind spots), computed from the reach matrix the plan was solved on;
+        ``after`` is its summary. ``None`` for a plan read from an older
+        folder without ``coverage/``.
     """
 
     model: str
@@ -399,6 +223,7 @@ class Plan:
     after: dict[str, Any]
     options: PlanOptions
     details: dict[str, Any] = field(default_factory=dict)
+    coverage: CoverageResult | None = None
     staffing: dict[str, Any] | None = None
 
     @property
@@ -456,49 +281,59 @@ class Plan:
         }
         if self.staffing is not None:
             payload["staffing"] = self.staffing
-        result: dict[str, Any] = json.loads(json.dumps(_plain(payload)))
+        result: dict[str, Any] = json.loads(json.dumps(plain(payload)))
         return result
 
     def to_files(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``plan.csv``, ``plan.geojson``, ``assignment.csv`` and ``summary.json``.
+        """Write the plan tables, ``summary.json`` and ``coverage/``.
 
-        Every file is written atomically. The CSV and GeoJSON files are
-        byte-identical across runs on the same input; ``summary.json`` also
-        holds the build and solve times, which vary.
+        ``coverage/`` is the plan's network coverage as
+        :meth:`netplan.coverage.CoverageResult.to_files` writes it (when the
+        plan has one). Every file is written atomically. The CSV and GeoJSON
+        files are byte-identical across runs on the same input;
+        ``summary.json`` also holds the build and solve times, which vary.
 
         Returns
         -------
         dict
-            Written paths by name (``plan``, ``plan_geojson``, ``assignment``, ``summary``).
+            Written paths by name (``plan``, ``plan_geojson``, ``assignment``,
+            ``summary``; ``coverage``, ``coverage_blindspots``, ``coverage_summary``).
         """
         out = Path(out_dir)
         table = pd.DataFrame(self.sites.drop(columns=self.sites.geometry.name))
-        return {
+        paths = {
             "plan": write_frame(table, out / "plan.csv", fmt="csv"),
             "plan_geojson": write_frame(self.sites, out / "plan.geojson", fmt="geojson"),
             "assignment": write_frame(self.assignment, out / "assignment.csv", fmt="csv"),
             "summary": write_text(out / "summary.json", plan_json(self.summary())),
         }
+        if self.coverage is not None:
+            written = self.coverage.to_files(out / "coverage")
+            paths["coverage"] = written["coverage"]
+            paths["coverage_blindspots"] = written["blindspots"]
+            paths["coverage_summary"] = written["summary"]
+        return paths
+
+    @staticmethod
+    def from_files(folder: str | Path) -> PlanOutputs:
+        """Read a plan folder back: the tables, ``summary.json`` and ``coverage/``.
+
+        Returns
+        -------
+        netplan.results.PlanOutputs
+            What maps and reports draw (``sites``, ``assignment``,
+            ``summary()``, ``coverage``).
+
+        Raises
+        ------
+        InputError
+            ``plan.csv`` or ``summary.json`` is missing or unreadable.
+        """
+        return read_plan_outputs(folder)
 
 
-def plan_json(summary: Mapping[str, Any]) -> str:
-    """Return a plan summary as stable JSON (sorted keys, rounded floats, NaN as null)."""
-    return json.dumps(_plain(summary), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        return float(f"{number:.10g}") if math.isfinite(number) else None
-    return value
+#: Stable JSON of a plan summary (the one rule: :func:`netplan.results.stable_json`).
+plan_json = stable_json
 
 
 # --------------------------------------------------------------------------- the run
@@ -642,22 +477,29 @@ def _distances(
     return sp.csr_array((values[keep], (rows[keep], cols[keep])), shape=(n_demand, n_sites))
 
 
-def _coverage_summary(
+def _network_coverage(
     gdf_demand: gpd.GeoDataFrame,
     gdf_sites: gpd.GeoDataFrame,
     scenario: Scenario,
+    reach: ReachMatrix,
+    is_open: NDArray[np.bool_],
     statuses: NDArray[np.object_],
-    matrix: Any,
-) -> dict[str, Any]:
-    """Return the coverage summary of the network whose open sites ``statuses`` marks existing."""
-    from netplan.coverage import coverage_from_points
+    *,
+    blindspots: BlindspotOptions | None,
+) -> CoverageResult:
+    """Return the coverage of the network of the ``is_open`` sites, from the plan's reach matrix.
 
+    ``reach`` is the raw demand against every site; the open sites count as
+    outlets (status ``existing``), competitors stay competitors, the rest are
+    candidates. No reach matrix is built.
+    """
     sites = gdf_sites.copy()
-    sites["status"] = statuses
+    sites["status"] = np.where(
+        is_open, "existing", np.where(statuses == "competitor", "competitor", "candidate")
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InputWarning)
-        result = coverage_from_points(gdf_demand, sites, scenario, matrix=matrix, blindspots=None)
-    return result.summary()
+        return coverage_from_points(gdf_demand, sites, scenario, blindspots=blindspots, reach=reach)
 
 
 @dataclass
@@ -737,8 +579,6 @@ def prepare_inputs(
         if matrix is not None:
             msg = "a cost matrix names raw demand ids; drop --aggregate or --matrix"
             raise InputError(msg)
-        from netplan.demand import aggregate_h3
-
         demand = aggregate_h3(gdf_demand, options.aggregate)
         details["aggregation"] = f"h3:{options.aggregate}"
         details["aggregation_n_points"] = len(gdf_demand)
@@ -854,6 +694,7 @@ def plan_from_points(
     options: PlanOptions | None = None,
     reach: ReachMatrix | None = None,
     progress: Callable[[int, int], None] | None = None,
+    blindspots: BlindspotOptions | None = BlindspotOptions(),  # noqa: B008 (frozen, immutable)
 ) -> Plan:
     """Choose sites for the demand and return the plan with before/after coverage.
 
@@ -874,11 +715,15 @@ def plan_from_points(
     solver, time_limit, gap
         Override the scenario's ``[solver]`` settings.
     options
-        Complete options, used instead of the scenario's ``[plan]`` table.
+        Complete options, used instead of the scenario's ``[plan]`` table;
+        not together with the overrides above (one way to say it).
     reach
         A reach matrix already built for exactly this demand and these sites.
     progress
         ``progress(done, total)`` while the reach matrix is built.
+    blindspots
+        How to group the demand the plan leaves uncovered into zones
+        (:attr:`Plan.coverage`); ``None`` skips them.
 
     Returns
     -------
@@ -894,6 +739,22 @@ def plan_from_points(
         A bad ``[plan]`` key, naming it.
     """
     started = time.perf_counter()
+    overrides = {
+        "model": model,
+        "coverage_target": coverage_target,
+        "budget": budget,
+        "p": p,
+        "allow_close": allow_close,
+        "capacitated_assignment": capacitated_assignment,
+        "aggregate": aggregate,
+    }
+    given = [name for name, value in overrides.items() if value is not None]
+    if options is not None and given:
+        msg = (
+            f"give the plan options one way: options= or {'=, '.join(given)}=, not both "
+            "(apply changes with dataclasses.replace(options, ...))"
+        )
+        raise InputError(msg)
     if options is None:
         options = plan_options(
             scenario,
@@ -1039,20 +900,20 @@ def plan_from_points(
     if "name" in gdf_sites.columns:
         frame.insert(1, "name", gdf_sites["name"].astype(object).to_numpy())
     sites = gpd.GeoDataFrame(frame, geometry=gdf_sites.geometry.to_numpy(), crs=gdf_sites.crs)
+    if options.aggregate is not None:  # the model saw cells: one reach matrix of the raw demand
+        reach = reach_from_points(raw_demand, gdf_sites, scenario)
     staffing = None
     if result.has_solution:
         sites, staffing = add_staffing(
-            sites, raw_demand, gdf_sites, scenario, result, inputs, options, existing, matrix
+            sites, raw_demand, gdf_sites, scenario, result, inputs, options, existing, reach
         )
-
-    before_status = np.where(
-        existing, "existing", np.where(statuses == "competitor", "competitor", "candidate")
+    before_network = _network_coverage(
+        raw_demand, gdf_sites, scenario, reach, existing, statuses, blindspots=None
     )
-    after_status = np.where(
-        open_sites, "existing", np.where(statuses == "competitor", "competitor", "candidate")
+    planned = _network_coverage(
+        raw_demand, gdf_sites, scenario, reach, open_sites, statuses, blindspots=blindspots
     )
-    before = _coverage_summary(raw_demand, gdf_sites, scenario, before_status, matrix)
-    after = _coverage_summary(raw_demand, gdf_sites, scenario, after_status, matrix)
+    before, after = before_network.summary(zones=False), planned.summary(zones=False)
     capacity_bound = options.model == "capacitated" or (
         options.model == "tiered" and options.capacitated
     )
@@ -1089,6 +950,7 @@ def plan_from_points(
         after=after,
         options=options,
         details=details,
+        coverage=planned,
         staffing=staffing,
     )
 
@@ -1102,17 +964,17 @@ def add_staffing(
     inputs: PlanInputs,
     options: PlanOptions,
     today: NDArray[np.bool_],
-    matrix: Any,
+    reach: ReachMatrix,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Return the plan's sites with the staffing columns, and the ``staffing`` summary block.
 
     Engineers and response times come from :mod:`netplan.staffing`, on the raw
-    demand (the capacitated assignment's shares when the plan has one).
+    demand and its ``reach`` matrix against every site (the capacitated
+    assignment's shares when the plan has one).
     """
     from netplan.staffing import staffing_from_points
 
     shares = None
-    reach = inputs.reach if options.aggregate is None else None
     if result.assignment is not None and options.aggregate is None:
         pairs = result.assignment.tocoo()
         shares = {"rows": pairs.row, "cols": pairs.col, "share": pairs.data}
@@ -1124,7 +986,6 @@ def add_staffing(
         today_mask=today,
         reach=reach,
         shares=shares,
-        matrix=matrix,
     )
     return staffing.add_columns(sites), staffing.summary(inputs.tiers)
 

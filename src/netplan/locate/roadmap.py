@@ -54,13 +54,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from netplan.config import Scenario
+from netplan.config import PlanOptions, Scenario
 from netplan.errors import InfeasibleError, InputError, InputWarning
 from netplan.io import write_frame, write_text
 from netplan.locate._matrix import merge_identical_rows, row_ids, structure
 from netplan.locate.models import uncovered_message
 from netplan.locate.plan import (
-    PlanOptions,
     plan_json,
     plan_options,
     prepare_inputs,
