@@ -135,15 +135,9 @@ def roadmap(
     """
     from rich.table import Table
 
+    from netplan.cli._outputs import print_outputs, read_demand, write_outputs
     from netplan.errors import InfeasibleError, InputError, SolverError
-    from netplan.io import (
-        check_output_folder,
-        output_folder,
-        read_customers,
-        read_installed_base,
-        read_sites,
-        write_text,
-    )
+    from netplan.io import check_output_folder, read_sites, write_text
     from netplan.locate.plan import plan_json
     from netplan.locate.roadmap import roadmap_from_points
 
@@ -156,10 +150,7 @@ def roadmap(
     targets = _numbers(coverage_target_by_year, "--coverage-target-by-year")
     scenario = scenario_from_option(config)
     gdf_sites = read_sites(sites, scenario=scenario)
-    if installed_base is not None:
-        gdf_demand = read_installed_base(installed_base, scenario=scenario)
-    else:
-        gdf_demand = read_customers(demand, scenario=scenario)
+    gdf_demand = read_demand(demand, installed_base, scenario)
     try:
         result = roadmap_from_points(
             gdf_demand,
@@ -183,12 +174,14 @@ def roadmap(
             "budget_per_year": budgets,
             "coverage_target_by_year": targets,
         }
-        with output_folder(out, owned=ROADMAP_OUTPUTS, force=force) as folder:
-            write_text(folder.stage / "summary.json", plan_json(payload))
+        write_outputs(
+            out,
+            ROADMAP_OUTPUTS,
+            force,
+            lambda stage: {"summary": write_text(stage / "summary.json", plan_json(payload))},
+        )
         raise
-    with output_folder(out, owned=ROADMAP_OUTPUTS, force=force) as folder:
-        staged = result.to_files(folder.stage)
-    paths = {name: folder.final(path) for name, path in staged.items()}
+    paths = write_outputs(out, ROADMAP_OUTPUTS, force, result.to_files)
     gap_text = "—" if result.gap is None else f"{100 * result.gap:.2f}%"
     table = Table(
         title=(
@@ -214,9 +207,7 @@ def roadmap(
             names,
         )
     console.print(table)
-    console.print("outputs:")
-    for name, path in paths.items():
-        console.print(f"  {name}: {path}", markup=False)
+    print_outputs(paths)
     if result.status == "no_solution":
         msg = "the solver found no roadmap within the time limit; raise --time-limit"
         raise SolverError(msg)
