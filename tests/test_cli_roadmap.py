@@ -202,3 +202,28 @@ def test_map_draws_one_layer_per_roadmap_year(files, tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "no roadmap.csv here" in result.stderr
+
+
+def test_report_has_a_roadmap_section_and_sheet(files, tmp_path: Path) -> None:
+    sites = pd.read_csv(files["sites"])
+    sites["name"] = [f"<b>{i}</b>" for i in sites["id"]]  # user text reaching HTML is escaped
+    sites.to_csv(files["sites"], index=False)
+    out = tmp_path / "roadmap"
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["roadmap", *base_args(files, out), "--years", "2", "--budget-per-year", "1100,300"]
+    )
+    assert result.exit_code == 0, result.output
+    html_path, xlsx_path = tmp_path / "report.html", tmp_path / "report.xlsx"
+    result = runner.invoke(
+        app,
+        ["report", "--roadmap", str(out), "--out", str(html_path), "--xlsx", str(xlsx_path)],
+    )
+    assert result.exit_code == 0, result.output
+    page = html_path.read_text(encoding="utf-8")
+    assert '<section id="roadmap">' in page and "Roll-out roadmap" in page
+    assert "<b>H2</b>" not in page
+    by_year = pd.read_csv(out / "by_year.csv")
+    assert f"{100 * by_year['weighted_coverage_rate'].iloc[-1]:.1f}%" in page
+    sheet = pd.read_excel(xlsx_path, sheet_name="Roadmap")
+    assert sheet["year"].tolist() == [1, 2]

@@ -81,6 +81,7 @@ __all__ = [
     "RoadmapOptions",
     "RoadmapResult",
     "demand_weights_by_year",
+    "read_roadmap_by_year",
     "read_roadmap_sites",
     "roadmap",
     "roadmap_from_points",
@@ -1262,6 +1263,29 @@ def read_roadmap_sites(folder: str | Path) -> pd.DataFrame:
     if missing:
         msg = (
             f"{path}: columns {', '.join(missing)} are missing; this is not a roadmap.csv "
+            "as netplan roadmap writes it"
+        )
+        raise InputError(msg)
+    return table
+
+
+def read_roadmap_by_year(folder: str | Path) -> pd.DataFrame:
+    """Return the ``by_year.csv`` of a ``netplan roadmap`` output folder.
+
+    Raises
+    ------
+    InputError
+        When the folder has no ``by_year.csv`` or it lacks the roadmap's columns.
+    """
+    path = Path(folder) / "by_year.csv"
+    if not path.is_file():
+        msg = f"{folder}: no by_year.csv here; run `netplan roadmap --out {folder}` first"
+        raise InputError(msg)
+    table = pd.read_csv(path)
+    missing = [c for c in BY_YEAR_COLUMNS[:7] if c not in table]
+    if missing:
+        msg = (
+            f"{path}: columns {', '.join(missing)} are missing; this is not a by_year.csv "
             "as netplan roadmap writes it"
         )
         raise InputError(msg)
