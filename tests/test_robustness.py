@@ -1023,7 +1023,7 @@ def test_every_command_is_deterministic_on_the_whole_metro_sample(tmp_path: Path
 #: down (a line on stdout, then a pause), so a test can kill it at a chosen point.
 SLOW_WRITER = """
 import sys, time
-import netplan.coverage as coverage
+import netplan.results as coverage  # coverage folders are written by netplan.results
 from netplan.cli import main
 
 def slowed(write):
@@ -1038,7 +1038,7 @@ def slowed(write):
 
 coverage.write_frame = slowed(coverage.write_frame)
 coverage.write_text = slowed(coverage.write_text)
-coverage._write_blindspots = slowed(coverage._write_blindspots)
+coverage.write_blindspots = slowed(coverage.write_blindspots)
 sys.argv = ["netplan", *sys.argv[1:]]
 main()
 """

@@ -38,6 +38,7 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry import shape
 
+from netplan._limits import check_memory
 from netplan.config import EARTH_RADIUS_KM
 from netplan.geo import unit_xyz
 
@@ -200,8 +201,6 @@ def dbscan_memory_estimate(
 
 
 def _check_dbscan_memory(lon: NDArray[np.float64], lat: NDArray[np.float64], eps_km: float) -> None:
-    from netplan._limits import check_memory
-
     pairs, size = dbscan_memory_estimate(lon, lat, eps_km)
     check_memory(
         size,

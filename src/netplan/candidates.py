@@ -29,6 +29,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from netplan.config import Scenario
+from netplan.demand import h3_cells
 from netplan.errors import ConfigError, InputError
 from netplan.geo import chord_from_km, unit_xyz
 
@@ -320,8 +321,6 @@ def candidates_from_h3(
         As :func:`candidates_from_kmeans`, heaviest cell first.
     """
     import h3
-
-    from netplan.demand import h3_cells
 
     weight = _check_demand(gdf_demand)
     if min_weight is None and n_sites is None:

@@ -1509,3 +1509,8 @@ def _strip_gpkg_timestamps(path: Path) -> None:
     with contextlib.closing(sqlite3.connect(path)) as connection:
         connection.execute("UPDATE gpkg_contents SET last_change = '1970-01-01T00:00:00.000Z'")
         connection.commit()
+
+
+def strip_gpkg_timestamps(path: Path) -> None:
+    """Make a GeoPackage byte-identical across runs by fixing its timestamps (in place)."""
+    _strip_gpkg_timestamps(path)

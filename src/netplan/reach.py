@@ -49,6 +49,7 @@ import pandas as pd
 import scipy.sparse
 from scipy.spatial import cKDTree
 
+from netplan._limits import check_memory
 from netplan.config import EARTH_RADIUS_KM, Scenario, Tier
 from netplan.errors import ConfigError, InputError, Problem
 from netplan.geo import chord_from_km, great_circle_km, km_from_chord, unit_xyz
@@ -772,8 +773,6 @@ def reach_memory_estimate(n_pairs: float, n_demand: int) -> float:
 
 def _check_reach_memory(stored_pairs: int, done: int, n_demand: int) -> None:
     """Refuse the build once the pairs seen so far project past the memory limit."""
-    from netplan._limits import check_memory
-
     projected = stored_pairs / max(done, 1) * n_demand
     check_memory(
         reach_memory_estimate(projected, n_demand),
@@ -1025,3 +1024,30 @@ def reach_from_arrays(
         site_scale=site_scale,
         full_costs=None,
     )
+
+
+# --------------------------------------------------------------------------- for other engines
+
+
+def site_arrays(
+    gdf_sites: pd.DataFrame, scenario: Scenario
+) -> tuple[NDArray[np.object_], NDArray[np.object_], NDArray[np.float64], NDArray[np.float64]]:
+    """Return the sites' ids, tiers and coordinates, checked as :func:`reach_from_points` does.
+
+    For engines that call :func:`reach_from_arrays` chunk by chunk
+    (:mod:`netplan.scale`).
+    """
+    lon, lat = _coordinates(gdf_sites, "sites")
+    return _ids(gdf_sites, "sites"), _site_tiers(gdf_sites, scenario), lon, lat
+
+
+def point_coordinates(
+    gdf: gpd.GeoDataFrame, what: str
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Return points' longitudes and latitudes (EPSG:4326), checked; ``what`` names them."""
+    return _coordinates(gdf, what)
+
+
+def demand_grades(gdf_demand: pd.DataFrame) -> NDArray[np.object_]:
+    """Return each demand point's region grade as text (``None`` where missing)."""
+    return _grades(gdf_demand)

@@ -474,28 +474,24 @@ def _tier_label(scenario: Scenario | None, tier: Any, lang: str, labels: Mapping
     return labels.get(name, name)
 
 
-def report_context(
-    *,
-    coverage: CoverageLike | None = None,
-    plan: PlanLike | None = None,
-    scores: pd.DataFrame | None = None,
-    comparison: Comparison | None = None,
-    frontier: pd.DataFrame | None = None,
-    scenario: Scenario | None = None,
-    lang: str = "en",
-    map_href: str | None = None,
-    title: str | None = None,
-    top: int = 10,
-    roadmap: pd.DataFrame | None = None,
-    roadmap_sites: pd.DataFrame | None = None,
-) -> dict[str, Any]:
-    """Return everything the report shows, as plain strings and numbers (not yet escaped).
+@dataclass
+class _Figures:
+    """What every report section reads: the language, today's and the plan's figures."""
 
-    The HTML template and the XLSX writer both read this; every value is
-    escaped by the template's autoescaping.
-    """
-    lang = check_lang(lang)
-    t = {key: value[lang] for key, value in STRINGS.items()}
+    lang: str
+    t: dict[str, str]
+    scenario: Scenario | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    plan_kpis: dict[str, Any] | None
+    after_coverage: CoverageLike | None
+    tier_labels: dict[str, str] = field(default_factory=dict)
+
+
+def _figures(
+    coverage: CoverageLike | None, plan: PlanLike | None, scenario: Scenario | None, lang: str
+) -> _Figures:
+    """Return today's figures (the coverage, else the plan's ``before``) and the plan's."""
     cov_kpis = coverage.summary() if coverage is not None else None
     plan_kpis = plan.summary() if plan is not None else None
     # Today's figures: the coverage folder when given (it has the blind-spot zones),
@@ -521,11 +517,22 @@ def report_context(
         for name, entry in ((source or {}).get("by_tier") or {}).items():
             if isinstance(entry, Mapping) and entry.get("label"):
                 tier_labels[str(name)] = str(entry["label"])
-    score_table = _score_lookup(scores)
-    scenario_name = (
-        scenario.name if scenario is not None else str((before or {}).get("scenario") or "")
+    return _Figures(
+        lang=lang,
+        t={key: value[lang] for key, value in STRINGS.items()},
+        scenario=scenario,
+        before=before,
+        after=after,
+        plan_kpis=plan_kpis,
+        after_coverage=after_coverage,
+        tier_labels=tier_labels,
     )
 
+
+def _headline(f: _Figures, zones: Any, scores: pd.DataFrame | None) -> list[str]:
+    """Return the headline sentences: coverage today and with the plan, blind spots, best site."""
+    lang, scenario, tier_labels = f.lang, f.scenario, f.tier_labels
+    before, after, plan_kpis = f.before, f.after, f.plan_kpis
     headline: list[str] = []
     if before and after:
         opened = int((plan_kpis or {}).get("n_by_decision", {}).get("opened", 0))
@@ -552,7 +559,6 @@ def report_context(
                 "headline_coverage", lang, value=_fmt_percent(before.get("weighted_coverage_rate"))
             )
         )
-    zones = coverage.blindspots if coverage is not None else None
     if zones is not None and len(zones) and before:
         headline.append(
             text(
@@ -576,7 +582,12 @@ def report_context(
                 score=_fmt_number(best["total_score"], 1),
             )
         )
+    return headline
 
+
+def _plan_rows(f: _Figures) -> list[dict[str, str]]:
+    """Return the plan's solve figures (status, gap, sites, cost)."""
+    t, plan_kpis = f.t, f.plan_kpis
     plan_rows: list[dict[str, str]] = []
     if plan_kpis:
         plan_rows = [
@@ -588,7 +599,13 @@ def report_context(
                 "value": _fmt_number(plan_kpis.get("total_fixed_cost")),
             },
         ]
+    return plan_rows
 
+
+def _tier_rows(f: _Figures, plan: PlanLike | None) -> list[dict[str, str]]:
+    """Return one row per tier: outlets and coverage today, outlets and cost with the plan."""
+    lang, scenario, tier_labels = f.lang, f.scenario, f.tier_labels
+    before, after = f.before, f.after
     tiers: list[dict[str, str]] = []
     tier_names: list[str] = list(scenario.tiers) if scenario is not None else []
     for source in (before, after):
@@ -613,7 +630,14 @@ def report_context(
             "cost": _fmt_number(open_cost.get(name)) if plan is not None else "",
         }
         tiers.append(row)
+    return tiers
 
+
+def _change_rows(
+    f: _Figures, plan: PlanLike | None, score_table: pd.DataFrame | None
+) -> list[dict[str, str]]:
+    """Return the sites the plan opens or closes, with their scores and reasons."""
+    lang, scenario, tier_labels = f.lang, f.scenario, f.tier_labels
     changes: list[dict[str, str]] = []
     if plan is not None:
         changed = plan.sites[plan.sites["decision"].isin(["opened", "closed"])]
@@ -642,11 +666,12 @@ def report_context(
                     else "",
                 }
             )
+    return changes
 
-    blindspots = _zone_rows(zones, top)
-    blindspots_after = (
-        _zone_rows(after_coverage.blindspots, top) if after_coverage is not None else None
-    )
+
+def _top_score_rows(f: _Figures, scores: pd.DataFrame | None, top: int) -> list[dict[str, str]]:
+    """Return the ``top`` best-scored candidate sites."""
+    lang, scenario, tier_labels = f.lang, f.scenario, f.tier_labels
     top_scores: list[dict[str, str]] = []
     if scores is not None and len(scores):
         best_rows = scores.sort_values(
@@ -665,7 +690,12 @@ def report_context(
                     else str(best_row.get(f"reasons_{lang}", "")),
                 }
             )
+    return top_scores
 
+
+def _distance_svg(f: _Figures, coverage: CoverageLike | None) -> str:
+    """Return the distance curve: share of demand within each distance, today and with the plan."""
+    t, after_coverage = f.t, f.after_coverage
     distance_svg = ""
     if coverage is not None and {"distance_km", "weight"} <= set(coverage.points.columns):
         distances = pd.to_numeric(coverage.points["distance_km"], errors="coerce").to_numpy(float)
@@ -696,7 +726,12 @@ def report_context(
             y_label=t["curve_y"],
             x_max=x_max,
         )
+    return distance_svg
 
+
+def _tradeoff_svg(f: _Figures, frontier: pd.DataFrame | None, plan: PlanLike | None) -> str:
+    """Return the trade-off curve (coverage by budget or by number of sites), if any."""
+    t = f.t
     tradeoff_svg = ""
     if frontier is None and plan is not None:
         frontier = getattr(plan, "frontier", None)
@@ -730,7 +765,14 @@ def report_context(
                     y_label=t["tradeoff_y"],
                     x_max=_nice_ceiling(float(frame[x_col].max())),
                 )
+    return tradeoff_svg
 
+
+def _comparison_rows(
+    f: _Figures, comparison: Comparison | None
+) -> tuple[list[dict[str, str]], list[dict[str, str]], list[dict[str, str]]]:
+    """Return the comparison's key figures, sites by tier and demand that changed."""
+    lang, t, scenario, tier_labels = f.lang, f.t, f.scenario, f.tier_labels
     comparison_rows: list[dict[str, str]] = []
     comparison_sites: list[dict[str, str]] = []
     comparison_demand: list[dict[str, str]] = []
@@ -768,9 +810,41 @@ def report_context(
                 "weight": _fmt_number(comparison.newly_uncovered_weight, 1),
             },
         ]
+    return comparison_rows, comparison_sites, comparison_demand
 
+
+def report_context(
+    *,
+    coverage: CoverageLike | None = None,
+    plan: PlanLike | None = None,
+    scores: pd.DataFrame | None = None,
+    comparison: Comparison | None = None,
+    frontier: pd.DataFrame | None = None,
+    scenario: Scenario | None = None,
+    lang: str = "en",
+    map_href: str | None = None,
+    title: str | None = None,
+    top: int = 10,
+    roadmap: pd.DataFrame | None = None,
+    roadmap_sites: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """Return everything the report shows, as plain strings and numbers (not yet escaped).
+
+    The HTML template and the XLSX writer both read this; every value is
+    escaped by the template's autoescaping. Each section has its builder
+    (``_headline``, ``_tier_rows``, ``_change_rows``, ...); they read results
+    and compute nothing.
+    """
+    lang = check_lang(lang)
+    f = _figures(coverage, plan, scenario, lang)
+    t, before, after = f.t, f.before, f.after
+    scenario_name = (
+        scenario.name if scenario is not None else str((before or {}).get("scenario") or "")
+    )
+    zones = coverage.blindspots if coverage is not None else None
+    after_coverage = f.after_coverage
+    comparison_rows, comparison_sites, comparison_demand = _comparison_rows(f, comparison)
     roadmap_rows, roadmap_svg = _roadmap_section(roadmap, roadmap_sites, before, t)
-
     if map_href is not None and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", map_href):
         map_href = "./" + map_href  # a link to a file beside the report, never a script URL
     inputs = [
@@ -788,17 +862,19 @@ def report_context(
         "title": title or text("report_title", lang),
         "scenario_name": scenario_name,
         "inputs": inputs,
-        "headline": headline,
+        "headline": _headline(f, zones, scores),
         "has_plan": plan is not None,
         "kpis": kpi_table(before, after, lang) if before or after else [],
-        "plan_rows": plan_rows,
-        "tiers": tiers,
-        "changes": changes,
-        "blindspots": blindspots,
-        "blindspots_after": blindspots_after,
-        "top_scores": top_scores,
-        "distance_svg": distance_svg,
-        "tradeoff_svg": tradeoff_svg,
+        "plan_rows": _plan_rows(f),
+        "tiers": _tier_rows(f, plan),
+        "changes": _change_rows(f, plan, _score_lookup(scores)),
+        "blindspots": _zone_rows(zones, top),
+        "blindspots_after": (
+            _zone_rows(after_coverage.blindspots, top) if after_coverage is not None else None
+        ),
+        "top_scores": _top_score_rows(f, scores, top),
+        "distance_svg": _distance_svg(f, coverage),
+        "tradeoff_svg": _tradeoff_svg(f, frontier, plan),
         "comparison_rows": comparison_rows,
         "comparison_sites": comparison_sites,
         "comparison_demand": comparison_demand,

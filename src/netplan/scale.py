@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from netplan.blindspots import BlindspotOptions
-from netplan.config import Scenario
+from netplan.config import Scenario, default_scenario
 from netplan.coverage import (
     ADMIN_COLUMNS,
     COUNTING_STATUSES,
@@ -70,7 +70,8 @@ from netplan.coverage import (
 )
 from netplan.demand import h3_from_partials, h3_partials
 from netplan.errors import ConfigError, InputError, Problem
-from netplan.io import PointKind, atomic_path
+from netplan.io import PointKind, atomic_path, strip_gpkg_timestamps
+from netplan.reach import demand_grades, point_coordinates, reach_from_arrays, site_arrays
 from netplan.results import CoverageTables
 from netplan.stream import (
     DEFAULT_CHUNK_ROWS,
@@ -180,8 +181,6 @@ def _write_points(points: pd.DataFrame, path: Path, fmt: str) -> Path:
         else:
             import pyogrio
 
-            from netplan.io import _strip_gpkg_timestamps
-
             driver = "GeoJSON" if fmt == "geojson" else "GPKG"
             options: dict[str, Any] = {}
             if driver == "GeoJSON":
@@ -191,7 +190,7 @@ def _write_points(points: pd.DataFrame, path: Path, fmt: str) -> Path:
                     piece, tmp, driver=driver, layer=path.stem, append=number > 0, **options
                 )
             if driver == "GPKG":
-                _strip_gpkg_timestamps(tmp)
+                strip_gpkg_timestamps(tmp)
     return path
 
 
@@ -258,22 +257,13 @@ class SiteArrays:
     @classmethod
     def from_sites(cls, counting_sites: gpd.GeoDataFrame, scenario: Scenario) -> SiteArrays:
         """Return the arrays of ``counting_sites``, checking tiers and coordinates."""
-        from netplan.reach import _coordinates, _ids, _site_tiers
-
-        lon, lat = _coordinates(counting_sites, "sites")
-        return cls(
-            ids=_ids(counting_sites, "sites"),
-            tiers=_site_tiers(counting_sites, scenario),
-            lon=lon,
-            lat=lat,
-        )
+        ids, tiers, lon, lat = site_arrays(counting_sites, scenario)
+        return cls(ids=ids, tiers=tiers, lon=lon, lat=lat)
 
 
 def _chunk_coordinates(chunk: pd.DataFrame) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     if isinstance(chunk, gpd.GeoDataFrame) and chunk.geometry.name in chunk.columns:
-        from netplan.reach import _coordinates
-
-        return _coordinates(chunk, "demand points")
+        return point_coordinates(chunk, "demand points")
     return (
         chunk["lon"].to_numpy(dtype=np.float64),
         chunk["lat"].to_numpy(dtype=np.float64),
@@ -306,8 +296,6 @@ def coverage_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario)
     pandas.DataFrame
         One row per point of ``chunk``, in its order.
     """
-    from netplan.reach import _grades, reach_from_arrays
-
     name = str(chunk.attrs.get("netplan_source", {}).get("file") or "demand")
     weight = check_demand(chunk, name)
     lon, lat = _chunk_coordinates(chunk)
@@ -319,7 +307,7 @@ def coverage_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario)
         sites.tiers,
         scenario,
         site_ids=sites.ids,
-        grades=_grades(chunk) if "grade" in chunk.columns else None,
+        grades=demand_grades(chunk) if "grade" in chunk.columns else None,
     )
     # Compact per-point columns (site indices, categories): cheap to send from a worker;
     # _point_columns turns them into the output columns of netplan.coverage.
@@ -385,8 +373,6 @@ def _point_columns(frame: pd.DataFrame, sites: SiteArrays) -> pd.DataFrame:
 
 def _customer_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario) -> pd.DataFrame:
     """Return weight and covered flag of a chunk of customers (the count-based block)."""
-    from netplan.reach import _grades, reach_from_arrays
-
     name = str(chunk.attrs.get("netplan_source", {}).get("file") or "customers")
     weight = check_demand(chunk, name)
     lon, lat = _chunk_coordinates(chunk)
@@ -398,7 +384,7 @@ def _customer_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario
         sites.tiers,
         scenario,
         site_ids=sites.ids,
-        grades=_grades(chunk) if "grade" in chunk.columns else None,
+        grades=demand_grades(chunk) if "grade" in chunk.columns else None,
     )
     return pd.DataFrame({"weight": weight, "covered": reach.n_covering() > 0}, index=chunk.index)
 
@@ -1069,8 +1055,6 @@ def aggregate_h3_local(
     kind, chunk_rows, scenario, read_options, progress
         As for :func:`coverage_local`.
     """
-    from netplan.config import default_scenario
-
     scenario = scenario or default_scenario()
     partials = [
         h3_partials(chunk, resolution)

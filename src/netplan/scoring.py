@@ -252,21 +252,7 @@ def score_sites(
     sites = gdf_sites.reset_index(drop=True)
     status = sites["status"].astype(object).fillna("existing").astype(str).to_numpy()
     tiers = sites["tier"].astype(object).to_numpy()
-    scored = np.flatnonzero(np.isin(status, list(statuses)) & pd.notna(tiers))
-    if scored.size == 0:
-        msg = (
-            f"no site to score: none has status {' or '.join(statuses)} and a tier "
-            f"({len(sites)} sites read); mark candidate sites with status 'candidate'"
-        )
-        raise InputError([Problem(_source(gdf_sites, "sites"), None, None, msg)])
-    missing = [a.column for a in scenario.scoring.attributes if a.column not in sites.columns]
-    if missing:
-        msg = (
-            f"the sites have no column {', '.join(repr(c) for c in missing)}, named under "
-            f"[scoring.attributes] in {scenario.source}; add the column or remove the attribute"
-        )
-        raise InputError([Problem(_source(gdf_sites, "sites"), None, None, msg)])
-
+    scored = _scored_sites(sites, gdf_sites, status, tiers, statuses, scenario)
     network = np.flatnonzero(np.isin(status, NETWORK_STATUSES) & pd.notna(tiers))
     competitors = np.flatnonzero(status == "competitor")
     used = np.union1d(scored, network)
@@ -282,10 +268,62 @@ def score_sites(
         reach = reach_from_points(
             gdf_demand, sites.iloc[used], scenario, matrix=matrix, progress=progress
         )
+    weights_demand = np.asarray(gdf_demand["weight"], dtype=np.float64)
+    values = _demand_factors(reach, used, network, scored, weights_demand, factors)
+    notes = _site_factors(values, sites, scored, network, competitors, tiers, scenario)
+    frame = _score_table(sites, scored, tiers, values, factors, weights, directions, scenario)
+    return ScoreResult(
+        scores=frame,
+        factors=factors,
+        weights=weights,
+        directions=directions,
+        scenario_name=scenario.name,
+        n_network_sites=int(network.size),
+        n_competitors=int(competitors.size),
+        notes=notes,
+    )
+
+
+def _scored_sites(
+    sites: pd.DataFrame,
+    gdf_sites: pd.DataFrame,
+    status: NDArray[np.object_],
+    tiers: NDArray[np.object_],
+    statuses: Sequence[str],
+    scenario: Scenario,
+) -> NDArray[np.int64]:
+    """Return the positions of the sites to score, checking there are some and their columns."""
+    scored = np.flatnonzero(np.isin(status, list(statuses)) & pd.notna(tiers))
+    if scored.size == 0:
+        msg = (
+            f"no site to score: none has status {' or '.join(statuses)} and a tier "
+            f"({len(sites)} sites read); mark candidate sites with status 'candidate'"
+        )
+        raise InputError([Problem(_source(gdf_sites, "sites"), None, None, msg)])
+    missing = [a.column for a in scenario.scoring.attributes if a.column not in sites.columns]
+    if missing:
+        msg = (
+            f"the sites have no column {', '.join(repr(c) for c in missing)}, named under "
+            f"[scoring.attributes] in {scenario.source}; add the column or remove the attribute"
+        )
+        raise InputError([Problem(_source(gdf_sites, "sites"), None, None, msg)])
+    return scored
+
+
+def _demand_factors(
+    reach: ReachMatrix,
+    used: NDArray[np.int64],
+    network: NDArray[np.int64],
+    scored: NDArray[np.int64],
+    weights_demand: NDArray[np.float64],
+    factors: list[str],
+) -> dict[str, NDArray[np.float64]]:
+    """Return every factor with the demand factors filled: demand reached, gap filled, overlap.
+
+    ``reach`` has the ``used`` sites (scored and network) as columns.
+    """
     column_of = {int(site): k for k, site in enumerate(used)}
     in_network = np.isin(used, network)
-    weights_demand = np.asarray(gdf_demand["weight"], dtype=np.float64)
-
     # Per demand point, how many network sites reach it (read from the structure:
     # zero distances are stored entries).
     indptr = reach.matrix.indptr
@@ -295,8 +333,7 @@ def score_sites(
     csc = reach.matrix.tocsc()
     csc.sort_indices()
 
-    n = scored.size
-    values: dict[str, NDArray[np.float64]] = {name: np.zeros(n) for name in factors}
+    values: dict[str, NDArray[np.float64]] = {name: np.zeros(scored.size) for name in factors}
     for position, site in enumerate(scored):
         column = column_of[int(site)]
         rows = csc.indices[csc.indptr[column] : csc.indptr[column + 1]]
@@ -307,6 +344,19 @@ def score_sites(
         values["gap_fill"][position] = uncovered
         values["overlap"][position] = (reached - uncovered) / reached if reached > 0 else 0.0
 
+    return values
+
+
+def _site_factors(
+    values: dict[str, NDArray[np.float64]],
+    sites: pd.DataFrame,
+    scored: NDArray[np.int64],
+    network: NDArray[np.int64],
+    competitors: NDArray[np.int64],
+    tiers: NDArray[np.object_],
+    scenario: Scenario,
+) -> list[str]:
+    """Fill the site factors (distance, competitors, cost, attributes); return notes."""
     lon = np.asarray(sites.geometry.x, dtype=np.float64)
     lat = np.asarray(sites.geometry.y, dtype=np.float64)
     xyz = unit_xyz(lon, lat)
@@ -326,6 +376,21 @@ def score_sites(
             warnings.warn(note, InputWarning, stacklevel=2)
         values[attribute.column] = raw
 
+    return notes
+
+
+def _score_table(
+    sites: pd.DataFrame,
+    scored: NDArray[np.int64],
+    tiers: NDArray[np.object_],
+    values: dict[str, NDArray[np.float64]],
+    factors: list[str],
+    weights: dict[str, float],
+    directions: dict[str, str],
+    scenario: Scenario,
+) -> pd.DataFrame:
+    """Return the scores table: factor values and scores, total, rank within tier, reasons."""
+    n = scored.size
     scored_tiers = tiers[scored].astype(str)
     sub: dict[str, NDArray[np.float64]] = {name: np.zeros(n) for name in factors}
     for tier in pd.unique(scored_tiers):
@@ -362,16 +427,7 @@ def score_sites(
     )
     frame["rank"] = frame.groupby("tier", sort=False).cumcount() + 1
     frame = frame.drop(columns="_tier_order").reset_index(drop=True)
-    return ScoreResult(
-        scores=frame,
-        factors=factors,
-        weights=weights,
-        directions=directions,
-        scenario_name=scenario.name,
-        n_network_sites=int(network.size),
-        n_competitors=int(competitors.size),
-        notes=notes,
-    )
+    return frame
 
 
 def _source(gdf: pd.DataFrame, default: str) -> str:

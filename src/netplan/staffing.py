@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from netplan.config import Scenario
+from netplan.reach import reach_from_points
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -331,8 +332,6 @@ def staffing_from_points(
     Staffing
         Per-site figures and response KPIs.
     """
-    from netplan.reach import reach_from_points
-
     if reach is None:
         reach = reach_from_points(gdf_demand, gdf_sites, scenario, matrix=matrix)
     weight = gdf_demand["weight"].to_numpy(dtype=np.float64)

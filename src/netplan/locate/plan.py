@@ -44,7 +44,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,6 +67,7 @@ from netplan.locate.solve import SolverSession, SolverSettings
 from netplan.locate.tiered import TieredOptions, tiered
 from netplan.reach import ReachMatrix, reach_from_points
 from netplan.results import PlanOutputs, plain, read_plan_outputs, stable_json
+from netplan.staffing import staffing_from_points
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -739,99 +740,152 @@ def plan_from_points(
         A bad ``[plan]`` key, naming it.
     """
     started = time.perf_counter()
-    overrides = {
-        "model": model,
-        "coverage_target": coverage_target,
-        "budget": budget,
-        "p": p,
-        "allow_close": allow_close,
-        "capacitated_assignment": capacitated_assignment,
-        "aggregate": aggregate,
-    }
-    given = [name for name, value in overrides.items() if value is not None]
-    if options is not None and given:
-        msg = (
-            f"give the plan options one way: options= or {'=, '.join(given)}=, not both "
-            "(apply changes with dataclasses.replace(options, ...))"
-        )
-        raise InputError(msg)
-    if options is None:
-        options = plan_options(
-            scenario,
-            model=model,
-            coverage_target=coverage_target,
-            budget=budget,
-            p=p,
-            allow_close=allow_close,
-            capacitated=capacitated_assignment,
-            aggregate=aggregate,
-        )
+    options = _options_one_way(
+        scenario,
+        options,
+        model=model,
+        coverage_target=coverage_target,
+        budget=budget,
+        p=p,
+        allow_close=allow_close,
+        capacitated=capacitated_assignment,
+        aggregate=aggregate,
+    )
     settings = solver_settings(scenario, solver=solver, time_limit=time_limit, gap=gap)
     inputs = prepare_inputs(
         gdf_demand, gdf_sites, scenario, options, matrix=matrix, reach=reach, progress=progress
     )
-    details: dict[str, Any] = {"solver": settings.solver, **inputs.details}
-    raw_demand, reach = gdf_demand, inputs.reach
-    statuses, tiers, weights = inputs.statuses, inputs.tiers, inputs.weights
-    fixed, capacity, existing = inputs.fixed_costs, inputs.capacities, inputs.existing
-    demand_ids, cover = inputs.demand_ids, inputs.cover
-    forced = inputs.forced(options)
-    excluded = inputs.excluded
-    result: LocateResult
+    result = solve_model(inputs, options, scenario, settings)
+    details = _run_details(settings, inputs, result)
+    open_sites = result.open_sites
+    assignment, assigned_weight = _assignment(inputs, result, gdf_sites)
+    sites = _site_table(gdf_sites, inputs, open_sites, assigned_weight)
+
+    # Today's network and the plan's, from the reach matrix the plan was solved on.
+    raw_reach = inputs.reach
+    if options.aggregate is not None:  # the model saw cells: one reach matrix of the raw demand
+        raw_reach = reach_from_points(gdf_demand, gdf_sites, scenario)
+    statuses = inputs.statuses
+    before_network = _network_coverage(
+        gdf_demand, gdf_sites, scenario, raw_reach, inputs.existing, statuses, blindspots=None
+    )
+    planned = _network_coverage(
+        gdf_demand, gdf_sites, scenario, raw_reach, open_sites, statuses, blindspots=blindspots
+    )
+    before, after = before_network.summary(zones=False), planned.summary(zones=False)
+    details.update(_served_and_aggregated(options, inputs, result, assigned_weight, after))
+    staffing = None
+    if result.has_solution:
+        sites, staffing = add_staffing(
+            sites,
+            gdf_demand,
+            gdf_sites,
+            scenario,
+            result,
+            inputs,
+            options,
+            inputs.existing,
+            raw_reach,
+        )
+    details["total_seconds"] = round(time.perf_counter() - started, 3)
+    return Plan(
+        model=options.model,
+        status=result.status,
+        objective=result.objective,
+        best_bound=result.best_bound,
+        gap=result.gap,
+        build_seconds=result.build_seconds,
+        solve_seconds=result.solve_seconds,
+        sites=sites,
+        assignment=assignment,
+        before=before,
+        after=after,
+        options=options,
+        details=details,
+        coverage=planned,
+        staffing=staffing,
+    )
+
+
+def _options_one_way(
+    scenario: Scenario, options: PlanOptions | None, **overrides: Any
+) -> PlanOptions:
+    """Return ``options``, or the scenario's with ``overrides``; both given is an error."""
+    given = [name for name, value in overrides.items() if value is not None]
+    if options is not None and given:
+        names = ["capacitated_assignment" if n == "capacitated" else n for n in given]
+        msg = (
+            f"give the plan options one way: options= or {'=, '.join(names)}=, not both "
+            "(apply changes with dataclasses.replace(options, ...))"
+        )
+        raise InputError(msg)
+    return options if options is not None else plan_options(scenario, **overrides)
+
+
+def solve_model(
+    inputs: PlanInputs, options: PlanOptions, scenario: Scenario, settings: SolverSettings
+) -> LocateResult:
+    """Run the model ``options.model`` names on prepared inputs."""
+    forced, excluded = inputs.forced(options), inputs.excluded
     if options.model == "tiered":
-        result = solve_tiered(inputs, options, scenario, settings)
-    elif options.model == "set-cover":
-        result = set_cover(
-            cover,
-            weights=weights,
-            costs=fixed,
+        return solve_tiered(inputs, options, scenario, settings)
+    if options.model == "set-cover":
+        return set_cover(
+            inputs.cover,
+            weights=inputs.weights,
+            costs=inputs.fixed_costs,
             coverage_target=options.coverage_target,
             forced_open=forced,
             excluded=excluded,
             settings=settings,
-            demand_ids=demand_ids,
+            demand_ids=inputs.demand_ids,
         )
-    elif options.model == "max-cover":
-        result = max_cover(
-            cover,
-            weights=weights,
+    if options.model == "max-cover":
+        return max_cover(
+            inputs.cover,
+            weights=inputs.weights,
             p=options.p,
             budget=options.budget,
-            costs=fixed,
-            groups=tiers,
+            costs=inputs.fixed_costs,
+            groups=inputs.tiers,
             p_by_group=dict(options.tier_counts) or None,
             forced_open=forced,
             excluded=excluded,
             settings=settings,
         )
-    elif options.model == "p-median":
+    if options.model == "p-median":
         if options.p is None:
             msg = "p-median needs `p` (--p N or plan.p)"
             raise InputError(msg)
-        result = p_median(
-            _distances(reach, options.max_distance_km),
+        return p_median(
+            _distances(inputs.reach, options.max_distance_km),
             p=options.p,
-            weights=weights,
+            weights=inputs.weights,
             forced_open=forced,
             excluded=excluded,
             settings=settings,
-            demand_ids=demand_ids,
+            demand_ids=inputs.demand_ids,
         )
-    else:
-        distances = _distances(reach, options.max_distance_km)
-        result = capacitated(
-            distances,
-            weights=weights,
-            fixed_costs=fixed,
-            capacities=capacity,
-            cost_per_unit_distance=options.cost_per_km,
-            single_source=options.single_source,
-            p=options.p,
-            forced_open=forced,
-            excluded=excluded,
-            settings=settings,
-            demand_ids=demand_ids,
-        )
+    return capacitated(
+        _distances(inputs.reach, options.max_distance_km),
+        weights=inputs.weights,
+        fixed_costs=inputs.fixed_costs,
+        capacities=inputs.capacities,
+        cost_per_unit_distance=options.cost_per_km,
+        single_source=options.single_source,
+        p=options.p,
+        forced_open=forced,
+        excluded=excluded,
+        settings=settings,
+        demand_ids=inputs.demand_ids,
+    )
+
+
+def _run_details(
+    settings: SolverSettings, inputs: PlanInputs, result: LocateResult
+) -> dict[str, Any]:
+    """Return the summary's ``details``: solver, model size, aggregation, distance model."""
+    details: dict[str, Any] = {"solver": settings.solver, **inputs.details}
     details.update(
         {
             k: v
@@ -839,18 +893,19 @@ def plan_from_points(
             if isinstance(v, int | float | str) and v is not None
         }
     )
-    details["distance_model"] = reach.distance_model
-    details["unit"] = reach.unit
+    details["distance_model"] = inputs.reach.distance_model
+    details["unit"] = inputs.reach.unit
     if result.solver:  # the solver that did solve (the other one after a fallback)
         details["solver"] = result.solver
+    return details
 
-    open_sites = result.open_sites
-    decision = np.full(len(gdf_sites), "not_selected", dtype=object)
-    decision[open_sites & existing] = "kept"
-    decision[open_sites & ~existing] = "opened"
-    decision[~open_sites & existing] = "closed"
+
+def _assignment(
+    inputs: PlanInputs, result: LocateResult, gdf_sites: gpd.GeoDataFrame
+) -> tuple[pd.DataFrame, NDArray[np.float64]]:
+    """Return the assignment table (demand → site) and the weight assigned to each site."""
+    demand_ids, weights, reach = inputs.demand_ids, inputs.weights, inputs.reach
     site_ids = gdf_sites["id"].astype(str).to_numpy(dtype=object)
-
     if result.assignment is not None:
         pairs = result.assignment.tocoo()
         order = np.lexsort((pairs.col, pairs.row))
@@ -879,17 +934,32 @@ def plan_from_points(
             }
         )
         assigned_weight = np.bincount(cols, weights=weights[rows], minlength=len(gdf_sites))
+    return assignment, np.asarray(assigned_weight, dtype=np.float64)
+
+
+def _site_table(
+    gdf_sites: gpd.GeoDataFrame,
+    inputs: PlanInputs,
+    open_sites: NDArray[np.bool_],
+    assigned_weight: NDArray[np.float64],
+) -> gpd.GeoDataFrame:
+    """Return every site with its decision, cost, capacity and the weight it serves."""
+    existing, capacity = inputs.existing, inputs.capacities
+    decision = np.full(len(gdf_sites), "not_selected", dtype=object)
+    decision[open_sites & existing] = "kept"
+    decision[open_sites & ~existing] = "opened"
+    decision[~open_sites & existing] = "closed"
     with np.errstate(divide="ignore", invalid="ignore"):
         utilisation = np.where(
             np.isfinite(capacity) & (capacity > 0), assigned_weight / capacity, np.nan
         )
     frame = pd.DataFrame(
         {
-            "id": site_ids,
-            "tier": tiers,
-            "status_before": statuses,
+            "id": gdf_sites["id"].astype(str).to_numpy(dtype=object),
+            "tier": inputs.tiers,
+            "status_before": inputs.statuses,
             "decision": decision,
-            "fixed_cost": fixed,
+            "fixed_cost": inputs.fixed_costs,
             "capacity": np.where(np.isfinite(capacity), capacity, np.nan),
             "assigned_weight": assigned_weight,
             "utilisation": utilisation,
@@ -899,21 +969,19 @@ def plan_from_points(
     )
     if "name" in gdf_sites.columns:
         frame.insert(1, "name", gdf_sites["name"].astype(object).to_numpy())
-    sites = gpd.GeoDataFrame(frame, geometry=gdf_sites.geometry.to_numpy(), crs=gdf_sites.crs)
-    if options.aggregate is not None:  # the model saw cells: one reach matrix of the raw demand
-        reach = reach_from_points(raw_demand, gdf_sites, scenario)
-    staffing = None
-    if result.has_solution:
-        sites, staffing = add_staffing(
-            sites, raw_demand, gdf_sites, scenario, result, inputs, options, existing, reach
-        )
-    before_network = _network_coverage(
-        raw_demand, gdf_sites, scenario, reach, existing, statuses, blindspots=None
-    )
-    planned = _network_coverage(
-        raw_demand, gdf_sites, scenario, reach, open_sites, statuses, blindspots=blindspots
-    )
-    before, after = before_network.summary(zones=False), planned.summary(zones=False)
+    return gpd.GeoDataFrame(frame, geometry=gdf_sites.geometry.to_numpy(), crs=gdf_sites.crs)
+
+
+def _served_and_aggregated(
+    options: PlanOptions,
+    inputs: PlanInputs,
+    result: LocateResult,
+    assigned_weight: NDArray[np.float64],
+    after: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Return the served share under capacities (warning when below reach) and cell coverage."""
+    details: dict[str, Any] = {}
+    weights = inputs.weights
     capacity_bound = options.model == "capacitated" or (
         options.model == "tiered" and options.capacitated
     )
@@ -929,30 +997,12 @@ def plan_from_points(
                 f"weight within their radius but can serve only {100 * served_rate:.1f}% of it; "
                 "raise capacities or open more sites (summary: details.served_weight_rate)"
             )
-            warnings.warn(msg, InputWarning, stacklevel=2)
+            warnings.warn(msg, InputWarning, stacklevel=3)
     if options.aggregate is not None and result.has_solution:
-        total = float(weights.sum())
         details["aggregated_weighted_coverage_rate"] = (
-            float(weights @ result.covered_share) / total if total > 0 else None
+            float(weights @ result.covered_share) / total_weight if total_weight > 0 else None
         )
-    details["total_seconds"] = round(time.perf_counter() - started, 3)
-    return Plan(
-        model=options.model,
-        status=result.status,
-        objective=result.objective,
-        best_bound=result.best_bound,
-        gap=result.gap,
-        build_seconds=result.build_seconds,
-        solve_seconds=result.solve_seconds,
-        sites=sites,
-        assignment=assignment,
-        before=before,
-        after=after,
-        options=options,
-        details=details,
-        coverage=planned,
-        staffing=staffing,
-    )
+    return details
 
 
 def add_staffing(
@@ -972,8 +1022,6 @@ def add_staffing(
     demand and its ``reach`` matrix against every site (the capacitated
     assignment's shares when the plan has one).
     """
-    from netplan.staffing import staffing_from_points
-
     shares = None
     if result.assignment is not None and options.aggregate is None:
         pairs = result.assignment.tocoo()

@@ -54,7 +54,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from netplan.blindspots import BlindspotOptions
 from netplan.config import PlanOptions, Scenario
+from netplan.coverage import coverage_from_points
+from netplan.demand import aggregate_h3
 from netplan.errors import InfeasibleError, InputError, InputWarning
 from netplan.io import write_frame, write_text
 from netplan.locate._matrix import merge_identical_rows, row_ids, structure
@@ -67,6 +70,8 @@ from netplan.locate.plan import (
 )
 from netplan.locate.solve import MilpArrays, SolveOutcome, SolverSettings, solve_milp
 from netplan.locate.tiered import openable_sites
+from netplan.reach import reach_from_points
+from netplan.staffing import staffing_from_points
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -1078,8 +1083,6 @@ def _model_weights(
     """Return the model rows' weight in every year: the raw weights, or their H3 cell sums."""
     if base.aggregate is None:
         return raw_weights
-    from netplan.demand import aggregate_h3
-
     rows = []
     expected = model_demand["id"].astype(str).to_numpy()
     for year_weight in raw_weights:
@@ -1103,8 +1106,6 @@ def _raw_reach(
     """Return the 0/1 reach pattern of the raw demand (the model's, unless it aggregated)."""
     if base.aggregate is None:
         return structure(sp.csr_array(inputs_reach.matrix))
-    from netplan.reach import reach_from_points
-
     return structure(sp.csr_array(reach_from_points(gdf_demand, gdf_sites, scenario).matrix))
 
 
@@ -1119,9 +1120,6 @@ def _by_year(
     blindspots: bool,
 ) -> tuple[pd.DataFrame, NDArray[np.bool_]]:
     """Return the by-year table, re-checking each year's coverage on the raw demand."""
-    from netplan.blindspots import BlindspotOptions
-    from netplan.coverage import coverage_from_points
-
     n_years = options.years
     existing = inputs.existing
     cost_coef, cost_constant = _net_cost_coefficients(
@@ -1187,14 +1185,10 @@ def _staffing_by_year(
     base: PlanOptions,
 ) -> list[dict[str, Any]]:
     """Return every year's staffing block (with its ``per_site`` table) of the roadmap's network."""
-    from netplan.staffing import staffing_from_points
-
     if not result.has_solution:
         return []
     reach = inputs.reach if base.aggregate is None else None
     if reach is None:
-        from netplan.reach import reach_from_points
-
         reach = reach_from_points(gdf_demand, gdf_sites, scenario)
     blocks = []
     for year in range(result.open_by_year.shape[0]):
