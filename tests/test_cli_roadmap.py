@@ -227,3 +227,27 @@ def test_report_has_a_roadmap_section_and_sheet(files, tmp_path: Path) -> None:
     assert f"{100 * by_year['weighted_coverage_rate'].iloc[-1]:.1f}%" in page
     sheet = pd.read_excel(xlsx_path, sheet_name="Roadmap")
     assert sheet["year"].tolist() == [1, 2]
+
+
+def test_report_shows_staffing_and_response_today_vs_plan(files, tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    runner = CliRunner()
+    result = runner.invoke(app, ["optimize", *base_args(files, out), "--budget", "1100"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    staffing = summary["staffing"]
+    plan = pd.read_csv(out / "plan.csv")
+    assert staffing["engineers"] == plan["engineers"].sum() > 0
+    html_path, xlsx_path = tmp_path / "report.html", tmp_path / "report.xlsx"
+    result = runner.invoke(
+        app, ["report", "--plan", str(out), "--out", str(html_path), "--xlsx", str(xlsx_path)]
+    )
+    assert result.exit_code == 0, result.output
+    page = html_path.read_text(encoding="utf-8")
+    assert '<section id="staffing">' in page
+    share = staffing["response"]["plan"]["share_within_promise"]
+    assert f"{100 * share:.1f}%" in page
+    sheet = pd.read_excel(xlsx_path, sheet_name="Response")
+    assert (
+        sheet.iloc[0, 2] == str(staffing["engineers"]) or sheet.iloc[0, 2] == staffing["engineers"]
+    )

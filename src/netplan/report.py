@@ -867,6 +867,7 @@ def report_context(
         "kpis": kpi_table(before, after, lang) if before or after else [],
         "plan_rows": _plan_rows(f),
         "tiers": _tier_rows(f, plan),
+        "staffing_rows": _staffing_rows(f),
         "changes": _change_rows(f, plan, _score_lookup(scores)),
         "blindspots": _zone_rows(zones, top),
         "blindspots_after": (
@@ -882,6 +883,74 @@ def report_context(
         "roadmap_rows": roadmap_rows,
         "roadmap_svg": roadmap_svg,
     }
+
+
+def _staffing_rows(f: _Figures) -> list[dict[str, str]]:
+    """Return the staffing and response-time rows (label, today, plan) of a plan's summary."""
+    staffing = (f.plan_kpis or {}).get("staffing")
+    if not isinstance(staffing, Mapping):
+        return []
+    t = f.t
+    response = staffing.get("response") or {}
+    today, planned = response.get("today") or {}, response.get("plan") or {}
+    rows = [
+        {
+            "label": t["staffing_engineers"],
+            "today": "",
+            "plan": _fmt_number(staffing.get("engineers")),
+        },
+        {
+            "label": t["staffing_calls"],
+            "today": "",
+            "plan": _fmt_number(staffing.get("annual_calls")),
+        },
+    ]
+    if _is_number(staffing.get("output_per_engineer")):
+        rows.append(
+            {
+                "label": t["staffing_output"],
+                "today": "",
+                "plan": _fmt_number(staffing.get("output_per_engineer")),
+            }
+        )
+    rows.append(
+        {
+            "label": t["response_overall"],
+            "today": _fmt_percent(today.get("share_within_promise")),
+            "plan": _fmt_percent(planned.get("share_within_promise")),
+        }
+    )
+    rows.append(
+        {
+            "label": t["response_mean_hours"],
+            "today": _fmt_number(_dig(today, "arrival_hours.mean"), 1),
+            "plan": _fmt_number(_dig(planned, "arrival_hours.mean"), 1),
+        }
+    )
+
+    def share(block: Mapping[str, Any], table: str, key: str) -> str:
+        entry = (block.get(table) or {}).get(key)
+        return _fmt_percent(
+            entry.get("share_within_promise") if isinstance(entry, Mapping) else None
+        )
+
+    for grade in sorted((planned.get("by_grade") or {}).keys()):
+        rows.append(
+            {
+                "label": text("response_grade", f.lang, grade=grade),
+                "today": share(today, "by_grade", grade),
+                "plan": share(planned, "by_grade", grade),
+            }
+        )
+    for region in sorted((planned.get("by_region") or {}).keys()):
+        rows.append(
+            {
+                "label": str(region),
+                "today": share(today, "by_region", region),
+                "plan": share(planned, "by_region", region),
+            }
+        )
+    return rows
 
 
 def _roadmap_section(
@@ -1035,6 +1104,11 @@ def _write_xlsx(path: str | Path, context: dict[str, Any], options: Mapping[str,
     roadmap: pd.DataFrame | None = options.get("roadmap")
     if roadmap is not None:
         sheets["Roadmap"] = roadmap
+    if context.get("staffing_rows"):
+        sheets["Response"] = pd.DataFrame(
+            [[r["label"], r["today"], r["plan"]] for r in context["staffing_rows"]],
+            columns=[t["col_kpi"], t["col_before"], t["col_after"]],
+        )
     for name, frame in sheets.items():
         sheet = book.create_sheet(name)
         sheet.append(cells(sheet, [str(c) for c in frame.columns], header=True))

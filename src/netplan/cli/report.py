@@ -113,7 +113,7 @@ def report_command(
     the largest blind spots, coverage by distance, the trade-off curve (--frontier, or
     frontier.csv in the plan folder), the roll-out by year (--roadmap), and the top-scored
     candidates. The workbook has sheets Summary, Sites, Scores, Blind spots and Assignment
-    (and Roadmap with --roadmap).
+    (and Response when the plan carries staffing; Roadmap with --roadmap).
 
     Example: netplan report --coverage out/coverage --plan out/plan --scores out/scores
     --out out/report.html --xlsx out/report.xlsx
