@@ -279,8 +279,8 @@ def test_config_error_is_a_netplan_error_with_exit_code_2() -> None:
 def test_unknown_top_level_key() -> None:
     _fails(
         {"tier": {}},
-        "`tier`: unknown key (did you mean `tiers`?); expected one of: demand, plan, scenario, "
-        "scoring, solver, tiers",
+        "`tier`: unknown key (did you mean `tiers`?); expected one of: demand, plan, roadmap, "
+        "scenario, scoring, solver, tiers",
     )
 
 
@@ -309,11 +309,14 @@ def test_radius_that_is_not_a_number() -> None:
     )
 
 
-def test_both_radius_and_response_hours() -> None:
-    _fails(
-        {"tiers": {"hub": {"response_hours": 48}}},
-        "`tiers.hub`: give either `radius_km` or `response_hours`, not both",
+def test_radius_with_response_hours_keeps_the_radius_as_reach() -> None:
+    # The radius is the reach; response_hours is the on-site promise of the response KPI.
+    scenario = scenario_from_dict(
+        {"tiers": {"hub": {"radius_km": 300, "response_hours": 48}}}, source="t.toml"
     )
+    hub = scenario.tiers["hub"]
+    assert hub.reach_km() == 300
+    assert hub.response_promise_hours() == 48
 
 
 def test_neither_radius_nor_response_hours() -> None:

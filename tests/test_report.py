@@ -128,6 +128,7 @@ def test_html_has_every_section_and_no_external_resource(loaded: dict[str, objec
         "headline",
         "kpis",
         "sites-by-tier",
+        "staffing",
         "changes",
         "blindspots",
         "distance-curve",
@@ -181,7 +182,15 @@ def test_report_is_byte_identical(loaded: dict[str, object], tmp_path: Path) -> 
 def test_xlsx_sheets_and_rows(loaded: dict[str, object], tmp_path: Path) -> None:
     path = report_xlsx(tmp_path / "report.xlsx", **loaded)
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["Summary", "Sites", "Scores", "Blind spots", "Assignment"]
+    # A plan carries staffing: the workbook adds its Response sheet (today vs plan).
+    assert book.sheetnames == [
+        "Summary",
+        "Sites",
+        "Scores",
+        "Blind spots",
+        "Assignment",
+        "Response",
+    ]
     plan = loaded["plan"]
     assert isinstance(plan, object)
     assert book["Sites"].max_row == 1 + len(plan.sites)  # type: ignore[attr-defined]

@@ -42,6 +42,7 @@ __all__ = [
     "SITE_STATUSES",
     "DemandRates",
     "PlanOptions",
+    "RoadmapSettings",
     "Scenario",
     "ScoringAttribute",
     "ScoringOptions",
@@ -58,6 +59,8 @@ __all__ = [
 DISTANCE_MODELS = ("great_circle", "road_estimate", "matrix")
 #: Status values a site may carry.
 SITE_STATUSES = ("existing", "candidate", "required", "closed", "competitor")
+#: On-site promise (hours) of a tier that states none: the brief's "engineer on site within 48 h".
+DEFAULT_RESPONSE_HOURS = 48.0
 #: Mean Earth radius (IUGG), km: the sphere every great-circle distance uses.
 EARTH_RADIUS_KM = 6371.0088
 
@@ -141,6 +144,16 @@ class Tier:
         whose ``grade`` matches.
     optional
         ``True`` for tiers a plan may leave out entirely (authorised partners).
+    hours_per_call
+        Engineer hours one service call takes at the outlet or on site (travel not included).
+    engineer_hours_per_year
+        Working hours of one engineer in a year.
+    onsite_share
+        Share of calls served on site (the engineer travels there and back).
+    revenue_per_call
+        Revenue of one call, for output per engineer; ``None`` when not known.
+    dispatch_hours
+        Delay from the call to the engineer leaving, in the response-time estimate.
     """
 
     name: str
@@ -157,6 +170,23 @@ class Tier:
     grade_radius_km: Mapping[str, float] = field(default_factory=dict)
     grade_response_hours: Mapping[str, float] = field(default_factory=dict)
     optional: bool = False
+    hours_per_call: float = 2.0
+    engineer_hours_per_year: float = 1760.0
+    onsite_share: float = 0.5
+    revenue_per_call: float | None = None
+    dispatch_hours: float = 0.0
+
+    def response_promise_hours(self, grade: str | None = None) -> float:
+        """Return the on-site promise (hours) for a point of ``grade`` served by this tier.
+
+        ``grade_response_hours`` for the grade, else ``response_hours``, else
+        :data:`DEFAULT_RESPONSE_HOURS` (the brief's "engineer on site within 48 h").
+        """
+        if grade is not None and grade in self.grade_response_hours:
+            return self.grade_response_hours[grade]
+        if self.response_hours is not None:
+            return self.response_hours
+        return DEFAULT_RESPONSE_HOURS
 
     def display(self, lang: str = "en") -> str:
         """Return the tier's label in ``lang`` (``"en"`` or ``"zh"``)."""
@@ -265,6 +295,24 @@ class SolverOptions:
 
 
 @dataclass(frozen=True)
+class RoadmapSettings:
+    """The scenario's ``[roadmap]`` table: how a multi-year roll-out values the years.
+
+    Attributes
+    ----------
+    discount
+        Yearly discount rate of covered demand (and of cost): year ``t`` counts
+        ``1 / (1 + discount) ** (t - 1)``.
+    demand_growth
+        Yearly growth of demand weight: one rate for all demand, or rates by
+        product (the demand's ``product`` column; products not listed do not grow).
+    """
+
+    discount: float = 0.0
+    demand_growth: float | Mapping[str, float] = 0.0
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A complete planning scenario.
 
@@ -291,6 +339,8 @@ class Scenario:
     plan
         The ``[plan]`` table as written (budget, coverage target, ...);
         :attr:`plan_options` is it parsed and checked.
+    roadmap
+        Discount and demand growth of multi-year roll-outs (``[roadmap]``).
     source
         File the scenario was read from, or ``"<default>"``.
     """
@@ -306,6 +356,7 @@ class Scenario:
     solver: SolverOptions = field(default_factory=SolverOptions)
     plan: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<default>"
+    roadmap: RoadmapSettings = field(default_factory=RoadmapSettings)
 
     @property
     def plan_options(self) -> PlanOptions:
@@ -365,8 +416,14 @@ _TIER_KEYS = {
     "grade_radius_km",
     "grade_response_hours",
     "optional",
+    "hours_per_call",
+    "engineer_hours_per_year",
+    "onsite_share",
+    "revenue_per_call",
+    "dispatch_hours",
 }
-_TOP_KEYS = {"scenario", "tiers", "demand", "scoring", "solver", "plan"}
+_TOP_KEYS = {"scenario", "tiers", "demand", "scoring", "solver", "plan", "roadmap"}
+_ROADMAP_KEYS = {"discount", "demand_growth"}
 _DEMAND_KEYS = {"service_rates", "default_rate", "age_bands", "reference_year"}
 _SCORING_KEYS = {"weights", "attributes"}
 _SOLVER_KEYS = {"name", "time_limit", "gap", "threads", "seed"}
@@ -468,8 +525,8 @@ def _parse_tier(reader: _Reader, name: str, data: Any, travel: Mapping[str, floa
     hours = reader.number(data, "response_hours", prefix, positive=True)
     if radius is None and hours is None:
         raise reader.fail(prefix, "give the promise as `radius_km` or as `response_hours`")
-    if radius is not None and hours is not None:
-        raise reader.fail(prefix, "give either `radius_km` or `response_hours`, not both")
+    # Both given: the radius is the reach; `response_hours` is the on-site promise the
+    # response-time KPI checks (see Tier.response_promise_hours).
     speed = reader.number(data, "speed_kmh", prefix, travel["speed_kmh"], positive=True)
     detour = reader.number(data, "detour_factor", prefix, travel["detour_factor"], positive=True)
     assert speed is not None and detour is not None
@@ -503,7 +560,52 @@ def _parse_tier(reader: _Reader, name: str, data: Any, travel: Mapping[str, floa
         grade_radius_km=reader.number_map(data, "grade_radius_km", prefix),
         grade_response_hours=reader.number_map(data, "grade_response_hours", prefix),
         optional=optional,
+        **_service_keys(reader, data, prefix),
     )
+
+
+def _service_keys(reader: _Reader, data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """Return the tier's staffing keys that are given, checked (defaults stay on :class:`Tier`)."""
+    values: dict[str, Any] = {}
+    for key in ("hours_per_call", "engineer_hours_per_year"):
+        value = reader.number(data, key, prefix, positive=True)
+        if value is not None:
+            values[key] = value
+    for key in ("revenue_per_call", "dispatch_hours"):
+        value = reader.number(data, key, prefix, non_negative=True)
+        if value is not None:
+            values[key] = value
+    share = reader.number(data, "onsite_share", prefix, non_negative=True)
+    if share is not None:
+        if share > 1:
+            raise reader.fail(
+                _join(prefix, "onsite_share"), f"must be a share in [0, 1], got {share:g}"
+            )
+        values["onsite_share"] = share
+    return values
+
+
+def _parse_roadmap(reader: _Reader, data: Mapping[str, Any]) -> RoadmapSettings:
+    reader.check_keys(data, _ROADMAP_KEYS, "roadmap")
+    discount = reader.number(data, "discount", "roadmap", 0.0, non_negative=True)
+    assert discount is not None
+    if discount >= 1:
+        raise reader.fail("roadmap.discount", f"must be a yearly rate below 1, got {discount:g}")
+    growth: float | dict[str, float] = 0.0
+    raw = data.get("demand_growth", 0.0)
+    if isinstance(raw, Mapping):
+        growth = reader.number_map(data, "demand_growth", "roadmap", positive=False)
+        rates = list(growth.items())
+    else:
+        value = reader.number(data, "demand_growth", "roadmap", 0.0)
+        assert value is not None
+        growth = value
+        rates = [("", value)]
+    for product, rate in rates:
+        if rate <= -1:
+            where = _join("roadmap.demand_growth", product) if product else "roadmap.demand_growth"
+            raise reader.fail(where, f"must be a yearly rate above -1, got {rate:g}")
+    return RoadmapSettings(discount=discount, demand_growth=growth)
 
 
 def _check_chain(reader: _Reader, tiers: Mapping[str, Tier]) -> None:
@@ -921,6 +1023,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> Sc
         solver=_parse_solver(reader, reader.table(data, "solver", "")),
         plan=dict(plan),
         source=source,
+        roadmap=_parse_roadmap(reader, reader.table(data, "roadmap", "")),
     )
 
 

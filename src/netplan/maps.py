@@ -64,6 +64,7 @@ __all__ = [
     "TIER_COLOURS",
     "TIER_SHAPES",
     "NetworkMap",
+    "add_roadmap_layers",
     "aggregate_heat",
     "display_status",
     "network_map",
@@ -1143,3 +1144,110 @@ def _dig(data: Mapping[str, Any] | None, dotted: str) -> Any:
             return None
         current = current[part]
     return current
+
+
+# --------------------------------------------------------------------------- roadmap layers
+
+
+def add_roadmap_layers(
+    network: NetworkMap, roadmap_sites: pd.DataFrame, scenario: Scenario | None = None
+) -> NetworkMap:
+    """Add one toggleable layer per year of a roadmap: the sites opened (and closed) that year.
+
+    Parameters
+    ----------
+    network
+        A map from :func:`network_map`; the layers are added to it (and returned).
+    roadmap_sites
+        The roadmap's sites (``roadmap.csv``): ``site_id``, ``tier``,
+        ``decision``, ``year_opened``, ``lon``, ``lat``, optional ``name``,
+        ``year_closed``, ``engineers``, ``fixed_cost``.
+    scenario
+        Tier labels and colours; the built-in default when ``None``.
+
+    Returns
+    -------
+    NetworkMap
+        ``network``, with a layer ``Roadmap year N: M sites opened`` per year.
+    """
+    scenario = scenario or default_scenario()
+    lang = network.lang
+    frame = roadmap_sites.reset_index(drop=True)
+    tiers = frame["tier"].astype(object)
+    styles = _tier_styles(scenario, [str(t) for t in tiers.dropna().unique()])
+    opened = pd.to_numeric(frame["year_opened"], errors="coerce")
+    closed = (
+        pd.to_numeric(frame["year_closed"], errors="coerce")
+        if "year_closed" in frame.columns
+        else pd.Series(np.nan, index=frame.index)
+    )
+    years = sorted(
+        {int(y) for y in opened.dropna().tolist() if y >= 1}
+        | {int(y) for y in closed.dropna().tolist() if y >= 1}
+    )
+    names = frame["name"] if "name" in frame.columns else pd.Series("", index=frame.index)
+    with _counter_ids("y"):
+        _add_year_layers(network, frame, scenario, years, opened, closed, styles, names, lang)
+    return network
+
+
+def _add_year_layers(
+    network: NetworkMap,
+    frame: pd.DataFrame,
+    scenario: Scenario,
+    years: list[int],
+    opened: pd.Series,
+    closed: pd.Series,
+    styles: Mapping[str, tuple[str, str]],
+    names: pd.Series,
+    lang: str,
+) -> None:
+    tiers = [t if isinstance(t, str) else None for t in frame["tier"].tolist()]
+    lat = frame["lat"].to_numpy(dtype=np.float64)
+    lon = frame["lon"].to_numpy(dtype=np.float64)
+    for year in years:
+        members = np.flatnonzero(((opened == year) | (closed == year)).to_numpy())
+        n_opened = int((opened == year).sum())
+        layer_name = text("layer_roadmap_year", lang, year=year, n=n_opened)
+        group = folium.FeatureGroup(name=_esc(layer_name), show=True)
+        for i in members.tolist():
+            tier_name = tiers[i]
+            colour = (
+                styles[tier_name][0]
+                if tier_name is not None and tier_name in styles
+                else COMPETITOR_COLOUR
+            )
+            is_closed = closed.iat[i] == year
+            label = scenario.tier_label(tier_name, lang) if tier_name else ""
+            name = names.iat[i]
+            site_id = str(frame["site_id"].iat[i])
+            display = f"{name} ({site_id})" if isinstance(name, str) and name else site_id
+            event = text("roadmap_closed" if is_closed else "roadmap_opened", lang, year=year)
+            rows = [
+                (_esc(text("field_id", lang)), _esc(site_id)),
+                (_esc(text("field_tier", lang)), _esc(label)),
+                (_esc(text("field_status", lang)), _esc(event)),
+            ]
+            if isinstance(name, str) and name:
+                rows.insert(1, (_esc(text("field_name", lang)), _esc(name)))
+            if "engineers" in frame.columns and not is_closed:
+                rows.append(
+                    (_esc(text("field_engineers", lang)), _number(frame["engineers"].iat[i]))
+                )
+            if "fixed_cost" in frame.columns:
+                rows.append(
+                    (_esc(text("field_fixed_cost", lang)), _number(frame["fixed_cost"].iat[i]))
+                )
+            folium.CircleMarker(
+                location=[round(float(lat[i]), 6), round(float(lon[i]), 6)],
+                radius=8,
+                color="#555555" if is_closed else colour,
+                weight=2,
+                fill=True,
+                fill_color="#ffffff" if is_closed else colour,
+                fill_opacity=0.9,
+                tooltip=f"{_esc(display)}: {_esc(label)}, {_esc(event)}",
+                popup=folium.Popup(_popup_table(rows), max_width=320),
+            ).add_to(group)
+        group.add_to(network.map)
+        network.layer_names.append(layer_name)

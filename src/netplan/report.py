@@ -825,6 +825,8 @@ def report_context(
     map_href: str | None = None,
     title: str | None = None,
     top: int = 10,
+    roadmap: pd.DataFrame | None = None,
+    roadmap_sites: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Return everything the report shows, as plain strings and numbers (not yet escaped).
 
@@ -842,6 +844,7 @@ def report_context(
     zones = coverage.blindspots if coverage is not None else None
     after_coverage = f.after_coverage
     comparison_rows, comparison_sites, comparison_demand = _comparison_rows(f, comparison)
+    roadmap_rows, roadmap_svg = _roadmap_section(roadmap, roadmap_sites, before, t)
     if map_href is not None and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", map_href):
         map_href = "./" + map_href  # a link to a file beside the report, never a script URL
     inputs = [
@@ -864,6 +867,7 @@ def report_context(
         "kpis": kpi_table(before, after, lang) if before or after else [],
         "plan_rows": _plan_rows(f),
         "tiers": _tier_rows(f, plan),
+        "staffing_rows": _staffing_rows(f),
         "changes": _change_rows(f, plan, _score_lookup(scores)),
         "blindspots": _zone_rows(zones, top),
         "blindspots_after": (
@@ -876,7 +880,124 @@ def report_context(
         "comparison_sites": comparison_sites,
         "comparison_demand": comparison_demand,
         "map_href": map_href,
+        "roadmap_rows": roadmap_rows,
+        "roadmap_svg": roadmap_svg,
     }
+
+
+def _staffing_rows(f: _Figures) -> list[dict[str, str]]:
+    """Return the staffing and response-time rows (label, today, plan) of a plan's summary."""
+    staffing = (f.plan_kpis or {}).get("staffing")
+    if not isinstance(staffing, Mapping):
+        return []
+    t = f.t
+    response = staffing.get("response") or {}
+    today, planned = response.get("today") or {}, response.get("plan") or {}
+    rows = [
+        {
+            "label": t["staffing_engineers"],
+            "today": "",
+            "plan": _fmt_number(staffing.get("engineers")),
+        },
+        {
+            "label": t["staffing_calls"],
+            "today": "",
+            "plan": _fmt_number(staffing.get("annual_calls")),
+        },
+    ]
+    if _is_number(staffing.get("output_per_engineer")):
+        rows.append(
+            {
+                "label": t["staffing_output"],
+                "today": "",
+                "plan": _fmt_number(staffing.get("output_per_engineer")),
+            }
+        )
+    rows.append(
+        {
+            "label": t["response_overall"],
+            "today": _fmt_percent(today.get("share_within_promise")),
+            "plan": _fmt_percent(planned.get("share_within_promise")),
+        }
+    )
+    rows.append(
+        {
+            "label": t["response_mean_hours"],
+            "today": _fmt_number(_dig(today, "arrival_hours.mean"), 1),
+            "plan": _fmt_number(_dig(planned, "arrival_hours.mean"), 1),
+        }
+    )
+
+    def share(block: Mapping[str, Any], table: str, key: str) -> str:
+        entry = (block.get(table) or {}).get(key)
+        return _fmt_percent(
+            entry.get("share_within_promise") if isinstance(entry, Mapping) else None
+        )
+
+    for grade in sorted((planned.get("by_grade") or {}).keys()):
+        rows.append(
+            {
+                "label": text("response_grade", f.lang, grade=grade),
+                "today": share(today, "by_grade", grade),
+                "plan": share(planned, "by_grade", grade),
+            }
+        )
+    for region in sorted((planned.get("by_region") or {}).keys()):
+        rows.append(
+            {
+                "label": str(region),
+                "today": share(today, "by_region", region),
+                "plan": share(planned, "by_region", region),
+            }
+        )
+    return rows
+
+
+def _roadmap_section(
+    by_year: pd.DataFrame | None,
+    sites: pd.DataFrame | None,
+    before: Mapping[str, Any] | None,
+    t: Mapping[str, str],
+) -> tuple[list[dict[str, str]], str]:
+    """Return the roadmap table rows and its coverage-by-year chart (``""`` without a roadmap)."""
+    if by_year is None or not len(by_year):
+        return [], ""
+    rows = []
+    for record in by_year.to_dict(orient="records"):
+        year = int(record["year"])
+        opened: list[str] = []
+        if sites is not None and "year_opened" in sites.columns:
+            chosen = sites[pd.to_numeric(sites["year_opened"], errors="coerce") == year]
+            names = chosen["name"] if "name" in chosen.columns else chosen["site_id"]
+            opened = [
+                str(n) if isinstance(n, str) and n else str(i)
+                for i, n in zip(chosen["site_id"], names, strict=True)
+            ]
+        shown = ", ".join(opened[:12]) + (f" … (+{len(opened) - 12})" if len(opened) > 12 else "")
+        rows.append(
+            {
+                "year": str(year),
+                "open": _fmt_number(record.get("sites_open")),
+                "new": _fmt_number(record.get("new_sites")),
+                "spend": _fmt_number(record.get("spend")),
+                "coverage": _fmt_percent(record.get("weighted_coverage_rate")),
+                "blindspots": _fmt_number(record.get("n_blindspots")),
+                "engineers": _fmt_number(record.get("engineers")),
+                "opened": shown,
+            }
+        )
+    years = [int(y) for y in by_year["year"].tolist()]
+    rates = [float(r) for r in pd.to_numeric(by_year["weighted_coverage_rate"]).tolist()]
+    today = (before or {}).get("weighted_coverage_rate")
+    if today is not None and _is_number(today):
+        years, rates = [0, *years], [float(today), *rates]
+    svg = _svg_line_chart(
+        [(t["tradeoff_y"], "#0072b2", years, rates)],
+        x_label=t["roadmap_x"],
+        y_label=t["tradeoff_y"],
+        x_max=float(max(years)),
+    )
+    return rows, svg
 
 
 def _environment() -> jinja2.Environment:
@@ -903,6 +1024,7 @@ def _render_html(context: dict[str, Any]) -> str:
     context = dict(context)
     context["distance_svg"] = markupsafe.Markup(context["distance_svg"])
     context["tradeoff_svg"] = markupsafe.Markup(context["tradeoff_svg"])
+    context["roadmap_svg"] = markupsafe.Markup(context["roadmap_svg"])
     return _environment().get_template("report.html.j2").render(**context)
 
 
@@ -979,6 +1101,14 @@ def _write_xlsx(path: str | Path, context: dict[str, Any], options: Mapping[str,
             else pd.DataFrame(columns=["demand_id", "site_id", "distance"])
         ),
     }
+    roadmap: pd.DataFrame | None = options.get("roadmap")
+    if roadmap is not None:
+        sheets["Roadmap"] = roadmap
+    if context.get("staffing_rows"):
+        sheets["Response"] = pd.DataFrame(
+            [[r["label"], r["today"], r["plan"]] for r in context["staffing_rows"]],
+            columns=[t["col_kpi"], t["col_before"], t["col_after"]],
+        )
     for name, frame in sheets.items():
         sheet = book.create_sheet(name)
         sheet.append(cells(sheet, [str(c) for c in frame.columns], header=True))

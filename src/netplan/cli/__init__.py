@@ -15,6 +15,7 @@ from netplan.cli import (  # noqa: F401
     map,  # netplan map
     plan,  # netplan optimize, netplan frontier
     report,  # netplan report, netplan compare
+    roadmap,  # netplan roadmap
     score,  # netplan score
     validate,  # netplan validate
 )

@@ -65,6 +65,14 @@ def map_command(
             "--scores", help="Output folder of `netplan score` (scores in popups).", file_okay=False
         ),
     ] = None,
+    roadmap: Annotated[
+        Path | None,
+        typer.Option(
+            "--roadmap",
+            help="Output folder of `netplan roadmap`: one layer per year of sites opened.",
+            file_okay=False,
+        ),
+    ] = None,
     config: ConfigOption = None,
     lang: Annotated[
         Language, typer.Option("--lang", help="Labels in English or Chinese.")
@@ -78,7 +86,8 @@ def map_command(
 ) -> None:
     """Write a folium map: sites by tier, service radii, demand heat map, blind spots, KPIs.
 
-    Every layer can be toggled; tier labels come from the scenario. Without
+    Every layer can be toggled; tier labels come from the scenario. With
+    --roadmap, one layer per year shows the sites opened (and closed) that year. Without
     --offline the page loads Leaflet and basemap tiles (OpenStreetMap, CartoDB
     positron) from the internet; with --offline it carries Leaflet inline and
     needs no network (no basemap).
@@ -88,12 +97,22 @@ def map_command(
     --config data/samples/national/scenario.toml --out out/map.html --offline
     """
     scenario = scenario_from_option(config)
-    if all(v is None for v in (demand, installed_base, sites, coverage, plan)):
-        msg = "nothing to draw: give --demand/--installed-base, --sites, --coverage or --plan"
+    if all(v is None for v in (demand, installed_base, sites, coverage, plan, roadmap)):
+        msg = (
+            "nothing to draw: give --demand/--installed-base, --sites, --coverage, --plan "
+            "or --roadmap"
+        )
         raise typer.BadParameter(msg, param_hint="--sites")
     gdf_demand = read_demand_if_given(demand, installed_base, scenario)
     gdf_sites = read_points(sites, kind="sites", scenario=scenario) if sites is not None else None
-    with reading_outputs(coverage, plan, scores):
+    roadmap_sites = None
+    if roadmap is not None:
+        from netplan.locate.roadmap import read_roadmap_sites
+
+        roadmap_sites = read_roadmap_sites(roadmap)
+        if gdf_sites is None and plan is None:
+            gdf_sites = roadmap_sites.rename(columns={"site_id": "id", "status_before": "status"})
+    with reading_outputs(coverage, plan, scores, roadmap):
         result = network_map(
             gdf_demand,
             gdf_sites,
@@ -104,6 +123,10 @@ def map_command(
             lang=lang.value,
             offline=offline,
         )
+        if roadmap_sites is not None:
+            from netplan.maps import add_roadmap_layers
+
+            add_roadmap_layers(result, roadmap_sites, scenario)
     path = result.to_file(out)
     size_mb = path.stat().st_size / 1e6
     console.print(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -82,6 +82,15 @@ def report_command(
             file_okay=False,
         ),
     ] = None,
+    roadmap: Annotated[
+        Path | None,
+        typer.Option(
+            "--roadmap",
+            help="Output folder of `netplan roadmap`: a section with the table by year and a "
+            "coverage-by-year chart (and a Roadmap sheet in the workbook).",
+            file_okay=False,
+        ),
+    ] = None,
     map_file: Annotated[
         Path | None,
         typer.Option("--map", help="Map HTML file to link from the report.", dir_okay=False),
@@ -102,14 +111,15 @@ def report_command(
     Reads the folders the other commands wrote: headline, key figures before and
     after, sites by tier with cost, sites opened and closed with scores and reasons,
     the largest blind spots, coverage by distance, the trade-off curve (--frontier, or
-    frontier.csv in the plan folder), and the top-scored candidates. The workbook has sheets
-    Summary, Sites, Scores, Blind spots and Assignment.
+    frontier.csv in the plan folder), the roll-out by year (--roadmap), and the top-scored
+    candidates. The workbook has sheets Summary, Sites, Scores, Blind spots and Assignment
+    (and Response when the plan carries staffing; Roadmap with --roadmap).
 
     Example: netplan report --coverage out/coverage --plan out/plan --scores out/scores
     --out out/report.html --xlsx out/report.xlsx
     """
-    if coverage is None and plan is None and scores is None:
-        msg = "give at least one of --coverage, --plan, --scores"
+    if coverage is None and plan is None and scores is None and roadmap is None:
+        msg = "give at least one of --coverage, --plan, --scores, --roadmap"
         raise typer.BadParameter(msg, param_hint="--coverage")
     if compare_with is not None and plan is None and coverage is None:
         msg = "--compare needs --coverage or --plan to compare against"
@@ -118,6 +128,15 @@ def report_command(
     if map_file is not None:
         map_href = Path(os.path.relpath(map_file.resolve(), out.resolve().parent)).as_posix()
     scenario = _scenario(config)
+    roadmap_tables: dict[str, Any] = {}
+    if roadmap is not None:
+        from netplan.locate.roadmap import read_roadmap_by_year, read_roadmap_sites
+
+        with reading_outputs(roadmap):
+            roadmap_tables = {
+                "roadmap": read_roadmap_by_year(roadmap),
+                "roadmap_sites": read_roadmap_sites(roadmap),
+            }
     with reading_outputs(coverage, plan, scores, frontier, compare_with):
         coverage_outputs = read_coverage_outputs(coverage) if coverage is not None else None
         plan_outputs = read_plan_outputs(plan) if plan is not None else None
@@ -137,6 +156,7 @@ def report_command(
             scenario=scenario,
             lang=lang.value,
             map_href=map_href,
+            **roadmap_tables,
         )
     if pdf is not None:
         paths["pdf"] = report_pdf(paths["report"], pdf)

@@ -67,6 +67,7 @@ from netplan.locate.solve import SolverSession, SolverSettings
 from netplan.locate.tiered import TieredOptions, tiered
 from netplan.reach import ReachMatrix, reach_from_points
 from netplan.results import PlanOutputs, plain, read_plan_outputs, stable_json
+from netplan.staffing import staffing_from_points
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -200,6 +201,9 @@ class Plan:
         The options used.
     details
         Solver, model size, preprocessing counts, aggregation.
+    staffing
+        The ``staffing`` block of the summary (:mod:`netplan.staffing`):
+        engineers, calls and response times today and planned.
     coverage
         The plan's network coverage on the raw demand (per point, with its
         blind spots), computed from the reach matrix the plan was solved on;
@@ -221,6 +225,7 @@ class Plan:
     options: PlanOptions
     details: dict[str, Any] = field(default_factory=dict)
     coverage: CoverageResult | None = None
+    staffing: dict[str, Any] | None = None
 
     @property
     def open_sites(self) -> gpd.GeoDataFrame:
@@ -275,6 +280,8 @@ class Plan:
             "before": self.before,
             "after": self.after,
         }
+        if self.staffing is not None:
+            payload["staffing"] = self.staffing
         result: dict[str, Any] = json.loads(json.dumps(plain(payload)))
         return result
 
@@ -767,6 +774,19 @@ def plan_from_points(
     )
     before, after = before_network.summary(zones=False), planned.summary(zones=False)
     details.update(_served_and_aggregated(options, inputs, result, assigned_weight, after))
+    staffing = None
+    if result.has_solution:
+        sites, staffing = add_staffing(
+            sites,
+            gdf_demand,
+            gdf_sites,
+            scenario,
+            result,
+            inputs,
+            options,
+            inputs.existing,
+            raw_reach,
+        )
     details["total_seconds"] = round(time.perf_counter() - started, 3)
     return Plan(
         model=options.model,
@@ -783,6 +803,7 @@ def plan_from_points(
         options=options,
         details=details,
         coverage=planned,
+        staffing=staffing,
     )
 
 
@@ -982,6 +1003,39 @@ def _served_and_aggregated(
             float(weights @ result.covered_share) / total_weight if total_weight > 0 else None
         )
     return details
+
+
+def add_staffing(
+    sites: gpd.GeoDataFrame,
+    raw_demand: gpd.GeoDataFrame,
+    gdf_sites: gpd.GeoDataFrame,
+    scenario: Scenario,
+    result: LocateResult,
+    inputs: PlanInputs,
+    options: PlanOptions,
+    today: NDArray[np.bool_],
+    reach: ReachMatrix,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Return the plan's sites with the staffing columns, and the ``staffing`` summary block.
+
+    Engineers and response times come from :mod:`netplan.staffing`, on the raw
+    demand and its ``reach`` matrix against every site (the capacitated
+    assignment's shares when the plan has one).
+    """
+    shares = None
+    if result.assignment is not None and options.aggregate is None:
+        pairs = result.assignment.tocoo()
+        shares = {"rows": pairs.row, "cols": pairs.col, "share": pairs.data}
+    staffing = staffing_from_points(
+        raw_demand,
+        gdf_sites,
+        scenario,
+        open_mask=result.open_sites,
+        today_mask=today,
+        reach=reach,
+        shares=shares,
+    )
+    return staffing.add_columns(sites), staffing.summary(inputs.tiers)
 
 
 def _pair_values(
