@@ -42,6 +42,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from netplan._sizes import DEFAULT_CHUNK_ROWS, DEFAULT_ROWS_PER_PARTITION
 from netplan.config import Scenario
 from netplan.errors import MAX_LISTED_PROBLEMS, InputError, Problem
 from netplan.io import (
@@ -72,10 +73,6 @@ __all__ = [
     "write_dataset",
 ]
 
-#: Rows read and validated at a time (a chunk needs a few hundred MB at most).
-DEFAULT_CHUNK_ROWS = 500_000
-#: Rows per GeoParquet file written by :func:`convert_to_geoparquet`.
-DEFAULT_ROWS_PER_PARTITION = 1_000_000
 #: Name of the manifest a converted dataset carries (pyarrow and Dask skip ``_`` files).
 DATASET_MANIFEST = "_netplan.json"
 #: Progress callback: ``progress(rows done, rows in all)``; the total is an estimate for CSV.

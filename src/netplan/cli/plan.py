@@ -20,22 +20,6 @@ from netplan.cli._app import (
 )
 from netplan.cli._render import before_after_table, plan_table
 from netplan.errors import InfeasibleError, SolverError
-from netplan.io import (
-    check_output_folder,
-    output_folder,
-    read_customers,
-    read_installed_base,
-    read_sites,
-    write_text,
-)
-from netplan.locate.plan import (
-    MODELS,
-    objective_from_limit,
-    plan_from_points,
-    plan_json,
-    plan_options,
-)
-from netplan.locate.tradeoff import frontier_from_points
 
 
 class Model(StrEnum):
@@ -69,7 +53,8 @@ class FrontierBy(StrEnum):
     sites = "sites"
 
 
-assert tuple(m.value for m in Model) == MODELS
+# Model lists netplan.locate.plan.MODELS (a test keeps the two equal; the MILP layer is
+# imported only when a command runs).
 
 DemandOption = Annotated[
     Path,
@@ -137,6 +122,8 @@ AggregateOption = Annotated[
 
 
 def _read_demand(demand: Path, installed_base: Path | None, scenario: Any) -> Any:
+    from netplan.io import read_customers, read_installed_base
+
     if installed_base is not None:
         return read_installed_base(installed_base, scenario=scenario)
     return read_customers(demand, scenario=scenario)
@@ -222,6 +209,9 @@ def optimize(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --out out/plan --budget 15000000 --objective max_coverage
     """
+    from netplan.io import check_output_folder, output_folder, read_sites, write_text
+    from netplan.locate.plan import objective_from_limit, plan_from_points, plan_json, plan_options
+
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=PLAN_FILES, force=force, inputs=inputs)
     scenario = scenario_from_option(config)
@@ -327,6 +317,9 @@ def frontier(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --out out/frontier --by budget --steps 8
     """
+    from netplan.io import check_output_folder, output_folder, read_sites
+    from netplan.locate.tradeoff import frontier_from_points
+
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=FRONTIER_FILES, force=force, inputs=inputs)
     scenario = scenario_from_option(config)
