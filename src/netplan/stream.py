@@ -50,6 +50,7 @@ from netplan.io import (
     PARQUET_SUFFIXES,
     VECTOR_SUFFIXES,
     PointKind,
+    point_coordinates,
     points_from_frame,
     read_csv_chunks,
     read_points,
@@ -472,25 +473,10 @@ def _light_frames(file: Path, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
 
 
 def _wkb_point_coordinates(values: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Return x and y of little-endian 2D WKB points (21 bytes each); other WKB via shapely."""
-    import pyarrow as pa
-    import shapely
-
-    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    n = len(array)
-    if n and array.null_count == 0 and pa.types.is_binary(array.type):
-        offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)
-        offsets = offsets[array.offset : array.offset + n + 1]
-        if np.all(np.diff(offsets) == 21):
-            data = np.frombuffer(array.buffers()[2], dtype=np.uint8)
-            block = data[offsets[0] : offsets[0] + 21 * n].reshape(n, 21)
-            kind = block[:, 1:5].copy().view("<u4")[:, 0]
-            if np.all(block[:, 0] == 1) and np.all(kind == 1):
-                x = block[:, 5:13].copy().view("<f8")[:, 0]
-                y = block[:, 13:21].copy().view("<f8")[:, 0]
-                return x, y
-    geometry = shapely.from_wkb(np.asarray(array.to_pylist(), dtype=object))
-    return shapely.get_x(geometry), shapely.get_y(geometry)
+    """Return x and y of WKB points: :func:`netplan.io.point_coordinates`."""
+    xy = point_coordinates(values)
+    assert xy is not None  # not exact: other geometries are decoded with shapely
+    return xy
 
 
 # --------------------------------------------------------------------------- convert
