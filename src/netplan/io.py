@@ -824,15 +824,7 @@ def points_from_frame(
         Listing every problem found, rows numbered from ``row_offset``.
     """
     scenario = scenario or default_scenario()
-    source_crs: CRS | None = None
-    geometry: Any = None
-    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
-        geometry = frame.geometry
-        source_crs = frame.crs
-        frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    elif points is not None:
-        geometry = points
-        source_crs = points.crs
+    frame, geometry, source_crs = _split_geometry(frame, points)
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
     _check_columns(list(frame.columns), name, row=header_row)
@@ -840,66 +832,143 @@ def points_from_frame(
     if len(frame) == 0:
         collector.file("the file has a header but no data rows")
         collector.raise_if_any()
+    source_crs = _with_user_crs(crs, source_crs, name)
 
-    if crs is not None:
-        try:
-            user_crs = CRS.from_user_input(crs)
-        except CRSError:
-            msg = f"unknown CRS {crs!r}; use an EPSG code such as 'EPSG:4547'"
-            raise InputError([Problem(name, None, None, msg)]) from None
-        if source_crs is not None and not source_crs.equals(user_crs):
-            msg = (
-                f"the file declares CRS {source_crs.to_string()} but --crs says "
-                f"{user_crs.to_string()}; drop --crs to use the file's CRS"
-            )
-            raise InputError([Problem(name, None, None, msg)])
-        source_crs = user_crs
-
-    columns = list(frame.columns)
     used: set[str] = set()
-    if isinstance(geometry, PointArrays) and lon_col is None and lat_col is None:
-        lon, lat = geometry.x, geometry.y
-    elif geometry is not None and lon_col is None and lat_col is None:
-        lon, lat = _coordinates_from_geometry(geometry, collector)
-    else:
-        lon_name = _find_column(columns, lon_col, LON_NAMES, "longitude", "--lon", name)
-        lat_name = _find_column(columns, lat_col, LAT_NAMES, "latitude", "--lat", name)
-        if lon_name is None or lat_name is None:
-            missing = "longitude" if lon_name is None else "latitude"
-            names = LON_NAMES if lon_name is None else LAT_NAMES
-            option = "--lon" if lon_name is None else "--lat"
-            msg = (
-                f"no {missing} column found (looked for {', '.join(names)}); "
-                f"columns are: {', '.join(columns)}; name it with {option}"
-            )
-            raise InputError([Problem(name, header_row, None, msg)])
-        used |= {lon_name, lat_name}
-        lon = _numeric(frame, lon_name, collector, "longitude")
-        lat = _numeric(frame, lat_name, collector, "latitude")
-        for column, what in ((lon_name, "longitude"), (lat_name, "latitude")):
-            missing_mask = frame[column].isna().to_numpy()
-            collector.rows(missing_mask, column, _same(f"{what} is missing"))
-        lon_label, lat_label = lon_name, lat_name
-
-    if source_crs is not None and not source_crs.equals(_WGS84):
-        finite = np.isfinite(lon) & np.isfinite(lat)
-        transformer = Transformer.from_crs(source_crs, _WGS84, always_xy=True)
-        new_lon, new_lat = transformer.transform(lon[finite], lat[finite])
-        lon = lon.copy()
-        lat = lat.copy()
-        lon[finite], lat[finite] = new_lon, new_lat
-        bad = finite & ~(np.isfinite(lon) & np.isfinite(lat))
-        collector.rows(
-            bad, None, lambda i: f"coordinates cannot be transformed from {source_crs.to_string()}"
-        )
-        lon[bad] = lat[bad] = np.nan  # reported once, not again as out of range
-    if geometry is not None and lon_col is None and lat_col is None:
-        lon_label, lat_label = "geometry", "geometry"
-
+    lon, lat, lon_label, lat_label = _frame_coordinates(
+        frame, geometry, lon_col, lat_col, header_row, collector, used
+    )
+    lon, lat = _to_wgs84(lon, lat, source_crs, collector)
     _check_ranges(lon, lat, lon_label, lat_label, collector)
 
     ids = _ids(frame, id_col, row_offset, collector, used)
     out = pd.DataFrame({"id": ids})
+    _add_kind_columns(out, frame, kind, weight_col, scenario, collector, used)
+    collector.raise_if_any()
+
+    extra = frame.drop(columns=[c for c in frame.columns if c in used or c in out.columns])
+    out = pd.concat([out, extra], axis=1)
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    _warn_if_swapped(lon, lat, name)
+    if source_crs is not None and not source_crs.equals(_WGS84):
+        _warn_if_outside_area_of_use(lon, lat, source_crs, name)
+    gdf.attrs["netplan_source"] = {
+        "file": name,
+        "kind": kind,
+        "format": file_format,
+        "lon_column": lon_label,
+        "lat_column": lat_label,
+        "source_crs": (source_crs or _WGS84).to_string(),
+    }
+    return gdf
+
+
+def _split_geometry(
+    frame: pd.DataFrame, points: PointArrays | None
+) -> tuple[pd.DataFrame, Any, CRS | None]:
+    """Return the frame without its geometry, the geometry (or decoded points) and its CRS."""
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
+        geometry = frame.geometry
+        return pd.DataFrame(frame.drop(columns=frame.geometry.name)), geometry, frame.crs
+    if points is not None:
+        return frame, points, points.crs
+    return frame, None, None
+
+
+def _with_user_crs(crs: str | None, source_crs: CRS | None, name: str) -> CRS | None:
+    """Return the CRS to read coordinates in: the file's, or ``--crs`` (which must agree)."""
+    if crs is None:
+        return source_crs
+    try:
+        user_crs = CRS.from_user_input(crs)
+    except CRSError:
+        msg = f"unknown CRS {crs!r}; use an EPSG code such as 'EPSG:4547'"
+        raise InputError([Problem(name, None, None, msg)]) from None
+    if source_crs is not None and not source_crs.equals(user_crs):
+        msg = (
+            f"the file declares CRS {source_crs.to_string()} but --crs says "
+            f"{user_crs.to_string()}; drop --crs to use the file's CRS"
+        )
+        raise InputError([Problem(name, None, None, msg)])
+    return user_crs
+
+
+def _frame_coordinates(
+    frame: pd.DataFrame,
+    geometry: Any,
+    lon_col: str | None,
+    lat_col: str | None,
+    header_row: int | None,
+    collector: _Collector,
+    used: set[str],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], str, str]:
+    """Return longitudes, latitudes and the labels problems name them by.
+
+    From the geometry (or decoded points) unless ``--lon``/``--lat`` name
+    columns; else from the detected coordinate columns (added to ``used``).
+    """
+    name = collector.name
+    if geometry is not None and lon_col is None and lat_col is None:
+        if isinstance(geometry, PointArrays):
+            return geometry.x, geometry.y, "geometry", "geometry"
+        lon, lat = _coordinates_from_geometry(geometry, collector)
+        return lon, lat, "geometry", "geometry"
+    columns = list(frame.columns)
+    lon_name = _find_column(columns, lon_col, LON_NAMES, "longitude", "--lon", name)
+    lat_name = _find_column(columns, lat_col, LAT_NAMES, "latitude", "--lat", name)
+    if lon_name is None or lat_name is None:
+        missing = "longitude" if lon_name is None else "latitude"
+        names = LON_NAMES if lon_name is None else LAT_NAMES
+        option = "--lon" if lon_name is None else "--lat"
+        msg = (
+            f"no {missing} column found (looked for {', '.join(names)}); "
+            f"columns are: {', '.join(columns)}; name it with {option}"
+        )
+        raise InputError([Problem(name, header_row, None, msg)])
+    used |= {lon_name, lat_name}
+    lon = _numeric(frame, lon_name, collector, "longitude")
+    lat = _numeric(frame, lat_name, collector, "latitude")
+    for column, what in ((lon_name, "longitude"), (lat_name, "latitude")):
+        missing_mask = frame[column].isna().to_numpy()
+        collector.rows(missing_mask, column, _same(f"{what} is missing"))
+    return lon, lat, lon_name, lat_name
+
+
+def _to_wgs84(
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    source_crs: CRS | None,
+    collector: _Collector,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Return the coordinates in EPSG:4326; points that fail to transform become NaN."""
+    if source_crs is None or source_crs.equals(_WGS84):
+        return lon, lat
+    finite = np.isfinite(lon) & np.isfinite(lat)
+    transformer = Transformer.from_crs(source_crs, _WGS84, always_xy=True)
+    new_lon, new_lat = transformer.transform(lon[finite], lat[finite])
+    lon = lon.copy()
+    lat = lat.copy()
+    lon[finite], lat[finite] = new_lon, new_lat
+    bad = finite & ~(np.isfinite(lon) & np.isfinite(lat))
+    collector.rows(
+        bad, None, lambda i: f"coordinates cannot be transformed from {source_crs.to_string()}"
+    )
+    lon[bad] = lat[bad] = np.nan  # reported once, not again as out of range
+    return lon, lat
+
+
+def _add_kind_columns(
+    out: pd.DataFrame,
+    frame: pd.DataFrame,
+    kind: PointKind,
+    weight_col: str | None,
+    scenario: Scenario,
+    collector: _Collector,
+    used: set[str],
+) -> None:
+    """Add the columns of the kind of points to ``out``: site columns, or the weight."""
+    columns = list(frame.columns)
+    name = collector.name
     if kind == "sites":
         site_columns = _site_columns(frame, scenario, collector, used)
         for column, values in site_columns.items():
@@ -936,23 +1005,6 @@ def points_from_frame(
                 weight, frame[weight_name].isna().to_numpy(), weight_name, "weight", collector
             )
             out["weight"] = weight
-    collector.raise_if_any()
-
-    extra = frame.drop(columns=[c for c in frame.columns if c in used or c in out.columns])
-    out = pd.concat([out, extra], axis=1)
-    gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
-    _warn_if_swapped(lon, lat, name)
-    if source_crs is not None and not source_crs.equals(_WGS84):
-        _warn_if_outside_area_of_use(lon, lat, source_crs, name)
-    gdf.attrs["netplan_source"] = {
-        "file": name,
-        "kind": kind,
-        "format": file_format,
-        "lon_column": lon_label,
-        "lat_column": lat_label,
-        "source_crs": (source_crs or _WGS84).to_string(),
-    }
-    return gdf
 
 
 def _coordinates_from_geometry(
@@ -969,7 +1021,7 @@ def _coordinates_from_geometry(
             f"{collector.name}: {count} non-point geometr{'y' if count == 1 else 'ies'} "
             "(polygons or lines) replaced by their centroid"
         )
-        warnings.warn(message, InputWarning, stacklevel=3)
+        warnings.warn(message, InputWarning, stacklevel=4)
         values = values.copy()
         values[non_point] = shapely.centroid(values[non_point])
     points = np.where(missing, None, values)
