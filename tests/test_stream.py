@@ -291,3 +291,37 @@ def test_cli_convert_with_cells(write_csv: Callable[..., Path], tmp_path: Path) 
     whole = read_points(path, kind="installed-base")
     assert pd.to_numeric(back["n_points"]).sum() == 400
     assert back["weight"].sum() == pytest.approx(whole["weight"].sum())
+
+
+@pytest.mark.parametrize("encoding", ["WKB", "geoarrow"])
+def test_parquet_points_stream_as_arrays_like_shapely(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoding: str
+) -> None:
+    import netplan.stream as stream_module
+
+    rng = np.random.default_rng(5)
+    n = 700
+    gdf = gpd.GeoDataFrame(
+        {"id": [f"c{i}" for i in range(n)], "weight": rng.uniform(0, 5, n)},
+        geometry=gpd.points_from_xy(rng.uniform(100, 120, n), rng.uniform(20, 40, n)),
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "points.parquet"
+    gdf.to_parquet(path, index=False, row_group_size=200, geometry_encoding=encoding)
+    decoded: list[int] = []
+    original = stream_module.point_coordinates
+
+    def counting(*args: object, **kwargs: object) -> object:
+        result = original(*args, **kwargs)  # type: ignore[arg-type]
+        decoded.append(result is not None)
+        return result
+
+    monkeypatch.setattr(stream_module, "point_coordinates", counting)
+    fast = list(iter_points(path, chunk_rows=256))
+    assert decoded and all(decoded)
+    monkeypatch.setattr(stream_module, "point_coordinates", lambda *a, **k: None)
+    slow = list(iter_points(path, chunk_rows=256))
+    assert len(fast) == len(slow)
+    for a, b in zip(fast, slow, strict=True):
+        assert_geodataframe_equal(a, b)
+        assert a.attrs == b.attrs

@@ -49,6 +49,7 @@ from netplan.io import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
     VECTOR_SUFFIXES,
+    PointArrays,
     PointKind,
     point_coordinates,
     points_from_frame,
@@ -157,7 +158,7 @@ def iter_points(
         frames = _parquet_frames(files, name, chunk_rows)
         first_row, header_row, file_format, total = 1, None, "parquet", _parquet_rows(files)
     elif suffix in CSV_SUFFIXES:
-        frames = read_csv_chunks(path, chunk_rows=chunk_rows)
+        frames = ((frame, None) for frame in read_csv_chunks(path, chunk_rows=chunk_rows))
         first_row, header_row, file_format, total = 2, 1, suffix.lstrip("."), -1
     elif suffix in PARQUET_SUFFIXES:
         frames = _parquet_frames([path], name, chunk_rows)
@@ -174,7 +175,7 @@ def iter_points(
     checker = _ProblemCollector(name, header_row)
     ids = _IdRegistry(name, first_row)
     done = 0
-    for frame in frames:
+    for frame, points in frames:
         if total < 0:
             total = _estimate_csv_rows(path, frame)
         try:
@@ -184,6 +185,7 @@ def iter_points(
                 row_offset=first_row + done,
                 header_row=header_row,
                 file_format=file_format,
+                points=points,
                 **options,
             )
         except InputError as exc:
@@ -337,8 +339,14 @@ def _parquet_rows(files: list[Path]) -> int:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
-def _parquet_frames(files: list[Path], name: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """Yield the rows of Parquet files in batches, GeoParquet geometry decoded."""
+def _parquet_frames(
+    files: list[Path], name: str, chunk_rows: int
+) -> Iterator[tuple[pd.DataFrame, PointArrays | None]]:
+    """Yield the rows of Parquet files in batches, GeoParquet geometry decoded.
+
+    Points come as coordinate arrays beside the other columns (no shapely
+    object per point); other geometries as a GeoDataFrame's geometry.
+    """
     import pyarrow.parquet as pq
 
     for file in files:
@@ -349,9 +357,36 @@ def _parquet_frames(files: list[Path], name: str, chunk_rows: int) -> Iterator[p
             raise InputError([Problem(str(file), None, None, msg)]) from None
         with contextlib.closing(parquet):
             geo = _geo_metadata(parquet.schema_arrow.metadata, str(file))
+            simple = geo is not None and _points_column(geo) is not None
             for batch in parquet.iter_batches(batch_size=chunk_rows):
-                frame = batch.to_pandas()
-                yield frame if geo is None else _decode_geometry(frame, geo, name)
+                if geo is None:
+                    yield batch.to_pandas(), None
+                    continue
+                column = geo["primary_column"]
+                xy = point_coordinates(batch.column(column), exact=True) if simple else None
+                if xy is None:
+                    yield _decode_geometry(batch.to_pandas(), geo, name), None
+                else:
+                    frame = batch.drop_columns([column]).to_pandas()
+                    yield frame, PointArrays(xy[0], xy[1], _geo_crs(geo))
+
+
+def _points_column(geo: dict[str, Any]) -> str | None:
+    """Return the geometry column when it may hold plain points (one column, no covering)."""
+    column = geo["primary_column"]
+    info = geo["columns"][column]
+    if len(geo["columns"]) != 1 or "covering" in info:
+        return None
+    return str(column) if str(info.get("encoding", "WKB")).lower() in ("wkb", "point") else None
+
+
+def _geo_crs(geo: dict[str, Any]) -> Any:
+    """Return the CRS of the GeoParquet primary column (OGC:CRS84 when the key is absent)."""
+    from pyproj import CRS
+
+    info = geo["columns"][geo["primary_column"]]
+    crs_value = info.get("crs", "OGC:CRS84")  # the GeoParquet default when the key is absent
+    return None if crs_value is None else CRS.from_user_input(crs_value)
 
 
 def _geo_metadata(metadata: dict[bytes, bytes] | None, name: str) -> dict[str, Any] | None:
@@ -370,12 +405,9 @@ def _geo_metadata(metadata: dict[bytes, bytes] | None, name: str) -> dict[str, A
 
 def _decode_geometry(frame: pd.DataFrame, geo: dict[str, Any], name: str) -> gpd.GeoDataFrame:
     """Turn a GeoParquet batch into a GeoDataFrame, as ``geopandas.read_parquet`` does."""
-    from pyproj import CRS
-
     column = geo["primary_column"]
     info = geo["columns"][column]
-    crs_value = info.get("crs", "OGC:CRS84")  # the GeoParquet default when the key is absent
-    crs = None if crs_value is None else CRS.from_user_input(crs_value)
+    crs = _geo_crs(geo)
     encoding = str(info.get("encoding", "WKB")).lower()
     values = frame[column]
     if encoding == "wkb":
