@@ -2,7 +2,8 @@
 
 Each command runs ``--repeat`` times in a fresh process (``python -m netplan``,
 the same code as the ``netplan`` script); the table gives the median and the
-fastest run, beside two floors: a bare ``python -c pass`` and ``import typer``
+fastest run and the median CPU time (user + system: what a loaded machine
+distorts least), beside two floors: a bare ``python -c pass`` and ``import typer``
 with the rich tables (what any typer CLI pays). The machine is shared, so the
 load average is printed with the figures.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,11 +35,15 @@ CASES = {
 }
 
 
-def time_once(command: list[str]) -> float:
-    """Return the wall seconds of one run of ``command`` (output discarded)."""
+def time_once(command: list[str]) -> tuple[float, float]:
+    """Return the wall and CPU (user + system) seconds of one run of ``command``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def main() -> None:
@@ -51,13 +57,19 @@ def main() -> None:
         f"# start-up, {args.repeat} runs each; load average {load[0]:.2f} {load[1]:.2f} "
         f"{load[2]:.2f} on {os.cpu_count()} cores"
     )
-    header = f"{'command':<30} {'median s':>9} {'fastest s':>10}"
+    header = f"{'command':<30} {'median s':>9} {'fastest s':>10} {'median CPU s':>13}"
     print(header)
     print("-" * len(header))
     for name, command in CASES.items():
         time_once(command)  # warm the file cache
-        times = [time_once(command) for _ in range(args.repeat)]
-        print(f"{name:<30} {statistics.median(times):>9.3f} {min(times):>10.3f}", flush=True)
+        runs = [time_once(command) for _ in range(args.repeat)]
+        walls = [wall for wall, _ in runs]
+        cpus = [cpu for _, cpu in runs]
+        print(
+            f"{name:<30} {statistics.median(walls):>9.3f} {min(walls):>10.3f} "
+            f"{statistics.median(cpus):>13.3f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -366,7 +366,11 @@ def write_cli_inputs(folder: Path, n: int, n_sites: int, radius_km: float, seed:
 
 
 def time_command(command: list[str]) -> dict[str, float]:
-    """Run a command in a child process; return wall seconds, peak RSS (MB) and the load."""
+    """Run a command in a child process; return wall and CPU seconds, peak RSS (MB), the load.
+
+    CPU seconds (user + system, all threads) say more than wall time on a
+    loaded shared machine, where a process gets a fraction of a core.
+    """
     import os
 
     load = os.getloadavg()[0]
@@ -375,8 +379,10 @@ def time_command(command: list[str]) -> dict[str, float]:
         "t = time.perf_counter()\n"
         "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
         "wall = time.perf_counter() - t\n"
-        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0\n"
-        "print(json.dumps({'wall_s': wall, 'peak_rss_mb': rss}))\n"
+        "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "rss = usage.ru_maxrss / 1024.0\n"
+        "cpu = usage.ru_utime + usage.ru_stime\n"
+        "print(json.dumps({'wall_s': wall, 'cpu_s': cpu, 'peak_rss_mb': rss}))\n"
     )
     completed = subprocess.run(
         [sys.executable, "-c", script, *command], check=True, capture_output=True, text=True
@@ -392,7 +398,10 @@ def run_cli_cases(sizes: list[int], n_sites: int, radius_km: float, seed: int) -
         return
     print()
     print(f"# whole command: {n_sites} sites, one {radius_km:g} km tier, --format parquet")
-    header = f"{'N':>10} {'case':<12} {'wall s':>8} {'peak RSS MB':>12} {'load (1 min)':>13}"
+    header = (
+        f"{'N':>10} {'case':<12} {'wall s':>8} {'CPU s':>8} {'peak RSS MB':>12} "
+        f"{'load (1 min)':>13}"
+    )
     print(header)
     print("-" * len(header))
     for n in sizes:
@@ -411,7 +420,7 @@ def run_cli_cases(sizes: list[int], n_sites: int, radius_km: float, seed: int) -
                 ]
             )
             print(
-                f"{n:>10} {'cli-floor':<12} {floor['wall_s']:>8.2f} "
+                f"{n:>10} {'cli-floor':<12} {floor['wall_s']:>8.2f} {floor['cpu_s']:>8.2f} "
                 f"{floor['peak_rss_mb']:>12,.0f} {floor['load']:>13.2f}",
                 flush=True,
             )
@@ -434,9 +443,10 @@ def run_cli_cases(sizes: list[int], n_sites: int, radius_km: float, seed: int) -
                 ]
             )
             print(
-                f"{n:>10} {'cli-netplan':<12} {netplan['wall_s']:>8.2f} "
+                f"{n:>10} {'cli-netplan':<12} {netplan['wall_s']:>8.2f} {netplan['cpu_s']:>8.2f} "
                 f"{netplan['peak_rss_mb']:>12,.0f} {netplan['load']:>13.2f}   "
-                f"ratio {netplan['wall_s'] / floor['wall_s']:.2f}",
+                f"ratio wall {netplan['wall_s'] / floor['wall_s']:.2f}, "
+                f"CPU {netplan['cpu_s'] / floor['cpu_s']:.2f}",
                 flush=True,
             )
 
