@@ -1190,15 +1190,10 @@ def _text(value: Any) -> str | None:
 
 
 def _texts(values: pd.Series) -> pd.Series:
-    """Return :func:`_text` of every cell, as an object Series (``None`` for missing)."""
-    return _texts_and_arrow(values)[0]
-
-
-def _texts_and_arrow(values: pd.Series) -> tuple[pd.Series, pa.StringArray | None]:
-    """Return :func:`_texts` of a column and, for text columns, the same as an Arrow array.
+    """Return :func:`_text` of every cell, as an object Series (``None`` for missing).
 
     Text, integer and float columns are normalised with Arrow's vectorised
-    kernels (a million ids in a few tenths of a second, against seconds cell by
+    kernels (a million ids in a tenth of a second, against two seconds cell by
     cell); the cells the kernels cannot treat exactly as :func:`_text` does
     (text with surrounding whitespace, a float with a fraction) and columns of
     other types go through :func:`_text` itself, so the result is the same.
@@ -1210,7 +1205,7 @@ def _texts_and_arrow(values: pd.Series) -> tuple[pd.Series, pa.StringArray | Non
         texts = _number_texts(values)
         if texts is None:
             texts = np.array([_text(v) for v in values], dtype=object)
-    return pd.Series(texts, index=values.index, dtype=object), arrow
+    return pd.Series(texts, index=values.index, dtype=object)
 
 
 #: Every character ``str.strip()`` removes: Python's whitespace, wider than RE2's ``\\s``
