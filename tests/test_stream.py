@@ -325,3 +325,20 @@ def test_parquet_points_stream_as_arrays_like_shapely(
     for a, b in zip(fast, slow, strict=True):
         assert_geodataframe_equal(a, b)
         assert a.attrs == b.attrs
+
+
+def test_chunks_without_geometry_hold_lon_lat(write_csv: Callable[..., Path]) -> None:
+    rows = _installed_base_rows(300)
+    path = write_csv(rows, "base.csv")
+    with_geometry = list(iter_points(path, kind="installed-base", chunk_rows=128))
+    light = list(iter_points(path, kind="installed-base", chunk_rows=128, geometry=False))
+    assert len(light) == len(with_geometry)
+    for a, b in zip(with_geometry, light, strict=True):
+        assert not isinstance(b, gpd.GeoDataFrame)
+        assert list(b.columns) == [c for c in a.columns if c != "geometry"] + ["lon", "lat"]
+        np.testing.assert_array_equal(b["lon"].to_numpy(), a.geometry.x.to_numpy())
+        np.testing.assert_array_equal(b["lat"].to_numpy(), a.geometry.y.to_numpy())
+        pd.testing.assert_frame_equal(
+            b.drop(columns=["lon", "lat"]), pd.DataFrame(a.drop(columns="geometry"))
+        )
+        assert b.attrs == a.attrs

@@ -753,7 +753,7 @@ def read_points(
     else:
         msg = f"unknown file type '{suffix or '(none)'}'; use .csv, .geojson, .gpkg or .parquet"
         raise InputError([Problem(name, None, None, msg)])
-    return points_from_frame(
+    gdf = points_from_frame(
         frame,
         name=name,
         row_offset=row_offset,
@@ -768,6 +768,8 @@ def read_points(
         scenario=scenario,
         points=points,
     )
+    assert isinstance(gdf, gpd.GeoDataFrame)  # geometry=True
+    return gdf
 
 
 def points_from_frame(
@@ -785,7 +787,8 @@ def points_from_frame(
     crs: str | None = None,
     scenario: Scenario | None = None,
     points: PointArrays | None = None,
-) -> gpd.GeoDataFrame:
+    geometry: bool = True,
+) -> gpd.GeoDataFrame | pd.DataFrame:
     """Validate a table read from a file, or one chunk of it, into points.
 
     This is :func:`read_points` after the file is read; readers that stream a
@@ -812,11 +815,17 @@ def points_from_frame(
     points
         The frame's geometry decoded as coordinate arrays (by a reader that
         did so instead of building a GeoDataFrame); used like a geometry.
+    geometry
+        Build the point geometry (a GeoDataFrame, the default); when false,
+        return a plain DataFrame with ``lon`` and ``lat`` columns (EPSG:4326)
+        last instead, as :func:`netplan.stream.iter_dataset_frames` does: no
+        shapely object per point. A file whose other columns already use
+        those names gets the geometry all the same.
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        As :func:`read_points`, indexed from 0.
+    geopandas.GeoDataFrame or pandas.DataFrame
+        As :func:`read_points`, indexed from 0 (see ``geometry``).
 
     Raises
     ------
@@ -824,7 +833,7 @@ def points_from_frame(
         Listing every problem found, rows numbered from ``row_offset``.
     """
     scenario = scenario or default_scenario()
-    frame, geometry, source_crs = _split_geometry(frame, points)
+    frame, shapes, source_crs = _split_geometry(frame, points)
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
     _check_columns(list(frame.columns), name, row=header_row)
@@ -836,7 +845,7 @@ def points_from_frame(
 
     used: set[str] = set()
     lon, lat, lon_label, lat_label = _frame_coordinates(
-        frame, geometry, lon_col, lat_col, header_row, collector, used
+        frame, shapes, lon_col, lat_col, header_row, collector, used
     )
     lon, lat = _to_wgs84(lon, lat, source_crs, collector)
     _check_ranges(lon, lat, lon_label, lat_label, collector)
@@ -848,7 +857,13 @@ def points_from_frame(
 
     extra = frame.drop(columns=[c for c in frame.columns if c in used or c in out.columns])
     out = pd.concat([out, extra], axis=1)
-    gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    gdf: gpd.GeoDataFrame | pd.DataFrame
+    if geometry or "lon" in out.columns or "lat" in out.columns:
+        gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    else:
+        gdf = out
+        gdf["lon"] = lon
+        gdf["lat"] = lat
     _warn_if_swapped(lon, lat, name)
     if source_crs is not None and not source_crs.equals(_WGS84):
         _warn_if_outside_area_of_use(lon, lat, source_crs, name)

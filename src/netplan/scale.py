@@ -749,6 +749,7 @@ def _chunks(
         chunk_rows=chunk_rows,
         scenario=scenario,
         progress=progress,
+        geometry=False,  # lon/lat columns: no shapely object per point
         **options,
     )
 

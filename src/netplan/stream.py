@@ -99,6 +99,7 @@ def iter_points(
     crs: str | None = None,
     scenario: Scenario | None = None,
     progress: ProgressCallback | None = None,
+    geometry: bool = True,
 ) -> Iterator[gpd.GeoDataFrame]:
     """Yield a large file's points in validated chunks, in file order.
 
@@ -114,12 +115,17 @@ def iter_points(
         Rows per chunk (Parquet batches may be smaller at file ends).
     progress
         Called as ``progress(rows done, rows in all)`` after each chunk.
+    geometry
+        Build each chunk's point geometry (the default); when false, CSV and
+        Parquet chunks are plain DataFrames with ``lon`` and ``lat`` columns
+        instead, as :func:`iter_dataset_frames` yields them (no shapely object
+        per point).
 
     Yields
     ------
     geopandas.GeoDataFrame
-        Validated points as :func:`~netplan.io.read_points` returns them,
-        indexed by their position in the whole file (0-based), so the
+        Validated points as :func:`~netplan.io.read_points` returns them
+        (see ``geometry``), indexed by their position in the whole file (0-based), so the
         concatenated chunks equal the whole file read at once.
 
     Raises
@@ -186,6 +192,7 @@ def iter_points(
                 header_row=header_row,
                 file_format=file_format,
                 points=points,
+                geometry=geometry,
                 **options,
             )
         except InputError as exc:
