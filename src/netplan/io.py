@@ -448,6 +448,29 @@ def point_coordinates(
     return shapely.get_x(geometry), shapely.get_y(geometry)
 
 
+def point_wkb(x: NDArray[np.float64], y: NDArray[np.float64]) -> pa.BinaryArray:
+    """Return 2D points as little-endian WKB (21 bytes each), built with NumPy.
+
+    The bytes are those ``shapely.to_wkb`` writes for the same points (on a
+    little-endian machine), without a shapely object per point.
+    """
+    import pyarrow as pa
+
+    x = np.ascontiguousarray(x, dtype="<f8")
+    y = np.ascontiguousarray(y, dtype="<f8")
+    n = x.size
+    block = np.empty((n, 21), dtype=np.uint8)
+    block[:, 0] = 1  # little-endian
+    block[:, 1:5] = np.frombuffer(np.uint32(1).astype("<u4").tobytes(), dtype=np.uint8)
+    block[:, 5:13] = x.view(np.uint8).reshape(n, 8)
+    block[:, 13:21] = y.view(np.uint8).reshape(n, 8)
+    offsets = np.arange(0, 21 * (n + 1), 21, dtype=np.int32)
+    wkb: pa.BinaryArray = pa.Array.from_buffers(
+        pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(block)]
+    )
+    return wkb
+
+
 def _find_column(
     columns: list[str],
     wanted: str | None,
