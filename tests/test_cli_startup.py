@@ -67,3 +67,16 @@ def test_public_names_resolve() -> None:
         assert getattr(netplan, name) is not None
     with pytest.raises(AttributeError):
         _ = netplan.no_such_name  # type: ignore[attr-defined]
+
+
+def test_version_fast_path_prints_what_typer_prints() -> None:
+    from typer.testing import CliRunner
+
+    from netplan.cli import app
+
+    typer_output = CliRunner().invoke(app, ["--version"]).output
+    completed = subprocess.run(
+        [sys.executable, "-m", "netplan", "--version"], check=True, capture_output=True, text=True
+    )
+    assert completed.stdout == typer_output
+    assert completed.stdout.startswith("netplan ")
