@@ -22,6 +22,21 @@ netplan-coverage
 Then the matrix build: N = 1e6 demand × 5,000 sites, non-zeros per second, with
 canonical (sorted) rows and with ``sort_indices=False``.
 
+Whole command (``--cli-sizes``, default 1e6): the demand written once to one
+GeoParquet file (string ids ``d0``…, a ``weight`` column, WKB points), the sites
+to a CSV, one 30 km tier in a scenario file; then, each in its own process,
+timed from process start to exit (so reading, writing and start-up count):
+
+cli-floor
+    the hand-written floor: ``geopandas.read_parquet``, ``cKDTree`` nearest +
+    count, ``GeoDataFrame.to_parquet`` of id, nearest distance, count, geometry
+cli-netplan
+    ``netplan coverage --demand pts.parquet --sites sites.csv --config
+    scenario.toml --out DIR --format parquet``
+
+Each row reports wall time, peak RSS and the machine's load average
+(``os.getloadavg``) when it started: the machine is shared.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_coverage.py --sizes 1e5,1e6,1e7
@@ -206,6 +221,12 @@ def main() -> None:
     parser.add_argument(
         "--matrix-n", type=float, default=1e6, help="demand of the matrix-build case (0: skip)"
     )
+    parser.add_argument(
+        "--cli-sizes",
+        default="1e6",
+        help="demand sizes of the whole-command cases (e.g. 1e6,1e7; empty: skip)",
+    )
+    parser.add_argument("--only-cli", action="store_true", help="run only the whole-command cases")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -214,6 +235,10 @@ def main() -> None:
         print(json.dumps(run_case(args.case, Path(args.data), args.radius)))
         return
 
+    cli_sizes = [int(float(s)) for s in args.cli_sizes.split(",") if s.strip()]
+    if args.only_cli:
+        run_cli_cases(cli_sizes, args.sites, args.radius, args.seed)
+        return
     sizes = [int(float(s)) for s in args.sizes.split(",") if s.strip()]
     header = (
         f"{'N':>10} {'case':<17} {'wall s':>8} {'points/s':>12} {'peak RSS MB':>12} "
@@ -282,6 +307,148 @@ def main() -> None:
                     f"{f['nnz'] / f['wall_s'] / 1e6:.1f} M non-zeros/s "
                     f"(peak RSS {f['peak_rss_mb']:,.0f} MB)"
                 )
+    run_cli_cases(cli_sizes, args.sites, args.radius, args.seed)
+
+
+# --------------------------------------------------------------------------- whole command
+
+_FLOOR_SCRIPT = """
+import sys
+import geopandas as gpd
+import numpy as np
+from scipy.spatial import cKDTree
+
+demand, sites_csv, radius_km, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+gdf = gpd.read_parquet(demand)
+sites = np.loadtxt(sites_csv, delimiter=",", skiprows=1, usecols=(1, 2))
+
+def xyz(lon, lat):
+    lon, lat = np.radians(lon), np.radians(lat)
+    return np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+
+tree = cKDTree(xyz(sites[:, 0], sites[:, 1]))
+points = xyz(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
+chord, _ = tree.query(points, k=1, workers=-1)
+radius = 2.0 * np.sin(radius_km / 6371.0088 / 2.0)
+count = tree.query_ball_point(points, radius, return_length=True, workers=-1)
+km = 2.0 * np.arcsin(np.minimum(chord / 2.0, 1.0)) * 6371.0088
+out_gdf = gpd.GeoDataFrame(
+    {"id": gdf["id"], "nearest_km": km, "n_sites": count}, geometry=gdf.geometry, crs=gdf.crs
+)
+out_gdf.to_parquet(out)
+"""
+
+
+def write_cli_inputs(folder: Path, n: int, n_sites: int, radius_km: float, seed: int) -> None:
+    """Write the whole-command inputs: demand GeoParquet, sites CSV, scenario TOML."""
+    import geopandas as gpd
+
+    lon, lat, site_lon, site_lat = make_data(n, n_sites, seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed + 7)
+    demand = gpd.GeoDataFrame(
+        {
+            "id": np.char.add("d", np.arange(n).astype(str)).astype(object),
+            "weight": rng.integers(1, 5, n).astype(np.float64),
+        },
+        geometry=gpd.points_from_xy(lon, lat),
+        crs="EPSG:4326",
+    )
+    demand.to_parquet(folder / "demand.parquet")
+    del demand
+    with (folder / "sites.csv").open("w", encoding="utf-8") as handle:
+        handle.write("id,lon,lat,tier,status\n")
+        for i in range(n_sites):
+            handle.write(f"s{i},{site_lon[i]:.6f},{site_lat[i]:.6f},station,existing\n")
+    (folder / "scenario.toml").write_text(
+        f'[tiers.station]\nlabel = "Station"\nradius_km = {radius_km:g}\n', encoding="utf-8"
+    )
+
+
+def time_command(command: list[str]) -> dict[str, float]:
+    """Run a command in a child process; return wall and CPU seconds, peak RSS (MB), the load.
+
+    CPU seconds (user + system, all threads) say more than wall time on a
+    loaded shared machine, where a process gets a fraction of a core.
+    """
+    import os
+
+    load = os.getloadavg()[0]
+    script = (
+        "import resource, subprocess, sys, time, json\n"
+        "t = time.perf_counter()\n"
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
+        "wall = time.perf_counter() - t\n"
+        "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "rss = usage.ru_maxrss / 1024.0\n"
+        "cpu = usage.ru_utime + usage.ru_stime\n"
+        "print(json.dumps({'wall_s': wall, 'cpu_s': cpu, 'peak_rss_mb': rss}))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script, *command], check=True, capture_output=True, text=True
+    )
+    figures: dict[str, float] = json.loads(completed.stdout.strip().splitlines()[-1])
+    figures["load"] = load
+    return figures
+
+
+def run_cli_cases(sizes: list[int], n_sites: int, radius_km: float, seed: int) -> None:
+    """Time the whole ``netplan coverage`` command beside the hand-written floor."""
+    if not sizes:
+        return
+    print()
+    print(f"# whole command: {n_sites} sites, one {radius_km:g} km tier, --format parquet")
+    header = (
+        f"{'N':>10} {'case':<12} {'wall s':>8} {'CPU s':>8} {'peak RSS MB':>12} "
+        f"{'load (1 min)':>13}"
+    )
+    print(header)
+    print("-" * len(header))
+    for n in sizes:
+        with tempfile.TemporaryDirectory(prefix="netplan-bench-cli-") as tmp:
+            folder = Path(tmp)
+            write_cli_inputs(folder, n, n_sites, radius_km, seed)
+            floor = time_command(
+                [
+                    sys.executable,
+                    "-c",
+                    _FLOOR_SCRIPT,
+                    str(folder / "demand.parquet"),
+                    str(folder / "sites.csv"),
+                    str(radius_km),
+                    str(folder / "floor.parquet"),
+                ]
+            )
+            print(
+                f"{n:>10} {'cli-floor':<12} {floor['wall_s']:>8.2f} {floor['cpu_s']:>8.2f} "
+                f"{floor['peak_rss_mb']:>12,.0f} {floor['load']:>13.2f}",
+                flush=True,
+            )
+            netplan = time_command(
+                [
+                    sys.executable,
+                    "-m",
+                    "netplan",
+                    "coverage",
+                    "--demand",
+                    str(folder / "demand.parquet"),
+                    "--sites",
+                    str(folder / "sites.csv"),
+                    "--config",
+                    str(folder / "scenario.toml"),
+                    "--out",
+                    str(folder / "out"),
+                    "--format",
+                    "parquet",
+                ]
+            )
+            print(
+                f"{n:>10} {'cli-netplan':<12} {netplan['wall_s']:>8.2f} {netplan['cpu_s']:>8.2f} "
+                f"{netplan['peak_rss_mb']:>12,.0f} {netplan['load']:>13.2f}   "
+                f"ratio wall {netplan['wall_s'] / floor['wall_s']:.2f}, "
+                f"CPU {netplan['cpu_s'] / floor['cpu_s']:.2f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -138,3 +138,21 @@ def test_deterministic():
 def test_options_are_checked(kwargs, message):
     with pytest.raises(ValueError, match=message):
         BlindspotOptions(**kwargs)
+
+
+def test_latlng_to_cells_matches_h3_serial_and_parallel() -> None:
+    import h3.api.basic_int as h3
+
+    from netplan._h3 import latlng_to_cells
+
+    rng = np.random.default_rng(11)
+    lon = rng.uniform(-180, 180, 3001)
+    lat = rng.uniform(-90, 90, 3001)
+    for resolution in (0, 5, 9):
+        expected = np.array(
+            [h3.latlng_to_cell(y, x, resolution) for x, y in zip(lon, lat, strict=True)],
+            dtype=np.uint64,
+        )
+        np.testing.assert_array_equal(latlng_to_cells(lon, lat, resolution, workers=1), expected)
+    np.testing.assert_array_equal(latlng_to_cells(lon, lat, 9, workers=2), expected)
+    assert latlng_to_cells(lon[:0], lat[:0], 5).dtype == np.uint64

@@ -1638,12 +1638,12 @@ def test_hand_edited_output_folders_give_a_report_or_an_error(
 def test_an_unexpected_failure_is_one_line_and_exit_1(
     monkeypatch: pytest.MonkeyPatch, tiny_inputs: dict[str, Path]
 ) -> None:
-    import netplan.cli.validate as validate_module
+    import netplan.io as io_module  # the command imports read_points when it runs
 
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(validate_module, "read_points", broken)
+    monkeypatch.setattr(io_module, "read_points", broken)
     runner = CliRunner()
     result = runner.invoke(app, ["validate", str(tiny_inputs["customers"])])
     assert result.exit_code == 1

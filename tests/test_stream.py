@@ -291,3 +291,54 @@ def test_cli_convert_with_cells(write_csv: Callable[..., Path], tmp_path: Path) 
     whole = read_points(path, kind="installed-base")
     assert pd.to_numeric(back["n_points"]).sum() == 400
     assert back["weight"].sum() == pytest.approx(whole["weight"].sum())
+
+
+@pytest.mark.parametrize("encoding", ["WKB", "geoarrow"])
+def test_parquet_points_stream_as_arrays_like_shapely(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoding: str
+) -> None:
+    import netplan.stream as stream_module
+
+    rng = np.random.default_rng(5)
+    n = 700
+    gdf = gpd.GeoDataFrame(
+        {"id": [f"c{i}" for i in range(n)], "weight": rng.uniform(0, 5, n)},
+        geometry=gpd.points_from_xy(rng.uniform(100, 120, n), rng.uniform(20, 40, n)),
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "points.parquet"
+    gdf.to_parquet(path, index=False, row_group_size=200, geometry_encoding=encoding)
+    decoded: list[int] = []
+    original = stream_module.point_coordinates
+
+    def counting(*args: object, **kwargs: object) -> object:
+        result = original(*args, **kwargs)  # type: ignore[arg-type]
+        decoded.append(result is not None)
+        return result
+
+    monkeypatch.setattr(stream_module, "point_coordinates", counting)
+    fast = list(iter_points(path, chunk_rows=256))
+    assert decoded and all(decoded)
+    monkeypatch.setattr(stream_module, "point_coordinates", lambda *a, **k: None)
+    slow = list(iter_points(path, chunk_rows=256))
+    assert len(fast) == len(slow)
+    for a, b in zip(fast, slow, strict=True):
+        assert_geodataframe_equal(a, b)
+        assert a.attrs == b.attrs
+
+
+def test_chunks_without_geometry_hold_lon_lat(write_csv: Callable[..., Path]) -> None:
+    rows = _installed_base_rows(300)
+    path = write_csv(rows, "base.csv")
+    with_geometry = list(iter_points(path, kind="installed-base", chunk_rows=128))
+    light = list(iter_points(path, kind="installed-base", chunk_rows=128, geometry=False))
+    assert len(light) == len(with_geometry)
+    for a, b in zip(with_geometry, light, strict=True):
+        assert not isinstance(b, gpd.GeoDataFrame)
+        assert list(b.columns) == [c for c in a.columns if c != "geometry"] + ["lon", "lat"]
+        np.testing.assert_array_equal(b["lon"].to_numpy(), a.geometry.x.to_numpy())
+        np.testing.assert_array_equal(b["lat"].to_numpy(), a.geometry.y.to_numpy())
+        pd.testing.assert_frame_equal(
+            b.drop(columns=["lon", "lat"]), pd.DataFrame(a.drop(columns="geometry"))
+        )
+        assert b.attrs == a.attrs

@@ -132,16 +132,9 @@ def empty_blindspots() -> gpd.GeoDataFrame:
 def _cells(
     lon: NDArray[np.float64], lat: NDArray[np.float64], resolution: int
 ) -> NDArray[np.uint64]:
-    import h3.api.basic_int as h3
+    from netplan._h3 import latlng_to_cells
 
-    return np.fromiter(
-        (
-            h3.latlng_to_cell(y, x, resolution)
-            for x, y in zip(lon.tolist(), lat.tolist(), strict=True)
-        ),
-        dtype=np.uint64,
-        count=lon.size,
-    )
+    return latlng_to_cells(lon, lat, resolution)
 
 
 def _h3_labels(cells: NDArray[np.uint64]) -> NDArray[np.int64]:

@@ -31,7 +31,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -45,6 +45,7 @@ from netplan.errors import InputError, InputWarning, Problem
 from netplan.rates import demand_weights
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from numpy.typing import NDArray
 
 __all__ = [
@@ -327,7 +328,22 @@ def _read_vector(path: Path, name: str, layer: str | None) -> gpd.GeoDataFrame:
     return frame
 
 
-def _read_parquet(path: Path, name: str) -> pd.DataFrame:
+class PointArrays(NamedTuple):
+    """Point coordinates decoded straight from a file, without shapely objects."""
+
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    crs: CRS | None
+
+
+def _read_parquet(path: Path, name: str) -> tuple[pd.DataFrame, PointArrays | None]:
+    """Read a (Geo)Parquet file: the table, and its points when decoded as arrays.
+
+    A GeoParquet file whose one geometry column holds only 2D points (WKB or
+    GeoArrow ``point`` encoding) is read with pyarrow and its coordinates
+    decoded with NumPy; anything else goes through ``geopandas.read_parquet``
+    (centroids of other geometries, missing and empty geometries reported).
+    """
     import pyarrow.parquet as pq
 
     try:
@@ -338,10 +354,125 @@ def _read_parquet(path: Path, name: str) -> pd.DataFrame:
         ) from None
     frame: pd.DataFrame
     if schema.metadata and b"geo" in schema.metadata:
+        fast = _read_geoparquet_points(path, schema)
+        if fast is not None:
+            return fast
         frame = gpd.read_parquet(path)
     else:
         frame = pd.read_parquet(path)
-    return frame
+    return frame, None
+
+
+def _read_geoparquet_points(
+    path: Path, schema: pa.Schema
+) -> tuple[pd.DataFrame, PointArrays] | None:
+    """Return a GeoParquet file's other columns and its points, or ``None`` when not points."""
+    import copy
+
+    import pyarrow.parquet as pq
+
+    try:
+        from geopandas.io.arrow import (
+            _remove_id_from_member_of_ensembles,
+            _validate_and_decode_metadata,
+        )
+
+        geo = _validate_and_decode_metadata(schema.metadata)
+    except (ImportError, ValueError):
+        return None
+    columns = geo.get("columns", {})
+    column = geo.get("primary_column")
+    if len(columns) != 1 or column not in columns or column not in schema.names:
+        return None
+    info = columns[column]
+    if "covering" in info or info.get("encoding") not in ("WKB", "point"):
+        return None
+    table = pq.read_table(path)
+    xy = point_coordinates(table.column(column), exact=True)
+    if xy is None:
+        return None
+    crs_value = copy.deepcopy(info.get("crs", "OGC:CRS84"))  # the GeoParquet default
+    if isinstance(crs_value, dict):
+        _remove_id_from_member_of_ensembles(crs_value)
+    crs = None if crs_value is None else CRS.from_user_input(crs_value)
+    frame = table.drop_columns([column]).to_pandas()
+    return frame, PointArrays(xy[0], xy[1], crs)
+
+
+def point_coordinates(
+    values: pa.Array | pa.ChunkedArray, *, exact: bool = False
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """Return x and y of a column of points, decoded with NumPy (no shapely object per point).
+
+    Parameters
+    ----------
+    values
+        WKB points (binary; little-endian 2D points are 21 bytes each) or
+        GeoArrow points (a struct of ``x`` and ``y``).
+    exact
+        When true, return ``None`` unless every value is a non-empty 2D point
+        decoded this way (callers then read the column with shapely); when
+        false, other WKB geometries are decoded with shapely.
+
+    Returns
+    -------
+    tuple of numpy.ndarray, or None
+        The x (longitude) and y (latitude) arrays.
+    """
+    import pyarrow as pa
+    import shapely
+
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    n = len(array)
+    xy: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+    if array.null_count == 0 and pa.types.is_struct(array.type):
+        names = [array.type.field(i).name for i in range(array.type.num_fields)]
+        if names == ["x", "y"]:
+            xy = (
+                array.field("x").to_numpy(zero_copy_only=False).astype(np.float64),
+                array.field("y").to_numpy(zero_copy_only=False).astype(np.float64),
+            )
+    elif n and array.null_count == 0 and pa.types.is_binary(array.type):
+        offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)
+        offsets = offsets[array.offset : array.offset + n + 1]
+        if np.all(np.diff(offsets) == 21):
+            data = np.frombuffer(array.buffers()[2], dtype=np.uint8)
+            block = data[offsets[0] : offsets[0] + 21 * n].reshape(n, 21)
+            kind = block[:, 1:5].copy().view("<u4")[:, 0]
+            if np.all(block[:, 0] == 1) and np.all(kind == 1):
+                xy = (
+                    block[:, 5:13].copy().view("<f8")[:, 0],
+                    block[:, 13:21].copy().view("<f8")[:, 0],
+                )
+    if xy is not None and exact and (np.isnan(xy[0]).any() or np.isnan(xy[1]).any()):
+        return None  # empty points (NaN in WKB): let the shapely path report them
+    if xy is not None or exact:
+        return xy
+    geometry = shapely.from_wkb(np.asarray(array.to_pylist(), dtype=object))
+    return shapely.get_x(geometry), shapely.get_y(geometry)
+
+
+def point_wkb(x: NDArray[np.float64], y: NDArray[np.float64]) -> pa.BinaryArray:
+    """Return 2D points as little-endian WKB (21 bytes each), built with NumPy.
+
+    The bytes are those ``shapely.to_wkb`` writes for the same points (on a
+    little-endian machine), without a shapely object per point.
+    """
+    import pyarrow as pa
+
+    x = np.ascontiguousarray(x, dtype="<f8")
+    y = np.ascontiguousarray(y, dtype="<f8")
+    n = x.size
+    block = np.empty((n, 21), dtype=np.uint8)
+    block[:, 0] = 1  # little-endian
+    block[:, 1:5] = np.frombuffer(np.uint32(1).astype("<u4").tobytes(), dtype=np.uint8)
+    block[:, 5:13] = x.view(np.uint8).reshape(n, 8)
+    block[:, 13:21] = y.view(np.uint8).reshape(n, 8)
+    offsets = np.arange(0, 21 * (n + 1), 21, dtype=np.int32)
+    wkb: pa.BinaryArray = pa.Array.from_buffers(
+        pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(block)]
+    )
+    return wkb
 
 
 def _find_column(
@@ -636,6 +767,7 @@ def read_points(
     if path.is_dir():
         raise InputError([Problem(name, None, None, "is a folder; pass a file")])
     suffix = path.suffix.lower()
+    points: PointArrays | None = None
     if suffix in CSV_SUFFIXES:
         frame: pd.DataFrame = _read_csv(path, name)
         row_offset = 2
@@ -643,12 +775,12 @@ def read_points(
         frame = _read_vector(path, name, layer)
         row_offset = 1
     elif suffix in PARQUET_SUFFIXES:
-        frame = _read_parquet(path, name)
+        frame, points = _read_parquet(path, name)
         row_offset = 1
     else:
         msg = f"unknown file type '{suffix or '(none)'}'; use .csv, .geojson, .gpkg or .parquet"
         raise InputError([Problem(name, None, None, msg)])
-    return points_from_frame(
+    gdf = points_from_frame(
         frame,
         name=name,
         row_offset=row_offset,
@@ -661,7 +793,10 @@ def read_points(
         weight_col=weight_col,
         crs=crs,
         scenario=scenario,
+        points=points,
     )
+    assert isinstance(gdf, gpd.GeoDataFrame)  # geometry=True
+    return gdf
 
 
 def points_from_frame(
@@ -678,7 +813,9 @@ def points_from_frame(
     weight_col: str | None = None,
     crs: str | None = None,
     scenario: Scenario | None = None,
-) -> gpd.GeoDataFrame:
+    points: PointArrays | None = None,
+    geometry: bool = True,
+) -> gpd.GeoDataFrame | pd.DataFrame:
     """Validate a table read from a file, or one chunk of it, into points.
 
     This is :func:`read_points` after the file is read; readers that stream a
@@ -702,11 +839,20 @@ def points_from_frame(
         Format recorded in ``attrs["netplan_source"]`` (``"csv"``, ...).
     kind, id_col, lon_col, lat_col, weight_col, crs, scenario
         As for :func:`read_points`.
+    points
+        The frame's geometry decoded as coordinate arrays (by a reader that
+        did so instead of building a GeoDataFrame); used like a geometry.
+    geometry
+        Build the point geometry (a GeoDataFrame, the default); when false,
+        return a plain DataFrame with ``lon`` and ``lat`` columns (EPSG:4326)
+        last instead, as :func:`netplan.stream.iter_dataset_frames` does: no
+        shapely object per point. A file whose other columns already use
+        those names gets the geometry all the same.
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        As :func:`read_points`, indexed from 0.
+    geopandas.GeoDataFrame or pandas.DataFrame
+        As :func:`read_points`, indexed from 0 (see ``geometry``).
 
     Raises
     ------
@@ -714,12 +860,7 @@ def points_from_frame(
         Listing every problem found, rows numbered from ``row_offset``.
     """
     scenario = scenario or default_scenario()
-    source_crs: CRS | None = None
-    geometry: Any = None
-    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
-        geometry = frame.geometry
-        source_crs = frame.crs
-        frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    frame, shapes, source_crs = _split_geometry(frame, points)
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
     _check_columns(list(frame.columns), name, row=header_row)
@@ -727,64 +868,149 @@ def points_from_frame(
     if len(frame) == 0:
         collector.file("the file has a header but no data rows")
         collector.raise_if_any()
+    source_crs = _with_user_crs(crs, source_crs, name)
 
-    if crs is not None:
-        try:
-            user_crs = CRS.from_user_input(crs)
-        except CRSError:
-            msg = f"unknown CRS {crs!r}; use an EPSG code such as 'EPSG:4547'"
-            raise InputError([Problem(name, None, None, msg)]) from None
-        if source_crs is not None and not source_crs.equals(user_crs):
-            msg = (
-                f"the file declares CRS {source_crs.to_string()} but --crs says "
-                f"{user_crs.to_string()}; drop --crs to use the file's CRS"
-            )
-            raise InputError([Problem(name, None, None, msg)])
-        source_crs = user_crs
-
-    columns = list(frame.columns)
     used: set[str] = set()
-    if geometry is not None and lon_col is None and lat_col is None:
-        lon, lat = _coordinates_from_geometry(geometry, collector)
-    else:
-        lon_name = _find_column(columns, lon_col, LON_NAMES, "longitude", "--lon", name)
-        lat_name = _find_column(columns, lat_col, LAT_NAMES, "latitude", "--lat", name)
-        if lon_name is None or lat_name is None:
-            missing = "longitude" if lon_name is None else "latitude"
-            names = LON_NAMES if lon_name is None else LAT_NAMES
-            option = "--lon" if lon_name is None else "--lat"
-            msg = (
-                f"no {missing} column found (looked for {', '.join(names)}); "
-                f"columns are: {', '.join(columns)}; name it with {option}"
-            )
-            raise InputError([Problem(name, header_row, None, msg)])
-        used |= {lon_name, lat_name}
-        lon = _numeric(frame, lon_name, collector, "longitude")
-        lat = _numeric(frame, lat_name, collector, "latitude")
-        for column, what in ((lon_name, "longitude"), (lat_name, "latitude")):
-            missing_mask = frame[column].isna().to_numpy()
-            collector.rows(missing_mask, column, _same(f"{what} is missing"))
-        lon_label, lat_label = lon_name, lat_name
-
-    if source_crs is not None and not source_crs.equals(_WGS84):
-        finite = np.isfinite(lon) & np.isfinite(lat)
-        transformer = Transformer.from_crs(source_crs, _WGS84, always_xy=True)
-        new_lon, new_lat = transformer.transform(lon[finite], lat[finite])
-        lon = lon.copy()
-        lat = lat.copy()
-        lon[finite], lat[finite] = new_lon, new_lat
-        bad = finite & ~(np.isfinite(lon) & np.isfinite(lat))
-        collector.rows(
-            bad, None, lambda i: f"coordinates cannot be transformed from {source_crs.to_string()}"
-        )
-        lon[bad] = lat[bad] = np.nan  # reported once, not again as out of range
-    if geometry is not None and lon_col is None and lat_col is None:
-        lon_label, lat_label = "geometry", "geometry"
-
+    lon, lat, lon_label, lat_label = _frame_coordinates(
+        frame, shapes, lon_col, lat_col, header_row, collector, used
+    )
+    lon, lat = _to_wgs84(lon, lat, source_crs, collector)
     _check_ranges(lon, lat, lon_label, lat_label, collector)
 
     ids = _ids(frame, id_col, row_offset, collector, used)
     out = pd.DataFrame({"id": ids})
+    _add_kind_columns(out, frame, kind, weight_col, scenario, collector, used)
+    collector.raise_if_any()
+
+    extra = frame.drop(columns=[c for c in frame.columns if c in used or c in out.columns])
+    out = pd.concat([out, extra], axis=1)
+    gdf: gpd.GeoDataFrame | pd.DataFrame
+    if geometry or "lon" in out.columns or "lat" in out.columns:
+        gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    else:
+        gdf = out
+        gdf["lon"] = lon
+        gdf["lat"] = lat
+    _warn_if_swapped(lon, lat, name)
+    if source_crs is not None and not source_crs.equals(_WGS84):
+        _warn_if_outside_area_of_use(lon, lat, source_crs, name)
+    gdf.attrs["netplan_source"] = {
+        "file": name,
+        "kind": kind,
+        "format": file_format,
+        "lon_column": lon_label,
+        "lat_column": lat_label,
+        "source_crs": (source_crs or _WGS84).to_string(),
+    }
+    return gdf
+
+
+def _split_geometry(
+    frame: pd.DataFrame, points: PointArrays | None
+) -> tuple[pd.DataFrame, Any, CRS | None]:
+    """Return the frame without its geometry, the geometry (or decoded points) and its CRS."""
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
+        geometry = frame.geometry
+        return pd.DataFrame(frame.drop(columns=frame.geometry.name)), geometry, frame.crs
+    if points is not None:
+        return frame, points, points.crs
+    return frame, None, None
+
+
+def _with_user_crs(crs: str | None, source_crs: CRS | None, name: str) -> CRS | None:
+    """Return the CRS to read coordinates in: the file's, or ``--crs`` (which must agree)."""
+    if crs is None:
+        return source_crs
+    try:
+        user_crs = CRS.from_user_input(crs)
+    except CRSError:
+        msg = f"unknown CRS {crs!r}; use an EPSG code such as 'EPSG:4547'"
+        raise InputError([Problem(name, None, None, msg)]) from None
+    if source_crs is not None and not source_crs.equals(user_crs):
+        msg = (
+            f"the file declares CRS {source_crs.to_string()} but --crs says "
+            f"{user_crs.to_string()}; drop --crs to use the file's CRS"
+        )
+        raise InputError([Problem(name, None, None, msg)])
+    return user_crs
+
+
+def _frame_coordinates(
+    frame: pd.DataFrame,
+    geometry: Any,
+    lon_col: str | None,
+    lat_col: str | None,
+    header_row: int | None,
+    collector: _Collector,
+    used: set[str],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], str, str]:
+    """Return longitudes, latitudes and the labels problems name them by.
+
+    From the geometry (or decoded points) unless ``--lon``/``--lat`` name
+    columns; else from the detected coordinate columns (added to ``used``).
+    """
+    name = collector.name
+    if geometry is not None and lon_col is None and lat_col is None:
+        if isinstance(geometry, PointArrays):
+            return geometry.x, geometry.y, "geometry", "geometry"
+        lon, lat = _coordinates_from_geometry(geometry, collector)
+        return lon, lat, "geometry", "geometry"
+    columns = list(frame.columns)
+    lon_name = _find_column(columns, lon_col, LON_NAMES, "longitude", "--lon", name)
+    lat_name = _find_column(columns, lat_col, LAT_NAMES, "latitude", "--lat", name)
+    if lon_name is None or lat_name is None:
+        missing = "longitude" if lon_name is None else "latitude"
+        names = LON_NAMES if lon_name is None else LAT_NAMES
+        option = "--lon" if lon_name is None else "--lat"
+        msg = (
+            f"no {missing} column found (looked for {', '.join(names)}); "
+            f"columns are: {', '.join(columns)}; name it with {option}"
+        )
+        raise InputError([Problem(name, header_row, None, msg)])
+    used |= {lon_name, lat_name}
+    lon = _numeric(frame, lon_name, collector, "longitude")
+    lat = _numeric(frame, lat_name, collector, "latitude")
+    for column, what in ((lon_name, "longitude"), (lat_name, "latitude")):
+        missing_mask = frame[column].isna().to_numpy()
+        collector.rows(missing_mask, column, _same(f"{what} is missing"))
+    return lon, lat, lon_name, lat_name
+
+
+def _to_wgs84(
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    source_crs: CRS | None,
+    collector: _Collector,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Return the coordinates in EPSG:4326; points that fail to transform become NaN."""
+    if source_crs is None or source_crs.equals(_WGS84):
+        return lon, lat
+    finite = np.isfinite(lon) & np.isfinite(lat)
+    transformer = Transformer.from_crs(source_crs, _WGS84, always_xy=True)
+    new_lon, new_lat = transformer.transform(lon[finite], lat[finite])
+    lon = lon.copy()
+    lat = lat.copy()
+    lon[finite], lat[finite] = new_lon, new_lat
+    bad = finite & ~(np.isfinite(lon) & np.isfinite(lat))
+    collector.rows(
+        bad, None, lambda i: f"coordinates cannot be transformed from {source_crs.to_string()}"
+    )
+    lon[bad] = lat[bad] = np.nan  # reported once, not again as out of range
+    return lon, lat
+
+
+def _add_kind_columns(
+    out: pd.DataFrame,
+    frame: pd.DataFrame,
+    kind: PointKind,
+    weight_col: str | None,
+    scenario: Scenario,
+    collector: _Collector,
+    used: set[str],
+) -> None:
+    """Add the columns of the kind of points to ``out``: site columns, or the weight."""
+    columns = list(frame.columns)
+    name = collector.name
     if kind == "sites":
         site_columns = _site_columns(frame, scenario, collector, used)
         for column, values in site_columns.items():
@@ -819,23 +1045,6 @@ def points_from_frame(
                 weight, frame[weight_name].isna().to_numpy(), weight_name, "weight", collector
             )
             out["weight"] = weight
-    collector.raise_if_any()
-
-    extra = frame.drop(columns=[c for c in frame.columns if c in used or c in out.columns])
-    out = pd.concat([out, extra], axis=1)
-    gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
-    _warn_if_swapped(lon, lat, name)
-    if source_crs is not None and not source_crs.equals(_WGS84):
-        _warn_if_outside_area_of_use(lon, lat, source_crs, name)
-    gdf.attrs["netplan_source"] = {
-        "file": name,
-        "kind": kind,
-        "format": file_format,
-        "lon_column": lon_label,
-        "lat_column": lat_label,
-        "source_crs": (source_crs or _WGS84).to_string(),
-    }
-    return gdf
 
 
 def _coordinates_from_geometry(
@@ -852,7 +1061,7 @@ def _coordinates_from_geometry(
             f"{collector.name}: {count} non-point geometr{'y' if count == 1 else 'ies'} "
             "(polygons or lines) replaced by their centroid"
         )
-        warnings.warn(message, InputWarning, stacklevel=3)
+        warnings.warn(message, InputWarning, stacklevel=4)
         values = values.copy()
         values[non_point] = shapely.centroid(values[non_point])
     points = np.where(missing, None, values)
@@ -1021,8 +1230,142 @@ def _text(value: Any) -> str | None:
 
 
 def _texts(values: pd.Series) -> pd.Series:
-    """Return :func:`_text` of every cell, as an object Series (``None`` for missing)."""
-    return pd.Series([_text(v) for v in values], index=values.index, dtype=object)
+    """Return :func:`_text` of every cell, as an object Series (``None`` for missing).
+
+    Text, integer and float columns are normalised with Arrow's vectorised
+    kernels (a million ids in a tenth of a second, against two seconds cell by
+    cell); the cells the kernels cannot treat exactly as :func:`_text` does
+    (text with surrounding whitespace, a float with a fraction) and columns of
+    other types go through :func:`_text` itself, so the result is the same.
+    """
+    arrow = _normalised_text_array(values)
+    if arrow is not None:
+        texts = arrow.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    else:
+        texts = _number_texts(values)
+        if texts is None:
+            texts = np.array([_text(v) for v in values], dtype=object)
+    return pd.Series(texts, index=values.index, dtype=object)
+
+
+#: Every character ``str.strip()`` removes: Python's whitespace, wider than RE2's ``\\s``
+#: (a test checks the list against ``str.isspace``).
+_PY_SPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+#: First bytes (UTF-8) of those characters, and the bytes they can end with.
+_SPACE_FIRST_BYTES = np.zeros(256, dtype=bool)
+_SPACE_LAST_BYTES = np.zeros(256, dtype=bool)
+for _char in _PY_SPACE:
+    _SPACE_FIRST_BYTES[_char.encode()[0]] = True
+    _SPACE_LAST_BYTES[_char.encode()[-1]] = True
+del _char
+
+
+def _normalised_text_array(values: pd.Series) -> pa.StringArray | None:
+    """Return a text column stripped, blanks as nulls; ``None`` when it is not all text."""
+    import pyarrow as pa
+
+    dtype = values.dtype
+    if (
+        pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_numeric_dtype(dtype)
+        or isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_datetime64_any_dtype(dtype)
+    ):
+        return None
+    try:
+        array = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pa.types.is_large_string(array.type) or pa.types.is_string_view(array.type):
+        array = array.cast(pa.string())
+    if not pa.types.is_string(array.type):
+        return None
+    edged = _edge_space_rows(array)
+    if edged.size:
+        texts = array.to_pylist()
+        for i in edged:
+            texts[i] = texts[i].strip()
+        array = pa.array(texts, type=pa.string())
+    blank: pa.StringArray = _blank_as_null(array)
+    return blank
+
+
+def _blank_as_null(array: pa.StringArray) -> pa.StringArray:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(array):
+        return array
+    lengths = pc.binary_length(array)
+    if pc.min(lengths).as_py() != 0:
+        return array
+    result: pa.StringArray = pc.if_else(pc.equal(lengths, 0), pa.scalar(None, pa.string()), array)
+    return result
+
+
+def _edge_space_rows(array: pa.StringArray) -> NDArray[np.intp]:
+    """Return the rows of a string array that start or end with Python whitespace."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(array)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp)
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[array.offset : array.offset + n + 1]
+    data_buffer = array.buffers()[2]
+    data = (
+        np.frombuffer(data_buffer, dtype=np.uint8)
+        if data_buffer is not None
+        else np.zeros(0, np.uint8)
+    )
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts
+    if array.null_count:
+        filled &= np.asarray(array.is_valid())
+    candidate = np.zeros(n, dtype=bool)
+    if filled.any():
+        candidate[filled] = (
+            _SPACE_FIRST_BYTES[data[starts[filled]]] | _SPACE_LAST_BYTES[data[ends[filled] - 1]]
+        )
+    rows = np.flatnonzero(candidate)
+    if rows.size == 0:
+        return rows
+    text = pc.take(array, pa.array(rows))
+    edge = pc.match_substring_regex(text, _EDGE_SPACE).to_numpy(zero_copy_only=False)
+    edged: NDArray[np.intp] = rows[edge.astype(bool)]
+    return edged
+
+
+_PY_SPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _PY_SPACE) + "]"
+#: Cells that start or end with whitespace (stripped in Python: they are rare).
+_EDGE_SPACE = f"^{_PY_SPACE_CLASS}|{_PY_SPACE_CLASS}$"
+
+
+def _number_texts(values: pd.Series) -> NDArray[np.object_] | None:
+    """Return :func:`_texts` of an integer or float64 column (vectorised where exact)."""
+    import pyarrow as pa
+
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return None
+    if pd.api.types.is_integer_dtype(values.dtype):
+        texts = pa.array(values, from_pandas=True).cast(pa.string())
+        ints: NDArray[np.object_] = texts.to_numpy(zero_copy_only=False).astype(object, copy=False)
+        return ints
+    if values.dtype != np.float64:  # float32 cells print as "3.0", not "3": keep _text's way
+        return None
+    numbers = values.to_numpy(dtype=np.float64)
+    result = np.full(len(numbers), None, dtype=object)
+    whole = np.isfinite(numbers) & (numbers == np.floor(numbers)) & (np.abs(numbers) < 2.0**53)
+    digits = pa.array(numbers[whole].astype(np.int64)).cast(pa.string())
+    result[whole] = digits.to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(~whole & ~np.isnan(numbers)):
+        result[i] = _text(float(numbers[i]))
+    return result
 
 
 def _site_columns(
@@ -1157,7 +1500,7 @@ def read_matrix(path: str | Path) -> pd.DataFrame:
     if suffix in CSV_SUFFIXES:
         frame, row_offset = _read_csv(path, name), 2
     elif suffix in PARQUET_SUFFIXES:
-        frame, row_offset = _read_parquet(path, name), 1
+        frame, row_offset = _read_parquet(path, name)[0], 1
     else:
         msg = f"unknown matrix file type '{suffix or '(none)'}'; use .csv or .parquet"
         raise InputError([Problem(name, None, None, msg)])

@@ -177,7 +177,7 @@ def _write_points(points: pd.DataFrame, path: Path, fmt: str) -> Path:
                         float_format="%.10g",
                     )
         elif fmt == "parquet":
-            _write_geoparquet_pieces(_point_pieces(points), tmp)
+            _write_geoparquet_arrays(points, tmp)
         else:
             import pyogrio
 
@@ -192,6 +192,59 @@ def _write_points(points: pd.DataFrame, path: Path, fmt: str) -> Path:
             if driver == "GPKG":
                 strip_gpkg_timestamps(tmp)
     return path
+
+
+def _write_geoparquet_arrays(points: pd.DataFrame, path: Path) -> None:
+    """Write the per-point GeoParquet file with WKB built from ``lon``/``lat`` (no shapely).
+
+    The same bytes as :func:`_write_geoparquet_pieces` of :func:`_point_pieces`:
+    the schema (with its pandas metadata) comes from the first piece converted
+    as before, every piece is cast to it.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from netplan.io import point_wkb
+
+    writer: pq.ParquetWriter | None = None
+    try:
+        for start in range(0, max(len(points), 1), _WRITE_ROWS):
+            piece = points.iloc[start : start + _WRITE_ROWS]
+            lon = piece["lon"].to_numpy(dtype=np.float64)
+            lat = piece["lat"].to_numpy(dtype=np.float64)
+            wkb = point_wkb(lon, lat)
+            if writer is None:
+                reference = pd.DataFrame(piece).assign(
+                    geometry=np.asarray(wkb.to_pylist(), dtype=object)
+                )
+                table = pa.Table.from_pandas(reference, preserve_index=False)
+                geo = {
+                    "version": "1.0.0",
+                    "primary_column": "geometry",
+                    "columns": {
+                        "geometry": {
+                            "encoding": "WKB",
+                            "geometry_types": ["Point"],
+                            "crs": _wgs84_json(),
+                        }
+                    },
+                }
+                metadata = {**(table.schema.metadata or {}), b"geo": json.dumps(geo).encode()}
+                schema = table.schema.with_metadata(metadata)
+                writer = pq.ParquetWriter(path, schema)
+            else:
+                table = pa.Table.from_pandas(pd.DataFrame(piece), preserve_index=False)
+                table = table.append_column("geometry", wkb)
+            writer.write_table(table.cast(schema))
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _wgs84_json() -> dict[str, Any]:
+    from pyproj import CRS
+
+    return dict(CRS.from_user_input("EPSG:4326").to_json_dict())
 
 
 def _write_geoparquet_pieces(pieces: Iterable[gpd.GeoDataFrame], path: Path) -> None:
@@ -619,6 +672,7 @@ def _chunks(
         chunk_rows=chunk_rows,
         scenario=scenario,
         progress=progress,
+        geometry=False,  # lon/lat columns: no shapely object per point
         **options,
     )
 

@@ -42,6 +42,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from netplan._sizes import DEFAULT_CHUNK_ROWS, DEFAULT_ROWS_PER_PARTITION
 from netplan.config import Scenario
 from netplan.demand import weight_slices
 from netplan.errors import MAX_LISTED_PROBLEMS, InputError, Problem
@@ -49,7 +50,9 @@ from netplan.io import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
     VECTOR_SUFFIXES,
+    PointArrays,
     PointKind,
+    point_coordinates,
     points_from_frame,
     read_csv_chunks,
     read_points,
@@ -73,10 +76,6 @@ __all__ = [
     "write_dataset",
 ]
 
-#: Rows read and validated at a time (a chunk needs a few hundred MB at most).
-DEFAULT_CHUNK_ROWS = 500_000
-#: Rows per GeoParquet file written by :func:`convert_to_geoparquet`.
-DEFAULT_ROWS_PER_PARTITION = 1_000_000
 #: Name of the manifest a converted dataset carries (pyarrow and Dask skip ``_`` files).
 DATASET_MANIFEST = "_netplan.json"
 #: Progress callback: ``progress(rows done, rows in all)``; the total is an estimate for CSV.
@@ -101,6 +100,7 @@ def iter_points(
     crs: str | None = None,
     scenario: Scenario | None = None,
     progress: ProgressCallback | None = None,
+    geometry: bool = True,
 ) -> Iterator[gpd.GeoDataFrame]:
     """Yield a large file's points in validated chunks, in file order.
 
@@ -116,12 +116,17 @@ def iter_points(
         Rows per chunk (Parquet batches may be smaller at file ends).
     progress
         Called as ``progress(rows done, rows in all)`` after each chunk.
+    geometry
+        Build each chunk's point geometry (the default); when false, CSV and
+        Parquet chunks are plain DataFrames with ``lon`` and ``lat`` columns
+        instead, as :func:`iter_dataset_frames` yields them (no shapely object
+        per point).
 
     Yields
     ------
     geopandas.GeoDataFrame
-        Validated points as :func:`~netplan.io.read_points` returns them,
-        indexed by their position in the whole file (0-based), so the
+        Validated points as :func:`~netplan.io.read_points` returns them
+        (see ``geometry``), indexed by their position in the whole file (0-based), so the
         concatenated chunks equal the whole file read at once.
 
     Raises
@@ -160,7 +165,7 @@ def iter_points(
         frames = _parquet_frames(files, name, chunk_rows)
         first_row, header_row, file_format, total = 1, None, "parquet", _parquet_rows(files)
     elif suffix in CSV_SUFFIXES:
-        frames = read_csv_chunks(path, chunk_rows=chunk_rows)
+        frames = ((frame, None) for frame in read_csv_chunks(path, chunk_rows=chunk_rows))
         first_row, header_row, file_format, total = 2, 1, suffix.lstrip("."), -1
     elif suffix in PARQUET_SUFFIXES:
         frames = _parquet_frames([path], name, chunk_rows)
@@ -177,7 +182,7 @@ def iter_points(
     checker = _ProblemCollector(name, header_row)
     ids = _IdRegistry(name, first_row)
     done = 0
-    for frame in frames:
+    for frame, points in frames:
         if total < 0:
             total = _estimate_csv_rows(path, frame)
         try:
@@ -187,6 +192,8 @@ def iter_points(
                 row_offset=first_row + done,
                 header_row=header_row,
                 file_format=file_format,
+                points=points,
+                geometry=geometry,
                 **options,
             )
         except InputError as exc:
@@ -340,8 +347,14 @@ def _parquet_rows(files: list[Path]) -> int:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
-def _parquet_frames(files: list[Path], name: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """Yield the rows of Parquet files in batches, GeoParquet geometry decoded."""
+def _parquet_frames(
+    files: list[Path], name: str, chunk_rows: int
+) -> Iterator[tuple[pd.DataFrame, PointArrays | None]]:
+    """Yield the rows of Parquet files in batches, GeoParquet geometry decoded.
+
+    Points come as coordinate arrays beside the other columns (no shapely
+    object per point); other geometries as a GeoDataFrame's geometry.
+    """
     import pyarrow.parquet as pq
 
     for file in files:
@@ -352,9 +365,36 @@ def _parquet_frames(files: list[Path], name: str, chunk_rows: int) -> Iterator[p
             raise InputError([Problem(str(file), None, None, msg)]) from None
         with contextlib.closing(parquet):
             geo = _geo_metadata(parquet.schema_arrow.metadata, str(file))
+            simple = geo is not None and _points_column(geo) is not None
             for batch in parquet.iter_batches(batch_size=chunk_rows):
-                frame = batch.to_pandas()
-                yield frame if geo is None else _decode_geometry(frame, geo, name)
+                if geo is None:
+                    yield batch.to_pandas(), None
+                    continue
+                column = geo["primary_column"]
+                xy = point_coordinates(batch.column(column), exact=True) if simple else None
+                if xy is None:
+                    yield _decode_geometry(batch.to_pandas(), geo, name), None
+                else:
+                    frame = batch.drop_columns([column]).to_pandas()
+                    yield frame, PointArrays(xy[0], xy[1], _geo_crs(geo))
+
+
+def _points_column(geo: dict[str, Any]) -> str | None:
+    """Return the geometry column when it may hold plain points (one column, no covering)."""
+    column = geo["primary_column"]
+    info = geo["columns"][column]
+    if len(geo["columns"]) != 1 or "covering" in info:
+        return None
+    return str(column) if str(info.get("encoding", "WKB")).lower() in ("wkb", "point") else None
+
+
+def _geo_crs(geo: dict[str, Any]) -> Any:
+    """Return the CRS of the GeoParquet primary column (OGC:CRS84 when the key is absent)."""
+    from pyproj import CRS
+
+    info = geo["columns"][geo["primary_column"]]
+    crs_value = info.get("crs", "OGC:CRS84")  # the GeoParquet default when the key is absent
+    return None if crs_value is None else CRS.from_user_input(crs_value)
 
 
 def _geo_metadata(metadata: dict[bytes, bytes] | None, name: str) -> dict[str, Any] | None:
@@ -373,12 +413,9 @@ def _geo_metadata(metadata: dict[bytes, bytes] | None, name: str) -> dict[str, A
 
 def _decode_geometry(frame: pd.DataFrame, geo: dict[str, Any], name: str) -> gpd.GeoDataFrame:
     """Turn a GeoParquet batch into a GeoDataFrame, as ``geopandas.read_parquet`` does."""
-    from pyproj import CRS
-
     column = geo["primary_column"]
     info = geo["columns"][column]
-    crs_value = info.get("crs", "OGC:CRS84")  # the GeoParquet default when the key is absent
-    crs = None if crs_value is None else CRS.from_user_input(crs_value)
+    crs = _geo_crs(geo)
     encoding = str(info.get("encoding", "WKB")).lower()
     values = frame[column]
     if encoding == "wkb":
@@ -476,25 +513,10 @@ def _light_frames(file: Path, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
 
 
 def _wkb_point_coordinates(values: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Return x and y of little-endian 2D WKB points (21 bytes each); other WKB via shapely."""
-    import pyarrow as pa
-    import shapely
-
-    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    n = len(array)
-    if n and array.null_count == 0 and pa.types.is_binary(array.type):
-        offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)
-        offsets = offsets[array.offset : array.offset + n + 1]
-        if np.all(np.diff(offsets) == 21):
-            data = np.frombuffer(array.buffers()[2], dtype=np.uint8)
-            block = data[offsets[0] : offsets[0] + 21 * n].reshape(n, 21)
-            kind = block[:, 1:5].copy().view("<u4")[:, 0]
-            if np.all(block[:, 0] == 1) and np.all(kind == 1):
-                x = block[:, 5:13].copy().view("<f8")[:, 0]
-                y = block[:, 13:21].copy().view("<f8")[:, 0]
-                return x, y
-    geometry = shapely.from_wkb(np.asarray(array.to_pylist(), dtype=object))
-    return shapely.get_x(geometry), shapely.get_y(geometry)
+    """Return x and y of WKB points: :func:`netplan.io.point_coordinates`."""
+    xy = point_coordinates(values)
+    assert xy is not None  # not exact: other geometries are decoded with shapely
+    return xy
 
 
 # --------------------------------------------------------------------------- convert

@@ -6,6 +6,8 @@ Each command lives in its own module and registers itself on
 
 from __future__ import annotations
 
+import sys
+
 # Importing a command module registers its commands on the app.
 from netplan.cli import (  # noqa: F401
     candidates,  # netplan candidates
@@ -26,4 +28,9 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """Run the ``netplan`` command line."""
+    if sys.argv[1:] == ["--version"]:  # answered before typer builds every command's options
+        from netplan import __version__
+
+        print(f"netplan {__version__}")
+        return
     app()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import typer
 
 from netplan.cli._app import console
-from netplan.io import output_folder, read_customers, read_installed_base
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 DEMAND_NEEDED = "give the demand with --demand FILE (customers) or --installed-base FILE"
 
@@ -34,6 +35,8 @@ def read_demand_if_given(
     demand: Path | None, installed_base: Path | None, scenario: Any
 ) -> gpd.GeoDataFrame | None:
     """Return :func:`read_demand`'s choice, or ``None`` when neither file is given."""
+    from netplan.io import read_customers, read_installed_base
+
     if installed_base is not None:
         return read_installed_base(installed_base, scenario=scenario)
     if demand is not None:
@@ -48,6 +51,8 @@ def write_outputs(
     write: Callable[[Path], Mapping[str, Path]],
 ) -> dict[str, Path]:
     """Stage ``write(folder)``'s files and move them into ``out`` together; return final paths."""
+    from netplan.io import output_folder
+
     with output_folder(out, owned=owned, force=force) as folder:
         staged = write(folder.stage)
     return {name: folder.final(path) for name, path in staged.items()}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
 
-from netplan.summary import InputSummary
+if TYPE_CHECKING:
+    from netplan.summary import InputSummary
 
 
 def input_summary_table(summary: InputSummary) -> Table:

@@ -6,14 +6,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from netplan.candidates import candidates_from_demand, merge_sites
 from netplan.cli._app import ConfigOption, app, command, console, scenario_from_option
 from netplan.cli._outputs import read_demand
-from netplan.io import read_sites, write_frame
 
 
 class Method(StrEnum):
@@ -103,6 +100,11 @@ def candidates(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --method kmeans --n 80 --out out/candidates.csv
     """
+    import pandas as pd
+
+    from netplan.candidates import candidates_from_demand, merge_sites
+    from netplan.io import read_sites, write_frame
+
     scenario = scenario_from_option(config)
     gdf_demand = read_demand(demand, installed_base, scenario)
     generated = candidates_from_demand(

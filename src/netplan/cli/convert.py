@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from netplan._sizes import DEFAULT_CHUNK_ROWS, DEFAULT_ROWS_PER_PARTITION
 from netplan.cli._app import (
     ConfigOption,
     CrsOption,
@@ -23,9 +24,6 @@ from netplan.cli._app import (
     scenario_from_option,
 )
 from netplan.cli.validate import Kind
-from netplan.io import write_frame
-from netplan.scale import aggregate_h3_local
-from netplan.stream import DEFAULT_CHUNK_ROWS, DEFAULT_ROWS_PER_PARTITION, convert_to_geoparquet
 
 
 @app.command()
@@ -89,6 +87,10 @@ def convert(
     Example: netplan convert installed_base.csv base.parquet --kind installed-base
     --cells cells.parquet --h3-resolution 7
     """
+    from netplan.io import write_frame
+    from netplan.scale import aggregate_h3_local
+    from netplan.stream import convert_to_geoparquet
+
     scenario = scenario_from_option(config)
     with Progress(
         TextColumn("converting"),

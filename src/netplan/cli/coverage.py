@@ -6,12 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from netplan.blindspots import BlindspotOptions
 from netplan.cli._app import (
     ConfigOption,
     ForceOption,
@@ -23,15 +22,9 @@ from netplan.cli._app import (
 )
 from netplan.cli._outputs import print_outputs, write_outputs
 from netplan.cli._render import coverage_summary_tables
-from netplan.coverage import coverage_from_points
-from netplan.io import (
-    check_output_folder,
-    read_customers,
-    read_installed_base,
-    read_sites,
-)
-from netplan.reach import ProgressCallback
-from netplan.scale import coverage_from_files, use_large_engine
+
+if TYPE_CHECKING:
+    from netplan.reach import ProgressCallback
 
 #: Demand sizes from which a progress bar is shown.
 PROGRESS_FROM = 200_000
@@ -182,6 +175,16 @@ def coverage(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --out out/coverage
     """
+    from netplan.blindspots import BlindspotOptions
+    from netplan.coverage import coverage_from_points
+    from netplan.io import (
+        check_output_folder,
+        read_customers,
+        read_installed_base,
+        read_sites,
+    )
+    from netplan.scale import coverage_from_files, use_large_engine
+
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"{out} is a file; pass a folder", param_hint="--out")
     inputs = (demand, sites, installed_base, matrix, config)

@@ -14,8 +14,10 @@ from netplan.cli._render import (
     input_summary_table,
     plan_table,
 )
-from netplan.demo import DEMO_TIME_LIMIT, run_demo
-from netplan.io import output_folder
+
+#: Seconds the demo's MILP may take: :data:`netplan.demo.DEMO_TIME_LIMIT`, repeated here so
+#: that the command line starts without importing the demo (a test keeps the two equal).
+DEMO_TIME_LIMIT = 60.0
 
 #: What `netplan demo` writes into --out (an earlier run's outputs are replaced).
 DEMO_OUTPUTS = (
@@ -53,6 +55,9 @@ def demo(
 
     Example: netplan demo --out out/demo
     """
+    from netplan.demo import run_demo
+    from netplan.io import output_folder
+
     try:
         with output_folder(out, owned=DEMO_OUTPUTS, force=force) as folder:
             result = run_demo(

@@ -17,9 +17,6 @@ from netplan.cli._app import (
     scenario_from_option,
 )
 from netplan.cli._outputs import read_demand_if_given
-from netplan.io import read_points
-from netplan.maps import network_map
-from netplan.report import read_coverage_outputs, read_plan_outputs, read_scores
 
 
 class Language(StrEnum):
@@ -96,6 +93,10 @@ def map_command(
     --sites data/samples/national/sites.csv --coverage out/coverage
     --config data/samples/national/scenario.toml --out out/map.html --offline
     """
+    from netplan.io import read_points
+    from netplan.maps import network_map
+    from netplan.report import read_coverage_outputs, read_plan_outputs, read_scores
+
     scenario = scenario_from_option(config)
     if all(v is None for v in (demand, installed_base, sites, coverage, plan, roadmap)):
         msg = (

@@ -21,19 +21,6 @@ from netplan.cli._app import (
 from netplan.cli._outputs import print_outputs, read_demand, write_outputs
 from netplan.cli._render import before_after_table, plan_table
 from netplan.errors import InfeasibleError, SolverError
-from netplan.io import (
-    check_output_folder,
-    read_sites,
-    write_text,
-)
-from netplan.locate.plan import (
-    MODELS,
-    infeasible_summary,
-    plan_from_points,
-    plan_json,
-    plan_options,
-)
-from netplan.locate.tradeoff import frontier_from_points
 
 
 class Model(StrEnum):
@@ -67,7 +54,8 @@ class FrontierBy(StrEnum):
     sites = "sites"
 
 
-assert tuple(m.value for m in Model) == MODELS
+# Model lists netplan.locate.plan.MODELS (a test keeps the two equal; the MILP layer is
+# imported only when a command runs).
 
 DemandOption = Annotated[
     Path,
@@ -216,6 +204,9 @@ def optimize(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --out out/plan --budget 15000000 --objective max_coverage
     """
+    from netplan.io import check_output_folder, read_sites, write_text
+    from netplan.locate.plan import infeasible_summary, plan_from_points, plan_json, plan_options
+
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=PLAN_FILES, force=force, inputs=inputs)
     scenario = scenario_from_option(config)
@@ -315,6 +306,9 @@ def frontier(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --out out/frontier --by budget --steps 8
     """
+    from netplan.io import check_output_folder, read_sites
+    from netplan.locate.tradeoff import frontier_from_points
+
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=FRONTIER_FILES, force=force, inputs=inputs)
     scenario = scenario_from_option(config)

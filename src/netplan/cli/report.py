@@ -13,17 +13,6 @@ from rich.text import Text
 
 from netplan.cli._app import app, command, console, reading_outputs, scenario_from_option
 from netplan.config import Scenario, load_scenario
-from netplan.io import write_text
-from netplan.report import (
-    compare_outputs,
-    read_coverage_outputs,
-    read_frontier,
-    read_plan_outputs,
-    read_scores,
-    report_context,
-    report_pdf,
-    write_report,
-)
 
 
 class Language(StrEnum):
@@ -118,8 +107,18 @@ def report_command(
     Example: netplan report --coverage out/coverage --plan out/plan --scores out/scores
     --out out/report.html --xlsx out/report.xlsx
     """
-    if coverage is None and plan is None and scores is None and roadmap is None:
-        msg = "give at least one of --coverage, --plan, --scores, --roadmap"
+    from netplan.report import (
+        compare_outputs,
+        read_coverage_outputs,
+        read_frontier,
+        read_plan_outputs,
+        read_scores,
+        report_pdf,
+        write_report,
+    )
+
+    if coverage is None and plan is None and scores is None:
+        msg = "give at least one of --coverage, --plan, --scores"
         raise typer.BadParameter(msg, param_hint="--coverage")
     if compare_with is not None and plan is None and coverage is None:
         msg = "--compare needs --coverage or --plan to compare against"
@@ -189,6 +188,9 @@ def compare_command(
 
     Example: netplan compare out/coverage out/plan --json out/compare.json
     """
+    from netplan.io import write_text
+    from netplan.report import compare_outputs, report_context
+
     scenario = scenario_from_option(config)
     with reading_outputs(a_dir, b_dir):
         comparison = compare_outputs(a_dir, b_dir)

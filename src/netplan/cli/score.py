@@ -11,8 +11,6 @@ from rich.text import Text
 
 from netplan.cli._app import ConfigOption, ForceOption, app, command, console, scenario_from_option
 from netplan.cli._outputs import print_outputs, read_demand, write_outputs
-from netplan.io import check_output_folder, read_points
-from netplan.scoring import score_sites
 
 #: Files `netplan score` writes into --out (an earlier run's are replaced).
 SCORE_FILES = ("scores.csv", "summary.json")
@@ -67,6 +65,9 @@ def score(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --out out/scores
     """
+    from netplan.io import check_output_folder, read_points
+    from netplan.scoring import score_sites
+
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=SCORE_FILES, force=force, inputs=inputs)
     scenario = scenario_from_option(config)

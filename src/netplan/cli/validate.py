@@ -22,8 +22,6 @@ from netplan.cli._app import (
     scenario_from_option,
 )
 from netplan.cli._render import input_summary_table
-from netplan.io import read_points
-from netplan.summary import input_summary
 
 
 class Kind(StrEnum):
@@ -57,6 +55,9 @@ def validate(
 
     Example: netplan validate data/samples/national/installed_base.csv --kind installed-base
     """
+    from netplan.io import read_points
+    from netplan.summary import input_summary
+
     scenario = scenario_from_option(config)
     gdf = read_points(
         file,
