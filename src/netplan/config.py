@@ -694,6 +694,9 @@ def load_scenario(path: str | Path) -> Scenario:
     30.0
     """
     path = Path(path)
+    if path.exists() and not path.is_file():  # a folder, pipe or device: never read it
+        msg = f"{path}: the scenario must be a regular TOML file, not a folder, pipe or device"
+        raise ConfigError(msg)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:

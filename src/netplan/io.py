@@ -54,8 +54,10 @@ __all__ = [
     "OutputFolder",
     "PointKind",
     "atomic_path",
+    "check_input_file",
     "check_output_folder",
     "detect_encoding",
+    "numbers_from_cells",
     "output_folder",
     "parse_number",
     "points_from_frame",
@@ -260,7 +262,7 @@ def read_csv_chunks(path: str | Path, *, chunk_rows: int) -> Iterator[pd.DataFra
     if chunk_rows < 1:
         msg = f"chunk_rows must be 1 or more, got {chunk_rows}"
         raise ValueError(msg)
-    path = Path(path)
+    path = check_input_file(path)
     name = str(path)
     with path.open("rb") as handle:
         sample = handle.read(CSV_SAMPLE_BYTES + 1)
@@ -409,35 +411,84 @@ def _negative_message(label: str, values: NDArray[np.float64]) -> Callable[[int]
 def _numeric(
     frame: pd.DataFrame, column: str, collector: _Collector, what: str
 ) -> NDArray[np.float64]:
-    """Return ``column`` as floats, reporting values that are not numbers.
-
-    Plain numbers are read by pandas; the text left over is read by
-    :func:`parse_number` (thousands separators in quantities, degrees, minutes
-    and seconds in coordinates). ``"nan"`` is not a number; ``"inf"`` is read
-    and reported by the range checks.
-    """
+    """Return ``column`` as floats read by :func:`numbers_from_cells`, reporting non-numbers."""
     raw = frame[column]
+    as_float, reasons = _parse_cells(raw, what)
+    shown = raw.to_numpy()
+    bad = np.zeros(len(as_float), dtype=bool)
+    bad[list(reasons)] = True
+    collector.rows(bad, column, lambda i: reasons.get(i) or _not_a_number(what, shown[i]))
+    return as_float
+
+
+def numbers_from_cells(cells: pd.Series, what: str = "value") -> NDArray[np.float64]:
+    """Return the numbers a column's cells mean; NaN where a cell is missing or not a number.
+
+    This is the one number parser of netplan: every numeric column of an
+    input (coordinates, weights, units, ages, install years, costs) is read
+    by it, so a value is never understood one way when validated and
+    another way when used. Plain numbers are read by pandas; the text left
+    over by :func:`parse_number` (thousands separators in quantities,
+    degrees, minutes and seconds in coordinates). Date and time columns
+    (a Parquet timestamp) are not numbers.
+
+    Parameters
+    ----------
+    cells
+        The column as read (text cells from a CSV, typed values otherwise).
+    what
+        What the numbers are (``"longitude"``, ``"weight"``, ``"age"``, ...),
+        as for :func:`parse_number`.
+
+    Returns
+    -------
+    numpy.ndarray
+        One float per cell.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> numbers_from_cells(pd.Series(["2,020", "1e3", None, "x"]), "install year").tolist()
+    [2020.0, 1000.0, nan, nan]
+    """
+    values, _ = _parse_cells(cells, what)
+    return values
+
+
+def _parse_cells(raw: pd.Series, what: str) -> tuple[NDArray[np.float64], dict[int, str]]:
+    """Return the cells as floats and, per position not a number, why (``""``: the default)."""
+    present = raw.notna().to_numpy()
+    if _is_temporal(raw.dtype):
+        reason = (
+            f"{what} is a date/time value ({raw.dtype}), not a number; store the column as numbers"
+        )
+        return np.full(len(raw), np.nan), {int(i): reason for i in np.flatnonzero(present)}
     try:
         values = pd.to_numeric(raw, errors="coerce")
     except (TypeError, ValueError):  # lists, dicts or bytes in a Parquet/GeoJSON column
         values = pd.Series([_scalar_number(v) for v in raw], index=raw.index, dtype=np.float64)
     as_float = np.array(values.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
-    bad = np.isnan(as_float) & raw.notna().to_numpy()
+    reasons: dict[int, str] = {}
+    bad = np.isnan(as_float) & present
     if bad.any():
         shown = raw.to_numpy()
-        reasons: dict[int, str] = {}
         for position in np.flatnonzero(bad):
             value = shown[position]
             if not isinstance(value, str):
+                reasons[int(position)] = ""
                 continue
             try:
                 as_float[position] = parse_number(value, what)
             except ValueError as exc:
                 reasons[int(position)] = str(exc)
-                continue
-            bad[position] = False
-        collector.rows(bad, column, lambda i: reasons.get(i) or _not_a_number(what, shown[i]))
-    return as_float
+    return as_float, reasons
+
+
+def _is_temporal(dtype: Any) -> bool:
+    """Return whether ``dtype`` holds dates, times or durations."""
+    return bool(
+        pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype)
+    )
 
 
 def _scalar_number(value: Any) -> float:
@@ -573,6 +624,45 @@ def _not_a_number(what: str, value: Any) -> str:
 # --------------------------------------------------------------------------- the reader
 
 
+def check_input_file(path: str | Path, *, what: str = "file") -> Path:
+    """Check that ``path`` names a regular file netplan can read, and return it.
+
+    A pipe (FIFO), device or socket would block a reader or never end, so
+    only regular files (or symbolic links to them) are accepted.
+
+    Parameters
+    ----------
+    path
+        The input file.
+    what
+        What the file is, for the "not found" message (``"matrix file"``, ...).
+
+    Raises
+    ------
+    InputError
+        When the path does not exist, is a folder, is not a regular file, or
+        cannot be looked at (a symbolic link loop, a name too long, no permission).
+    """
+    import stat
+
+    path = Path(path)
+    name = str(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError([Problem(name, None, None, f"{what} not found")]) from None
+    except OSError as exc:
+        msg = f"cannot open: {exc.strerror or type(exc).__name__}"
+        raise InputError([Problem(name, None, None, msg)]) from None
+    if stat.S_ISDIR(mode):
+        raise InputError([Problem(name, None, None, "is a folder; pass a file")])
+    if not stat.S_ISREG(mode):
+        kind = "a pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device or socket"
+        msg = f"is {kind}, not a regular file; save the data to a file and pass that"
+        raise InputError([Problem(name, None, None, msg)])
+    return path
+
+
 def read_points(
     path: str | Path,
     *,
@@ -627,10 +717,7 @@ def read_points(
     """
     path = Path(path)
     name = str(path)
-    if not path.exists():
-        raise InputError([Problem(name, None, None, "file not found")])
-    if path.is_dir():
-        raise InputError([Problem(name, None, None, "is a folder; pass a file")])
+    check_input_file(path)
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         frame: pd.DataFrame = _read_csv(path, name)

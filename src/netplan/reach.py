@@ -580,12 +580,11 @@ def read_matrix(path: str | Path) -> pd.DataFrame:
         When the file is missing or unreadable, a column is missing, or a
         cost is not a number 0 or more (listing file, row and column).
     """
-    from netplan.io import CSV_SUFFIXES, PARQUET_SUFFIXES, detect_encoding
+    from netplan.io import CSV_SUFFIXES, PARQUET_SUFFIXES, check_input_file, detect_encoding
 
     path = Path(path)
     name = str(path)
-    if not path.is_file():
-        raise InputError([Problem(name, None, None, "matrix file not found")])
+    check_input_file(path, what="matrix file")
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         with path.open("rb") as handle:
@@ -634,8 +633,16 @@ def _clean_matrix(frame: pd.DataFrame, name: str, row_offset: int) -> pd.DataFra
             "site_id": frame[lower["site_id"]].astype(str).str.strip().to_numpy(dtype=object),
         }
     )
+    if len(frame) == 0:
+        msg = (
+            "the matrix has a header but no rows: every demand point would be unreachable; "
+            "give the costs, or drop --matrix to compute distances"
+        )
+        raise InputError([Problem(name, None, None, msg)])
+    from netplan.io import numbers_from_cells
+
     raw_cost = frame[lower["cost"]]
-    cost = pd.to_numeric(raw_cost, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    cost = numbers_from_cells(raw_cost, "cost")
     bad = ~np.isfinite(cost) | (cost < 0)
     problems: list[Problem] = []
     for position in np.flatnonzero(bad)[:20]:

@@ -53,7 +53,7 @@ from scipy.spatial import cKDTree
 from netplan.config import Scenario, default_scenario
 from netplan.errors import ConfigError, InputError, InputWarning, Problem
 from netplan.i18n import text
-from netplan.io import write_frame, write_text
+from netplan.io import numbers_from_cells, write_frame, write_text
 from netplan.reach import (
     ProgressCallback,
     chord_from_km,
@@ -305,7 +305,7 @@ def score_sites(
     values["cost"] = np.asarray(sites["fixed_cost"], dtype=np.float64)[scored]
     notes: list[str] = []
     for attribute in scenario.scoring.attributes:
-        raw = pd.to_numeric(sites[attribute.column], errors="coerce").to_numpy(np.float64)[scored]
+        raw = numbers_from_cells(sites[attribute.column], attribute.column)[scored]
         n_missing = int(np.isnan(raw).sum())
         if n_missing:
             note = (

@@ -49,6 +49,7 @@ from netplan.io import (
     PARQUET_SUFFIXES,
     VECTOR_SUFFIXES,
     PointKind,
+    check_input_file,
     points_from_frame,
     read_csv_chunks,
     read_points,
@@ -154,6 +155,8 @@ def iter_points(
         "scenario": scenario,
     }
     suffix = path.suffix.lower()
+    if not path.is_dir():
+        check_input_file(path)  # a pipe or device would block the reader
     if path.is_dir():
         files = dataset_files(path)
         frames = _parquet_frames(files, name, chunk_rows)

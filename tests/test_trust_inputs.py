@@ -1,0 +1,102 @@
+"""Regression tests of issue 11 (input side): every class of wrong answer or crash found
+by trying to break netplan 0.1 ends in a correct result or a one-line error."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from netplan.config import Scenario
+from netplan.demand import demand_weights
+from netplan.errors import InputError
+from netplan.io import numbers_from_cells, read_customers, read_installed_base
+from netplan.reach import read_matrix
+
+WriteCsv = Callable[..., Path]
+
+
+# --------------------------------------------------------------------------- numbers read two ways
+
+
+def test_grouped_install_year_and_age_weight_the_demand(
+    write_csv: WriteCsv, small_scenario: Scenario
+) -> None:
+    # "2,020" passes validation, so the weight must use 2020 (age 6: factor 2), not "missing".
+    path = write_csv(
+        [
+            ["id", "lon", "lat", "units", "product", "install_year"],
+            ["a", 116.4, 39.9, 1, "excavator", "2,020"],
+            ["b", 116.5, 39.9, "1,000", "excavator", "2020"],
+        ]
+    )
+    gdf = read_installed_base(path, scenario=small_scenario)
+    assert gdf["weight"].tolist() == [2.0 * 2.0, 1000 * 2.0 * 2.0]
+    aged = write_csv(
+        [["id", "lon", "lat", "units", "age_years"], ["a", 116.4, 39.9, 1, "1,006"]],
+        name="aged.csv",
+    )
+    assert read_installed_base(aged, scenario=small_scenario)["weight"].tolist() == [0.5 * 2.0]
+
+
+def test_demand_weights_read_numbers_as_the_reader_does(small_scenario: Scenario) -> None:
+    frame = pd.DataFrame({"units": ["1,000", "2"], "install_year": ["2,025", " 2021 "]})
+    assert demand_weights(frame, small_scenario.demand).tolist() == [
+        1000 * 0.5 * 0.5,
+        2 * 0.5 * 1.0,
+    ]
+
+
+def test_numbers_from_cells_is_the_reader_parser() -> None:
+    values = numbers_from_cells(pd.Series(["1,234.5", "7", None, "x", "nan"]), "weight")
+    assert values[:2].tolist() == [1234.5, 7.0]
+    assert np.isnan(values[2:]).all()
+
+
+def test_matrix_costs_with_thousands_separators(write_csv: WriteCsv) -> None:
+    path = write_csv([["demand_id", "site_id", "cost"], ["a", "s", "1,200"]], name="m.csv")
+    assert read_matrix(path)["cost"].tolist() == [1200.0]
+
+
+# --------------------------------------------------------------------------- datetime weights
+
+
+def test_datetime_weight_column_in_parquet_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "points.parquet"
+    pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "lon": [116.4, 121.5],
+            "lat": [39.9, 31.2],
+            "weight": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+        }
+    ).to_parquet(path)
+    with pytest.raises(InputError, match=r"row 1, column 'weight': weight is a date/time value"):
+        read_customers(path)
+
+
+# --------------------------------------------------------------------------- empty matrix
+
+
+def test_header_only_matrix_is_refused(write_csv: WriteCsv) -> None:
+    path = write_csv([["demand_id", "site_id", "cost"]], name="m.csv")
+    with pytest.raises(InputError, match="header but no rows"):
+        read_matrix(path)
+
+
+# --------------------------------------------------------------------------- non-regular inputs
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".geojson"])
+def test_fifo_input_is_refused_without_blocking(tmp_path: Path, suffix: str) -> None:
+    fifo = tmp_path / f"points{suffix}"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match=r"is a pipe \(FIFO\), not a regular file"):
+        read_customers(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        read_matrix(fifo)
