@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from netplan.cli import app
 from netplan.config import Scenario
 from netplan.demand import demand_weights
 from netplan.errors import InputError
@@ -100,3 +102,77 @@ def test_fifo_input_is_refused_without_blocking(tmp_path: Path, suffix: str) -> 
         read_customers(fifo)
     with pytest.raises(InputError, match="not a regular file"):
         read_matrix(fifo)
+
+
+# --------------------------------------------------------------------------- helpers for the CLI
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+METRO = SAMPLES / "metro"
+
+
+def run(*args: str | Path) -> tuple[int, str]:
+    """Run the CLI; return the exit code and stderr."""
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    return result.exit_code, result.stderr
+
+
+def one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr, stderr
+    return lines[0]
+
+
+# ---------------------------------------------------------------- huge and non-finite numbers
+
+
+def test_weights_of_1e15_or_more_are_refused(write_csv: WriteCsv) -> None:
+    path = write_csv([["id", "lon", "lat", "weight"], ["a", 116.4, 39.9, "1e15"]])
+    with pytest.raises(InputError, match=r"row 2, column 'weight': weight 1e\+15 is too large"):
+        read_customers(path)
+
+
+def test_units_whose_weight_overflows_are_refused(
+    write_csv: WriteCsv, small_scenario: Scenario
+) -> None:
+    path = write_csv(
+        [["id", "lon", "lat", "units"], ["a", 116.4, 39.9, "1e300"], ["b", 116.4, 39.9, "1e308"]]
+    )
+    with pytest.raises(InputError, match="too large") as caught:
+        read_installed_base(path, scenario=small_scenario)
+    assert {p.row for p in caught.value.problems} == {2, 3}
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--budget", "nan"), ("--budget", "inf"), ("--time-limit", "nan"), ("--gap", "nan")],
+)
+def test_non_finite_number_options_exit_2_naming_the_option(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    code, stderr = run(
+        "optimize", "--demand", METRO / "customers.csv", "--sites", METRO / "sites.csv",
+        "--config", METRO / "scenario.toml", "--out", tmp_path / "out", option, value,
+    )  # fmt: skip
+    assert code == 2
+    assert option in stderr and "Traceback" not in stderr, stderr  # ours or click's range check
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("by", "values", "message"),
+    [
+        ("budget", "nan", "is not a limit"),
+        ("budget", "1e308", "is not a limit"),
+        ("budget", ",", "--values is empty"),
+        ("sites", "0.5", "not a whole number of sites"),
+    ],
+)
+def test_frontier_values_are_checked(tmp_path: Path, by: str, values: str, message: str) -> None:
+    code, stderr = run(
+        "frontier", "--demand", METRO / "customers.csv", "--sites", METRO / "sites.csv",
+        "--config", METRO / "scenario.toml", "--out", tmp_path / "out", "--by", by,
+        "--values", values,
+    )  # fmt: skip
+    assert code == 2
+    assert message in one_error_line(stderr)

@@ -886,6 +886,7 @@ def points_from_frame(
             _check_non_negative(
                 units, frame[units_col].isna().to_numpy(), units_col, "units", collector
             )
+            _check_not_too_large(units, units_col, "units", collector)
         _check_age_columns(frame, collector)
         collector.raise_if_any()
         out["units"] = units
@@ -893,6 +894,9 @@ def points_from_frame(
         out["weight"] = demand_weights(
             pd.concat([out[["units"]], passthrough], axis=1), scenario.demand
         )
+        weight = np.nan_to_num(out["weight"].to_numpy(dtype=np.float64), posinf=np.inf)
+        weight[np.isinf(weight)] = np.finfo(np.float64).max  # overflowed: report as too large
+        _check_not_too_large(weight, units_col, "weight (units × rate)", collector)
     else:
         weight_name = _find_column(columns, weight_col, WEIGHT_NAMES, "weight", "--weight", name)
         if weight_name is None:
@@ -903,6 +907,7 @@ def points_from_frame(
             _check_non_negative(
                 weight, frame[weight_name].isna().to_numpy(), weight_name, "weight", collector
             )
+            _check_not_too_large(weight, weight_name, "weight", collector)
             out["weight"] = weight
     collector.raise_if_any()
 
@@ -1065,6 +1070,25 @@ def _check_non_negative(
     collector.rows(negative, column, lambda i: f"{what} {values[i]:g} is negative")
     infinite = np.isinf(values)
     collector.rows(infinite, column, lambda i: f"{what} is infinite")
+
+
+#: Largest weight (or units) a row may carry: sums of millions of such rows stay exact
+#: to far better than a unit in float64, and the solvers' tolerances stay meaningful.
+MAX_WEIGHT = 1e15
+
+
+def _check_not_too_large(
+    values: NDArray[np.float64], column: str | None, what: str, collector: _Collector
+) -> None:
+    large = np.isfinite(values) & (values >= MAX_WEIGHT)
+    collector.rows(
+        large,
+        column,
+        lambda i: (
+            f"{what} {values[i]:g} is too large (the limit is {MAX_WEIGHT:g}); "
+            "check the column, or rescale (thousands of units)"
+        ),
+    )
 
 
 def _ids(

@@ -96,6 +96,7 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
+                _refuse_non_finite_options(kwargs)
                 _refuse_overwriting_inputs(kwargs)
                 result = func(*args, **kwargs)
             except NetplanError as exc:
@@ -134,6 +135,37 @@ _OUTPUT_OPTIONS = {
     "json_out": "--json",
     "cells": "--cells",
 }
+
+
+def _option_name(parameter: str) -> str:
+    """Return the option spelling (``--budget``) of a command parameter."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        for param in context.command.params:
+            if param.name == parameter and param.opts:
+                return max(param.opts, key=len)
+    return "--" + parameter.replace("_", "-")
+
+
+def _refuse_non_finite_options(kwargs: dict[str, Any]) -> None:
+    """Raise when a number given as an option is NaN or infinite (``--budget nan``).
+
+    Click's range checks let NaN through (every comparison with NaN is false),
+    so every float option of every command is checked here, once.
+    """
+    import math
+
+    from netplan.errors import InputError
+
+    for name, value in kwargs.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            msg = (
+                f"{_option_name(name)} must be a finite number, got {value}; "
+                "give a number (omit the option for no limit)"
+            )
+            raise InputError(msg)
 
 
 def _refuse_overwriting_inputs(kwargs: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from netplan.cli._app import (
     scenario_from_option,
 )
 from netplan.cli._render import before_after_table, plan_table
-from netplan.errors import InfeasibleError, SolverError
+from netplan.errors import InfeasibleError, InputError, SolverError
 from netplan.io import (
     check_output_folder,
     output_folder,
@@ -287,6 +287,28 @@ def optimize(
         raise SolverError(msg)
 
 
+def _frontier_values(values: str, by: FrontierBy) -> list[float]:
+    """Return the limits of ``--values``: finite numbers 0 or more, whole with ``--by sites``."""
+    import math
+
+    try:
+        limits = [float(v) for v in values.split(",") if v.strip()]
+    except ValueError:
+        msg = f"--values: expected numbers separated by commas, got {values!r}"
+        raise InputError(msg) from None
+    if not limits:
+        msg = "--values is empty; give numbers separated by commas, e.g. 5e6,1e7"
+        raise InputError(msg)
+    for limit in limits:
+        if not math.isfinite(limit) or limit < 0 or limit >= 1e15:
+            msg = f"--values: {limit:g} is not a limit; give finite numbers from 0 to below 1e15"
+            raise InputError(msg)
+        if by is FrontierBy.sites and not limit.is_integer():
+            msg = f"--values: {limit:g} is not a whole number of sites (--by sites)"
+            raise InputError(msg)
+    return limits
+
+
 @app.command()
 @command
 def frontier(
@@ -330,14 +352,7 @@ def frontier(
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=FRONTIER_FILES, force=force, inputs=inputs)
     scenario = scenario_from_option(config)
-    limits = None
-    if values is not None:
-        try:
-            limits = [float(v) for v in values.split(",") if v.strip()]
-        except ValueError:
-            raise typer.BadParameter(
-                f"expected numbers separated by commas, got {values!r}", param_hint="--values"
-            ) from None
+    limits = None if values is None else _frontier_values(values, by)
     gdf_sites = read_sites(sites, scenario=scenario)
     gdf_demand = _read_demand(demand, installed_base, scenario)
     curve = frontier_from_points(
