@@ -4,6 +4,7 @@ by trying to break netplan 0.1 ends in a correct result or a one-line error."""
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -176,3 +177,109 @@ def test_frontier_values_are_checked(tmp_path: Path, by: str, values: str, messa
     )  # fmt: skip
     assert code == 2
     assert message in one_error_line(stderr)
+
+
+# --------------------------------------------------------------------------- nonsense and ambiguity
+
+
+def test_one_column_as_both_coordinates_is_refused(write_csv: WriteCsv) -> None:
+    path = write_csv([["id", "lon", "lat"], ["a", 116.4, 39.9]])
+    with pytest.raises(InputError, match="'lat' is named as both the longitude and the latitude"):
+        read_customers(path, lon_col="lat", lat_col="lat")
+
+
+@pytest.mark.parametrize(
+    ("header", "option"),
+    [
+        (["id", "lon", "longitude", "lat"], "--lon"),
+        (["id", "lon", "lat", "y"], "--lat"),
+        (["id", "编号", "lon", "lat"], "--id"),
+        (["id", "lon", "lat", "weight", "权重"], "--weight"),
+    ],
+)
+def test_two_candidate_columns_are_ambiguous(
+    write_csv: WriteCsv, header: list[str], option: str
+) -> None:
+    row = ["a", 116.4, 116.4, 39.9, 1][: len(header)]
+    path = write_csv([header, row])
+    with pytest.raises(InputError, match=rf"both '.+' and '.+' could be .*with {option}"):
+        read_customers(path)
+
+
+def test_naming_the_column_resolves_the_ambiguity(write_csv: WriteCsv) -> None:
+    path = write_csv([["id", "lon", "longitude", "lat"], ["a", 116.4, 0.0, 39.9]])
+    assert read_customers(path, lon_col="lon").geometry.x.tolist() == [116.4]
+
+
+def test_projected_crs_on_degrees_is_refused(write_csv: WriteCsv) -> None:
+    path = write_csv([["id", "lon", "lat"], ["a", 116.4, 39.9], ["b", 121.5, 31.2]])
+    with pytest.raises(InputError, match=r"--crs EPSG:3857 is a projected CRS .* in degrees"):
+        read_customers(path, crs="EPSG:3857")
+
+
+def test_projected_crs_on_metres_is_read(write_csv: WriteCsv) -> None:
+    path = write_csv([["id", "x", "y"], ["a", 12958000.0, 4852000.0]])
+    lon = read_customers(path, crs="EPSG:3857").geometry.x.tolist()
+    assert lon == pytest.approx([116.4], abs=0.05)
+
+
+def test_geojson_declaring_an_unknown_crs_is_refused(write_file: Callable[..., Path]) -> None:
+    path = write_file(
+        "points.geojson",
+        '{"type":"FeatureCollection","crs":{"type":"name","properties":'
+        '{"name":"urn:ogc:def:crs:EPSG::99999"}},"features":[{"type":"Feature",'
+        '"properties":{"id":"a"},"geometry":{"type":"Point","coordinates":[116.4,39.9]}}]}',
+    )
+    with pytest.raises(InputError, match="declares the CRS 'urn:ogc:def:crs:EPSG::99999'"):
+        read_customers(path)
+
+
+def test_geopackage_with_several_layers_needs_a_layer(tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    path = tmp_path / "two.gpkg"
+    for name, lon in (("north", 116.4), ("south", 113.3)):
+        gpd.GeoDataFrame(
+            {"id": [name]}, geometry=gpd.points_from_xy([lon], [30.0]), crs=4326
+        ).to_file(path, layer=name)
+    with pytest.raises(InputError, match=r"2 layers \(north, south\); .* --layer"):
+        read_customers(path)
+    assert read_customers(path, layer="south")["id"].tolist() == ["south"]
+    code, stderr = run("validate", path)
+    assert code == 2 and "--layer" in one_error_line(stderr)
+    assert run("validate", path, "--layer", "north")[0] == 0
+
+
+# --------------------------------------------------------------------------- NaN in geometries
+
+
+def test_nan_coordinates_in_a_geojson_geometry_name_the_feature(
+    write_file: Callable[..., Path],
+) -> None:
+    path = write_file(
+        "points.geojson",
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"a"},'
+        '"geometry":{"type":"Point","coordinates":[116.4,39.9]}},{"type":"Feature",'
+        '"properties":{"id":"b"},"geometry":{"type":"Point","coordinates":[NaN,39.9]}}]}',
+    )
+    with pytest.raises(InputError, match=r"row 2, column 'geometry': geometry has NaN"):
+        read_customers(path)
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".parquet"])
+def test_nan_coordinates_in_gpkg_and_geoparquet(tmp_path: Path, suffix: str) -> None:
+    import geopandas as gpd
+    import shapely
+
+    path = tmp_path / f"points{suffix}"
+    gdf = gpd.GeoDataFrame(
+        {"id": ["a", "b"]}, geometry=shapely.points([116.4, 1.0], [39.9, np.nan]), crs=4326
+    )
+    if suffix == ".gpkg":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # GDAL: "NaN coordinate"
+            gdf.to_file(path)
+    else:
+        gdf.to_parquet(path)
+    with pytest.raises(InputError, match=r"row 2, column 'geometry': geometry has NaN"):
+        read_customers(path)

@@ -313,6 +313,8 @@ def _check_columns(columns: list[str], name: str, *, row: int | None) -> None:
 def _read_vector(path: Path, name: str, layer: str | None) -> gpd.GeoDataFrame:
     import pyogrio
 
+    if layer is None:
+        _check_single_layer(path, name)
     try:
         frame = pyogrio.read_dataframe(path, layer=layer)
     except Exception as exc:  # pyogrio raises several GDAL error types
@@ -322,7 +324,55 @@ def _read_vector(path: Path, name: str, layer: str | None) -> gpd.GeoDataFrame:
         ) from None
     if not isinstance(frame, gpd.GeoDataFrame):
         frame = gpd.GeoDataFrame(frame)
+    if path.suffix.lower() in (".geojson", ".json"):
+        _check_declared_crs(path, name)
     return frame
+
+
+def _check_single_layer(path: Path, name: str) -> None:
+    """Raise when a vector file holds several layers and none was named."""
+    import pyogrio
+
+    try:
+        layers = [str(row[0]) for row in pyogrio.list_layers(path)]
+    except Exception:  # unreadable: the read that follows reports it
+        return
+    if len(layers) > 1:
+        msg = (
+            f"the file has {len(layers)} layers ({', '.join(layers)}); name the one to read "
+            "with --layer (layer= in the library)"
+        )
+        raise InputError([Problem(name, None, None, msg)])
+
+
+#: The (deprecated, still written) ``crs`` member of a GeoJSON file: its ``name``.
+_GEOJSON_CRS = re.compile(
+    rb'"crs"\s*:\s*\{[^{}]*"properties"\s*:\s*\{[^{}]*"name"\s*:\s*"([^"]{1,200})"'
+)
+#: Bytes of a GeoJSON file searched for its ``crs`` member (it comes before the features).
+_GEOJSON_HEAD_BYTES = 1 << 16
+
+
+def _check_declared_crs(path: Path, name: str) -> None:
+    """Raise when a GeoJSON file declares a CRS that does not exist.
+
+    GDAL reads such a file as EPSG:4326 without a word; coordinates in an
+    unknown CRS would then be taken as degrees.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(_GEOJSON_HEAD_BYTES)
+    match = _GEOJSON_CRS.search(head)
+    if match is None:
+        return
+    declared = match.group(1).decode("utf-8", errors="replace")
+    try:
+        CRS.from_user_input(declared)
+    except CRSError:
+        msg = (
+            f"the file declares the CRS {declared!r}, which is unknown; give its coordinates "
+            'in EPSG:4326 (or a known CRS) and fix its "crs" member'
+        )
+        raise InputError([Problem(name, None, None, msg)]) from None
 
 
 def _read_parquet(path: Path, name: str) -> pd.DataFrame:
@@ -361,10 +411,15 @@ def _find_column(
         )
         raise InputError([Problem(name, 1, wanted, msg)])
     lower = {c.lower(): c for c in columns}
-    for candidate in candidates:
-        if candidate in lower:
-            return lower[candidate]
-    return None
+    found = [lower[candidate] for candidate in candidates if candidate in lower]
+    if len(found) > 1 and option:
+        shown = " and ".join(f"'{c}'" for c in found)
+        msg = (
+            f"both {shown} could be the {role} column; name the one to use with {option} "
+            f"(e.g. {option} {found[0]})"
+        )
+        raise InputError([Problem(name, 1, None, msg)])
+    return found[0] if found else None
 
 
 # --------------------------------------------------------------------------- validation helpers
@@ -841,6 +896,12 @@ def points_from_frame(
                 f"columns are: {', '.join(columns)}; name it with {option}"
             )
             raise InputError([Problem(name, header_row, None, msg)])
+        if lon_name == lat_name:
+            msg = (
+                f"'{lon_name}' is named as both the longitude and the latitude column; "
+                "give two different columns with --lon and --lat"
+            )
+            raise InputError([Problem(name, header_row, lon_name, msg)])
         used |= {lon_name, lat_name}
         lon = _numeric(frame, lon_name, collector, "longitude")
         lat = _numeric(frame, lat_name, collector, "latitude")
@@ -851,6 +912,8 @@ def points_from_frame(
 
     if source_crs is not None and not source_crs.equals(_WGS84):
         finite = np.isfinite(lon) & np.isfinite(lat)
+        if crs is not None:
+            _check_not_degrees(lon[finite], lat[finite], source_crs, name)
         transformer = Transformer.from_crs(source_crs, _WGS84, always_xy=True)
         new_lon, new_lat = transformer.transform(lon[finite], lat[finite])
         lon = lon.copy()
@@ -928,6 +991,23 @@ def points_from_frame(
     return gdf
 
 
+def _check_not_degrees(x: NDArray[np.float64], y: NDArray[np.float64], crs: CRS, name: str) -> None:
+    """Raise when ``--crs`` names a projected CRS but every coordinate is plainly degrees.
+
+    Projected coordinates are metres (or feet) from a false origin; values all
+    within ±180 and ±90 would put every point within 200 m of that origin
+    (the sea off West Africa for EPSG:3857), which is never what was meant.
+    """
+    if not crs.is_projected or x.size == 0:
+        return
+    if np.abs(x).max() <= 180 and np.abs(y).max() <= 90:
+        msg = (
+            f"--crs {crs.to_string()} is a projected CRS (metres) but every coordinate lies "
+            "within ±180/±90, i.e. is in degrees; drop --crs (degrees are EPSG:4326)"
+        )
+        raise InputError([Problem(name, None, None, msg)])
+
+
 def _coordinates_from_geometry(
     geometry: gpd.GeoSeries, collector: _Collector
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -952,6 +1032,12 @@ def _coordinates_from_geometry(
     if present.any():
         lon[present] = shapely.get_x(points[present])
         lat[present] = shapely.get_y(points[present])
+    not_a_number = present & (np.isnan(lon) | np.isnan(lat))
+    collector.rows(
+        not_a_number,
+        "geometry",
+        lambda i: "geometry has NaN (not a number) coordinates; fix or drop the feature",
+    )
     return lon, lat
 
 

@@ -269,11 +269,34 @@ ForceOption = Annotated[
 ]
 
 
+LayerOption = Annotated[
+    str | None,
+    typer.Option("--layer", help="Layer to read from a GeoPackage (or other file) with several."),
+]
+
+
 def read_options(
-    lon: str | None, lat: str | None, id_col: str | None, weight: str | None, crs: str | None
+    lon: str | None,
+    lat: str | None,
+    id_col: str | None,
+    weight: str | None,
+    crs: str | None,
+    layer: str | None = None,
 ) -> dict[str, Any]:
-    """Return the keyword arguments for :func:`netplan.io.read_points` from CLI options."""
-    return {"lon_col": lon, "lat_col": lat, "id_col": id_col, "weight_col": weight, "crs": crs}
+    """Return the keyword arguments for :func:`netplan.io.read_points` from CLI options.
+
+    ``layer`` is included only when given (the streaming readers take no layer).
+    """
+    options: dict[str, Any] = {
+        "lon_col": lon,
+        "lat_col": lat,
+        "id_col": id_col,
+        "weight_col": weight,
+        "crs": crs,
+    }
+    if layer is not None:
+        options["layer"] = layer
+    return options
 
 
 def exit_with(code: int) -> None:
