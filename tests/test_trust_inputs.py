@@ -3,10 +3,12 @@ by trying to break netplan 0.1 ends in a correct result or a one-line error."""
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -283,3 +285,79 @@ def test_nan_coordinates_in_gpkg_and_geoparquet(tmp_path: Path, suffix: str) -> 
         gdf.to_parquet(path)
     with pytest.raises(InputError, match=r"row 2, column 'geometry': geometry has NaN"):
         read_customers(path)
+
+
+# --------------------------------------------------------------------------- hand-edited outputs
+
+
+@pytest.fixture(scope="module")
+def output_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Run coverage, optimize and compare once on the metro sample."""
+    root = tmp_path_factory.mktemp("outputs")
+    common = ["--sites", METRO / "sites.csv", "--config", METRO / "scenario.toml"]
+    demand = ["--demand", METRO / "customers.csv"]
+    assert run("coverage", *demand, *common, "--out", root / "coverage")[0] == 0
+    code, _ = run("optimize", *demand, *common, "--out", root / "plan", "--budget", "1e6")
+    assert code == 0
+    assert run("compare", root / "coverage", root / "plan", "--json", root / "cmp.json")[0] == 0
+    return {"coverage": root / "coverage", "plan": root / "plan", "compare": root / "cmp.json"}
+
+
+def _edited(folder: Path, tmp_path: Path, edit: Callable[[dict[str, Any]], Any]) -> Path:
+    """Copy ``folder`` and rewrite its summary.json as ``edit`` returns it (1e999 kept literal)."""
+    import json
+    import shutil
+
+    copy = tmp_path / folder.name
+    shutil.copytree(folder, copy)
+    summary = copy / "summary.json"
+    data = edit(json.loads(summary.read_text(encoding="utf-8")))
+    text = json.dumps(data).replace('"__1e999__"', "1e999")
+    summary.write_text(text, encoding="utf-8")
+    return copy
+
+
+def _set(**changes: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda data: {**data, **changes}
+
+
+@pytest.mark.parametrize(
+    ("kind", "edit", "message"),
+    [
+        ("coverage", lambda _: {}, "is not a summary of `netplan coverage` (empty)"),
+        ("plan", lambda _: {}, "is not a summary of `netplan optimize` (empty)"),
+        ("coverage", None, "is a `netplan compare` output"),
+        (
+            "coverage",
+            _set(weighted_coverage_rate=5),
+            "`weighted_coverage_rate` is 5, not a rate from 0 to 1",
+        ),
+        ("coverage", _set(total_weight=-3.0), "`total_weight` is -3, but it cannot be negative"),
+        ("coverage", _set(covered_weight=math.nan), "`covered_weight` is nan"),
+        ("plan", _set(objective="__1e999__"), "`objective` is inf"),
+        ("plan", _set(after=[]), "`after` must be an object"),
+    ],
+)
+@pytest.mark.parametrize("command", ["report", "compare", "map"])
+def test_hand_edited_summaries_exit_2_naming_folder_and_key(
+    output_folders: dict[str, Path],
+    tmp_path: Path,
+    kind: str,
+    edit: Callable[[dict[str, Any]], Any] | None,
+    message: str,
+    command: str,
+) -> None:
+    import json
+
+    compare_data = json.loads(output_folders["compare"].read_text(encoding="utf-8"))
+    folder = _edited(output_folders[kind], tmp_path, edit or (lambda _: compare_data))
+    args: list[str | Path]
+    if command == "compare":
+        other = output_folders["plan" if kind == "coverage" else "coverage"]
+        args = ["compare", folder, other]
+    else:
+        args = [command, f"--{kind}", folder, "--out", tmp_path / "out.html"]
+    code, stderr = run(*args)
+    line = one_error_line(stderr)
+    assert code == 2
+    assert str(folder / "summary.json") in line and message in line, line
