@@ -361,3 +361,94 @@ def test_hand_edited_summaries_exit_2_naming_folder_and_key(
     line = one_error_line(stderr)
     assert code == 2
     assert str(folder / "summary.json") in line and message in line, line
+
+
+# --------------------------------------------------------------------------- paths that crashed
+
+GBK_NAME = os.fsdecode("客户.csv".encode("gbk"))  # as a Chinese Windows archive unpacks
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file names are bytes")
+def test_input_named_in_gbk_is_read_and_shown_decoded(tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    demand = tmp_path / GBK_NAME
+    shutil.copy(METRO / "customers.csv", demand)
+    code, stderr = run(
+        "coverage", "--demand", demand, "--sites", METRO / "sites.csv",
+        "--config", METRO / "scenario.toml", "--out", tmp_path / "out",
+    )  # fmt: skip
+    assert code == 0, stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["demand_file"] == str(tmp_path / "客户.csv")
+    code, stderr = run("convert", demand, tmp_path / "dataset")
+    assert code == 0, stderr
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file names are bytes")
+def test_output_named_in_gbk_exits_2(tmp_path: Path) -> None:
+    code, stderr = run(
+        "coverage", "--demand", METRO / "customers.csv", "--sites", METRO / "sites.csv",
+        "--out", tmp_path / GBK_NAME,
+    )  # fmt: skip
+    assert code == 2
+    assert "the name is not valid UTF-8" in one_error_line(stderr)
+    assert not (tmp_path / GBK_NAME).exists()
+
+
+@pytest.mark.parametrize("case", ["dangling", "loop", "loop-parent", "too-long"])
+def test_unusable_out_paths_exit_2(tmp_path: Path, case: str) -> None:
+    (tmp_path / "dangling").symlink_to(tmp_path / "missing" / "folder")
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    out = {
+        "dangling": tmp_path / "dangling",
+        "loop": tmp_path / "loop1",
+        "loop-parent": tmp_path / "loop1" / "out",
+        "too-long": tmp_path / ("a" * 300),
+    }[case]
+    for args in (
+        ["coverage", "--demand", METRO / "customers.csv", "--sites", METRO / "sites.csv"],
+        ["map", "--demand", METRO / "customers.csv"],
+    ):
+        code, stderr = run(*args, "--out", out)
+        line = one_error_line(stderr)
+        assert code == 2
+        assert "too long" in line if case == "too-long" else "leads nowhere" in line, line
+    assert (tmp_path / "loop1").is_symlink() and (tmp_path / "dangling").is_symlink()
+
+
+def test_table_outputs_without_extension_name_the_formats(tmp_path: Path) -> None:
+    code, stderr = run(
+        "candidates", "--demand", METRO / "customers.csv", "--out", tmp_path / "candidates"
+    )
+    assert code == 2
+    assert "has no extension; end the name with one of .csv" in one_error_line(stderr)
+    code, stderr = run(
+        "convert", METRO / "customers.csv", tmp_path / "dataset", "--cells", tmp_path / "cells"
+    )
+    assert code == 2
+    assert "--cells" in one_error_line(stderr) and ".parquet" in stderr
+    assert not (tmp_path / "dataset").exists()
+
+
+def test_ctrl_c_while_starting_exits_130_with_one_line(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "netplan", "validate", str(METRO / "sites.csv"), "-k", "sites"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    time.sleep(0.5)  # Python is up; netplan's imports take longer than that
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    text = stderr.decode()
+    assert process.returncode == 130, text
+    assert "Traceback" not in text and len(text.strip().splitlines()) == 1, text

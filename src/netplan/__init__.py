@@ -9,11 +9,48 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from netplan.config import Scenario, Tier, default_scenario, load_scenario
-from netplan.coverage import CoverageResult, coverage_from_points
-from netplan.errors import ConfigError, InfeasibleError, InputError, NetplanError
-from netplan.io import read_customers, read_installed_base, read_points, read_sites
-from netplan.locate import Plan, plan_from_points
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from netplan.config import Scenario, Tier, default_scenario, load_scenario
+    from netplan.coverage import CoverageResult, coverage_from_points
+    from netplan.errors import ConfigError, InfeasibleError, InputError, NetplanError
+    from netplan.io import read_customers, read_installed_base, read_points, read_sites
+    from netplan.locate import Plan, plan_from_points
+
+#: Where each public name lives; imported on first use, so ``import netplan``
+#: (and the command line's start-up, which Ctrl-C may interrupt) stays light.
+_EXPORTS = {
+    "ConfigError": "netplan.errors",
+    "CoverageResult": "netplan.coverage",
+    "InfeasibleError": "netplan.errors",
+    "InputError": "netplan.errors",
+    "NetplanError": "netplan.errors",
+    "Plan": "netplan.locate",
+    "Scenario": "netplan.config",
+    "Tier": "netplan.config",
+    "coverage_from_points": "netplan.coverage",
+    "default_scenario": "netplan.config",
+    "load_scenario": "netplan.config",
+    "plan_from_points": "netplan.locate",
+    "read_customers": "netplan.io",
+    "read_installed_base": "netplan.io",
+    "read_points": "netplan.io",
+    "read_sites": "netplan.io",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first use (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        msg = f"module 'netplan' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ConfigError",

@@ -57,6 +57,7 @@ __all__ = [
     "check_input_file",
     "check_output_folder",
     "detect_encoding",
+    "display_name",
     "numbers_from_cells",
     "output_folder",
     "parse_number",
@@ -263,7 +264,7 @@ def read_csv_chunks(path: str | Path, *, chunk_rows: int) -> Iterator[pd.DataFra
         msg = f"chunk_rows must be 1 or more, got {chunk_rows}"
         raise ValueError(msg)
     path = check_input_file(path)
-    name = str(path)
+    name = display_name(path)
     with path.open("rb") as handle:
         sample = handle.read(CSV_SAMPLE_BYTES + 1)
     if not sample.strip():
@@ -679,6 +680,41 @@ def _not_a_number(what: str, value: Any) -> str:
 # --------------------------------------------------------------------------- the reader
 
 
+def display_name(path: str | Path) -> str:
+    r"""Return ``path`` as text that can be printed and written to UTF-8 files.
+
+    A file name that is not valid UTF-8 (a GBK name such as ``客户.csv`` copied
+    from a Chinese Windows archive) reaches Python with "surrogate escapes",
+    which cannot be printed or written to JSON. Each such part of the path is
+    shown decoded as GB18030 when that reads, else with ``\xNN`` escapes;
+    a UTF-8 path is returned unchanged.
+
+    Examples
+    --------
+    >>> display_name("data/customers.csv")
+    'data/customers.csv'
+    >>> display_name(os.fsdecode("客户.csv".encode("gbk")))
+    '客户.csv'
+    """
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        parts = []
+        for part in text.split(os.sep):
+            try:
+                part.encode("utf-8")
+            except UnicodeEncodeError:
+                raw = part.encode("utf-8", "surrogateescape")
+                try:
+                    part = raw.decode("gb18030")
+                except UnicodeDecodeError:
+                    part = raw.decode("utf-8", "backslashreplace")
+            parts.append(part)
+        return os.sep.join(parts)
+    return text
+
+
 def check_input_file(path: str | Path, *, what: str = "file") -> Path:
     """Check that ``path`` names a regular file netplan can read, and return it.
 
@@ -701,7 +737,7 @@ def check_input_file(path: str | Path, *, what: str = "file") -> Path:
     import stat
 
     path = Path(path)
-    name = str(path)
+    name = display_name(path)
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -771,7 +807,7 @@ def read_points(
     >>> sites = read_points("data/samples/national/sites.csv", kind="sites")  # doctest: +SKIP
     """
     path = Path(path)
-    name = str(path)
+    name = display_name(path)
     check_input_file(path)
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:

@@ -580,10 +580,16 @@ def read_matrix(path: str | Path) -> pd.DataFrame:
         When the file is missing or unreadable, a column is missing, or a
         cost is not a number 0 or more (listing file, row and column).
     """
-    from netplan.io import CSV_SUFFIXES, PARQUET_SUFFIXES, check_input_file, detect_encoding
+    from netplan.io import (
+        CSV_SUFFIXES,
+        PARQUET_SUFFIXES,
+        check_input_file,
+        detect_encoding,
+        display_name,
+    )
 
     path = Path(path)
-    name = str(path)
+    name = display_name(path)
     check_input_file(path, what="matrix file")
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:

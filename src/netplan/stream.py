@@ -50,6 +50,7 @@ from netplan.io import (
     VECTOR_SUFFIXES,
     PointKind,
     check_input_file,
+    display_name,
     points_from_frame,
     read_csv_chunks,
     read_points,
@@ -142,7 +143,7 @@ def iter_points(
         msg = f"chunk_rows must be 1 or more, got {chunk_rows}"
         raise ValueError(msg)
     path = Path(path)
-    name = str(path)
+    name = display_name(path)
     if not path.exists():
         raise InputError([Problem(name, None, None, "file not found")])
     options: dict[str, Any] = {
@@ -627,7 +628,7 @@ def convert_to_geoparquet(
         progress=progress,
     )
     return write_dataset(
-        chunks, out_dir, source=str(path), kind=kind, rows_per_partition=rows_per_partition
+        chunks, out_dir, source=display_name(path), kind=kind, rows_per_partition=rows_per_partition
     )
 
 

@@ -6,23 +6,38 @@ Each command lives in its own module and registers itself on
 
 from __future__ import annotations
 
-# Importing a command module registers its commands on the app.
-from netplan.cli import (  # noqa: F401
-    candidates,  # netplan candidates
-    convert,  # netplan convert
-    coverage,  # netplan coverage
-    demo,  # netplan demo
-    map,  # netplan map
-    plan,  # netplan optimize, netplan frontier
-    report,  # netplan report, netplan compare
-    score,  # netplan score
-    validate,  # netplan validate
-)
-from netplan.cli._app import app
+import sys
+
+try:
+    # Importing a command module registers its commands on the app.
+    from netplan.cli import (  # noqa: F401
+        candidates,  # netplan candidates
+        convert,  # netplan convert
+        coverage,  # netplan coverage
+        demo,  # netplan demo
+        map,  # netplan map
+        plan,  # netplan optimize, netplan frontier
+        report,  # netplan report, netplan compare
+        score,  # netplan score
+        validate,  # netplan validate
+    )
+    from netplan.cli._app import app
+except KeyboardInterrupt:  # Ctrl-C while starting up: one line, the usual exit code
+    sys.stderr.write("interrupted while starting: nothing was done\n")
+    raise SystemExit(130) from None
 
 __all__ = ["app", "main"]
 
 
 def main() -> None:
     """Run the ``netplan`` command line."""
-    app()
+    # File names that are not UTF-8 (surrogate escapes) print escaped instead of crashing.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+    try:
+        app()
+    except KeyboardInterrupt:  # between start-up and a command's own handling
+        sys.stderr.write("interrupted: nothing was done\n")
+        raise SystemExit(130) from None

@@ -11,7 +11,14 @@ import typer
 from rich.table import Table
 
 from netplan.candidates import candidates_from_demand, merge_sites
-from netplan.cli._app import ConfigOption, app, command, console, scenario_from_option
+from netplan.cli._app import (
+    ConfigOption,
+    app,
+    command,
+    console,
+    frame_output_format,
+    scenario_from_option,
+)
 from netplan.io import read_customers, read_installed_base, read_sites, write_frame
 
 
@@ -102,6 +109,7 @@ def candidates(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --method kmeans --n 80 --out out/candidates.csv
     """
+    frame_output_format(out, "--out")
     scenario = scenario_from_option(config)
     gdf_demand = (
         read_installed_base(installed_base, scenario=scenario)

@@ -19,6 +19,7 @@ from netplan.cli._app import (
     command,
     console,
     err_console,
+    frame_output_format,
     read_options,
     scenario_from_option,
 )
@@ -89,6 +90,8 @@ def convert(
     Example: netplan convert installed_base.csv base.parquet --kind installed-base
     --cells cells.parquet --h3-resolution 7
     """
+    if cells is not None:
+        frame_output_format(cells, "--cells")
     scenario = scenario_from_option(config)
     with Progress(
         TextColumn("converting"),
