@@ -452,3 +452,21 @@ def test_ctrl_c_while_starting_exits_130_with_one_line(tmp_path: Path) -> None:
     text = stderr.decode()
     assert process.returncode == 130, text
     assert "Traceback" not in text and len(text.strip().splitlines()) == 1, text
+
+
+def test_demand_at_the_poles_maps(write_csv: WriteCsv, tmp_path: Path) -> None:
+    demand = write_csv(
+        [["id", "lon", "lat"], ["north", 0, 90], ["beijing", 116.4, 39.9], ["south", 10, -90]]
+    )
+    sites = METRO / "sites.csv"
+    assert run("coverage", "--demand", demand, "--sites", sites, "--out", tmp_path / "c")[0] == 0
+    code, stderr = run("map", "--coverage", tmp_path / "c", "--out", tmp_path / "map.html")
+    assert code == 0, stderr
+    assert (
+        "3 blind spots"
+        in CliRunner()
+        .invoke(
+            app, ["map", "--coverage", str(tmp_path / "c"), "--out", str(tmp_path / "again.html")]
+        )
+        .stdout
+    )
