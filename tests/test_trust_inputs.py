@@ -470,3 +470,42 @@ def test_demand_at_the_poles_maps(write_csv: WriteCsv, tmp_path: Path) -> None:
         )
         .stdout
     )
+
+
+# --------------------------------------------------------------------------- DBSCAN memory guard
+
+
+def test_dbscan_guard_refuses_the_reported_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    from netplan.blindspots import _check_dbscan_memory
+    from netplan.errors import ResourceError
+
+    # 28,000 identical points peaked at 10.6 GB; a 6.5 GB limit must refuse them up front.
+    monkeypatch.setenv("NETPLAN_MEMORY_LIMIT_GB", "6.5")
+    lon, lat = np.full(28_000, 104.06), np.full(28_000, 30.67)
+    with pytest.raises(ResourceError, match="DBSCAN blind spots on 28,000 uncovered points"):
+        _check_dbscan_memory(lon, lat, 10.0)
+
+
+@pytest.mark.slow
+def test_dbscan_estimate_covers_the_measured_peak() -> None:
+    import json
+    import subprocess
+    import sys
+
+    child = (
+        "import json, resource, numpy as np, sklearn.cluster\n"
+        "from netplan import blindspots\n"
+        "lon, lat = np.full(4000, 104.06), np.full(4000, 30.67)\n"
+        "_, estimate = blindspots.dbscan_memory_estimate(lon, lat, 10.0)\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+        "blindspots._dbscan_labels(lon, lat, 10.0, 1)\n"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+        "print(json.dumps([estimate, peak - base]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env["NETPLAN_MEMORY_LIMIT_GB"] = "4"
+    out = subprocess.run(
+        [sys.executable, "-c", child], check=True, capture_output=True, text=True, env=env
+    ).stdout
+    estimate, used = json.loads(out)
+    assert used <= estimate, f"DBSCAN used {used / 2**20:.0f} MB, estimated {estimate / 2**20:.0f}"
