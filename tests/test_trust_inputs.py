@@ -509,3 +509,28 @@ def test_dbscan_estimate_covers_the_measured_peak() -> None:
     ).stdout
     estimate, used = json.loads(out)
     assert used <= estimate, f"DBSCAN used {used / 2**20:.0f} MB, estimated {estimate / 2**20:.0f}"
+
+
+# --------------------------------------------------------------------------- time limit
+
+
+def test_time_limit_overrun_is_explained(tmp_path: Path) -> None:
+    import json
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "optimize", "--demand", str(METRO / "customers.csv"),
+            "--sites", str(METRO / "sites.csv"), "--config", str(METRO / "scenario.toml"),
+            "--out", str(tmp_path / "plan"), "--budget", "1e6", "--time-limit", "1",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    seconds = json.loads((tmp_path / "plan" / "summary.json").read_text(encoding="utf-8"))[
+        "details"
+    ]["seconds"]
+    parts = ("reading_inputs", "reach_and_coverage", "building_model", "solving")
+    assert set(seconds) == {*parts, "total"}
+    assert sum(seconds[p] for p in parts) == pytest.approx(seconds["total"], abs=0.01)
+    explained = "--time-limit 1 s bounds the solver; the command took" in result.stderr
+    assert explained == (seconds["total"] > 2.0), result.stderr

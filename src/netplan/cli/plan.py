@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -222,6 +223,7 @@ def optimize(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --out out/plan --budget 15000000 --objective max_coverage
     """
+    started = time.perf_counter()
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=PLAN_FILES, force=force, inputs=inputs)
     scenario = scenario_from_option(config)
@@ -240,6 +242,7 @@ def optimize(
         options = objective_from_limit(options, budget=budget, coverage_target=coverage_target)
     gdf_sites = read_sites(sites, scenario=scenario)
     gdf_demand = _read_demand(demand, installed_base, scenario)
+    read_done = time.perf_counter()
     try:
         plan = plan_from_points(
             gdf_demand,
@@ -262,6 +265,8 @@ def optimize(
         with output_folder(out, owned=PLAN_FILES, force=force) as folder:
             write_text(folder.stage / "summary.json", plan_json(payload))
         raise
+    seconds = _command_seconds(plan, started, read_done, time.perf_counter())
+    plan.details["seconds"] = seconds
     with output_folder(out, owned=PLAN_FILES, force=force) as folder:
         staged = plan.to_files(folder.stage)
     paths = {name: folder.final(path) for name, path in staged.items()}
@@ -279,12 +284,36 @@ def optimize(
     console.print("outputs:")
     for name, path in paths.items():
         console.print(f"  {name}: {path}", markup=False)
+    limit = time_limit if time_limit is not None else scenario.solver.time_limit
+    if time_limit is not None and limit is not None and seconds["total"] > limit + 1.0:
+        err_console.print(
+            f"warning: --time-limit {limit:g} s bounds the solver; the command took "
+            f"{seconds['total']:.1f} s: reading the inputs {seconds['reading_inputs']:.1f} s, "
+            f"reach and coverage {seconds['reach_and_coverage']:.1f} s, building the model "
+            f"{seconds['building_model']:.1f} s, solving {seconds['solving']:.1f} s "
+            "(summary.json: details.seconds)",
+            markup=False,
+        )
     if plan.status == "no_solution":
         msg = (
             "the solver found no plan within the time limit; raise --time-limit "
             "(the summary says so too)"
         )
         raise SolverError(msg)
+
+
+def _command_seconds(
+    plan: Any, started: float, read_done: float, planned: float
+) -> dict[str, float]:
+    """Return where an optimize run's time went, for summary.json and the time-limit note."""
+    build, solve = float(plan.build_seconds), float(plan.solve_seconds)
+    return {
+        "reading_inputs": round(read_done - started, 3),
+        "reach_and_coverage": round(max(planned - read_done - build - solve, 0.0), 3),
+        "building_model": round(build, 3),
+        "solving": round(solve, 3),
+        "total": round(planned - started, 3),
+    }
 
 
 def _frontier_values(values: str, by: FrontierBy) -> list[float]:
