@@ -528,7 +528,7 @@ def test_time_limit_overrun_is_explained(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     seconds = json.loads((tmp_path / "plan" / "summary.json").read_text(encoding="utf-8"))[
         "details"
-    ]["seconds"]
+    ]["command_seconds"]
     parts = ("reading_inputs", "reach_and_coverage", "building_model", "solving")
     assert set(seconds) == {*parts, "total"}
     assert sum(seconds[p] for p in parts) == pytest.approx(seconds["total"], abs=0.01)

@@ -10,6 +10,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -42,11 +43,13 @@ _EXPORTS = {
 
 
 def __getattr__(name: str) -> Any:
-    """Import a public name from its module on first use (PEP 562)."""
+    """Import a public name (or a submodule, ``netplan.io``) on first use (PEP 562)."""
     module = _EXPORTS.get(name)
     if module is None:
-        msg = f"module 'netplan' has no attribute {name!r}"
-        raise AttributeError(msg)
+        if importlib.util.find_spec(f"netplan.{name}") is None:
+            msg = f"module 'netplan' has no attribute {name!r}"
+            raise AttributeError(msg)
+        return importlib.import_module(f"netplan.{name}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

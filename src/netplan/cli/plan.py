@@ -266,7 +266,7 @@ def optimize(
             write_text(folder.stage / "summary.json", plan_json(payload))
         raise
     seconds = _command_seconds(plan, started, read_done, time.perf_counter())
-    plan.details["seconds"] = seconds
+    plan.details["command_seconds"] = seconds
     with output_folder(out, owned=PLAN_FILES, force=force) as folder:
         staged = plan.to_files(folder.stage)
     paths = {name: folder.final(path) for name, path in staged.items()}
@@ -291,7 +291,7 @@ def optimize(
             f"{seconds['total']:.1f} s: reading the inputs {seconds['reading_inputs']:.1f} s, "
             f"reach and coverage {seconds['reach_and_coverage']:.1f} s, building the model "
             f"{seconds['building_model']:.1f} s, solving {seconds['solving']:.1f} s "
-            "(summary.json: details.seconds)",
+            "(summary.json: details.command_seconds)",
             markup=False,
         )
     if plan.status == "no_solution":
