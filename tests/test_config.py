@@ -454,3 +454,27 @@ def test_age_bands_overlapping_or_not_starting_at_zero() -> None:
         "`demand.age_bands.1-4`: bands must run on from 0 without gaps or overlaps; expected a "
         "band starting at 0 years",
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"solver": {"gap": 1.0}}, "`solver.gap`: must be from 0 to below 1"),
+        ({"solver": {"gap": 5}}, "`solver.gap`: must be from 0 to below 1"),
+        ({"solver": {"gap": math.nan}}, "`solver.gap`: must be finite"),
+        ({"solver": {"threads": 2.5}}, "`solver.threads`: must be a whole number"),
+        ({"solver": {"seed": -1}}, "`solver.seed`: must be from 0 to"),
+        ({"demand": {"age_bands": {"0-2": math.nan}}}, "`demand.age_bands.0-2`: must be a finite"),
+        ({"demand": {"age_bands": {"0+": math.inf}}}, "`demand.age_bands.0+`: must be a finite"),
+        ({"demand": {"reference_year": -5000}}, "`demand.reference_year`: must be a year from"),
+        ({"demand": {"default_rate": 1e300}}, "`demand.default_rate`: is too large"),
+        ({"tiers": {"hub": {"fixed_cost": 1e20}}}, "`tiers.hub.fixed_cost`: is too large"),
+    ],
+)
+def test_nonsense_values_are_refused_naming_the_key(changes: dict[str, Any], message: str) -> None:
+    _fails(changes, message)
+
+
+def test_scenario_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="must be a regular TOML file"):
+        load_scenario(tmp_path)

@@ -55,7 +55,7 @@ from netplan.errors import (
     SolverWarning,
 )
 from netplan.errors import NetplanWarning as NetplanWarningType
-from netplan.io import parse_number, read_points
+from netplan.io import MAX_WEIGHT, numbers_from_cells, parse_number, read_points
 from netplan.locate import plan_from_points
 from netplan.maps import network_map
 
@@ -239,7 +239,7 @@ def test_one_row_files_with_any_float_are_read_exactly_or_refused_by_row_and_col
     path.write_text(f"id,lon,lat,weight\na,{lon!r},{lat!r},{weight!r}\n", encoding="utf-8")
     valid = (
         math.isfinite(lon) and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90
-        and math.isfinite(weight) and weight >= 0
+        and math.isfinite(weight) and 0 <= weight < MAX_WEIGHT
     )  # fmt: skip
     with _no_crash():
         if valid:
@@ -457,7 +457,9 @@ KEY_PATHS = st.sampled_from(
         ("scoring", "weights", "demand"), ("scoring", "attributes"), ("solver",),
         ("solver", "name"), ("solver", "time_limit"), ("solver", "gap"), ("solver", "seed"),
         ("solver", "threads"), ("plan",), ("plan", "budget"), ("plan", "coverage_target"),
-        ("plan", "model"), ("extra",),
+        ("plan", "model"), ("extra",), ("demand", "age_bands"), ("demand", "age_bands", "0-2"),
+        ("demand", "age_bands", "3+"), ("demand", "reference_year"), ("demand", "default_rate"),
+        ("demand", "service_rates", "crane"),
     ]
 )  # fmt: skip
 
@@ -490,6 +492,16 @@ def test_any_edit_of_the_scenario_gives_a_scenario_or_a_config_error(
             for grade in (None, "A", "B", "C"):
                 reach = tier.reach_km(grade)
                 assert reach is None or (math.isfinite(reach) and reach > 0)
+            assert 0 <= tier.fixed_cost < MAX_WEIGHT
+        # Nothing that makes no sense gets past the parser to fail later on the data.
+        assert 0 <= scenario.solver.gap < 1
+        assert scenario.solver.threads is None or scenario.solver.threads >= 1
+        assert 0 <= scenario.solver.seed < 2**31
+        demand = scenario.demand
+        assert 1900 <= demand.reference_year <= 2200
+        assert all(math.isfinite(f) and f >= 0 for _, f in demand.age_bands)
+        assert all(math.isfinite(r) and 0 <= r < MAX_WEIGHT for r in demand.service_rates.values())
+        assert math.isfinite(demand.default_rate) and demand.default_rate >= 0
 
 
 @FUZZ
@@ -574,7 +586,8 @@ def _assert_clean_exit(result: Any) -> None:
 #: Commands and the options each may get (values drawn from VALUES). `demo` (the national
 #: run), `--engine dask` (a cluster) and `--pdf` (Chromium) are left out: slow, not fragile.
 CLI_COMMANDS: dict[str, list[str]] = {
-    "validate": ["FILE", "--kind", "--lon", "--lat", "--id", "--weight", "--crs", "--config"],
+    "validate": ["FILE", "--kind", "--lon", "--lat", "--id", "--weight", "--crs", "--config",
+                 "--layer"],
     "coverage": ["--demand", "--sites", "--out", "--installed-base", "--config", "--matrix",
                  "--format", "--blindspot-method", "--h3-resolution", "--eps-km", "--min-samples",
                  "--min-zone-weight"],
@@ -1678,3 +1691,278 @@ def test_output_folder_moves_files_and_folders_together(tmp_path: Path) -> None:
     with output_folder(out, owned=["summary.json", "coverage"]) as folder:
         pass
     assert not dead.exists()
+
+
+# ----------------------------------------------------------- input classes of issue 11 stay closed
+
+#: Spellings of a whole number a spreadsheet export may use.
+SPELLINGS = st.sampled_from(
+    [str, lambda n: f"{n:,}", lambda n: f" {n} ", lambda n: f"{n}.0", lambda n: f"{n:.6e}"]
+)
+
+
+@FUZZ
+@given(
+    units=st.integers(min_value=0, max_value=10**7),
+    year=st.integers(min_value=1950, max_value=2026),
+    age=st.integers(min_value=0, max_value=80),
+    spell_units=SPELLINGS,
+    spell_year=SPELLINGS,
+    use_age=st.booleans(),
+)
+def test_numbers_are_read_one_way_validated_and_weighted(
+    tmp_path: Path,
+    units: int,
+    year: int,
+    age: int,
+    spell_units: Any,
+    spell_year: Any,
+    use_age: bool,
+) -> None:
+    """However a number is spelled, the weight uses the value the validation accepted."""
+    from netplan.config import DemandRates
+    from netplan.demand import age_factors
+
+    rates = DemandRates(
+        service_rates={"crane": 3.0},
+        default_rate=0.5,
+        age_bands=((2.0, 0.5), (5.0, 1.0), (math.inf, 2.0)),
+        reference_year=2026,
+    )
+    scenario = scenario_from_dict(
+        {**_default_data(), "demand": {"default_rate": 0.5, "reference_year": 2026,
+                                       "service_rates": {"crane": 3.0},
+                                       "age_bands": {"0-2": 0.5, "3-5": 1.0, "6+": 2.0}}},
+        source="fuzz.toml",
+    )  # fmt: skip
+    column, value = ("age_years", age) if use_age else ("install_year", year)
+    path = tmp_path / "base.csv"
+    path.write_text(
+        f'id,lon,lat,units,product,{column}\na,104.06,30.67,"{spell_units(units)}",crane,'
+        f'"{spell_year(value)}"\n',
+        encoding="utf-8",
+    )
+    gdf = read_points(path, kind="installed-base", scenario=scenario)
+    expected_age = age if use_age else max(2026 - year, 0)
+    factor = age_factors(np.array([float(expected_age)]), rates)[0]
+    assert gdf["weight"].iloc[0] == units * 3.0 * factor
+
+
+@FUZZ
+@given(cells=st.lists(CELLS, min_size=1, max_size=6), what=st.sampled_from(
+    ["longitude", "latitude", "weight", "units", "age", "install year"]
+))  # fmt: skip
+def test_the_one_number_parser_agrees_with_parse_number_cell_by_cell(
+    cells: list[str], what: str
+) -> None:
+    values = numbers_from_cells(pd.Series(cells, dtype=object), what)
+    for cell, value in zip(cells, values, strict=True):
+        try:
+            expected = parse_number(cell, what)
+        except ValueError:
+            assert math.isnan(value), (cell, value)
+        else:
+            assert value == expected or (math.isnan(value) and math.isnan(expected)), (cell, value)
+
+
+@settings(FUZZ, max_examples=min(FUZZ.max_examples, 20))
+@given(kind=st.sampled_from(
+    ["datetime", "datetime-tz", "timedelta", "int", "float", "text", "bool", "category"]
+))  # fmt: skip
+def test_typed_parquet_weight_columns_are_numbers_or_refused(tmp_path: Path, kind: str) -> None:
+    weight: Any = {
+        "datetime": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+        "datetime-tz": pd.to_datetime(["2024-01-01", "2024-02-01"]).tz_localize("Asia/Shanghai"),
+        "timedelta": pd.to_timedelta([1, 2], unit="D"),
+        "int": [1, 2],
+        "float": [1.5, 2.0],
+        "text": ["1,000", "2"],
+        "bool": [True, False],
+        "category": pd.Categorical(["1", "2"]),
+    }[kind]
+    path = tmp_path / f"{kind}.parquet"
+    frame = pd.DataFrame({"id": ["a", "b"], "lon": [104.0, 104.1], "lat": [30.6, 30.7]})
+    frame["weight"] = weight
+    frame.to_parquet(path)
+    with _no_crash():
+        if kind.startswith(("datetime", "timedelta")):
+            with pytest.raises(InputError, match=r"row 1, column 'weight': weight is a date/time"):
+                read_points(path)
+        else:
+            try:
+                gdf = read_points(path)
+            except InputError as exc:
+                _check_error(exc, path)
+            else:
+                _check_points(gdf, "customers")
+
+
+#: Options of the CLI that take a float, by command (with a valid call around them).
+FLOAT_OPTIONS = {
+    "optimize": ["--budget", "--coverage-target", "--time-limit", "--gap"],
+    "frontier": ["--time-limit", "--gap"],
+    "coverage": ["--eps-km", "--min-zone-weight"],
+    "candidates": ["--min-weight"],
+}
+
+
+@settings(
+    max_examples=int(os.environ.get("NETPLAN_FUZZ_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_any_float_option_value_exits_0_2_or_3_and_non_finite_names_the_option(
+    tmp_path: Path, tiny_inputs: dict[str, Path], data: st.DataObject
+) -> None:
+    command = data.draw(st.sampled_from(sorted(FLOAT_OPTIONS)), label="command")
+    option = data.draw(st.sampled_from(FLOAT_OPTIONS[command]), label="option")
+    value = data.draw(
+        st.floats(allow_nan=True, allow_infinity=True).map(repr)
+        | st.sampled_from(["nan", "NaN", "inf", "-inf", "1e309", "-1e309", "1e308"]),
+        label="value",
+    )
+    out = tmp_path / f"out-{command}"
+    argv = [command, "--demand", str(tiny_inputs["customers"]), "--out"]
+    argv.append(str(out / "c.csv") if command == "candidates" else str(out))
+    if command != "candidates":
+        argv += ["--sites", str(tiny_inputs["sites"])]
+    if command in ("optimize", "frontier"):
+        argv += ["--time-limit", "5"] if option != "--time-limit" else []
+        argv += ["--steps", "2"] if command == "frontier" else []
+    argv += [option, value]
+    with _no_crash():
+        result = CliRunner().invoke(app, argv)
+    _assert_clean_exit(result)
+    if not math.isfinite(float(value)):
+        assert result.exit_code == 2, result.output
+        assert option in result.stderr, result.stderr
+
+
+#: Column names that each could be the same column: a file holding two of them is ambiguous.
+AMBIGUOUS = {
+    "--lon": ("lon", "lng", "long", "longitude", "经度", "x"),
+    "--lat": ("lat", "latitude", "纬度", "y"),
+    "--id": ("id", "编号"),
+    "--weight": ("weight", "权重"),
+}
+
+
+@FUZZ
+@given(data=st.data())
+def test_two_candidate_columns_are_refused_until_one_is_named(
+    tmp_path: Path, data: st.DataObject
+) -> None:
+    option = data.draw(st.sampled_from(sorted(AMBIGUOUS)), label="option")
+    first, second = data.draw(
+        st.lists(st.sampled_from(AMBIGUOUS[option]), min_size=2, max_size=2, unique=True),
+        label="names",
+    )
+    columns = {"--lon": "lon", "--lat": "lat", "--id": "id", "--weight": "weight"}
+    header = [columns[o] for o in sorted(AMBIGUOUS) if o != option] + [first, second]
+    values = {"--lon": "104.06", "--lat": "30.67", "--id": "a", "--weight": "2"}
+    row = [values[o] for o in sorted(AMBIGUOUS) if o != option] + [values[option]] * 2
+    path = tmp_path / "ambiguous.csv"
+    path.write_text(_csv_text(header, [row], ","), encoding="utf-8")
+    with pytest.raises(InputError, match=f"could be the .* column; .* with {option}") as caught:
+        read_points(path)
+    assert f"'{first}'" in str(caught.value) and f"'{second}'" in str(caught.value)
+    keyword = {"--lon": "lon_col", "--lat": "lat_col", "--id": "id_col", "--weight": "weight_col"}
+    _check_points(read_points(path, **{keyword[option]: second}), "customers")
+
+
+@FUZZ
+@given(name=st.binary(min_size=1, max_size=40).filter(lambda b: b"/" not in b and b"\0" not in b))
+def test_any_byte_file_name_is_read_and_shown_as_text(tmp_path: Path, name: bytes) -> None:
+    assume(name not in (b".", b".."))
+    path = Path(os.fsdecode(os.fsencode(tmp_path) + b"/" + name + b".csv"))
+    path.write_text(CUSTOMERS_CSV, encoding="utf-8")
+    with _no_crash():
+        gdf = read_points(path)
+    shown = gdf.attrs["netplan_source"]["file"]
+    shown.encode("utf-8")  # printable and writable to JSON, whatever the bytes were
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    _assert_clean_exit(result)
+    assert result.exit_code == 0, result.output
+
+
+GEOJSON_NUMBERS = st.floats(allow_nan=True, allow_infinity=True).map(
+    lambda x: "NaN" if x != x else ("Infinity" if x == math.inf else
+                                    "-Infinity" if x == -math.inf else repr(x))
+)  # fmt: skip
+
+
+@FUZZ
+@given(coordinates=st.lists(st.tuples(GEOJSON_NUMBERS, GEOJSON_NUMBERS), min_size=1, max_size=4))
+def test_geometries_with_any_coordinates_give_finite_points_or_name_the_feature(
+    tmp_path: Path, coordinates: list[tuple[str, str]]
+) -> None:
+    features = ",".join(
+        f'{{"type":"Feature","properties":{{"id":"f{i}"}},'
+        f'"geometry":{{"type":"Point","coordinates":[{x},{y}]}}}}'
+        for i, (x, y) in enumerate(coordinates)
+    )
+    path = tmp_path / "points.geojson"
+    path.write_text(f'{{"type":"FeatureCollection","features":[{features}]}}', encoding="utf-8")
+    with _no_crash():
+        try:
+            gdf = read_points(path)
+        except InputError as exc:
+            _check_error(exc, path)
+        else:
+            _check_points(gdf, "customers")
+
+
+#: Summary keys whose values have a range, and values outside it.
+IMPOSSIBLE = st.sampled_from([math.nan, math.inf, -math.inf, -1.0, -1e-3, 5.0, 1.5, 1e999])
+
+
+@settings(
+    max_examples=int(os.environ.get("NETPLAN_FUZZ_EXAMPLES", "12")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+def test_impossible_summary_values_exit_2_naming_the_file_and_key(
+    tmp_path: Path, written_outputs: Path, data: st.DataObject
+) -> None:
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(dir=tmp_path)) / "run"
+    shutil.copytree(written_outputs, work)
+    folder = data.draw(st.sampled_from(["cov", "plan"]), label="folder")
+    summary_path = work / folder / "summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    ranged = [
+        path
+        for path in _json_paths(summary)
+        if isinstance(path[-1], str)
+        and (path[-1].endswith(("_rate", "weight")) or path[-1].startswith("n_"))
+        and isinstance(_dig(summary, path), int | float)
+        and not isinstance(_dig(summary, path), bool)
+    ]
+    where = data.draw(st.sampled_from(ranged), label="key")
+    value = data.draw(IMPOSSIBLE, label="value")
+    assume(where[-1].endswith("_rate") or value < 0 or not math.isfinite(value))
+    node = summary
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = value
+    summary_path.write_text(json.dumps(summary), encoding="utf-8")
+    dotted = ".".join(str(k) for k in where)
+    for argv in (
+        ["report", f"--{'coverage' if folder == 'cov' else 'plan'}", str(work / folder),
+         "--out", str(work / "r.html")],
+        ["compare", str(work / folder), str(work / ("plan" if folder == "cov" else "cov"))],
+    ):  # fmt: skip
+        with _no_crash():
+            result = CliRunner().invoke(app, argv)
+        _assert_clean_exit(result)
+        assert result.exit_code == 2, result.output
+        assert str(summary_path) in result.stderr and dotted in result.stderr, result.stderr
+
+
+def _dig(value: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        value = value[key]
+    return value

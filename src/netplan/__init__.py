@@ -12,6 +12,7 @@ map renderer until a command needs them.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -65,11 +66,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import a public name from its module on first access (PEP 562)."""
+    """Import a public name (or a submodule, ``netplan.io``) on first access (PEP 562)."""
     module = _LAZY.get(name)
     if module is None:
-        msg = f"module 'netplan' has no attribute {name!r}"
-        raise AttributeError(msg)
+        if importlib.util.find_spec(f"netplan.{name}") is None:
+            msg = f"module 'netplan' has no attribute {name!r}"
+            raise AttributeError(msg)
+        return importlib.import_module(f"netplan.{name}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -165,8 +165,12 @@ def _h3_labels(cells: NDArray[np.uint64]) -> NDArray[np.int64]:
 #: Points sampled to estimate DBSCAN's neighbour pairs (the tree / the queries).
 _DBSCAN_SAMPLE_TREE = 20_000
 _DBSCAN_SAMPLE_QUERY = 1_000
-#: Bytes DBSCAN holds per neighbour pair (an int64 index) and per point (array overhead).
-_DBSCAN_BYTES_PER_PAIR = 8
+#: Peak bytes DBSCAN holds per neighbour pair and per point (array overhead). A pair is
+#: an int64 index in the final neighbourhoods, but the ball-tree query grows its buffers
+#: and copies them, so the peak is higher: 12.2-15.5 bytes per pair measured on 2,000 to
+#: 12,000 identical points (benchmarks/bench_dbscan_memory.py), 14.2 in the report of
+#: 28,000 points peaking at 10.6 GB. 16 covers every measurement.
+_DBSCAN_BYTES_PER_PAIR = 16
 _DBSCAN_BYTES_PER_POINT = 200
 
 

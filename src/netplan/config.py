@@ -428,6 +428,10 @@ _DEMAND_KEYS = {"service_rates", "default_rate", "age_bands", "reference_year"}
 _SCORING_KEYS = {"weights", "attributes"}
 _SOLVER_KEYS = {"name", "time_limit", "gap", "threads", "seed"}
 _SOLVERS = ("highs", "cbc")
+#: Years ``[demand] reference_year`` may take.
+YEAR_RANGE = (1900, 2200)
+#: Largest cost or rate a scenario may give (as for weights: sums stay exact).
+MAX_AMOUNT = 1e15
 
 
 class _Reader:
@@ -477,6 +481,8 @@ class _Reader:
             raise self.fail(where, f"must be greater than 0, got {value:g}")
         if non_negative and value < 0:
             raise self.fail(where, f"must be 0 or more, got {value:g}")
+        if math.isfinite(value) and abs(value) >= MAX_AMOUNT:
+            raise self.fail(where, f"is too large ({value:g}; the limit is {MAX_AMOUNT:g})")
         return value
 
     def string(
@@ -640,8 +646,13 @@ def _parse_demand(reader: _Reader, data: Mapping[str, Any]) -> DemandRates:
         limits = _band_limits(str(label))
         if limits is None:
             raise reader.fail(where, 'band names look like "0-2", "3-5" or "6+" (years)')
-        if isinstance(factor, bool) or not isinstance(factor, int | float) or factor < 0:
-            raise reader.fail(where, f"must be a number 0 or more, got {factor!r}")
+        if (
+            isinstance(factor, bool)
+            or not isinstance(factor, int | float)
+            or not math.isfinite(factor)
+            or factor < 0
+        ):
+            raise reader.fail(where, f"must be a finite number 0 or more, got {factor!r}")
         labelled.append((limits[1], limits[0], float(factor), str(label)))
     labelled.sort()
     expected_lower = 0.0
@@ -657,6 +668,11 @@ def _parse_demand(reader: _Reader, data: Mapping[str, Any]) -> DemandRates:
     reference_year = data.get("reference_year", 2026)
     if isinstance(reference_year, bool) or not isinstance(reference_year, int):
         raise reader.fail("demand.reference_year", f"must be a year, got {reference_year!r}")
+    if not YEAR_RANGE[0] <= reference_year <= YEAR_RANGE[1]:
+        raise reader.fail(
+            "demand.reference_year",
+            f"must be a year from {YEAR_RANGE[0]} to {YEAR_RANGE[1]}, got {reference_year}",
+        )
     default_rate = reader.number(data, "default_rate", "demand", 1.0, non_negative=True)
     assert default_rate is not None
     return DemandRates(
@@ -711,11 +727,17 @@ def _parse_solver(reader: _Reader, data: Mapping[str, Any]) -> SolverOptions:
     reader.check_keys(data, _SOLVER_KEYS, "solver")
     defaults = SolverOptions()
     threads = reader.number(data, "threads", "solver", positive=True)
+    if threads is not None and not threads.is_integer():
+        raise reader.fail("solver.threads", f"must be a whole number, got {threads:g}")
     seed = data.get("seed", defaults.seed)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise reader.fail("solver.seed", f"must be an integer, got {seed!r}")
+    if not 0 <= seed < 2**31:
+        raise reader.fail("solver.seed", f"must be from 0 to {2**31 - 1}, got {seed}")
     gap = reader.number(data, "gap", "solver", defaults.gap, non_negative=True)
     assert gap is not None
+    if gap >= 1:
+        raise reader.fail("solver.gap", f"must be from 0 to below 1 (0.01 = 1%), got {gap:g}")
     return SolverOptions(
         name=reader.choice(data, "name", "solver", _SOLVERS, defaults.name),
         time_limit=reader.number(data, "time_limit", "solver", defaults.time_limit, positive=True),
@@ -1053,6 +1075,9 @@ def load_scenario(path: str | Path) -> Scenario:
     30.0
     """
     path = Path(path)
+    if path.exists() and not path.is_file():  # a folder, pipe or device: never read it
+        msg = f"{path}: the scenario must be a regular TOML file, not a folder, pipe or device"
+        raise ConfigError(msg)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:

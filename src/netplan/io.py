@@ -23,7 +23,6 @@ import codecs
 import contextlib
 import csv
 import io as _io
-import math
 import os
 import re
 import shutil
@@ -42,6 +41,7 @@ from pyproj.exceptions import CRSError
 
 from netplan.config import SITE_STATUSES, Scenario, Tier, default_scenario
 from netplan.errors import InputError, InputWarning, Problem
+from netplan.numbers import not_a_number, numbers_from_cells, parse_cells, parse_number
 from netplan.rates import demand_weights
 
 if TYPE_CHECKING:
@@ -56,9 +56,12 @@ __all__ = [
     "OutputFolder",
     "PointKind",
     "atomic_path",
+    "check_input_file",
     "check_output_folder",
     "clean_matrix",
     "detect_encoding",
+    "display_name",
+    "numbers_from_cells",
     "output_folder",
     "parse_number",
     "points_from_frame",
@@ -265,8 +268,8 @@ def read_csv_chunks(path: str | Path, *, chunk_rows: int) -> Iterator[pd.DataFra
     if chunk_rows < 1:
         msg = f"chunk_rows must be 1 or more, got {chunk_rows}"
         raise ValueError(msg)
-    path = Path(path)
-    name = str(path)
+    path = check_input_file(path)
+    name = display_name(path)
     with path.open("rb") as handle:
         sample = handle.read(CSV_SAMPLE_BYTES + 1)
     if not sample.strip():
@@ -316,6 +319,8 @@ def _check_columns(columns: list[str], name: str, *, row: int | None) -> None:
 def _read_vector(path: Path, name: str, layer: str | None) -> gpd.GeoDataFrame:
     import pyogrio
 
+    if layer is None:
+        _check_single_layer(path, name)
     try:
         frame = pyogrio.read_dataframe(path, layer=layer)
     except Exception as exc:  # pyogrio raises several GDAL error types
@@ -325,7 +330,55 @@ def _read_vector(path: Path, name: str, layer: str | None) -> gpd.GeoDataFrame:
         ) from None
     if not isinstance(frame, gpd.GeoDataFrame):
         frame = gpd.GeoDataFrame(frame)
+    if path.suffix.lower() in (".geojson", ".json"):
+        _check_declared_crs(path, name)
     return frame
+
+
+def _check_single_layer(path: Path, name: str) -> None:
+    """Raise when a vector file holds several layers and none was named."""
+    import pyogrio
+
+    try:
+        layers = [str(row[0]) for row in pyogrio.list_layers(path)]
+    except Exception:  # unreadable: the read that follows reports it
+        return
+    if len(layers) > 1:
+        msg = (
+            f"the file has {len(layers)} layers ({', '.join(layers)}); name the one to read "
+            "with --layer (layer= in the library)"
+        )
+        raise InputError([Problem(name, None, None, msg)])
+
+
+#: The (deprecated, still written) ``crs`` member of a GeoJSON file: its ``name``.
+_GEOJSON_CRS = re.compile(
+    rb'"crs"\s*:\s*\{[^{}]*"properties"\s*:\s*\{[^{}]*"name"\s*:\s*"([^"]{1,200})"'
+)
+#: Bytes of a GeoJSON file searched for its ``crs`` member (it comes before the features).
+_GEOJSON_HEAD_BYTES = 1 << 16
+
+
+def _check_declared_crs(path: Path, name: str) -> None:
+    """Raise when a GeoJSON file declares a CRS that does not exist.
+
+    GDAL reads such a file as EPSG:4326 without a word; coordinates in an
+    unknown CRS would then be taken as degrees.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(_GEOJSON_HEAD_BYTES)
+    match = _GEOJSON_CRS.search(head)
+    if match is None:
+        return
+    declared = match.group(1).decode("utf-8", errors="replace")
+    try:
+        CRS.from_user_input(declared)
+    except CRSError:
+        msg = (
+            f"the file declares the CRS {declared!r}, which is unknown; give its coordinates "
+            'in EPSG:4326 (or a known CRS) and fix its "crs" member'
+        )
+        raise InputError([Problem(name, None, None, msg)]) from None
 
 
 class PointArrays(NamedTuple):
@@ -494,10 +547,15 @@ def _find_column(
         )
         raise InputError([Problem(name, 1, wanted, msg)])
     lower = {c.lower(): c for c in columns}
-    for candidate in candidates:
-        if candidate in lower:
-            return lower[candidate]
-    return None
+    found = [lower[candidate] for candidate in candidates if candidate in lower]
+    if len(found) > 1 and option:
+        shown = " and ".join(f"'{c}'" for c in found)
+        msg = (
+            f"both {shown} could be the {role} column; name the one to use with {option} "
+            f"(e.g. {option} {found[0]})"
+        )
+        raise InputError([Problem(name, 1, None, msg)])
+    return found[0] if found else None
 
 
 # --------------------------------------------------------------------------- validation helpers
@@ -544,168 +602,91 @@ def _negative_message(label: str, values: NDArray[np.float64]) -> Callable[[int]
 def _numeric(
     frame: pd.DataFrame, column: str, collector: _Collector, what: str
 ) -> NDArray[np.float64]:
-    """Return ``column`` as floats, reporting values that are not numbers.
-
-    Plain numbers are read by pandas; the text left over is read by
-    :func:`parse_number` (thousands separators in quantities, degrees, minutes
-    and seconds in coordinates). ``"nan"`` is not a number; ``"inf"`` is read
-    and reported by the range checks.
-    """
+    """Return ``column`` as floats read by :func:`numbers_from_cells`, reporting non-numbers."""
     raw = frame[column]
-    try:
-        values = pd.to_numeric(raw, errors="coerce")
-    except (TypeError, ValueError):  # lists, dicts or bytes in a Parquet/GeoJSON column
-        values = pd.Series([_scalar_number(v) for v in raw], index=raw.index, dtype=np.float64)
-    as_float = np.array(values.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
-    bad = np.isnan(as_float) & raw.notna().to_numpy()
-    if bad.any():
-        shown = raw.to_numpy()
-        reasons: dict[int, str] = {}
-        for position in np.flatnonzero(bad):
-            value = shown[position]
-            if not isinstance(value, str):
-                continue
-            try:
-                as_float[position] = parse_number(value, what)
-            except ValueError as exc:
-                reasons[int(position)] = str(exc)
-                continue
-            bad[position] = False
-        collector.rows(bad, column, lambda i: reasons.get(i) or _not_a_number(what, shown[i]))
+    as_float, reasons = parse_cells(raw, what)
+    shown = raw.to_numpy()
+    bad = np.zeros(len(as_float), dtype=bool)
+    bad[list(reasons)] = True
+    collector.rows(bad, column, lambda i: reasons.get(i) or not_a_number(what, shown[i]))
     return as_float
 
 
-def _scalar_number(value: Any) -> float:
-    """Return ``value`` as a float, NaN when it is not a plain number."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number | str):
-        return np.nan
-    try:
-        return float(value)
-    except (TypeError, ValueError, OverflowError):
-        return np.nan
+# --------------------------------------------------------------------------- the reader
 
 
-#: A quantity with thousands separators, as spreadsheets export it: "1,234" or "-1,234,567.5".
-_GROUPED_NUMBER = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
-#: Hemisphere marks before or after a coordinate, and the sign and axis they give.
-_HEMISPHERES = {
-    "N": (1, "latitude"), "S": (-1, "latitude"), "E": (1, "longitude"), "W": (-1, "longitude"),
-    "北纬": (1, "latitude"), "南纬": (-1, "latitude"),
-    "东经": (1, "longitude"), "西经": (-1, "longitude"),
-    "北": (1, "latitude"), "南": (-1, "latitude"), "东": (1, "longitude"), "西": (-1, "longitude"),
-}  # fmt: skip
-_HEMISPHERE = "北纬|南纬|东经|西经|[NSEW北南东西]"
-_NUMBER = r"\d+(?:\.\d*)?|\.\d+"
-#: A coordinate in degrees (°, º or 度), optional minutes (', ′ or 分) and seconds
-#: (", ″, '' or 秒), with a sign or a hemisphere mark (N/S/E/W, 北纬/东经...).
-_DMS_COORDINATE = re.compile(
-    rf"^(?P<before>{_HEMISPHERE})?\s*(?P<sign>[-+])?\s*"
-    rf"(?P<degrees>{_NUMBER})\s*[°º˚度]\s*"
-    rf"(?:(?P<minutes>{_NUMBER})\s*['′’分]\s*)?"
-    rf"(?:(?P<seconds>{_NUMBER})\s*(?:\"|″|”|''|′′|秒)\s*)?"
-    rf"(?P<after>{_HEMISPHERE})?$",
-    re.IGNORECASE,
-)
+def display_name(path: str | Path) -> str:
+    r"""Return ``path`` as text that can be printed and written to UTF-8 files.
 
-
-def parse_number(text: str, what: str = "value") -> float:
-    r"""Return the number a cell's text means, as a spreadsheet user wrote it.
-
-    Plain numbers (``"116.4"``, ``"1e3"``) are read as floats. A quantity
-    (any ``what`` but ``"longitude"``/``"latitude"``) may carry thousands
-    separators as Excel exports them: ``"1,234"`` or ``"1,234.5"`` (groups of
-    exactly three digits; ``"116,4"`` is refused as a decimal comma). A
-    coordinate may be written in degrees, minutes and seconds:
-    ``104°3'36"E``, ``30°40'12.5"N``, ``N30°40.2'``, ``-104°3'36"``,
-    ``北纬30度40分12秒``; south and west are negative, and a hemisphere
-    mark of the other axis (``N`` in a longitude) is refused.
-
-    Parameters
-    ----------
-    text
-        The cell text.
-    what
-        What the number is (``"longitude"``, ``"latitude"``, ``"weight"``, ...),
-        used to pick the accepted forms and in the message.
-
-    Returns
-    -------
-    float
-        The value (degrees for coordinates).
-
-    Raises
-    ------
-    ValueError
-        When the text is not a number of an accepted form; the message says why.
+    A file name that is not valid UTF-8 (a GBK name such as ``客户.csv`` copied
+    from a Chinese Windows archive) reaches Python with "surrogate escapes",
+    which cannot be printed or written to JSON. Each such part of the path is
+    shown decoded as GB18030 when that reads, else with ``\xNN`` escapes;
+    a UTF-8 path is returned unchanged.
 
     Examples
     --------
-    >>> parse_number("1,234.5", "weight")
-    1234.5
-    >>> parse_number("104°3'36\"E", "longitude")
-    104.06
-    >>> parse_number("30°40'12\"S", "latitude")
-    -30.67
+    >>> display_name("data/customers.csv")
+    'data/customers.csv'
+    >>> display_name(os.fsdecode("客户.csv".encode("gbk")))
+    '客户.csv'
     """
-    cleaned = text.strip().replace("\u00a0", " ")
+    text = os.fspath(path)
     try:
-        number = float(cleaned)
-    except ValueError:
-        pass
-    else:
-        if math.isnan(number):
-            raise ValueError(_not_a_number(what, text))
-        return number
-    if what not in ("longitude", "latitude"):
-        if _GROUPED_NUMBER.match(cleaned):
-            return float(cleaned.replace(",", ""))
-        raise ValueError(_not_a_number(what, text))
-    match = _DMS_COORDINATE.match(cleaned)
-    if match is None:
-        raise ValueError(_not_a_number(what, text))
-    marks = [m for m in (match["before"], match["after"]) if m]
-    if len(marks) > 1 or (marks and match["sign"]):
-        msg = (
-            f"{what} {text!r} has two signs or hemisphere marks; "
-            "give one (30°40'12\"S or -30°40'12\")"
-        )
-        raise ValueError(msg)
-    sign = -1.0 if match["sign"] == "-" else 1.0
-    if marks:
-        hemisphere_sign, axis = _HEMISPHERES[marks[0].upper()]
-        if axis != what:
-            msg = (
-                f"{what} {text!r} has the hemisphere mark {marks[0]!r} of a {axis}; "
-                "check the column"
-            )
-            raise ValueError(msg)
-        sign = float(hemisphere_sign)
-    degrees = float(match["degrees"])
-    minutes = float(match["minutes"] or 0.0)
-    seconds = float(match["seconds"] or 0.0)
-    if minutes >= 60 or seconds >= 60:
-        msg = f"{what} {text!r}: minutes and seconds must be below 60"
-        raise ValueError(msg)
-    return round(sign * (degrees + minutes / 60 + seconds / 3600), 12)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        parts = []
+        for part in text.split(os.sep):
+            try:
+                part.encode("utf-8")
+            except UnicodeEncodeError:
+                raw = part.encode("utf-8", "surrogateescape")
+                try:
+                    part = raw.decode("gb18030")
+                except UnicodeDecodeError:
+                    part = raw.decode("utf-8", "backslashreplace")
+            parts.append(part)
+        return os.sep.join(parts)
+    return text
 
 
-#: A number written with a decimal comma ("116,4") or a thousands separator ("1,200").
-_COMMA_NUMBER = re.compile(r"^\s*[-+]?\d+(,\d+)+\s*$")
+def check_input_file(path: str | Path, *, what: str = "file") -> Path:
+    """Check that ``path`` names a regular file netplan can read, and return it.
 
+    A pipe (FIFO), device or socket would block a reader or never end, so
+    only regular files (or symbolic links to them) are accepted.
 
-def _not_a_number(what: str, value: Any) -> str:
-    hint = ""
-    if isinstance(value, str) and _COMMA_NUMBER.match(value):
-        hint = (
-            " (write numbers with a dot for decimals and no thousands separator)"
-            if what in ("longitude", "latitude")
-            else " (write numbers with a dot for decimals; a thousands separator groups "
-            "three digits: 1,234.5)"
-        )
-    return f"{what} {value!r} is not a number{hint}"
+    Parameters
+    ----------
+    path
+        The input file.
+    what
+        What the file is, for the "not found" message (``"matrix file"``, ...).
 
+    Raises
+    ------
+    InputError
+        When the path does not exist, is a folder, is not a regular file, or
+        cannot be looked at (a symbolic link loop, a name too long, no permission).
+    """
+    import stat
 
-# --------------------------------------------------------------------------- the reader
+    path = Path(path)
+    name = display_name(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError([Problem(name, None, None, f"{what} not found")]) from None
+    except OSError as exc:
+        msg = f"cannot open: {exc.strerror or type(exc).__name__}"
+        raise InputError([Problem(name, None, None, msg)]) from None
+    if stat.S_ISDIR(mode):
+        raise InputError([Problem(name, None, None, "is a folder; pass a file")])
+    if not stat.S_ISREG(mode):
+        kind = "a pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device or socket"
+        msg = f"is {kind}, not a regular file; save the data to a file and pass that"
+        raise InputError([Problem(name, None, None, msg)])
+    return path
 
 
 def read_points(
@@ -761,11 +742,8 @@ def read_points(
     >>> sites = read_points("data/samples/national/sites.csv", kind="sites")  # doctest: +SKIP
     """
     path = Path(path)
-    name = str(path)
-    if not path.exists():
-        raise InputError([Problem(name, None, None, "file not found")])
-    if path.is_dir():
-        raise InputError([Problem(name, None, None, "is a folder; pass a file")])
+    name = display_name(path)
+    check_input_file(path)
     suffix = path.suffix.lower()
     points: PointArrays | None = None
     if suffix in CSV_SUFFIXES:
@@ -874,7 +852,7 @@ def points_from_frame(
     lon, lat, lon_label, lat_label = _frame_coordinates(
         frame, shapes, lon_col, lat_col, header_row, collector, used
     )
-    lon, lat = _to_wgs84(lon, lat, source_crs, collector)
+    lon, lat = _to_wgs84(lon, lat, source_crs, collector, check_degrees=crs is not None)
     _check_ranges(lon, lat, lon_label, lat_label, collector)
 
     ids = _ids(frame, id_col, row_offset, collector, used)
@@ -967,6 +945,12 @@ def _frame_coordinates(
             f"columns are: {', '.join(columns)}; name it with {option}"
         )
         raise InputError([Problem(name, header_row, None, msg)])
+    if lon_name == lat_name:
+        msg = (
+            f"'{lon_name}' is named as both the longitude and the latitude column; "
+            "give two different columns with --lon and --lat"
+        )
+        raise InputError([Problem(name, header_row, lon_name, msg)])
     used |= {lon_name, lat_name}
     lon = _numeric(frame, lon_name, collector, "longitude")
     lat = _numeric(frame, lat_name, collector, "latitude")
@@ -981,11 +965,19 @@ def _to_wgs84(
     lat: NDArray[np.float64],
     source_crs: CRS | None,
     collector: _Collector,
+    *,
+    check_degrees: bool = False,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Return the coordinates in EPSG:4326; points that fail to transform become NaN."""
+    """Return the coordinates in EPSG:4326; points that fail to transform become NaN.
+
+    ``check_degrees`` (the user named the CRS): refuse a projected CRS whose
+    coordinates are all plainly degrees.
+    """
     if source_crs is None or source_crs.equals(_WGS84):
         return lon, lat
     finite = np.isfinite(lon) & np.isfinite(lat)
+    if check_degrees:
+        _check_not_degrees(lon[finite], lat[finite], source_crs, collector.name)
     transformer = Transformer.from_crs(source_crs, _WGS84, always_xy=True)
     new_lon, new_lat = transformer.transform(lon[finite], lat[finite])
     lon = lon.copy()
@@ -1027,6 +1019,7 @@ def _add_kind_columns(
             _check_non_negative(
                 units, frame[units_col].isna().to_numpy(), units_col, "units", collector
             )
+            _check_not_too_large(units, units_col, "units", collector)
         _check_age_columns(frame, collector)
         collector.raise_if_any()
         out["units"] = units
@@ -1034,6 +1027,9 @@ def _add_kind_columns(
         out["weight"] = demand_weights(
             pd.concat([out[["units"]], passthrough], axis=1), scenario.demand
         )
+        weight = np.nan_to_num(out["weight"].to_numpy(dtype=np.float64), posinf=np.inf)
+        weight[np.isinf(weight)] = np.finfo(np.float64).max  # overflowed: report as too large
+        _check_not_too_large(weight, units_col, "weight (units × rate)", collector)
     else:
         weight_name = _find_column(columns, weight_col, WEIGHT_NAMES, "weight", "--weight", name)
         if weight_name is None:
@@ -1044,7 +1040,25 @@ def _add_kind_columns(
             _check_non_negative(
                 weight, frame[weight_name].isna().to_numpy(), weight_name, "weight", collector
             )
+            _check_not_too_large(weight, weight_name, "weight", collector)
             out["weight"] = weight
+
+
+def _check_not_degrees(x: NDArray[np.float64], y: NDArray[np.float64], crs: CRS, name: str) -> None:
+    """Raise when ``--crs`` names a projected CRS but every coordinate is plainly degrees.
+
+    Projected coordinates are metres (or feet) from a false origin; values all
+    within ±180 and ±90 would put every point within 200 m of that origin
+    (the sea off West Africa for EPSG:3857), which is never what was meant.
+    """
+    if not crs.is_projected or x.size == 0:
+        return
+    if np.abs(x).max() <= 180 and np.abs(y).max() <= 90:
+        msg = (
+            f"--crs {crs.to_string()} is a projected CRS (metres) but every coordinate lies "
+            "within ±180/±90, i.e. is in degrees; drop --crs (degrees are EPSG:4326)"
+        )
+        raise InputError([Problem(name, None, None, msg)])
 
 
 def _coordinates_from_geometry(
@@ -1071,6 +1085,12 @@ def _coordinates_from_geometry(
     if present.any():
         lon[present] = shapely.get_x(points[present])
         lat[present] = shapely.get_y(points[present])
+    not_a_number = present & (np.isnan(lon) | np.isnan(lat))
+    collector.rows(
+        not_a_number,
+        "geometry",
+        lambda i: "geometry has NaN (not a number) coordinates; fix or drop the feature",
+    )
     return lon, lat
 
 
@@ -1189,6 +1209,25 @@ def _check_non_negative(
     collector.rows(negative, column, lambda i: f"{what} {values[i]:g} is negative")
     infinite = np.isinf(values)
     collector.rows(infinite, column, lambda i: f"{what} is infinite")
+
+
+#: Largest weight (or units) a row may carry: sums of millions of such rows stay exact
+#: to far better than a unit in float64, and the solvers' tolerances stay meaningful.
+MAX_WEIGHT = 1e15
+
+
+def _check_not_too_large(
+    values: NDArray[np.float64], column: str | None, what: str, collector: _Collector
+) -> None:
+    large = np.isfinite(values) & (values >= MAX_WEIGHT)
+    collector.rows(
+        large,
+        column,
+        lambda i: (
+            f"{what} {values[i]:g} is too large (the limit is {MAX_WEIGHT:g}); "
+            "check the column, or rescale (thousands of units)"
+        ),
+    )
 
 
 def _ids(
@@ -1493,9 +1532,8 @@ def read_matrix(path: str | Path) -> pd.DataFrame:
         cost is not a number 0 or more (listing file, row and column).
     """
     path = Path(path)
-    name = str(path)
-    if not path.is_file():
-        raise InputError([Problem(name, None, None, "matrix file not found")])
+    name = display_name(path)
+    check_input_file(path, what="matrix file")
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         frame, row_offset = _read_csv(path, name), 2
@@ -1548,8 +1586,14 @@ def clean_matrix(frame: pd.DataFrame, name: str, row_offset: int) -> pd.DataFram
             "site_id": _id_texts(frame[lower["site_id"]]),
         }
     )
+    if len(frame) == 0:
+        msg = (
+            "the matrix has a header but no rows: every demand point would be unreachable; "
+            "give the costs, or drop --matrix to compute distances"
+        )
+        raise InputError([Problem(name, None, None, msg)])
     raw_cost = frame[lower["cost"]]
-    cost = pd.to_numeric(raw_cost, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    cost = numbers_from_cells(raw_cost, "cost")
     bad = ~np.isfinite(cost) | (cost < 0)
     problems: list[Problem] = []
     for position in np.flatnonzero(bad)[:20]:

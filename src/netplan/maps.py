@@ -856,6 +856,9 @@ def _add_zones(
     weights = frame["weight"].to_numpy(np.float64)
     top = float(weights.max()) if len(weights) else 0.0
     geometries = shapely.simplify(np.asarray(frame.geometry.values), 0.005, preserve_topology=True)
+    # A zone around a pole (or across the antimeridian) is not a valid lon/lat polygon;
+    # GEOS refuses to round such a ring, so repair it first.
+    geometries = shapely.make_valid(geometries)
     geometries = shapely.set_precision(geometries, 1e-5)
     features = []
     for position, (_, row) in enumerate(frame.iterrows()):

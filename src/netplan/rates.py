@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from netplan.config import DemandRates
+from netplan.numbers import numbers_from_cells
 
 __all__ = ["age_factors", "demand_weights"]
 
@@ -73,16 +74,16 @@ def demand_weights(frame: pd.DataFrame, rates: DemandRates) -> np.ndarray:
     [6.0, 1.0]
     """
     lower = {str(c).lower(): c for c in frame.columns}
-    units = pd.to_numeric(frame[lower["units"]], errors="coerce").to_numpy(dtype=np.float64)
+    units = numbers_from_cells(frame[lower["units"]], "units")
     rate = np.full(len(frame), rates.default_rate)
     if "product" in lower and rates.service_rates:
         product = frame[lower["product"]].astype(object).to_numpy()
         mapped = pd.Series(product).map(dict(rates.service_rates)).to_numpy(dtype=np.float64)
         rate = np.where(np.isnan(mapped), rates.default_rate, mapped)
     if "age_years" in lower:
-        ages = pd.to_numeric(frame[lower["age_years"]], errors="coerce")
+        ages = pd.Series(numbers_from_cells(frame[lower["age_years"]], "age"))
     elif "install_year" in lower:
-        years = pd.to_numeric(frame[lower["install_year"]], errors="coerce")
+        years = pd.Series(numbers_from_cells(frame[lower["install_year"]], "install year"))
         ages = (rates.reference_year - years).clip(lower=0)
     else:
         ages = pd.Series(np.full(len(frame), np.nan))

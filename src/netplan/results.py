@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from netplan._readback import check_summary
 from netplan.errors import InputError, Problem
 from netplan.io import OUTPUT_FORMATS, write_frame, write_text
 
@@ -375,6 +376,7 @@ def read_coverage_outputs(folder: str | Path) -> CoverageTables:
     if not folder.is_dir():
         raise _missing(folder, "coverage folder", hint)
     kpis = _read_json(folder / "summary.json", hint)
+    check_summary(kpis, folder / "summary.json", "coverage")
     found = [folder / f"coverage.{fmt}" for fmt in ("csv", "parquet", "geojson", "gpkg")]
     found = [p for p in found if p.is_file()]
     if not found:
@@ -410,6 +412,7 @@ def read_plan_outputs(folder: str | Path) -> PlanOutputs:
     if not folder.is_dir():
         raise _missing(folder, "plan folder", hint)
     kpis = _read_json(folder / "summary.json", hint)
+    check_summary(kpis, folder / "summary.json", "plan")
     plan_path = folder / "plan.csv"
     if not plan_path.is_file():
         raise _missing(plan_path, "plan table", hint)

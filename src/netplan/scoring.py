@@ -54,7 +54,7 @@ from netplan.config import Scenario, default_scenario
 from netplan.errors import ConfigError, InputError, InputWarning, Problem
 from netplan.geo import chord_from_km, km_from_chord, unit_xyz
 from netplan.i18n import text
-from netplan.io import source_file, write_frame, write_text
+from netplan.io import numbers_from_cells, source_file, write_frame, write_text
 from netplan.reach import ProgressCallback, ReachMatrix, reach_from_points
 
 if TYPE_CHECKING:
@@ -365,7 +365,7 @@ def _site_factors(
     values["cost"] = np.asarray(sites["fixed_cost"], dtype=np.float64)[scored]
     notes: list[str] = []
     for attribute in scenario.scoring.attributes:
-        raw = pd.to_numeric(sites[attribute.column], errors="coerce").to_numpy(np.float64)[scored]
+        raw = numbers_from_cells(sites[attribute.column], attribute.column)[scored]
         n_missing = int(np.isnan(raw).sum())
         if n_missing:
             note = (

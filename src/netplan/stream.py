@@ -52,6 +52,8 @@ from netplan.io import (
     VECTOR_SUFFIXES,
     PointArrays,
     PointKind,
+    check_input_file,
+    display_name,
     point_coordinates,
     points_from_frame,
     read_csv_chunks,
@@ -147,7 +149,7 @@ def iter_points(
         msg = f"chunk_rows must be 1 or more, got {chunk_rows}"
         raise ValueError(msg)
     path = Path(path)
-    name = str(path)
+    name = display_name(path)
     if not path.exists():
         raise InputError([Problem(name, None, None, "file not found")])
     options: dict[str, Any] = {
@@ -160,6 +162,8 @@ def iter_points(
         "scenario": scenario,
     }
     suffix = path.suffix.lower()
+    if not path.is_dir():
+        check_input_file(path)  # a pipe or device would block the reader
     if path.is_dir():
         files = dataset_files(path)
         frames = _parquet_frames(files, name, chunk_rows)
@@ -647,7 +651,7 @@ def convert_to_geoparquet(
         progress=progress,
     )
     return write_dataset(
-        chunks, out_dir, source=str(path), kind=kind, rows_per_partition=rows_per_partition
+        chunks, out_dir, source=display_name(path), kind=kind, rows_per_partition=rows_per_partition
     )
 
 

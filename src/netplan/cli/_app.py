@@ -50,6 +50,8 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False
 
 class _State:
     debug: bool = False
+    #: A command has said it was interrupted (typer exits 130 silently before one runs).
+    interrupt_reported: bool = False
 
 
 state = _State()
@@ -96,6 +98,9 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
+                _refuse_non_finite_options(kwargs)
+                _refuse_unwritable_names(kwargs)
+                _refuse_unusable_output_paths(kwargs)
                 _refuse_overwriting_inputs(kwargs)
                 result = func(*args, **kwargs)
             except NetplanError as exc:
@@ -107,23 +112,41 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
                 raise typer.Exit(exc.exit_code) from None
             except KeyboardInterrupt:
                 err_console.print("interrupted: no output was half-written", markup=False)
+                state.interrupt_reported = True
                 raise typer.Exit(130) from None
-            except Exception as exc:  # a bug: one line, not a traceback (--debug shows it)
-                if type(exc).__module__.split(".")[0] in ("typer", "click"):
-                    raise  # usage errors and exits, handled by typer
+            except UnicodeEncodeError as exc:
+                if "surrogates" not in str(exc):
+                    raise _internal_error(exc, caught) from None
                 _print_warnings(caught)
                 if state.debug:
                     raise
                 err_console.print(
-                    f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in "
-                    "netplan: run again with --debug before the command and report the traceback",
+                    "error: a file or folder name is not valid UTF-8 (it was copied from a system "
+                    "using another encoding, e.g. GBK); rename it to UTF-8 text",
                     markup=False,
                 )
-                raise typer.Exit(1) from None
+                raise typer.Exit(2) from None
+            except Exception as exc:  # a bug: one line, not a traceback (--debug shows it)
+                if type(exc).__module__.split(".")[0] in ("typer", "click"):
+                    raise  # usage errors and exits, handled by typer
+                raise _internal_error(exc, caught) from None
             _print_warnings(caught)
         return result
 
     return wrapper
+
+
+def _internal_error(exc: Exception, caught: list[warnings.WarningMessage]) -> Exception:
+    """Print a bug's one-line message and return the exit to raise (``--debug``: ``exc``)."""
+    _print_warnings(caught)
+    if state.debug:
+        return exc
+    err_console.print(
+        f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in "
+        "netplan: run again with --debug before the command and report the traceback",
+        markup=False,
+    )
+    return typer.Exit(1)
 
 
 #: Parameters naming files a command writes, and their option names.
@@ -134,6 +157,129 @@ _OUTPUT_OPTIONS = {
     "json_out": "--json",
     "cells": "--cells",
 }
+
+
+def _option_name(parameter: str) -> str:
+    """Return the option spelling (``--budget``) of a command parameter."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        for param in context.command.params:
+            if param.name == parameter and param.opts:
+                return max(param.opts, key=len)
+    return "--" + parameter.replace("_", "-")
+
+
+def _refuse_non_finite_options(kwargs: dict[str, Any]) -> None:
+    """Raise when a number given as an option is NaN or infinite (``--budget nan``).
+
+    Click's range checks let NaN through (every comparison with NaN is false),
+    so every float option of every command is checked here, once.
+    """
+    import math
+
+    from netplan.errors import InputError
+
+    for name, value in kwargs.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            msg = (
+                f"{_option_name(name)} must be a finite number, got {value}; "
+                "give a number (omit the option for no limit)"
+            )
+            raise InputError(msg)
+
+
+def _refuse_unwritable_names(kwargs: dict[str, Any]) -> None:
+    """Raise when an output path is not valid UTF-8 (GDAL and Arrow cannot write such names).
+
+    Input files with such names are read (and shown decoded, see
+    :func:`netplan.io.display_name`); outputs are refused before any work.
+    """
+    from netplan.errors import InputError
+    from netplan.io import display_name
+
+    for name, option in _OUTPUT_OPTIONS.items():
+        target = kwargs.get(name)
+        if not isinstance(target, Path):
+            continue
+        try:
+            str(target).encode("utf-8")
+        except UnicodeEncodeError:
+            msg = (
+                f"{option} {display_name(target)}: the name is not valid UTF-8 (written on a "
+                "system using another encoding, e.g. GBK); choose a UTF-8 name"
+            )
+            raise InputError(msg) from None
+
+
+#: Longest file name component and path, in bytes, when the system does not say.
+_NAME_MAX = 255
+_PATH_MAX = 4096
+
+
+def _refuse_unusable_output_paths(kwargs: dict[str, Any]) -> None:
+    """Raise when an output path can never be written.
+
+    That is: a symbolic link on the way that leads nowhere (dangling or
+    looping), or a name too long for the file system.
+    """
+    import os
+
+    from netplan.errors import InputError
+    from netplan.io import display_name
+
+    for name, option in _OUTPUT_OPTIONS.items():
+        target = kwargs.get(name)
+        if not isinstance(target, Path):
+            continue
+        shown = display_name(target)
+        name_max = _NAME_MAX
+        for folder in target.parents:
+            try:
+                name_max = os.pathconf(folder, "PC_NAME_MAX")
+                break
+            except (OSError, ValueError):
+                continue
+        too_long = [part for part in target.parts if len(os.fsencode(part)) > name_max]
+        if too_long or len(os.fsencode(os.path.abspath(target))) >= _PATH_MAX:
+            what = f"a name in it is over {name_max} bytes" if too_long else "it is too long"
+            msg = f"{option} {shown}: the path is too long for the file system ({what}); " + (
+                "choose a shorter name"
+            )
+            raise InputError(msg)
+        for step in (target, *target.parents):
+            try:
+                leads_nowhere = step.is_symlink() and not step.exists()
+            except OSError as exc:
+                msg = f"{option} {shown}: cannot use this path ({exc.strerror}); choose another"
+                raise InputError(msg) from None
+            if leads_nowhere:
+                msg = (
+                    f"{option} {shown}: {display_name(step)} is a symbolic link that leads "
+                    "nowhere (its target is missing or it loops); remove it or choose another path"
+                )
+                raise InputError(msg)
+
+
+def frame_output_format(path: Path, option: str) -> str:
+    """Return the table format a file path asks for (its extension), or raise naming the choices.
+
+    Raises
+    ------
+    InputError
+        When the path has no extension or one netplan does not write.
+    """
+    from netplan.errors import InputError
+    from netplan.io import OUTPUT_FORMATS, display_name
+
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in OUTPUT_FORMATS:
+        what = f"has the extension .{fmt}" if fmt else "has no extension"
+        accepted = ", ".join(f".{f}" for f in OUTPUT_FORMATS)
+        msg = f"{option} {display_name(path)} {what}; end the name with one of {accepted}"
+        raise InputError(msg)
+    return fmt
 
 
 def _refuse_overwriting_inputs(kwargs: dict[str, Any]) -> None:
@@ -237,11 +383,34 @@ ForceOption = Annotated[
 ]
 
 
+LayerOption = Annotated[
+    str | None,
+    typer.Option("--layer", help="Layer to read from a GeoPackage (or other file) with several."),
+]
+
+
 def read_options(
-    lon: str | None, lat: str | None, id_col: str | None, weight: str | None, crs: str | None
+    lon: str | None,
+    lat: str | None,
+    id_col: str | None,
+    weight: str | None,
+    crs: str | None,
+    layer: str | None = None,
 ) -> dict[str, Any]:
-    """Return the keyword arguments for :func:`netplan.io.read_points` from CLI options."""
-    return {"lon_col": lon, "lat_col": lat, "id_col": id_col, "weight_col": weight, "crs": crs}
+    """Return the keyword arguments for :func:`netplan.io.read_points` from CLI options.
+
+    ``layer`` is included only when given (the streaming readers take no layer).
+    """
+    options: dict[str, Any] = {
+        "lon_col": lon,
+        "lat_col": lat,
+        "id_col": id_col,
+        "weight_col": weight,
+        "crs": crs,
+    }
+    if layer is not None:
+        options["layer"] = layer
+    return options
 
 
 def exit_with(code: int) -> None:

@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from netplan.cli._app import ConfigOption, app, command, console, scenario_from_option
+from netplan.cli._app import (
+    ConfigOption,
+    app,
+    command,
+    console,
+    frame_output_format,
+    scenario_from_option,
+)
 from netplan.cli._outputs import read_demand
 
 
@@ -105,6 +112,7 @@ def candidates(
     from netplan.candidates import candidates_from_demand, merge_sites
     from netplan.io import read_sites, write_frame
 
+    frame_output_format(out, "--out")
     scenario = scenario_from_option(config)
     gdf_demand = read_demand(demand, installed_base, scenario)
     generated = candidates_from_demand(

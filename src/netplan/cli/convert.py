@@ -20,6 +20,7 @@ from netplan.cli._app import (
     command,
     console,
     err_console,
+    frame_output_format,
     read_options,
     scenario_from_option,
 )
@@ -91,6 +92,8 @@ def convert(
     from netplan.scale import aggregate_h3_local
     from netplan.stream import convert_to_geoparquet
 
+    if cells is not None:
+        frame_output_format(cells, "--cells")
     scenario = scenario_from_option(config)
     with Progress(
         TextColumn("converting"),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -20,7 +21,7 @@ from netplan.cli._app import (
 )
 from netplan.cli._outputs import print_outputs, read_demand, write_outputs
 from netplan.cli._render import before_after_table, plan_table
-from netplan.errors import InfeasibleError, SolverError
+from netplan.errors import InfeasibleError, InputError, SolverError
 
 
 class Model(StrEnum):
@@ -207,6 +208,7 @@ def optimize(
     from netplan.io import check_output_folder, read_sites, write_text
     from netplan.locate.plan import infeasible_summary, plan_from_points, plan_json, plan_options
 
+    started = time.perf_counter()
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=PLAN_FILES, force=force, inputs=inputs)
     scenario = scenario_from_option(config)
@@ -225,6 +227,7 @@ def optimize(
         options = options.with_limit(budget=budget, coverage_target=coverage_target)
     gdf_sites = read_sites(sites, scenario=scenario)
     gdf_demand = read_demand(demand, installed_base, scenario)
+    read_done = time.perf_counter()
     try:
         plan = plan_from_points(
             gdf_demand,
@@ -245,6 +248,8 @@ def optimize(
             lambda stage: {"summary": write_text(stage / "summary.json", plan_json(payload))},
         )
         raise
+    seconds = _command_seconds(plan, started, read_done, time.perf_counter())
+    plan.details["command_seconds"] = seconds
     paths = write_outputs(out, PLAN_FILES, force, plan.to_files)
     summary = plan.summary()
     console.print(plan_table(summary))
@@ -258,12 +263,58 @@ def optimize(
             markup=False,
         )
     print_outputs(paths)
+    limit = time_limit if time_limit is not None else scenario.solver.time_limit
+    if time_limit is not None and limit is not None and seconds["total"] > limit + 1.0:
+        err_console.print(
+            f"warning: --time-limit {limit:g} s bounds the solver; the command took "
+            f"{seconds['total']:.1f} s: reading the inputs {seconds['reading_inputs']:.1f} s, "
+            f"reach and coverage {seconds['reach_and_coverage']:.1f} s, building the model "
+            f"{seconds['building_model']:.1f} s, solving {seconds['solving']:.1f} s "
+            "(summary.json: details.command_seconds)",
+            markup=False,
+        )
     if plan.status == "no_solution":
         msg = (
             "the solver found no plan within the time limit; raise --time-limit "
             "(the summary says so too)"
         )
         raise SolverError(msg)
+
+
+def _command_seconds(
+    plan: Any, started: float, read_done: float, planned: float
+) -> dict[str, float]:
+    """Return where an optimize run's time went, for summary.json and the time-limit note."""
+    build, solve = float(plan.build_seconds), float(plan.solve_seconds)
+    return {
+        "reading_inputs": round(read_done - started, 3),
+        "reach_and_coverage": round(max(planned - read_done - build - solve, 0.0), 3),
+        "building_model": round(build, 3),
+        "solving": round(solve, 3),
+        "total": round(planned - started, 3),
+    }
+
+
+def _frontier_values(values: str, by: FrontierBy) -> list[float]:
+    """Return the limits of ``--values``: finite numbers 0 or more, whole with ``--by sites``."""
+    import math
+
+    try:
+        limits = [float(v) for v in values.split(",") if v.strip()]
+    except ValueError:
+        msg = f"--values: expected numbers separated by commas, got {values!r}"
+        raise InputError(msg) from None
+    if not limits:
+        msg = "--values is empty; give numbers separated by commas, e.g. 5e6,1e7"
+        raise InputError(msg)
+    for limit in limits:
+        if not math.isfinite(limit) or limit < 0 or limit >= 1e15:
+            msg = f"--values: {limit:g} is not a limit; give finite numbers from 0 to below 1e15"
+            raise InputError(msg)
+        if by is FrontierBy.sites and not limit.is_integer():
+            msg = f"--values: {limit:g} is not a whole number of sites (--by sites)"
+            raise InputError(msg)
+    return limits
 
 
 @app.command()
@@ -312,14 +363,7 @@ def frontier(
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=FRONTIER_FILES, force=force, inputs=inputs)
     scenario = scenario_from_option(config)
-    limits = None
-    if values is not None:
-        try:
-            limits = [float(v) for v in values.split(",") if v.strip()]
-        except ValueError:
-            raise typer.BadParameter(
-                f"expected numbers separated by commas, got {values!r}", param_hint="--values"
-            ) from None
+    limits = None if values is None else _frontier_values(values, by)
     gdf_sites = read_sites(sites, scenario=scenario)
     gdf_demand = read_demand(demand, installed_base, scenario)
     curve = frontier_from_points(

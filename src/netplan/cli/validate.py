@@ -13,6 +13,7 @@ from netplan.cli._app import (
     CrsOption,
     IdOption,
     LatOption,
+    LayerOption,
     LonOption,
     WeightOption,
     app,
@@ -47,6 +48,7 @@ def validate(
     id_col: IdOption = None,
     weight: WeightOption = None,
     crs: CrsOption = None,
+    layer: LayerOption = None,
 ) -> None:
     """Check an input file and print a summary: rows, columns, CRS, extent, weight, problems.
 
@@ -63,6 +65,6 @@ def validate(
         file,
         kind=kind.value,
         scenario=scenario,
-        **read_options(lon, lat, id_col, weight, crs),
+        **read_options(lon, lat, id_col, weight, crs, layer),
     )
     console.print(input_summary_table(input_summary(gdf)))
