@@ -1122,13 +1122,181 @@ def read_sites(path: str | Path, **options: Any) -> gpd.GeoDataFrame:
 # --------------------------------------------------------------------------- writing
 
 
+#: Marks the temporary files netplan writes beside a target
+#: (``.<stem>.netplan-<pid>-<random>.tmp<suffix>``).
+_TEMP_NAME = re.compile(r"\.netplan-(\d+)-[a-z0-9_]+\.tmp")
+
+#: Folders written through rather than replaced (devices and the ``/dev/fd`` streams).
+_WRITE_THROUGH_ROOTS = ("/dev/", "/proc/")
+
+#: The :func:`output_set` blocks active in this process, innermost last.
+_ACTIVE_SETS: list[_OutputSet] = []
+
+#: Seconds a writer waits for a folder another netplan run is writing (see :func:`output_folder`).
+LOCK_WAIT_SECONDS = 300.0
+
+
+def cannot_write(path: str | Path, exc: OSError) -> InputError:
+    """Return the one-line error for an output that the system refused to write.
+
+    Parameters
+    ----------
+    path
+        The output as the user named it.
+    exc
+        The error the system raised (no space left, read-only folder, ...).
+
+    Returns
+    -------
+    InputError
+        ``cannot write <path>: <reason>`` (exit code 2 in the CLI).
+    """
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return InputError(f"cannot write {path}: {reason}")
+
+
+class _OutputSet:
+    """Files written by one command, moved into place together (see :func:`output_set`)."""
+
+    def __init__(self) -> None:
+        self.commits: list[tuple[Path, Path, Callable[[], None]]] = []
+        self.cleanups: list[Callable[[], None]] = []
+
+    def staged(self, path: Path) -> Path | None:
+        for target, tmp, _ in self.commits:
+            if target == path:
+                return tmp
+        return None
+
+
+def _current_set() -> _OutputSet | None:
+    return _ACTIVE_SETS[-1] if _ACTIVE_SETS else None
+
+
+@contextlib.contextmanager
+def output_set() -> Iterator[None]:
+    """Make the files written inside the block one set: all new, or all as before.
+
+    Every :func:`atomic_path` (so :func:`write_text`, :func:`write_frame`, the
+    report and map writers) and :func:`atomic_folder` inside the block writes
+    its temporary file as usual but moves it into place only when the whole
+    block succeeds; if anything fails (or the process is killed), no target is
+    touched and the temporary files are removed (after a kill, by the next
+    run writing into the same folder). Nested blocks join the outermost one.
+
+    Examples
+    --------
+    >>> with output_set():  # doctest: +SKIP
+    ...     write_text("out/report.html", html)
+    ...     write_text("out/report.json", data)  # a failure here leaves report.html as it was
+    """
+    if _ACTIVE_SETS:
+        yield
+        return
+    current = _OutputSet()
+    _ACTIVE_SETS.append(current)
+    try:
+        yield
+        _ACTIVE_SETS.remove(current)
+        for target, _, commit in current.commits:
+            try:
+                commit()
+            except OSError as exc:
+                raise cannot_write(target, exc) from None
+    finally:
+        if current in _ACTIVE_SETS:
+            _ACTIVE_SETS.remove(current)
+        for cleanup in current.cleanups:
+            cleanup()
+
+
+def staged(path: str | Path) -> Path:
+    """Return where ``path`` is while its :func:`output_set` is still open.
+
+    A file or folder written inside an :func:`output_set` stays under a
+    temporary name until the set ends; read it back through this path (for
+    instance to aggregate a dataset just converted). Outside a set, or for a
+    path not written in it, ``path`` itself is returned.
+    """
+    path = Path(path)
+    current = _current_set()
+    found = current.staged(Path(os.path.realpath(path))) if current is not None else None
+    return found if found is not None else path
+
+
+def _pid_of_temp(name: str) -> int | None:
+    found = None
+    for match in _TEMP_NAME.finditer(name):
+        found = match
+    return int(found.group(1)) if found is not None else None
+
+
+def _remove_dead_temps(folder: Path) -> None:
+    """Remove the temporary files and folders of netplan runs that were killed."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith("."):
+            continue
+        pid = _pid_of_temp(entry.name)
+        if pid is None or pid == os.getpid() or _pid_alive(pid):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+
+
+def _output_target(path: Path) -> tuple[str, Path]:
+    """Decide how ``path`` is written: ``("replace", file)`` or ``("through", device)``.
+
+    A missing path or a regular file is replaced atomically (through symbolic
+    links: the link stays, its target is replaced). A device, a FIFO or a
+    ``/dev/fd`` stream is written through, never replaced. A folder or a
+    dangling link is refused.
+    """
+    absolute = os.path.abspath(path)
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            msg = (
+                f"cannot write {path}: it is a symbolic link to a missing file "
+                f"({os.readlink(path)}); remove the link or give another file name"
+            )
+            raise InputError(msg) from None
+        return "replace", Path(os.path.realpath(path))
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+    import stat
+
+    if stat.S_ISDIR(status.st_mode):
+        msg = f"cannot write {path}: it is a folder; give a file name"
+        raise InputError(msg)
+    if not stat.S_ISREG(status.st_mode) or absolute.startswith(_WRITE_THROUGH_ROOTS):
+        return "through", Path(path)
+    return "replace", Path(os.path.realpath(path))
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` and move it into place on success.
+    """Yield a temporary path for ``path`` and move it into place on success.
 
     The temporary file lives in the same folder (so the final rename is
     atomic); if the block raises, or the process dies, ``path`` keeps its
-    previous content (or stays absent) and the temporary file is removed.
+    previous content (or stays absent) and the temporary file is removed
+    (after a kill, by the next write into that folder). Inside an
+    :func:`output_set` the move waits for the end of the set.
+
+    Only a missing path or a regular file is ever replaced: a device such as
+    ``/dev/null`` or ``/dev/stdout`` (or a FIFO) is written through, and a
+    symbolic link keeps pointing to its (replaced) file. When the system
+    refuses the write (no space left, read-only folder, permissions, a name
+    too long) an :class:`~netplan.errors.InputError` ``cannot write <path>:
+    <reason>`` is raised.
 
     Examples
     --------
@@ -1136,20 +1304,110 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     ...     tmp.write_text("{}")
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The temporary name ends with the target's suffix: GDAL picks drivers by it.
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()  # writers such as GDAL want to create the file themselves
+    how, target = _output_target(path)
+    current = _current_set()
+    try:
+        if how == "through":
+            folder = Path(tempfile.mkdtemp(prefix="netplan-"))
+            tmp = folder / f"output{target.suffix}"
+
+            def cleanup() -> None:
+                shutil.rmtree(folder, ignore_errors=True)
+
+            def commit() -> None:
+                with tmp.open("rb") as source, target.open("wb") as sink:
+                    shutil.copyfileobj(source, sink)
+
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _remove_dead_temps(target.parent)
+            # The temporary name ends with the target's suffix: GDAL picks drivers by it.
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f".{target.stem}.netplan-{os.getpid()}-",
+                suffix=f".tmp{target.suffix}",
+                dir=target.parent,
+            )
+            os.close(fd)
+            tmp = Path(tmp_name)
+            tmp.unlink()  # writers such as GDAL want to create the file themselves
+
+            def cleanup() -> None:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+
+            def commit() -> None:
+                os.replace(tmp, target)
+
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+    if current is not None:
+        current.cleanups.append(cleanup)
     try:
         yield tmp
-        os.replace(tmp, path)
+        if current is not None:
+            current.commits.append((target, tmp, commit))
+        else:
+            commit()
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
     finally:
+        if current is None:
+            cleanup()
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path`` and move it into place on success.
+
+    An existing folder at ``path`` is replaced (moved aside, then removed).
+    Like :func:`atomic_path`: nothing changes if the block raises, temporary
+    folders of killed runs are removed by the next run, the move waits for the
+    end of an enclosing :func:`output_set`, and a refused write raises
+    ``cannot write <path>: <reason>``.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_dead_temps(path.parent)
+        tmp = Path(
+            tempfile.mkdtemp(
+                prefix=f".{path.name}.netplan-{os.getpid()}-", suffix=".tmp", dir=path.parent
+            )
+        )
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+
+    def commit() -> None:
+        if path.exists():
+            old = Path(
+                tempfile.mkdtemp(
+                    prefix=f".{path.name}.netplan-{os.getpid()}-", suffix=".tmp", dir=path.parent
+                )
+            )
+            os.replace(path, old / path.name)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+
+    def cleanup() -> None:
         if tmp.exists():
-            tmp.unlink()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    current = _current_set()
+    if current is not None:
+        current.cleanups.append(cleanup)
+    try:
+        yield tmp
+        if current is not None:
+            current.commits.append((Path(os.path.realpath(path)), tmp, commit))
+        else:
+            commit()
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+    finally:
+        if current is None:
+            cleanup()
 
 
 def write_text(path: str | Path, text: str) -> Path:

@@ -1,0 +1,241 @@
+"""Output robustness (issue 11, output side): no file lost, replaced or half-written.
+
+Each class of failure found by trying to break 0.1 has a regression test here,
+and hypothesis fuzzes the output paths (devices, FIFOs, links, folders of
+inputs, read-only and full file systems, a writer failing midway).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from netplan.cli import app
+from netplan.config import scenario_from_dict
+from netplan.coverage import coverage_from_points
+from netplan.errors import InputError
+from netplan.io import (
+    write_frame,
+    write_text,
+)
+from netplan.locate import plan_from_points
+
+ROOT = os.geteuid() == 0
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+SCENARIO = {
+    "scenario": {"name": "tiny"},
+    "tiers": {
+        "hub": {"label": "Hub", "radius_km": 120, "fixed_cost": 1000},
+        "station": {"label": "Station", "radius_km": 40, "fixed_cost": 100},
+    },
+    "plan": {"budget": 400},
+}
+
+
+def _demand() -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(3)
+    n = 40
+    lon = np.concatenate([rng.normal(0.0, 0.2, 20), rng.normal(3.0, 0.2, 20)])
+    return gpd.GeoDataFrame(
+        {"id": [f"d{i}" for i in range(n)], "weight": rng.uniform(1.0, 3.0, n)},
+        geometry=gpd.points_from_xy(lon, rng.normal(0.0, 0.2, n)),
+        crs=4326,
+    )
+
+
+def _sites() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "id": ["H1", "S1", "S2"],
+            "name": ['=HYPERLINK("http://x")', "Station one", "-station two"],
+            "tier": ["hub", "station", "station"],
+            "status": ["existing", "candidate", "candidate"],
+            "fixed_cost": [1000.0, 100.0, 100.0],
+        },
+        geometry=gpd.points_from_xy([0.0, 3.0, 3.1], [0.0, 0.0, 0.1]),
+        crs=4326,
+    )
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Coverage and plan output folders written by the library."""
+    scenario = scenario_from_dict(SCENARIO, source="tiny.toml")
+    base = tmp_path_factory.mktemp("outputs")
+    demand, sites = _demand(), _sites()
+    coverage_from_points(demand, sites, scenario).to_files(base / "coverage")
+    plan_from_points(demand, sites, scenario).to_files(base / "plan")
+    demand_csv = base / "demand.csv"
+    sites_csv = base / "sites.csv"
+    write_frame(demand, demand_csv)
+    write_frame(sites, sites_csv)
+    return {
+        "coverage": base / "coverage",
+        "plan": base / "plan",
+        "demand": demand_csv,
+        "sites": sites_csv,
+    }
+
+
+def _invoke(*argv: str | Path) -> tuple[int, str]:
+    result = CliRunner().invoke(app, [str(a) for a in argv])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def _char_device(path: Path) -> Path:
+    """Make a character device like /dev/null at ``path`` (root only)."""
+    os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    return path
+
+
+def _is_char_device(path: Path) -> bool:
+    return stat.S_ISCHR(os.stat(path).st_mode)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def _no_temp_files(folder: Path) -> bool:
+    return not [p for p in folder.rglob(".*") if ".netplan-" in p.name or ".tmp" in p.name]
+
+
+needs_root = pytest.mark.skipif(not ROOT, reason="needs root (mknod, mount)")
+
+
+TOML = """
+[scenario]
+name = "tiny"
+
+[tiers.hub]
+label = "Hub"
+radius_km = 120
+fixed_cost = 1000
+
+[tiers.station]
+label = "Station"
+radius_km = 40
+fixed_cost = 100
+
+[plan]
+budget = 400
+"""
+
+
+@pytest.fixture(scope="module")
+def config(folders: dict[str, Path]) -> Path:
+    path = folders["demand"].parent / "scenario.toml"
+    path.write_text(TOML, encoding="utf-8")
+    return path
+
+
+@contextlib.contextmanager
+def _tmpfs(where: Path, *, size_kb: int = 64, read_only: bool = False) -> Iterator[Path]:
+    """Mount a small tmpfs at ``where`` (skip the test when mounting is not allowed)."""
+    where.mkdir(parents=True, exist_ok=True)
+    options = f"size={size_kb}k" + (",ro" if read_only else "")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True, check=False)
+
+
+@contextlib.contextmanager
+def _full_disk(where: Path) -> Iterator[Path]:
+    """A tmpfs with (almost) no space left."""
+    with _tmpfs(where, size_kb=64) as mount:
+        with (mount / "pad").open("wb", buffering=0) as pad, contextlib.suppress(OSError):
+            for _ in range(1024):
+                pad.write(b"\0" * 1024)
+        yield mount
+
+
+# --------------------------------------------------------------------------- devices
+
+
+@needs_root
+def test_atomic_writers_write_through_a_character_device(tmp_path: Path) -> None:
+    device = _char_device(tmp_path / "null")
+    write_text(device, "hello")
+    write_frame(pd.DataFrame({"a": [1, 2]}), device, fmt="csv")
+    assert _is_char_device(device)
+
+
+def test_atomic_writers_write_through_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+
+    def read() -> None:
+        with fifo.open("rb") as handle:
+            received.append(handle.read())
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    write_text(fifo, '{"a": 1}')
+    reader.join(timeout=10)
+    assert received == [b'{"a": 1}']
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_a_link_to_a_file_stays_a_link(tmp_path: Path) -> None:
+    target = tmp_path / "real.json"
+    target.write_text("old", encoding="utf-8")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    write_text(link, "new")
+    assert link.is_symlink()
+    assert target.read_text(encoding="utf-8") == "new"
+
+
+def test_dangling_link_and_folder_are_refused(tmp_path: Path) -> None:
+    link = tmp_path / "dangling.json"
+    link.symlink_to(tmp_path / "missing" / "x.json")
+    with pytest.raises(InputError, match="symbolic link to a missing file"):
+        write_text(link, "x")
+    assert link.is_symlink()
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(loop)
+    with pytest.raises(InputError, match="cannot write"):
+        write_text(loop, "x")
+    with pytest.raises(InputError, match="is a folder"):
+        write_text(tmp_path, "x")
+
+
+@needs_root
+def test_cli_never_replaces_a_device(tmp_path: Path, folders: dict[str, Path]) -> None:
+    html, xlsx, as_json, map_html = (
+        _char_device(tmp_path / name) for name in ("report", "book", "json", "map")
+    )
+    code, output = _invoke("map", "--coverage", folders["coverage"], "--out", map_html)
+    assert code == 0, output
+    code, output = _invoke(
+        "report", "--coverage", folders["coverage"], "--out", html, "--xlsx", xlsx
+    )
+    assert code == 0, output
+    code, output = _invoke("compare", folders["coverage"], folders["plan"], "--json", as_json)
+    assert code == 0, output
+    assert all(_is_char_device(p) for p in (html, xlsx, as_json, map_html))
