@@ -239,3 +239,59 @@ def test_cli_never_replaces_a_device(tmp_path: Path, folders: dict[str, Path]) -
     code, output = _invoke("compare", folders["coverage"], folders["plan"], "--json", as_json)
     assert code == 0, output
     assert all(_is_char_device(p) for p in (html, xlsx, as_json, map_html))
+
+
+# --------------------------------------------------------------------------- inputs in folders
+
+
+def _protected(folders: dict[str, Path]) -> list[tuple[list[str | Path], Path]]:
+    cov, plan = folders["coverage"], folders["plan"]
+    return [
+        (["compare", cov, plan, "--json", cov / "summary.json"], cov / "summary.json"),
+        (["report", "--coverage", cov, "--out", cov / "summary.json"], cov / "summary.json"),
+        (
+            [
+                "report",
+                "--plan",
+                plan,
+                "--out",
+                plan.parent / "r.html",
+                "--xlsx",
+                plan / "plan.csv",
+            ],
+            plan / "plan.csv",
+        ),
+        (["map", "--coverage", cov, "--out", cov / "coverage.csv"], cov / "coverage.csv"),
+    ]
+
+
+def test_outputs_never_overwrite_a_file_of_an_input_folder(folders: dict[str, Path]) -> None:
+    for argv, victim in _protected(folders):
+        before = victim.read_bytes()
+        code, output = _invoke(*argv)
+        assert code == 2, (argv, output)
+        assert "input folder" in output and str(victim) in output
+        assert victim.read_bytes() == before
+
+
+def test_an_input_folder_reached_through_a_link_is_still_protected(
+    tmp_path: Path, folders: dict[str, Path]
+) -> None:
+    link = tmp_path / "cov-link"
+    link.symlink_to(folders["coverage"])
+    before = (folders["coverage"] / "summary.json").read_bytes()
+    code, output = _invoke(
+        "compare", folders["coverage"], folders["plan"], "--json", link / "summary.json"
+    )
+    assert code == 2, output
+    assert (folders["coverage"] / "summary.json").read_bytes() == before
+
+
+def test_a_new_report_inside_an_input_folder_is_allowed(folders: dict[str, Path]) -> None:
+    report = folders["coverage"] / "report.html"
+    try:
+        for _ in range(2):  # the second run replaces the report: it is no input
+            code, output = _invoke("report", "--coverage", folders["coverage"], "--out", report)
+            assert code == 0, output
+    finally:
+        report.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -136,14 +137,32 @@ _OUTPUT_OPTIONS = {
 }
 
 
+#: Files netplan reads (data, tables, scenarios): inside an input folder such a file is
+#: an input, and no output may replace it. Reports, maps and workbooks are never read.
+_READ_SUFFIXES = frozenset(
+    {".csv", ".tsv", ".txt", ".json", ".geojson", ".parquet", ".gpkg", ".toml", ".svg"}
+)
+
+
 def _refuse_overwriting_inputs(kwargs: dict[str, Any]) -> None:
-    """Raise when an output file named on the command line is one of its input files."""
+    """Raise when an output file named on the command line is one of its input files.
+
+    Inputs are the files the command reads: its file arguments, and the data
+    files inside its folder arguments (``--coverage``, ``--plan``, the folders
+    ``compare`` reads, ...). Paths are compared by what they resolve to, so a
+    link or another spelling of an input is refused too.
+    """
     from netplan.errors import InputError, Problem
 
     sources = [
         value
         for name, value in kwargs.items()
         if name not in _OUTPUT_OPTIONS and isinstance(value, Path) and value.is_file()
+    ]
+    folders = [
+        Path(os.path.realpath(value))
+        for name, value in kwargs.items()
+        if name not in _OUTPUT_OPTIONS and isinstance(value, Path) and value.is_dir()
     ]
     for name, option in _OUTPUT_OPTIONS.items():
         target = kwargs.get(name)
@@ -155,6 +174,25 @@ def _refuse_overwriting_inputs(kwargs: dict[str, Any]) -> None:
                     f"is an input of this command; {option} would overwrite it: choose another file"
                 )
                 raise InputError([Problem(str(target), None, None, msg)])
+        resolved = Path(os.path.realpath(target))
+        if resolved.suffix.lower() not in _READ_SUFFIXES:
+            continue
+        for folder in folders:
+            if resolved.is_relative_to(folder) or _inside(target, folder):
+                msg = (
+                    f"is a file of the input folder {folder}; {option} would overwrite it: "
+                    "choose a file outside the folders this command reads"
+                )
+                raise InputError([Problem(str(target), None, None, msg)])
+
+
+def _inside(target: Path, folder: Path) -> bool:
+    """Whether the folder holding ``target`` is ``folder`` or one of its sub-folders (by inode)."""
+    with contextlib.suppress(OSError):
+        for parent in Path(os.path.realpath(target)).parents:
+            if os.path.samefile(parent, folder):
+                return True
+    return False
 
 
 @contextlib.contextmanager
