@@ -8,9 +8,11 @@ inputs, read-only and full file systems, a writer failing midway).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -295,3 +297,126 @@ def test_a_new_report_inside_an_input_folder_is_allowed(folders: dict[str, Path]
             assert code == 0, output
     finally:
         report.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- read-only, full disk
+
+
+def _write_commands(where: Path, folders: dict[str, Path], config: Path) -> list[list[str | Path]]:
+    cov, plan = folders["coverage"], folders["plan"]
+    return [
+        [
+            "coverage",
+            "--demand",
+            folders["demand"],
+            "--sites",
+            folders["sites"],
+            "--config",
+            config,
+            "--out",
+            where / "cov",
+        ],
+        [
+            "optimize",
+            "--demand",
+            folders["demand"],
+            "--sites",
+            folders["sites"],
+            "--config",
+            config,
+            "--out",
+            where / "plan",
+        ],
+        [
+            "report",
+            "--coverage",
+            cov,
+            "--plan",
+            plan,
+            "--out",
+            where / "r.html",
+            "--xlsx",
+            where / "r.xlsx",
+        ],
+        ["map", "--coverage", cov, "--out", where / "map.html"],
+        ["compare", cov, plan, "--json", where / "cmp.json"],
+        ["convert", folders["demand"], where / "ds", "--cells", where / "cells.csv"],
+    ]
+
+
+def _assert_cannot_write(code: int, output: str, argv: list[str | Path]) -> None:
+    assert code == 2, (argv, output)
+    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cannot write" in errors[0], (argv, output)
+    assert "internal error" not in output and "Traceback" not in output
+
+
+@needs_root
+def test_read_only_folder_every_command_exits_2(
+    tmp_path: Path, folders: dict[str, Path], config: Path
+) -> None:
+    with _tmpfs(tmp_path / "ro", read_only=True) as where:
+        for argv in _write_commands(where, folders, config):
+            code, output = _invoke(*argv)
+            _assert_cannot_write(code, output, argv)
+        assert list(where.iterdir()) == []
+
+
+@needs_root
+def test_full_disk_every_command_exits_2_and_leaves_nothing(
+    tmp_path: Path, folders: dict[str, Path], config: Path
+) -> None:
+    with _full_disk(tmp_path / "full") as where:
+        for argv in _write_commands(where, folders, config):
+            code, output = _invoke(*argv)
+            _assert_cannot_write(code, output, argv)
+            assert sorted(p.name for p in where.iterdir()) == ["pad"], argv
+
+
+def test_a_refused_write_is_one_line_even_without_a_mount(
+    tmp_path: Path, folders: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = os.replace
+
+    def full(src: object, dst: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+
+    monkeypatch.setattr(os, "replace", full)
+    code, output = _invoke(
+        "compare", folders["coverage"], folders["plan"], "--json", tmp_path / "c.json"
+    )
+    monkeypatch.setattr(os, "replace", real)
+    _assert_cannot_write(code, output, ["compare"])
+    assert not (tmp_path / "c.json").exists()
+    assert _no_temp_files(tmp_path)
+
+
+@pytest.mark.slow
+@needs_root
+def test_report_xlsx_on_a_full_disk_prints_no_exception_ignored(
+    tmp_path: Path, folders: dict[str, Path]
+) -> None:
+    with _full_disk(tmp_path / "full") as where:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "netplan",
+                "report",
+                "--coverage",
+                str(folders["coverage"]),
+                "--out",
+                str(where / "r.html"),
+                "--xlsx",
+                str(where / "r.xlsx"),
+            ],
+            env={**os.environ, "PYTHONPATH": str(SRC)},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+        assert done.returncode == 2, done.stderr
+        assert "Exception ignored" not in done.stderr
+        assert done.stderr.strip().startswith("error: cannot write")
+        assert sorted(p.name for p in where.iterdir()) == ["pad"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import html
+import io
 import json
 import math
 import re
@@ -1234,9 +1235,21 @@ def _write_xlsx(path: str | Path, context: dict[str, Any], options: Mapping[str,
     book.properties.modified = fixed
     book.properties.creator = "netplan"
     path = Path(path)
+    # Built in memory first: a full disk then fails on one plain write (no half-closed
+    # openpyxl sheet streams left to complain when collected).
+    buffer = io.BytesIO()
+    try:
+        book.save(buffer)
+    except BaseException:
+        for sheet in book.worksheets:  # end the sheets' row streams now, quietly
+            rows = getattr(sheet, "_rows", None)
+            if rows is not None:
+                with contextlib.suppress(Exception):
+                    rows.close()
+        raise
+    data = _normalise_zip(buffer.getvalue())
     with atomic_path(path) as tmp:
-        book.save(tmp)
-        _normalise_zip(tmp)
+        tmp.write_bytes(data)
     return path
 
 
@@ -1260,18 +1273,20 @@ _FIXED_MODIFIED = (
 )
 
 
-def _normalise_zip(path: Path) -> None:
+def _normalise_zip(data: bytes) -> bytes:
     """Rewrite a zip (XLSX) with fixed timestamps so the same content gives the same bytes."""
-    with zipfile.ZipFile(path) as source:
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
         entries = [(info.filename, source.read(info.filename)) for info in source.infolist()]
     fixed = re.compile(rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>")
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
-        for name, data in entries:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for name, content in entries:
             if name == "docProps/core.xml":
-                data = fixed.sub(_FIXED_MODIFIED, data)
+                content = fixed.sub(_FIXED_MODIFIED, content)
             info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(info, data)
+            target.writestr(info, content)
+    return out.getvalue()
 
 
 def write_report(

@@ -11,6 +11,7 @@ and the error's exit code (2 for bad input, 3 for an infeasible model); with
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import sys
@@ -115,6 +116,10 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
                 _print_warnings(caught)
                 if state.debug:
                     raise
+                environment = _environment_error(exc)
+                if environment is not None:  # the system refused: not a bug in netplan
+                    err_console.print(f"error: {environment}", markup=False)
+                    raise typer.Exit(2) from None
                 err_console.print(
                     f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in "
                     "netplan: run again with --debug before the command and report the traceback",
@@ -125,6 +130,23 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
         return result
 
     return wrapper
+
+
+#: System errors that come from the machine (disk full, read-only, permissions), not from
+#: netplan: the CLI reports them in one line with exit code 2.
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+_ACCESS_ERRNOS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.ELOOP, errno.EISDIR, errno.ENOTDIR}
+)
+
+
+def _environment_error(exc: BaseException) -> str | None:
+    """Return the one-line message for an error the system raised, or ``None`` (a bug)."""
+    if not isinstance(exc, OSError) or exc.errno not in _WRITE_ERRNOS | _ACCESS_ERRNOS:
+        return None
+    verb = "write" if exc.errno in _WRITE_ERRNOS else "access"
+    name = exc.filename if exc.filename is not None else "a file"
+    return f"cannot {verb} {name}: {exc.strerror or exc}"
 
 
 #: Parameters naming files a command writes, and their option names.
