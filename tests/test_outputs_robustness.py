@@ -28,6 +28,7 @@ from netplan.config import scenario_from_dict
 from netplan.coverage import coverage_from_points
 from netplan.errors import InputError
 from netplan.io import (
+    output_set,
     write_frame,
     write_text,
 )
@@ -116,6 +117,20 @@ def _tree(folder: Path) -> dict[str, bytes]:
 
 def _no_temp_files(folder: Path) -> bool:
     return not [p for p in folder.rglob(".*") if ".netplan-" in p.name or ".tmp" in p.name]
+
+
+def _python(*argv: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    return subprocess.Popen(
+        [sys.executable, "-c", *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def _dead_pid() -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True
+    )
+    return int(done.stdout)
 
 
 needs_root = pytest.mark.skipif(not ROOT, reason="needs root (mknod, mount)")
@@ -420,3 +435,84 @@ def test_report_xlsx_on_a_full_disk_prints_no_exception_ignored(
         assert "Exception ignored" not in done.stderr
         assert done.stderr.strip().startswith("error: cannot write")
         assert sorted(p.name for p in where.iterdir()) == ["pad"]
+
+
+# --------------------------------------------------------------------------- one command, one set
+
+
+def test_report_workbook_failing_leaves_the_old_report(
+    tmp_path: Path, folders: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    html, xlsx = tmp_path / "r.html", tmp_path / "r.xlsx"
+    html.write_text("old", encoding="utf-8")
+    xlsx.write_bytes(b"old")
+
+    def full(self: object, filename: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("openpyxl.Workbook.save", full)
+    code, output = _invoke(
+        "report", "--coverage", folders["coverage"], "--out", html, "--xlsx", xlsx
+    )
+    assert code == 2, output
+    assert html.read_text(encoding="utf-8") == "old"
+    assert xlsx.read_bytes() == b"old"
+    assert _no_temp_files(tmp_path)
+
+
+def test_convert_cells_failing_leaves_no_dataset(
+    tmp_path: Path, folders: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "cells.csv"))
+
+    monkeypatch.setattr("netplan.cli.convert.write_frame", broken)
+    code, output = _invoke(
+        "convert", folders["demand"], tmp_path / "ds", "--cells", tmp_path / "cells.csv"
+    )
+    assert code == 2, output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_convert_with_cells_writes_both(tmp_path: Path, folders: dict[str, Path]) -> None:
+    code, output = _invoke(
+        "convert", folders["demand"], tmp_path / "ds", "--cells", tmp_path / "cells.csv"
+    )
+    assert code == 0, output
+    assert (tmp_path / "ds" / "_netplan_dataset.json").exists() or any(
+        (tmp_path / "ds").glob("*.json")
+    )
+    assert pd.read_csv(tmp_path / "cells.csv")["weight"].sum() == pytest.approx(
+        _demand()["weight"].sum()
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cells.csv", "ds"]
+
+
+def test_output_set_is_all_or_nothing(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("old a", encoding="utf-8")
+    with pytest.raises(RuntimeError), output_set():
+        write_text(tmp_path / "a.txt", "new a")
+        write_text(tmp_path / "b.txt", "new b")
+        raise RuntimeError
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+    assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "old a"
+    with output_set():
+        write_text(tmp_path / "a.txt", "new a")
+        assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "old a"  # not yet
+    assert (tmp_path / "a.txt").read_text(encoding="utf-8") == "new a"
+
+
+def test_temp_files_of_a_killed_run_are_cleaned_by_the_next(tmp_path: Path) -> None:
+    victim = _python(
+        "import os, sys\n"
+        "from netplan.io import atomic_path\n"
+        "with atomic_path(sys.argv[1]) as tmp:\n"
+        "    tmp.write_text('half')\n"
+        "    os.kill(os.getpid(), 9)\n",
+        str(tmp_path / "report.xlsx"),
+    )
+    victim.communicate(timeout=120)
+    assert victim.returncode == -9
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report.")]
+    write_text(tmp_path / "report.html", "new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]

@@ -43,7 +43,7 @@ from scipy.spatial import cKDTree
 from netplan.config import Scenario
 from netplan.errors import InputError, Problem
 from netplan.i18n import STRINGS, check_lang, text
-from netplan.io import atomic_path, write_text
+from netplan.io import atomic_path, output_set, staged, write_text
 from netplan.maps import CoverageLike, PlanLike
 from netplan.reach import km_from_chord, unit_xyz
 
@@ -1295,11 +1295,16 @@ def write_report(
     xlsx: str | Path | None = None,
     **options: Any,
 ) -> dict[str, Path]:
-    """Write the HTML report (and the XLSX when ``xlsx`` is given); return the paths."""
+    """Write the HTML report (and the XLSX when ``xlsx`` is given); return the paths.
+
+    The files are one set (:func:`netplan.io.output_set`): if the workbook
+    cannot be written, the HTML report is not replaced either.
+    """
     context = report_context(**options)  # computed once for both files
-    paths = {"report": write_text(out, _render_html(context))}
-    if xlsx is not None:
-        paths["xlsx"] = _write_xlsx(xlsx, context, options)
+    with output_set():  # both files new, or both as they were
+        paths = {"report": write_text(out, _render_html(context))}
+        if xlsx is not None:
+            paths["xlsx"] = _write_xlsx(xlsx, context, options)
     return paths
 
 
@@ -1346,7 +1351,7 @@ def report_pdf(html_path: str | Path, pdf_path: str | Path, *, timeout: float = 
             "(Debian/Ubuntu: apt-get install chromium); or print the HTML report from a browser"
         )
         raise InputError(msg)
-    source = Path(html_path).resolve()
+    source = staged(html_path).resolve()  # the report may still be staged in an output set
     with atomic_path(pdf_path) as tmp, tempfile.TemporaryDirectory() as profile:
         command = [
             browser,

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from netplan.cli._app import app, command, console, reading_outputs, scenario_from_option
 from netplan.config import Scenario, load_scenario
-from netplan.io import write_text
+from netplan.io import output_set, write_text
 from netplan.report import (
     compare_outputs,
     read_coverage_outputs,
@@ -118,7 +118,7 @@ def report_command(
     if map_file is not None:
         map_href = Path(os.path.relpath(map_file.resolve(), out.resolve().parent)).as_posix()
     scenario = _scenario(config)
-    with reading_outputs(coverage, plan, scores, frontier, compare_with):
+    with output_set(), reading_outputs(coverage, plan, scores, frontier, compare_with):
         coverage_outputs = read_coverage_outputs(coverage) if coverage is not None else None
         plan_outputs = read_plan_outputs(plan) if plan is not None else None
         comparison = None
@@ -138,8 +138,8 @@ def report_command(
             lang=lang.value,
             map_href=map_href,
         )
-    if pdf is not None:
-        paths["pdf"] = report_pdf(paths["report"], pdf)
+        if pdf is not None:  # one set: report, workbook and PDF all new, or all as they were
+            paths["pdf"] = report_pdf(paths["report"], pdf)
     for name, path in paths.items():
         console.print(f"{name}: {path}", markup=False)
 
