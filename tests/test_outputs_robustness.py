@@ -28,6 +28,7 @@ from netplan.config import scenario_from_dict
 from netplan.coverage import coverage_from_points
 from netplan.errors import InputError
 from netplan.io import (
+    output_folder,
     output_set,
     write_frame,
     write_text,
@@ -312,6 +313,121 @@ def test_a_new_report_inside_an_input_folder_is_allowed(folders: dict[str, Path]
             assert code == 0, output
     finally:
         report.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- two runs, one folder
+
+_WRITER = """
+import os, sys, time
+from pathlib import Path
+from netplan.io import output_folder, write_text
+out, tag, delay = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+real = os.replace
+def slow(source, target):  # slow moves into the folder: runs overlap while moving
+    real(source, target)
+    if Path(target).parent == out:
+        time.sleep(delay)
+os.replace = slow
+(out.parent / f"ready-{tag}").touch()
+while len(list(out.parent.glob("ready-*"))) < 2:  # start together
+    time.sleep(0.01)
+with output_folder(out, owned=["*.txt"]) as folder:
+    for name in ("a.txt", "b.txt", "c.txt"):
+        write_text(folder.stage / name, tag)
+print("done", tag)
+"""
+
+
+def test_two_processes_writing_one_folder_leave_one_complete_set(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    runs = [_python(_WRITER, str(out), tag, delay) for tag, delay in (("a", "0.5"), ("b", "0.05"))]
+    results = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], results
+    contents = {p.name: p.read_text(encoding="utf-8") for p in out.iterdir()}
+    assert sorted(contents) == ["a.txt", "b.txt", "c.txt"]
+    assert len(set(contents.values())) == 1, contents  # one run's set, never a mix
+
+
+_HOLDER = """
+import sys, time
+from pathlib import Path
+from netplan.io import folder_lock
+with folder_lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    time.sleep(30)
+"""
+
+
+def test_a_folder_in_use_is_refused_after_waiting(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = _python(_HOLDER, str(out))
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == b"locked"
+        with (
+            pytest.raises(InputError, match="in use by another netplan run"),
+            output_folder(out, owned=["*.txt"], wait=0.2) as folder,
+        ):
+            write_text(folder.stage / "a.txt", "x")
+        assert list(out.iterdir()) == []
+    finally:
+        holder.kill()
+        holder.communicate()
+    with output_folder(out, owned=["*.txt"], wait=5) as folder:  # the kill freed the lock
+        write_text(folder.stage / "a.txt", "x")
+    assert (out / "a.txt").read_text(encoding="utf-8") == "x"
+
+
+def test_a_run_killed_while_moving_its_set_in_is_finished_by_the_next(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.txt").write_text("new", encoding="utf-8")  # moved before the kill
+    (out / "b.txt").write_text("old", encoding="utf-8")
+    stage = out / f".netplan-staging-{_dead_pid()}-abc"
+    stage.mkdir()
+    (stage / "b.txt").write_text("new", encoding="utf-8")
+    (stage / ".netplan-complete").touch()
+    with output_folder(out, owned=["*.txt"]) as folder:
+        assert (out / "b.txt").read_text(encoding="utf-8") == "new"  # finished first
+        write_text(folder.stage / "c.txt", "newer")
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "b.txt", "c.txt"]
+
+
+@pytest.mark.slow
+def test_two_coverage_runs_into_one_folder(
+    tmp_path: Path, folders: dict[str, Path], config: Path
+) -> None:
+    out = tmp_path / "cov"
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    argv = [sys.executable, "-m", "netplan", "coverage", "--demand", str(folders["demand"])]
+    runs = [
+        subprocess.Popen(
+            [
+                *argv,
+                "--sites",
+                str(folders["sites"]),
+                "--config",
+                str(config),
+                "--out",
+                str(out),
+                "--format",
+                fmt,
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for fmt in ("csv", "csv")
+    ]
+    results = [run.communicate(timeout=600) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], results
+    assert sorted(p.name for p in out.iterdir()) == [
+        "blindspots.geojson",
+        "coverage.csv",
+        "summary.json",
+    ]
+    assert _no_temp_files(out)
 
 
 # --------------------------------------------------------------------------- read-only, full disk

@@ -1449,12 +1449,81 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+#: Written into a staging folder once all its files are complete: the move may begin.
+_STAGE_COMPLETE = ".netplan-complete"
+
+
+def _move_stage(stage: Path, out: Path) -> None:
+    """Move every entry of ``stage`` into ``out`` (one rename each; folders swapped whole)."""
+    for entry in sorted(stage.iterdir()):
+        if entry.name == _STAGE_COMPLETE or entry.name.startswith(".old-"):
+            continue
+        target = out / entry.name
+        if entry.is_dir() and target.is_dir():
+            old = stage / f".old-{entry.name}"
+            if old.exists():
+                shutil.rmtree(old, ignore_errors=True)
+            os.replace(target, old)
+            os.replace(entry, target)
+        else:
+            os.replace(entry, target)
+
+
 def _remove_dead_stages(folder: Path) -> None:
-    """Remove staging folders left by runs that were killed (their process is gone)."""
+    """Finish or remove staging folders left by runs that were killed (their process is gone).
+
+    A run killed while moving its complete set into place is finished (its
+    remaining files moved in), so the folder holds that run's whole set; a
+    run killed earlier leaves the folder as it was and its stage is removed.
+    """
     for entry in folder.glob(f"{STAGING_PREFIX}*"):
         pid_text = entry.name[len(STAGING_PREFIX) :].split("-", 1)[0]
         if entry.is_dir() and pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            if (entry / _STAGE_COMPLETE).exists():
+                with contextlib.suppress(OSError):
+                    _move_stage(entry, folder)
             shutil.rmtree(entry, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def folder_lock(
+    folder: Path, *, option: str = "--out", wait: float | None = None
+) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (an existing folder) for the block.
+
+    Another netplan run writing the same folder waits for the lock (up to
+    ``wait`` seconds, :data:`LOCK_WAIT_SECONDS` by default) and then fails
+    with an :class:`~netplan.errors.InputError` saying the folder is in use.
+    The lock is the system's (``flock`` on the folder): it ends with the
+    process, so a killed run never leaves the folder locked.
+    """
+    import fcntl
+    import time
+
+    wait = LOCK_WAIT_SECONDS if wait is None else wait
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise cannot_write(folder, exc) from None
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    msg = (
+                        f"{folder}: the folder is in use by another netplan run (waited "
+                        f"{wait:g} s); wait for it to finish or choose another folder for {option}"
+                    )
+                    raise InputError(msg) from None
+                time.sleep(0.05)
+            except OSError:  # a file system without locks: write unlocked
+                break
+        yield
+    finally:
+        os.close(fd)
 
 
 def check_output_folder(
@@ -1534,7 +1603,12 @@ def check_output_folder(
 
 @contextlib.contextmanager
 def output_folder(
-    out: str | Path, *, owned: Iterable[str] = (), force: bool = False, option: str = "--out"
+    out: str | Path,
+    *,
+    owned: Iterable[str] = (),
+    force: bool = False,
+    option: str = "--out",
+    wait: float | None = None,
 ) -> Iterator[OutputFolder]:
     """Stage a command's output files and move them into ``out`` together at the end.
 
@@ -1544,12 +1618,20 @@ def output_folder(
     ``out`` never holds half-written files. If the block raises, is
     interrupted (Ctrl-C) or the process is killed, ``out`` keeps its previous
     outputs untouched; the staging folder is removed at once, or (after a
-    kill) by the next run writing to ``out``.
+    kill) by the next run writing to ``out`` (a run killed while moving its
+    complete set in is finished by that next run instead).
+
+    The folder is locked while files are staged and moved (see
+    :func:`folder_lock`): two runs writing the same folder take turns, so it
+    always holds one run's complete set, never a mix.
 
     Parameters
     ----------
     out, owned, force, option
         As for :func:`check_output_folder`, which is called first.
+    wait
+        Seconds to wait for another run writing ``out`` (default
+        :data:`LOCK_WAIT_SECONDS`).
 
     Yields
     ------
@@ -1563,23 +1645,32 @@ def output_folder(
     """
     out = check_output_folder(out, owned=owned, force=force, option=option)
     created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    _remove_dead_stages(out)
-    stage = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out))
-    done = False
     try:
-        yield OutputFolder(out, stage)
-        for entry in sorted(stage.iterdir()):
-            target = out / entry.name
-            if entry.is_dir() and target.is_dir():
-                old = stage / f".old-{entry.name}"
-                os.replace(target, old)
-                os.replace(entry, target)
-            else:
-                os.replace(entry, target)
-        done = True
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(out, exc) from None
+    outer = list(_ACTIVE_SETS)  # files staged here are moved by this block, not by a set
+    _ACTIVE_SETS.clear()
+    done = False
+    stage: Path | None = None
+    try:
+        with folder_lock(out, option=option, wait=wait):
+            try:
+                _remove_dead_stages(out)
+                stage = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out))
+            except OSError as exc:
+                raise cannot_write(out, exc) from None
+            yield OutputFolder(out, stage)
+            try:
+                (stage / _STAGE_COMPLETE).touch()
+                _move_stage(stage, out)
+            except OSError as exc:
+                raise cannot_write(out, exc) from None
+            done = True
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        _ACTIVE_SETS[:] = outer
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
         if created and not done:  # a failed first run leaves no empty folder behind
             with contextlib.suppress(OSError):
                 out.rmdir()
