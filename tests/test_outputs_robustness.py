@@ -8,7 +8,9 @@ inputs, read-only and full file systems, a writer failing midway).
 from __future__ import annotations
 
 import contextlib
+import csv
 import errno
+import io
 import os
 import stat
 import subprocess
@@ -21,6 +23,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from netplan.cli import app
@@ -28,6 +32,9 @@ from netplan.config import scenario_from_dict
 from netplan.coverage import coverage_from_points
 from netplan.errors import InputError
 from netplan.io import (
+    FORMULA_STARTS,
+    csv_quoting,
+    csv_safe,
     output_folder,
     output_set,
     write_frame,
@@ -632,3 +639,211 @@ def test_temp_files_of_a_killed_run_are_cleaned_by_the_next(tmp_path: Path) -> N
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".report.")]
     write_text(tmp_path / "report.html", "new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+
+
+# --------------------------------------------------------------------------- CSV injection
+
+
+def _csv_cells(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def test_csv_text_cells_that_are_formulas_are_neutralised(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "id": ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx", "ok", "-12.5"],
+            "weight": [-1.5, 2.0, -3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
+            "=name": ["a"] * 8,
+        }
+    )
+    path = write_frame(frame, tmp_path / "t.csv")
+    rows = _csv_cells(path)
+    assert rows[0] == ["id", "weight", "'=name"]
+    assert [r[0] for r in rows[1:]] == [
+        "'=1+1",
+        "'+cmd|' /C calc'!A0",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tx",
+        "'\rx",
+        "ok",
+        "-12.5",
+    ]
+    assert [r[1] for r in rows[1:]][:3] == ["-1.5", "2", "-3"]  # numbers stay numbers
+
+
+def test_plan_and_coverage_csv_carry_no_formula(tmp_path: Path, folders: dict[str, Path]) -> None:
+    rows = _csv_cells(folders["plan"] / "plan.csv")
+    names = [row[rows[0].index("name")] for row in rows[1:]]
+    assert '\'=HYPERLINK("http://x")' in names and "'-station two" in names
+    for path in (folders["plan"] / "plan.csv", folders["coverage"] / "coverage.csv"):
+        for row in _csv_cells(path):
+            for cell in row:
+                assert not cell.startswith(FORMULA_STARTS) or _number(cell), (path, cell)
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_csv_safe_leaves_ordinary_frames_alone() -> None:
+    frame = pd.DataFrame({"id": ["a", "b"], "x": [-1.0, 2.0], "n": [None, None]})
+    assert csv_safe(frame) is frame
+
+
+# --------------------------------------------------------------------------- fuzzing
+
+_KINDS = ("missing", "nested", "file", "link", "dangling", "folder", "fifo", "device")
+
+
+def _make_target(base: Path, kind: str) -> Path:
+    path = base / "target.csv"
+    if kind == "nested":
+        return base / "new" / "deeper" / "target.csv"
+    if kind == "file":
+        path.write_text("old", encoding="utf-8")
+    elif kind == "link":
+        (base / "real.csv").write_text("old", encoding="utf-8")
+        path.symlink_to(base / "real.csv")
+    elif kind == "dangling":
+        path.symlink_to(base / "nowhere.csv")
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        if not ROOT:
+            return base / "target.csv"
+        _char_device(path)
+    return path
+
+
+def _drain(path: Path) -> threading.Thread:
+    def read() -> None:
+        with contextlib.suppress(OSError), path.open("rb") as handle:
+            handle.read()
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    kind=st.sampled_from(_KINDS),
+    cells=st.lists(st.one_of(_TEXT, st.floats(allow_nan=False, width=32)), min_size=1, max_size=6),
+    fail=st.booleans(),
+)
+def test_fuzz_output_paths(
+    tmp_path_factory: pytest.TempPathFactory, kind: str, cells: list[object], fail: bool
+) -> None:
+    """Whatever the target, a write succeeds as asked or fails in one line; nothing is lost."""
+    base = tmp_path_factory.mktemp("fuzz")
+    path = _make_target(base, kind)
+    mode = os.lstat(path).st_mode if os.path.lexists(path) else None
+    before = path.read_bytes() if kind in ("file", "link") else None
+    reader = _drain(path) if kind == "fifo" else None
+    frame = pd.DataFrame({"value": pd.Series(cells, dtype=object)})
+    try:
+        with output_set():
+            write_frame(frame, path, fmt="csv")
+            if fail:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    except InputError as exc:
+        assert kind in ("dangling", "folder"), exc
+        assert "\n" not in str(exc)
+    except OSError:
+        assert fail
+        if before is not None:
+            assert path.read_bytes() == before  # the failed set replaced nothing
+    else:
+        assert not fail
+        if kind in ("missing", "nested", "file", "link"):
+            rows = _csv_cells(path)[1:]
+            assert len(rows) == len(cells)
+            for row, cell in zip(rows, cells, strict=True):
+                if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) and not _plain(cell):
+                    assert row[0] == "'" + cell
+    finally:
+        if reader is not None:
+            if reader.is_alive():  # unblock a reader left waiting (never block on no reader)
+                with contextlib.suppress(OSError):
+                    os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            reader.join(timeout=5)
+    if mode is not None and kind in ("fifo", "device", "link", "folder", "dangling"):
+        assert stat.S_IFMT(os.lstat(path).st_mode) == stat.S_IFMT(mode)  # never replaced
+    assert _no_temp_files(base)
+
+
+def _plain(text: str) -> bool:
+    if text != text.strip():
+        return False
+    try:
+        return bool(np.isfinite(float(text)))
+    except ValueError:
+        return False
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            _TEXT, st.integers(-(10**6), 10**6), st.floats(allow_nan=False, allow_infinity=False)
+        ),
+        max_size=20,
+    )
+)
+def test_fuzz_csv_cells_are_never_formulas(cells: list[object]) -> None:
+    """Every text cell read back is safe, and removing the added quote gives the original."""
+    frame = pd.DataFrame({"v": pd.Series(cells, dtype=object)})
+    buffer = io.StringIO()
+    safe = csv_safe(frame)
+    safe.to_csv(buffer, index=False, lineterminator="\n", quoting=csv_quoting(safe))
+    buffer.seek(0)
+    rows = list(csv.reader(buffer))[1:]
+    for row, cell in zip(rows, cells, strict=True):
+        text = row[0] if row else ""
+        if isinstance(cell, str):
+            if text.startswith("'") and cell.startswith(FORMULA_STARTS):
+                assert text[1:] == cell
+            else:
+                assert not text.startswith(FORMULA_STARTS) or _plain(text) or text == ""
+        elif isinstance(cell, (int, float)):
+            assert float(text) == pytest.approx(float(cell))
+
+
+@needs_root
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(size=st.integers(1, 200_000), n_files=st.integers(1, 4), fail_at=st.integers(0, 4))
+def test_fuzz_full_disk_sets(
+    tmp_path_factory: pytest.TempPathFactory, size: int, n_files: int, fail_at: int
+) -> None:
+    """On a small file system, a set of files is written whole or not at all, in one line."""
+    base = tmp_path_factory.mktemp("disk")
+    with _tmpfs(base / "m", size_kb=128) as where:
+        (where / "keep.txt").write_text("old", encoding="utf-8")
+        try:
+            with output_set():
+                for i in range(n_files):
+                    write_text(where / f"f{i}.txt", "x" * size)
+                    if i == fail_at:
+                        write_text(where / "keep.txt", "new")
+        except InputError as exc:
+            assert str(exc).startswith("cannot write")
+            assert sorted(p.name for p in where.iterdir()) == ["keep.txt"]
+            assert (where / "keep.txt").read_text(encoding="utf-8") == "old"
+        else:
+            names = sorted(p.name for p in where.iterdir())
+            assert names == sorted(["keep.txt", *(f"f{i}.txt" for i in range(n_files))])

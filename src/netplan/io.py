@@ -55,6 +55,7 @@ __all__ = [
     "PointKind",
     "atomic_path",
     "check_output_folder",
+    "csv_safe",
     "detect_encoding",
     "output_folder",
     "parse_number",
@@ -1684,7 +1685,8 @@ def write_frame(
     Outputs are deterministic (same frame → same bytes): CSV with ``lon``/``lat``
     columns (EPSG:4326) instead of geometry (plus ``wkt`` for non-point
     geometries), GeoJSON/GeoPackage through pyogrio, Parquet
-    without pandas' index.
+    without pandas' index. In CSV, text that a spreadsheet would run as a
+    formula is neutralised (see :func:`csv_safe`).
 
     Parameters
     ----------
@@ -1708,7 +1710,14 @@ def write_frame(
         raise ValueError(msg)
     with atomic_path(path) as tmp:
         if fmt == "csv":
-            _csv_frame(gdf).to_csv(tmp, index=False, lineterminator="\n", float_format="%.10g")
+            frame = csv_safe(_csv_frame(gdf))
+            frame.to_csv(
+                tmp,
+                index=False,
+                lineterminator="\n",
+                float_format="%.10g",
+                quoting=csv_quoting(frame),
+            )
         elif fmt == "parquet":
             gdf.to_parquet(tmp, index=False)
         else:
@@ -1723,6 +1732,88 @@ def write_frame(
             if driver == "GPKG":
                 _strip_gpkg_timestamps(tmp)
     return path
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_plain_number(text: str) -> bool:
+    """Whether a spreadsheet reads ``text`` as a number (``-12.5``, ``+3``, ``-1e5``)."""
+    if text != text.strip():
+        return False
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def csv_safe_text(value: Any) -> Any:
+    """Return ``value`` with a leading ``'`` if it is text a spreadsheet would run as a formula.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+    gets a leading apostrophe (the OWASP advice against CSV injection), so
+    Excel, LibreOffice and WPS show it as text instead of evaluating it. Text
+    that is a plain number (``-12.5``) and every non-text value pass unchanged.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _is_plain_number(value):
+        return "'" + value
+    return value
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with its text cells and column names made safe for spreadsheets.
+
+    Applies :func:`csv_safe_text` to every text cell and column name; number
+    columns are untouched (a negative number stays a number). Returns
+    ``frame`` itself when nothing needs changing, so ordinary outputs are
+    written exactly as before.
+    """
+    changed: dict[Any, pd.Series] = {}
+    for position in range(frame.shape[1]):
+        series = frame.iloc[:, position]
+        if not (
+            series.dtype == object or isinstance(series.dtype, pd.StringDtype | pd.CategoricalDtype)
+        ):
+            continue
+        try:
+            starts = series.astype(object).str.startswith(FORMULA_STARTS, na=False)
+        except AttributeError:  # no text in the column at all
+            continue
+        starts = starts.astype(bool)
+        if not starts.any():
+            continue
+        values = series.astype(object).copy()
+        values[starts] = values[starts].map(csv_safe_text)
+        changed[position] = values
+    names = [csv_safe_text(c) if isinstance(c, str) else c for c in frame.columns]
+    if not changed and names == list(frame.columns):
+        return frame
+    out = frame.copy()
+    for position, values in changed.items():
+        out.isetitem(position, values.to_numpy(dtype=object))
+    out.columns = pd.Index(names)
+    return out
+
+
+def csv_quoting(frame: pd.DataFrame) -> Literal[0, 2]:
+    """Return the :mod:`csv` quoting that keeps ``frame``'s rows whole.
+
+    Python's CSV writer quotes a cell holding a line feed but not one holding
+    a lone carriage return, which a spreadsheet (and :mod:`csv`) then reads as
+    a line break. Such a frame is written with every text cell quoted; any
+    other frame as usual (minimal quoting), byte for byte as before.
+    """
+    for position in range(frame.shape[1]):
+        series = frame.iloc[:, position]
+        if series.dtype != object and not isinstance(series.dtype, pd.StringDtype):
+            continue
+        try:
+            if series.astype(object).str.contains("\r", regex=False, na=False).any():
+                return 2  # csv.QUOTE_NONNUMERIC
+        except AttributeError:
+            continue
+    return 0  # csv.QUOTE_MINIMAL
 
 
 def _csv_frame(gdf: gpd.GeoDataFrame | pd.DataFrame) -> pd.DataFrame:

@@ -74,7 +74,14 @@ from netplan.coverage import (
 )
 from netplan.demand import h3_from_partials, h3_partials
 from netplan.errors import ConfigError, InputError, InputWarning, Problem
-from netplan.io import OUTPUT_FORMATS, PointKind, atomic_path, write_text
+from netplan.io import (
+    OUTPUT_FORMATS,
+    PointKind,
+    atomic_path,
+    csv_quoting,
+    csv_safe,
+    write_text,
+)
 from netplan.stream import (
     DEFAULT_CHUNK_ROWS,
     convert_to_geoparquet,
@@ -197,12 +204,14 @@ def _write_points(points: pd.DataFrame, path: Path, fmt: str) -> Path:
         if fmt == "csv":
             with tmp.open("w", encoding="utf-8", newline="") as handle:
                 for start in range(0, max(len(points), 1), _WRITE_ROWS):
-                    points.iloc[start : start + _WRITE_ROWS].to_csv(
+                    piece = csv_safe(points.iloc[start : start + _WRITE_ROWS])
+                    piece.to_csv(
                         handle,
                         index=False,
                         header=start == 0,
                         lineterminator="\n",
                         float_format="%.10g",
+                        quoting=csv_quoting(piece),
                     )
         elif fmt == "parquet":
             _write_geoparquet_pieces(_point_pieces(points), tmp)
