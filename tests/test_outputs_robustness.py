@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -694,6 +695,42 @@ def _number(text: str) -> bool:
 def test_csv_safe_leaves_ordinary_frames_alone() -> None:
     frame = pd.DataFrame({"id": ["a", "b"], "x": [-1.0, 2.0], "n": [None, None]})
     assert csv_safe(frame) is frame
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_pdf_dates_are_fixed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from netplan.report import fix_pdf_dates
+
+    body = (
+        b"%PDF-1.4\n1 0 obj <</Creator (x) /CreationDate (D:20261202234948+08'00') "
+        b"/ModDate (D:20261203010203+00'00')>> endobj\nxref\n"
+    )
+    fixed = fix_pdf_dates(body)
+    assert len(fixed) == len(body)  # cross-reference offsets stay valid
+    assert b"/CreationDate (D:20000101000000+00'00')" in fixed
+    assert b"/ModDate (D:20000101000000+00'00')" in fixed
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert b"(D:20231114221320+00'00')" in fix_pdf_dates(body)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not any(Path(p, "chromium").exists() for p in os.environ.get("PATH", "").split(os.pathsep)),
+    reason="no Chromium",
+)
+def test_report_pdf_is_byte_identical_on_rerun(tmp_path: Path, folders: dict[str, Path]) -> None:
+    pdfs = []
+    for run in range(2):
+        pdf = tmp_path / f"r{run}.pdf"
+        code, output = _invoke(
+            "report", "--coverage", folders["coverage"], "--out", tmp_path / "r.html", "--pdf", pdf
+        )
+        assert code == 0, output
+        pdfs.append(pdf.read_bytes())
+        time.sleep(1.1)  # a different second: the old dates would differ
+    assert pdfs[0] == pdfs[1]
 
 
 # --------------------------------------------------------------------------- fuzzing

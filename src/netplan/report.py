@@ -1335,6 +1335,10 @@ def report_pdf(html_path: str | Path, pdf_path: str | Path, *, timeout: float = 
     timeout
         Seconds to wait for the browser.
 
+    The PDF's creation and modification dates are fixed (to
+    ``SOURCE_DATE_EPOCH`` when set, else 2000-01-01 as in the workbook), so the
+    same report gives the same bytes.
+
     Raises
     ------
     InputError
@@ -1374,4 +1378,37 @@ def report_pdf(html_path: str | Path, pdf_path: str | Path, *, timeout: float = 
         if not tmp.is_file() or tmp.stat().st_size == 0:
             msg = f"{source}: Chromium wrote no PDF"
             raise InputError(msg)
+        tmp.write_bytes(fix_pdf_dates(tmp.read_bytes()))
     return Path(pdf_path)
+
+
+_PDF_DATE = re.compile(rb"/(CreationDate|ModDate) ?\(D:(\d{4,14})([^)]*)\)")
+
+
+def fixed_timestamp() -> datetime.datetime:
+    """Return the date written into reports: ``SOURCE_DATE_EPOCH`` if set, else 2000-01-01 UTC."""
+    import os
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC)
+    return datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+
+
+def fix_pdf_dates(data: bytes) -> bytes:
+    """Return a PDF with its creation and modification dates set to :func:`fixed_timestamp`.
+
+    Dates are replaced in place with text of the same length, so the file's
+    cross-reference offsets stay valid.
+    """
+    stamp = fixed_timestamp().strftime("%Y%m%d%H%M%S").encode()
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        digits = stamp[: len(match.group(2))]
+        zone = match.group(3)
+        if re.fullmatch(rb"[+-]\d\d'\d\d'?", zone):
+            zone = b"+00'00'"[: len(zone)]
+        head = match.group(0)[: match.start(2) - match.start(0)]
+        return head + digits + zone + b")"
+
+    return _PDF_DATE.sub(replace, data)
