@@ -480,6 +480,18 @@ def _write_commands(where: Path, folders: dict[str, Path], config: Path) -> list
         ["map", "--coverage", cov, "--out", where / "map.html"],
         ["compare", cov, plan, "--json", where / "cmp.json"],
         ["convert", folders["demand"], where / "ds", "--cells", where / "cells.csv"],
+        [
+            "score",
+            "--demand",
+            folders["demand"],
+            "--sites",
+            folders["sites"],
+            "--config",
+            config,
+            "--out",
+            where / "scores",
+        ],
+        ["candidates", "--demand", folders["demand"], "--n", "2", "--out", where / "cand.csv"],
     ]
 
 
