@@ -23,6 +23,7 @@ import codecs
 import contextlib
 import csv
 import io as _io
+import math
 import os
 import re
 import shutil
@@ -59,6 +60,7 @@ __all__ = [
     "check_input_file",
     "check_output_folder",
     "clean_matrix",
+    "csv_safe",
     "detect_encoding",
     "display_name",
     "numbers_from_cells",
@@ -1617,13 +1619,181 @@ def clean_matrix(frame: pd.DataFrame, name: str, row_offset: int) -> pd.DataFram
 # --------------------------------------------------------------------------- writing
 
 
+#: Marks the temporary files netplan writes beside a target
+#: (``.<stem>.netplan-<pid>-<random>.tmp<suffix>``).
+_TEMP_NAME = re.compile(r"\.netplan-(\d+)-[a-z0-9_]+\.tmp")
+
+#: Folders written through rather than replaced (devices and the ``/dev/fd`` streams).
+_WRITE_THROUGH_ROOTS = ("/dev/", "/proc/")
+
+#: The :func:`output_set` blocks active in this process, innermost last.
+_ACTIVE_SETS: list[_OutputSet] = []
+
+#: Seconds a writer waits for a folder another netplan run is writing (see :func:`output_folder`).
+LOCK_WAIT_SECONDS = 300.0
+
+
+def cannot_write(path: str | Path, exc: OSError) -> InputError:
+    """Return the one-line error for an output that the system refused to write.
+
+    Parameters
+    ----------
+    path
+        The output as the user named it.
+    exc
+        The error the system raised (no space left, read-only folder, ...).
+
+    Returns
+    -------
+    InputError
+        ``cannot write <path>: <reason>`` (exit code 2 in the CLI).
+    """
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return InputError(f"cannot write {path}: {reason}")
+
+
+class _OutputSet:
+    """Files written by one command, moved into place together (see :func:`output_set`)."""
+
+    def __init__(self) -> None:
+        self.commits: list[tuple[Path, Path, Callable[[], None]]] = []
+        self.cleanups: list[Callable[[], None]] = []
+
+    def staged(self, path: Path) -> Path | None:
+        for target, tmp, _ in self.commits:
+            if target == path:
+                return tmp
+        return None
+
+
+def _current_set() -> _OutputSet | None:
+    return _ACTIVE_SETS[-1] if _ACTIVE_SETS else None
+
+
+@contextlib.contextmanager
+def output_set() -> Iterator[None]:
+    """Make the files written inside the block one set: all new, or all as before.
+
+    Every :func:`atomic_path` (so :func:`write_text`, :func:`write_frame`, the
+    report and map writers) and :func:`atomic_folder` inside the block writes
+    its temporary file as usual but moves it into place only when the whole
+    block succeeds; if anything fails (or the process is killed), no target is
+    touched and the temporary files are removed (after a kill, by the next
+    run writing into the same folder). Nested blocks join the outermost one.
+
+    Examples
+    --------
+    >>> with output_set():  # doctest: +SKIP
+    ...     write_text("out/report.html", html)
+    ...     write_text("out/report.json", data)  # a failure here leaves report.html as it was
+    """
+    if _ACTIVE_SETS:
+        yield
+        return
+    current = _OutputSet()
+    _ACTIVE_SETS.append(current)
+    try:
+        yield
+        _ACTIVE_SETS.remove(current)
+        for target, _, commit in current.commits:
+            try:
+                commit()
+            except OSError as exc:
+                raise cannot_write(target, exc) from None
+    finally:
+        if current in _ACTIVE_SETS:
+            _ACTIVE_SETS.remove(current)
+        for cleanup in current.cleanups:
+            cleanup()
+
+
+def staged(path: str | Path) -> Path:
+    """Return where ``path`` is while its :func:`output_set` is still open.
+
+    A file or folder written inside an :func:`output_set` stays under a
+    temporary name until the set ends; read it back through this path (for
+    instance to aggregate a dataset just converted). Outside a set, or for a
+    path not written in it, ``path`` itself is returned.
+    """
+    path = Path(path)
+    current = _current_set()
+    found = current.staged(Path(os.path.realpath(path))) if current is not None else None
+    return found if found is not None else path
+
+
+def _pid_of_temp(name: str) -> int | None:
+    found = None
+    for match in _TEMP_NAME.finditer(name):
+        found = match
+    return int(found.group(1)) if found is not None else None
+
+
+def _remove_dead_temps(folder: Path) -> None:
+    """Remove the temporary files and folders of netplan runs that were killed."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith("."):
+            continue
+        pid = _pid_of_temp(entry.name)
+        if pid is None or pid == os.getpid() or _pid_alive(pid):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+
+
+def _output_target(path: Path) -> tuple[str, Path]:
+    """Decide how ``path`` is written: ``("replace", file)`` or ``("through", device)``.
+
+    A missing path or a regular file is replaced atomically (through symbolic
+    links: the link stays, its target is replaced). A device, a FIFO or a
+    ``/dev/fd`` stream is written through, never replaced. A folder or a
+    dangling link is refused.
+    """
+    absolute = os.path.abspath(path)
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            msg = (
+                f"cannot write {path}: it is a symbolic link to a missing file "
+                f"({os.readlink(path)}); remove the link or give another file name"
+            )
+            raise InputError(msg) from None
+        return "replace", Path(os.path.realpath(path))
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+    import stat
+
+    if stat.S_ISDIR(status.st_mode):
+        msg = f"cannot write {path}: it is a folder; give a file name"
+        raise InputError(msg)
+    if not stat.S_ISREG(status.st_mode) or absolute.startswith(_WRITE_THROUGH_ROOTS):
+        return "through", Path(path)
+    return "replace", Path(os.path.realpath(path))
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path`` and move it into place on success.
+    """Yield a temporary path for ``path`` and move it into place on success.
 
     The temporary file lives in the same folder (so the final rename is
     atomic); if the block raises, or the process dies, ``path`` keeps its
-    previous content (or stays absent) and the temporary file is removed.
+    previous content (or stays absent) and the temporary file is removed
+    (after a kill, by the next write into that folder). Inside an
+    :func:`output_set` the move waits for the end of the set.
+
+    Only a missing path or a regular file is ever replaced: a device such as
+    ``/dev/null`` or ``/dev/stdout`` (or a FIFO) is written through, and a
+    symbolic link keeps pointing to its (replaced) file. When the system
+    refuses the write (no space left, read-only folder, permissions, a name
+    too long) an :class:`~netplan.errors.InputError` ``cannot write <path>:
+    <reason>`` is raised.
 
     Examples
     --------
@@ -1631,20 +1801,110 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     ...     tmp.write_text("{}")
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # The temporary name ends with the target's suffix: GDAL picks drivers by it.
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()  # writers such as GDAL want to create the file themselves
+    how, target = _output_target(path)
+    current = _current_set()
+    try:
+        if how == "through":
+            folder = Path(tempfile.mkdtemp(prefix="netplan-"))
+            tmp = folder / f"output{target.suffix}"
+
+            def cleanup() -> None:
+                shutil.rmtree(folder, ignore_errors=True)
+
+            def commit() -> None:
+                with tmp.open("rb") as source, target.open("wb") as sink:
+                    shutil.copyfileobj(source, sink)
+
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _remove_dead_temps(target.parent)
+            # The temporary name ends with the target's suffix: GDAL picks drivers by it.
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f".{target.stem}.netplan-{os.getpid()}-",
+                suffix=f".tmp{target.suffix}",
+                dir=target.parent,
+            )
+            os.close(fd)
+            tmp = Path(tmp_name)
+            tmp.unlink()  # writers such as GDAL want to create the file themselves
+
+            def cleanup() -> None:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+
+            def commit() -> None:
+                os.replace(tmp, target)
+
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+    if current is not None:
+        current.cleanups.append(cleanup)
     try:
         yield tmp
-        os.replace(tmp, path)
+        if current is not None:
+            current.commits.append((target, tmp, commit))
+        else:
+            commit()
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
     finally:
+        if current is None:
+            cleanup()
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path`` and move it into place on success.
+
+    An existing folder at ``path`` is replaced (moved aside, then removed).
+    Like :func:`atomic_path`: nothing changes if the block raises, temporary
+    folders of killed runs are removed by the next run, the move waits for the
+    end of an enclosing :func:`output_set`, and a refused write raises
+    ``cannot write <path>: <reason>``.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_dead_temps(path.parent)
+        tmp = Path(
+            tempfile.mkdtemp(
+                prefix=f".{path.name}.netplan-{os.getpid()}-", suffix=".tmp", dir=path.parent
+            )
+        )
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+
+    def commit() -> None:
+        if path.exists():
+            old = Path(
+                tempfile.mkdtemp(
+                    prefix=f".{path.name}.netplan-{os.getpid()}-", suffix=".tmp", dir=path.parent
+                )
+            )
+            os.replace(path, old / path.name)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+
+    def cleanup() -> None:
         if tmp.exists():
-            tmp.unlink()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    current = _current_set()
+    if current is not None:
+        current.cleanups.append(cleanup)
+    try:
+        yield tmp
+        if current is not None:
+            current.commits.append((Path(os.path.realpath(path)), tmp, commit))
+        else:
+            commit()
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+    finally:
+        if current is None:
+            cleanup()
 
 
 def write_text(path: str | Path, text: str) -> Path:
@@ -1686,12 +1946,81 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+#: Written into a staging folder once all its files are complete: the move may begin.
+_STAGE_COMPLETE = ".netplan-complete"
+
+
+def _move_stage(stage: Path, out: Path) -> None:
+    """Move every entry of ``stage`` into ``out`` (one rename each; folders swapped whole)."""
+    for entry in sorted(stage.iterdir()):
+        if entry.name == _STAGE_COMPLETE or entry.name.startswith(".old-"):
+            continue
+        target = out / entry.name
+        if entry.is_dir() and target.is_dir():
+            old = stage / f".old-{entry.name}"
+            if old.exists():
+                shutil.rmtree(old, ignore_errors=True)
+            os.replace(target, old)
+            os.replace(entry, target)
+        else:
+            os.replace(entry, target)
+
+
 def _remove_dead_stages(folder: Path) -> None:
-    """Remove staging folders left by runs that were killed (their process is gone)."""
+    """Finish or remove staging folders left by runs that were killed (their process is gone).
+
+    A run killed while moving its complete set into place is finished (its
+    remaining files moved in), so the folder holds that run's whole set; a
+    run killed earlier leaves the folder as it was and its stage is removed.
+    """
     for entry in folder.glob(f"{STAGING_PREFIX}*"):
         pid_text = entry.name[len(STAGING_PREFIX) :].split("-", 1)[0]
         if entry.is_dir() and pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            if (entry / _STAGE_COMPLETE).exists():
+                with contextlib.suppress(OSError):
+                    _move_stage(entry, folder)
             shutil.rmtree(entry, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def folder_lock(
+    folder: Path, *, option: str = "--out", wait: float | None = None
+) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (an existing folder) for the block.
+
+    Another netplan run writing the same folder waits for the lock (up to
+    ``wait`` seconds, :data:`LOCK_WAIT_SECONDS` by default) and then fails
+    with an :class:`~netplan.errors.InputError` saying the folder is in use.
+    The lock is the system's (``flock`` on the folder): it ends with the
+    process, so a killed run never leaves the folder locked.
+    """
+    import fcntl
+    import time
+
+    wait = LOCK_WAIT_SECONDS if wait is None else wait
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise cannot_write(folder, exc) from None
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    msg = (
+                        f"{folder}: the folder is in use by another netplan run (waited "
+                        f"{wait:g} s); wait for it to finish or choose another folder for {option}"
+                    )
+                    raise InputError(msg) from None
+                time.sleep(0.05)
+            except OSError:  # a file system without locks: write unlocked
+                break
+        yield
+    finally:
+        os.close(fd)
 
 
 def check_output_folder(
@@ -1771,7 +2100,12 @@ def check_output_folder(
 
 @contextlib.contextmanager
 def output_folder(
-    out: str | Path, *, owned: Iterable[str] = (), force: bool = False, option: str = "--out"
+    out: str | Path,
+    *,
+    owned: Iterable[str] = (),
+    force: bool = False,
+    option: str = "--out",
+    wait: float | None = None,
 ) -> Iterator[OutputFolder]:
     """Stage a command's output files and move them into ``out`` together at the end.
 
@@ -1781,12 +2115,20 @@ def output_folder(
     ``out`` never holds half-written files. If the block raises, is
     interrupted (Ctrl-C) or the process is killed, ``out`` keeps its previous
     outputs untouched; the staging folder is removed at once, or (after a
-    kill) by the next run writing to ``out``.
+    kill) by the next run writing to ``out`` (a run killed while moving its
+    complete set in is finished by that next run instead).
+
+    The folder is locked while files are staged and moved (see
+    :func:`folder_lock`): two runs writing the same folder take turns, so it
+    always holds one run's complete set, never a mix.
 
     Parameters
     ----------
     out, owned, force, option
         As for :func:`check_output_folder`, which is called first.
+    wait
+        Seconds to wait for another run writing ``out`` (default
+        :data:`LOCK_WAIT_SECONDS`).
 
     Yields
     ------
@@ -1800,23 +2142,32 @@ def output_folder(
     """
     out = check_output_folder(out, owned=owned, force=force, option=option)
     created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    _remove_dead_stages(out)
-    stage = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out))
-    done = False
     try:
-        yield OutputFolder(out, stage)
-        for entry in sorted(stage.iterdir()):
-            target = out / entry.name
-            if entry.is_dir() and target.is_dir():
-                old = stage / f".old-{entry.name}"
-                os.replace(target, old)
-                os.replace(entry, target)
-            else:
-                os.replace(entry, target)
-        done = True
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(out, exc) from None
+    outer = list(_ACTIVE_SETS)  # files staged here are moved by this block, not by a set
+    _ACTIVE_SETS.clear()
+    done = False
+    stage: Path | None = None
+    try:
+        with folder_lock(out, option=option, wait=wait):
+            try:
+                _remove_dead_stages(out)
+                stage = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out))
+            except OSError as exc:
+                raise cannot_write(out, exc) from None
+            yield OutputFolder(out, stage)
+            try:
+                (stage / _STAGE_COMPLETE).touch()
+                _move_stage(stage, out)
+            except OSError as exc:
+                raise cannot_write(out, exc) from None
+            done = True
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        _ACTIVE_SETS[:] = outer
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
         if created and not done:  # a failed first run leaves no empty folder behind
             with contextlib.suppress(OSError):
                 out.rmdir()
@@ -1830,7 +2181,8 @@ def write_frame(
     Outputs are deterministic (same frame → same bytes): CSV with ``lon``/``lat``
     columns (EPSG:4326) instead of geometry (plus ``wkt`` for non-point
     geometries), GeoJSON/GeoPackage through pyogrio, Parquet
-    without pandas' index.
+    without pandas' index. In CSV, text that a spreadsheet would run as a
+    formula is neutralised (see :func:`csv_safe`).
 
     Parameters
     ----------
@@ -1854,7 +2206,14 @@ def write_frame(
         raise ValueError(msg)
     with atomic_path(path) as tmp:
         if fmt == "csv":
-            _csv_frame(gdf).to_csv(tmp, index=False, lineterminator="\n", float_format="%.10g")
+            frame = csv_safe(_csv_frame(gdf))
+            frame.to_csv(
+                tmp,
+                index=False,
+                lineterminator="\n",
+                float_format="%.10g",
+                quoting=csv_quoting(frame),
+            )
         elif fmt == "parquet":
             gdf.to_parquet(tmp, index=False)
         else:
@@ -1869,6 +2228,88 @@ def write_frame(
             if driver == "GPKG":
                 _strip_gpkg_timestamps(tmp)
     return path
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_plain_number(text: str) -> bool:
+    """Whether a spreadsheet reads ``text`` as a number (``-12.5``, ``+3``, ``-1e5``)."""
+    if text != text.strip():
+        return False
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def csv_safe_text(value: Any) -> Any:
+    """Return ``value`` with a leading ``'`` if it is text a spreadsheet would run as a formula.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+    gets a leading apostrophe (the OWASP advice against CSV injection), so
+    Excel, LibreOffice and WPS show it as text instead of evaluating it. Text
+    that is a plain number (``-12.5``) and every non-text value pass unchanged.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _is_plain_number(value):
+        return "'" + value
+    return value
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with its text cells and column names made safe for spreadsheets.
+
+    Applies :func:`csv_safe_text` to every text cell and column name; number
+    columns are untouched (a negative number stays a number). Returns
+    ``frame`` itself when nothing needs changing, so ordinary outputs are
+    written exactly as before.
+    """
+    changed: dict[Any, pd.Series] = {}
+    for position in range(frame.shape[1]):
+        series = frame.iloc[:, position]
+        if not (
+            series.dtype == object or isinstance(series.dtype, pd.StringDtype | pd.CategoricalDtype)
+        ):
+            continue
+        try:
+            starts = series.astype(object).str.startswith(FORMULA_STARTS, na=False)
+        except AttributeError:  # no text in the column at all
+            continue
+        starts = starts.astype(bool)
+        if not starts.any():
+            continue
+        values = series.astype(object).copy()
+        values[starts] = values[starts].map(csv_safe_text)
+        changed[position] = values
+    names = [csv_safe_text(c) if isinstance(c, str) else c for c in frame.columns]
+    if not changed and names == list(frame.columns):
+        return frame
+    out = frame.copy()
+    for position, values in changed.items():
+        out.isetitem(position, values.to_numpy(dtype=object))
+    out.columns = pd.Index(names)
+    return out
+
+
+def csv_quoting(frame: pd.DataFrame) -> Literal[0, 2]:
+    """Return the :mod:`csv` quoting that keeps ``frame``'s rows whole.
+
+    Python's CSV writer quotes a cell holding a line feed but not one holding
+    a lone carriage return, which a spreadsheet (and :mod:`csv`) then reads as
+    a line break. Such a frame is written with every text cell quoted; any
+    other frame as usual (minimal quoting), byte for byte as before.
+    """
+    for position in range(frame.shape[1]):
+        series = frame.iloc[:, position]
+        if series.dtype != object and not isinstance(series.dtype, pd.StringDtype):
+            continue
+        try:
+            if series.astype(object).str.contains("\r", regex=False, na=False).any():
+                return 2  # csv.QUOTE_NONNUMERIC
+        except AttributeError:
+            continue
+    return 0  # csv.QUOTE_MINIMAL
 
 
 def _csv_frame(gdf: gpd.GeoDataFrame | pd.DataFrame) -> pd.DataFrame:

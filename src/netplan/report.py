@@ -19,8 +19,10 @@ minutes; :func:`report_xlsx` writes the tables a planner forwards to finance
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import html
+import io
 import math
 import re
 import zipfile
@@ -37,7 +39,7 @@ import pandas as pd
 from netplan.config import Scenario
 from netplan.errors import InputError
 from netplan.i18n import STRINGS, check_lang, text
-from netplan.io import atomic_path, write_text
+from netplan.io import atomic_path, output_set, staged, write_text
 from netplan.results import (
     CoverageLike,
     CoverageOutputs,
@@ -1119,9 +1121,21 @@ def _write_xlsx(path: str | Path, context: dict[str, Any], options: Mapping[str,
     book.properties.modified = fixed
     book.properties.creator = "netplan"
     path = Path(path)
+    # Built in memory first: a full disk then fails on one plain write (no half-closed
+    # openpyxl sheet streams left to complain when collected).
+    buffer = io.BytesIO()
+    try:
+        book.save(buffer)
+    except BaseException:
+        for sheet in book.worksheets:  # end the sheets' row streams now, quietly
+            rows = getattr(sheet, "_rows", None)
+            if rows is not None:
+                with contextlib.suppress(Exception):
+                    rows.close()
+        raise
+    data = _normalise_zip(buffer.getvalue())
     with atomic_path(path) as tmp:
-        book.save(tmp)
-        _normalise_zip(tmp)
+        tmp.write_bytes(data)
     return path
 
 
@@ -1145,18 +1159,20 @@ _FIXED_MODIFIED = (
 )
 
 
-def _normalise_zip(path: Path) -> None:
+def _normalise_zip(data: bytes) -> bytes:
     """Rewrite a zip (XLSX) with fixed timestamps so the same content gives the same bytes."""
-    with zipfile.ZipFile(path) as source:
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
         entries = [(info.filename, source.read(info.filename)) for info in source.infolist()]
     fixed = re.compile(rb"<dcterms:modified[^>]*>[^<]*</dcterms:modified>")
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
-        for name, data in entries:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for name, content in entries:
             if name == "docProps/core.xml":
-                data = fixed.sub(_FIXED_MODIFIED, data)
+                content = fixed.sub(_FIXED_MODIFIED, content)
             info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(info, data)
+            target.writestr(info, content)
+    return out.getvalue()
 
 
 def write_report(
@@ -1165,11 +1181,16 @@ def write_report(
     xlsx: str | Path | None = None,
     **options: Any,
 ) -> dict[str, Path]:
-    """Write the HTML report (and the XLSX when ``xlsx`` is given); return the paths."""
+    """Write the HTML report (and the XLSX when ``xlsx`` is given); return the paths.
+
+    The files are one set (:func:`netplan.io.output_set`): if the workbook
+    cannot be written, the HTML report is not replaced either.
+    """
     context = report_context(**options)  # computed once for both files
-    paths = {"report": write_text(out, _render_html(context))}
-    if xlsx is not None:
-        paths["xlsx"] = _write_xlsx(xlsx, context, options)
+    with output_set():  # both files new, or both as they were
+        paths = {"report": write_text(out, _render_html(context))}
+        if xlsx is not None:
+            paths["xlsx"] = _write_xlsx(xlsx, context, options)
     return paths
 
 
@@ -1200,6 +1221,10 @@ def report_pdf(html_path: str | Path, pdf_path: str | Path, *, timeout: float = 
     timeout
         Seconds to wait for the browser.
 
+    The PDF's creation and modification dates are fixed (to
+    ``SOURCE_DATE_EPOCH`` when set, else 2000-01-01 as in the workbook), so the
+    same report gives the same bytes.
+
     Raises
     ------
     InputError
@@ -1216,7 +1241,7 @@ def report_pdf(html_path: str | Path, pdf_path: str | Path, *, timeout: float = 
             "(Debian/Ubuntu: apt-get install chromium); or print the HTML report from a browser"
         )
         raise InputError(msg)
-    source = Path(html_path).resolve()
+    source = staged(html_path).resolve()  # the report may still be staged in an output set
     with atomic_path(pdf_path) as tmp, tempfile.TemporaryDirectory() as profile:
         command = [
             browser,
@@ -1239,4 +1264,37 @@ def report_pdf(html_path: str | Path, pdf_path: str | Path, *, timeout: float = 
         if not tmp.is_file() or tmp.stat().st_size == 0:
             msg = f"{source}: Chromium wrote no PDF"
             raise InputError(msg)
+        tmp.write_bytes(fix_pdf_dates(tmp.read_bytes()))
     return Path(pdf_path)
+
+
+_PDF_DATE = re.compile(rb"/(CreationDate|ModDate) ?\(D:(\d{4,14})([^)]*)\)")
+
+
+def fixed_timestamp() -> datetime.datetime:
+    """Return the date written into reports: ``SOURCE_DATE_EPOCH`` if set, else 2000-01-01 UTC."""
+    import os
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC)
+    return datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+
+
+def fix_pdf_dates(data: bytes) -> bytes:
+    """Return a PDF with its creation and modification dates set to :func:`fixed_timestamp`.
+
+    Dates are replaced in place with text of the same length, so the file's
+    cross-reference offsets stay valid.
+    """
+    stamp = fixed_timestamp().strftime("%Y%m%d%H%M%S").encode()
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        digits = stamp[: len(match.group(2))]
+        zone = match.group(3)
+        if re.fullmatch(rb"[+-]\d\d'\d\d'?", zone):
+            zone = b"+00'00'"[: len(zone)]
+        head = match.group(0)[: match.start(2) - match.start(0)]
+        return head + digits + zone + b")"
+
+    return _PDF_DATE.sub(replace, data)

@@ -70,7 +70,13 @@ from netplan.coverage import (
 )
 from netplan.demand import h3_from_partials, h3_partials
 from netplan.errors import ConfigError, InputError, Problem
-from netplan.io import PointKind, atomic_path, strip_gpkg_timestamps
+from netplan.io import (
+    PointKind,
+    atomic_path,
+    csv_quoting,
+    csv_safe,
+    strip_gpkg_timestamps,
+)
 from netplan.reach import demand_grades, point_coordinates, reach_from_arrays, site_arrays
 from netplan.results import CoverageTables
 from netplan.stream import (
@@ -169,12 +175,14 @@ def _write_points(points: pd.DataFrame, path: Path, fmt: str) -> Path:
         if fmt == "csv":
             with tmp.open("w", encoding="utf-8", newline="") as handle:
                 for start in range(0, max(len(points), 1), _WRITE_ROWS):
-                    points.iloc[start : start + _WRITE_ROWS].to_csv(
+                    piece = csv_safe(points.iloc[start : start + _WRITE_ROWS])
+                    piece.to_csv(
                         handle,
                         index=False,
                         header=start == 0,
                         lineterminator="\n",
                         float_format="%.10g",
+                        quoting=csv_quoting(piece),
                     )
         elif fmt == "parquet":
             _write_geoparquet_arrays(points, tmp)

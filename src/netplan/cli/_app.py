@@ -11,7 +11,9 @@ and the error's exit code (2 for bad input, 3 for an infeasible model); with
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -129,6 +131,11 @@ def command(func: Callable[P, R]) -> Callable[P, R]:
             except Exception as exc:  # a bug: one line, not a traceback (--debug shows it)
                 if type(exc).__module__.split(".")[0] in ("typer", "click"):
                     raise  # usage errors and exits, handled by typer
+                environment = _environment_error(exc)
+                if environment is not None and not state.debug:  # the system refused: not a bug
+                    _print_warnings(caught)
+                    err_console.print(f"error: {environment}", markup=False)
+                    raise typer.Exit(2) from None
                 raise _internal_error(exc, caught) from None
             _print_warnings(caught)
         return result
@@ -147,6 +154,23 @@ def _internal_error(exc: Exception, caught: list[warnings.WarningMessage]) -> Ex
         markup=False,
     )
     return typer.Exit(1)
+
+
+#: System errors that come from the machine (disk full, read-only, permissions), not from
+#: netplan: the CLI reports them in one line with exit code 2.
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+_ACCESS_ERRNOS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.ELOOP, errno.EISDIR, errno.ENOTDIR}
+)
+
+
+def _environment_error(exc: BaseException) -> str | None:
+    """Return the one-line message for an error the system raised, or ``None`` (a bug)."""
+    if not isinstance(exc, OSError) or exc.errno not in _WRITE_ERRNOS | _ACCESS_ERRNOS:
+        return None
+    verb = "write" if exc.errno in _WRITE_ERRNOS else "access"
+    name = exc.filename if exc.filename is not None else "a file"
+    return f"cannot {verb} {name}: {exc.strerror or exc}"
 
 
 #: Parameters naming files a command writes, and their option names.
@@ -282,14 +306,32 @@ def frame_output_format(path: Path, option: str) -> str:
     return fmt
 
 
+#: Files netplan reads (data, tables, scenarios): inside an input folder such a file is
+#: an input, and no output may replace it. Reports, maps and workbooks are never read.
+_READ_SUFFIXES = frozenset(
+    {".csv", ".tsv", ".txt", ".json", ".geojson", ".parquet", ".gpkg", ".toml", ".svg"}
+)
+
+
 def _refuse_overwriting_inputs(kwargs: dict[str, Any]) -> None:
-    """Raise when an output file named on the command line is one of its input files."""
+    """Raise when an output file named on the command line is one of its input files.
+
+    Inputs are the files the command reads: its file arguments, and the data
+    files inside its folder arguments (``--coverage``, ``--plan``, the folders
+    ``compare`` reads, ...). Paths are compared by what they resolve to, so a
+    link or another spelling of an input is refused too.
+    """
     from netplan.errors import InputError, Problem
 
     sources = [
         value
         for name, value in kwargs.items()
         if name not in _OUTPUT_OPTIONS and isinstance(value, Path) and value.is_file()
+    ]
+    folders = [
+        Path(os.path.realpath(value))
+        for name, value in kwargs.items()
+        if name not in _OUTPUT_OPTIONS and isinstance(value, Path) and value.is_dir()
     ]
     for name, option in _OUTPUT_OPTIONS.items():
         target = kwargs.get(name)
@@ -301,6 +343,25 @@ def _refuse_overwriting_inputs(kwargs: dict[str, Any]) -> None:
                     f"is an input of this command; {option} would overwrite it: choose another file"
                 )
                 raise InputError([Problem(str(target), None, None, msg)])
+        resolved = Path(os.path.realpath(target))
+        if resolved.suffix.lower() not in _READ_SUFFIXES:
+            continue
+        for folder in folders:
+            if resolved.is_relative_to(folder) or _inside(target, folder):
+                msg = (
+                    f"is a file of the input folder {folder}; {option} would overwrite it: "
+                    "choose a file outside the folders this command reads"
+                )
+                raise InputError([Problem(str(target), None, None, msg)])
+
+
+def _inside(target: Path, folder: Path) -> bool:
+    """Whether the folder holding ``target`` is ``folder`` or one of its sub-folders (by inode)."""
+    with contextlib.suppress(OSError):
+        for parent in Path(os.path.realpath(target)).parents:
+            if os.path.samefile(parent, folder):
+                return True
+    return False
 
 
 @contextlib.contextmanager

@@ -88,36 +88,41 @@ def convert(
     Example: netplan convert installed_base.csv base.parquet --kind installed-base
     --cells cells.parquet --h3-resolution 7
     """
-    from netplan.io import write_frame
+    from netplan.io import output_set, staged, write_frame
     from netplan.scale import aggregate_h3_local
     from netplan.stream import convert_to_geoparquet
 
     if cells is not None:
         frame_output_format(cells, "--cells")
     scenario = scenario_from_option(config)
-    with Progress(
-        TextColumn("converting"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("convert", total=None)
+    with output_set():  # the dataset and --cells: both written, or neither
+        with Progress(
+            TextColumn("converting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("convert", total=None)
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
 
-        result = convert_to_geoparquet(
-            file,
-            out,
-            kind=kind.value,
-            rows_per_partition=rows_per_partition,
-            chunk_rows=chunk_rows,
-            scenario=scenario,
-            progress=progress,
-            **read_options(lon, lat, id_col, weight, crs),
-        )
+            result = convert_to_geoparquet(
+                file,
+                out,
+                kind=kind.value,
+                rows_per_partition=rows_per_partition,
+                chunk_rows=chunk_rows,
+                scenario=scenario,
+                progress=progress,
+                **read_options(lon, lat, id_col, weight, crs),
+            )
+        aggregated = None
+        if cells is not None:
+            aggregated = aggregate_h3_local(staged(result.path), h3_resolution)
+            write_frame(aggregated, cells)
     weight_text = (
         "" if result.total_weight is None else f", total weight {result.total_weight:,.2f}"
     )
@@ -125,9 +130,7 @@ def convert(
     console.print(
         f"wrote {result.n_rows:,} points in {files}{weight_text} to {result.path}", markup=False
     )
-    if cells is not None:
-        aggregated = aggregate_h3_local(result.path, h3_resolution)
-        write_frame(aggregated, cells)
+    if aggregated is not None:
         bound = aggregated.attrs["netplan_aggregation"]["max_error_km"]
         console.print(
             f"wrote {len(aggregated):,} H3 cells (resolution {h3_resolution}; no point moved "

@@ -107,6 +107,7 @@ def report_command(
     Example: netplan report --coverage out/coverage --plan out/plan --scores out/scores
     --out out/report.html --xlsx out/report.xlsx
     """
+    from netplan.io import output_set
     from netplan.report import (
         compare_outputs,
         read_coverage_outputs,
@@ -117,8 +118,8 @@ def report_command(
         write_report,
     )
 
-    if coverage is None and plan is None and scores is None:
-        msg = "give at least one of --coverage, --plan, --scores"
+    if coverage is None and plan is None and scores is None and roadmap is None:
+        msg = "give at least one of --coverage, --plan, --scores, --roadmap"
         raise typer.BadParameter(msg, param_hint="--coverage")
     if compare_with is not None and plan is None and coverage is None:
         msg = "--compare needs --coverage or --plan to compare against"
@@ -136,7 +137,7 @@ def report_command(
                 "roadmap": read_roadmap_by_year(roadmap),
                 "roadmap_sites": read_roadmap_sites(roadmap),
             }
-    with reading_outputs(coverage, plan, scores, frontier, compare_with):
+    with output_set(), reading_outputs(coverage, plan, scores, frontier, compare_with):
         coverage_outputs = read_coverage_outputs(coverage) if coverage is not None else None
         plan_outputs = read_plan_outputs(plan) if plan is not None else None
         comparison = None
@@ -157,8 +158,8 @@ def report_command(
             map_href=map_href,
             **roadmap_tables,
         )
-    if pdf is not None:
-        paths["pdf"] = report_pdf(paths["report"], pdf)
+        if pdf is not None:  # one set: report, workbook and PDF all new, or all as they were
+            paths["pdf"] = report_pdf(paths["report"], pdf)
     for name, path in paths.items():
         console.print(f"{name}: {path}", markup=False)
 
