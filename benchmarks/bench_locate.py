@@ -44,7 +44,19 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
+# The instances live in ``shared/benchmarks`` next to the checkout (or one level up from a
+# worktree folder); NETPLAN_BENCHMARKS overrides.
+BENCHMARKS = Path(
+    os.environ.get("NETPLAN_BENCHMARKS")
+    or next(
+        (
+            str(parent / "shared" / "benchmarks")
+            for parent in ROOT.parents
+            if (parent / "shared" / "benchmarks").is_dir()
+        ),
+        str(ROOT.parent / "shared" / "benchmarks"),
+    )
+)
 
 SJC_REFERENCE = {
     ("SJC324", 800): [5461, 8790, 11604, 12106, 12152],

@@ -41,7 +41,7 @@ counts are per tier), is dropped.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,7 +57,14 @@ from netplan.locate._matrix import (
     select_columns,
     structure,
 )
-from netplan.locate.solve import MilpArrays, SolveOutcome, SolverSettings, solve_milp
+from netplan.locate.benders import p_median_bound
+from netplan.locate.solve import (
+    MilpArrays,
+    SolveOutcome,
+    SolverSettings,
+    relative_gap,
+    solve_milp,
+)
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
@@ -719,6 +726,173 @@ def _p_median_start(
     return open_mask
 
 
+#: p-median methods: ``"radius"`` (the radius formulation, solved whole), ``"benders"``
+#: (a Benders LP bound fixes sites first, then the radius formulation solves the rest) and
+#: ``"auto"`` (Benders whenever the start heuristic runs).
+P_MEDIAN_METHODS = ("auto", "radius", "benders")
+
+
+@dataclass
+class _Pairs:
+    """The allowed (point, site) pairs of a p-median, sorted by point then distance."""
+
+    rows: NDArray[np.int64]
+    cols: NDArray[np.int64]
+    dist: NDArray[np.float64]
+    n_demand: int
+    n_sites: int
+
+
+def _p_median_pairs(
+    matrix: sp.csr_array,
+    weight: NDArray[np.float64],
+    banned: NDArray[np.bool_],
+    max_distance: float | None,
+    ids: NDArray[Any],
+) -> _Pairs:
+    """Return the allowed pairs, or raise when a point has none (with the diagnosis)."""
+    n_demand, n_sites = matrix.shape
+    keep_entry = ~banned[matrix.indices]
+    if max_distance is not None:
+        keep_entry &= matrix.data <= max_distance
+    rows = row_ids(matrix)[keep_entry]
+    cols = matrix.indices[keep_entry].astype(np.int64)
+    dist = matrix.data[keep_entry]
+    per_row = np.bincount(rows, minlength=n_demand)
+    if (per_row == 0).any():
+        missing = np.flatnonzero(per_row == 0)
+        share = float(weight[per_row > 0].sum() / max(weight.sum(), 1e-300))
+        msg = (
+            "p-median is infeasible: some demand points have no allowed site"
+            + (f" within {max_distance:g}" if max_distance is not None else "")
+            + f" (best achievable weighted coverage {share:.2%}); "
+            + uncovered_message(ids[missing])
+        )
+        raise InfeasibleError(msg)
+    order = np.lexsort((cols, dist, rows))
+    return _Pairs(rows[order], cols[order], dist[order], n_demand, n_sites)
+
+
+def _radius_program(
+    pairs: _Pairs,
+    weight: NDArray[np.float64],
+    p: int,
+    forced: NDArray[np.bool_],
+    banned: NDArray[np.bool_],
+    chosen: NDArray[np.bool_] | None,
+) -> tuple[MilpArrays, int]:
+    """Return the radius formulation over the pairs whose site is not ``banned``, and its levels.
+
+    ``chosen`` (``p`` open sites, none banned) becomes the MIP start.
+    """
+    n_demand, n_sites = pairs.n_demand, pairs.n_sites
+    keep = ~banned[pairs.cols]
+    rows, cols, dist = pairs.rows[keep], pairs.cols[keep], pairs.dist[keep]
+    per_row = np.bincount(rows, minlength=n_demand)
+    starts = np.concatenate([[0], np.cumsum(per_row)])
+    n_allowed = int((~banned).sum())
+    # Rows listing every allowed site: one of the (m - p + 1) nearest is open, drop farther levels.
+    complete = per_row == n_allowed
+    if complete.any():
+        cut_position = starts[:-1] + np.maximum(per_row - p, 0)
+        cutoff = np.where(complete, dist[np.minimum(cut_position, len(dist) - 1)], np.inf)
+        keep = dist <= cutoff[rows]
+        rows, cols, dist = rows[keep], cols[keep], dist[keep]
+    # Distinct distance levels per demand point.
+    new_level = np.ones(len(rows), dtype=bool)
+    new_level[1:] = (rows[1:] != rows[:-1]) | (dist[1:] != dist[:-1])
+    level_global = np.cumsum(new_level) - 1  # constraint row of each entry
+    n_levels = int(level_global[-1]) + 1
+    level_row = rows[new_level]  # demand point of each level
+    level_value = dist[new_level]
+    first_level = np.ones(n_levels, dtype=bool)
+    first_level[1:] = level_row[1:] != level_row[:-1]
+    last_level = np.ones(n_levels, dtype=bool)
+    last_level[:-1] = level_row[1:] != level_row[:-1]
+    # z variable for every level except each point's first: z_(level) = "distance >= this level".
+    z_of_level = np.cumsum(~first_level) - 1
+    n_z = int((~first_level).sum())
+    n_y = n_sites
+    z_levels = np.flatnonzero(~first_level)
+    z_cost = weight[level_row[z_levels]] * (level_value[z_levels] - level_value[z_levels - 1])
+    offset = float(weight[level_row[first_level]] @ level_value[first_level])
+    # Row L of point i: y(level L) + z(L+1) - z(L) >= [L is first].
+    plus_levels = np.flatnonzero(~last_level)  # z of the next level enters with +1
+    all_rows = np.concatenate([level_global, plus_levels, z_levels])
+    all_cols = np.concatenate([cols, n_y + z_of_level[plus_levels + 1], n_y + z_of_level[z_levels]])
+    all_data = np.concatenate(
+        [np.ones(len(cols)), np.ones(len(plus_levels)), -np.ones(len(z_levels))]
+    )
+    body = sp.csr_array((all_data, (all_rows, all_cols)), shape=(n_levels, n_y + n_z))
+    count_row = sp.csr_array(
+        (np.ones(n_y), (np.zeros(n_y, dtype=np.int64), np.arange(n_y))), shape=(1, n_y + n_z)
+    )
+    start = None
+    if chosen is not None:
+        nearest = np.full(n_demand, np.inf)
+        np.minimum.at(nearest, rows, np.where(chosen[cols], dist, np.inf))
+        z_start = (level_value[z_levels] <= nearest[level_row[z_levels]]).astype(np.float64)
+        start = np.concatenate([chosen.astype(np.float64), z_start])
+    program = MilpArrays(
+        start=start,
+        # With a swap-optimised start, HiGHS's own primal heuristics mostly cost time.
+        highs_options={"mip_heuristic_effort": 0.0} if start is not None else {},
+        objective=np.concatenate([np.zeros(n_y), z_cost]),
+        col_lower=np.concatenate([forced.astype(np.float64), np.zeros(n_z)]),
+        col_upper=np.concatenate([np.where(banned, 0.0, 1.0), np.full(n_z, np.inf)]),
+        integer=np.concatenate([np.ones(n_y, dtype=bool), np.zeros(n_z, dtype=bool)]),
+        matrix=sp.csr_array(sp.vstack([body, count_row], format="csr")),
+        row_lower=np.concatenate([first_level.astype(np.float64), [float(p)]]),
+        row_upper=np.concatenate([np.full(n_levels, np.inf), [float(p)]]),
+        offset=offset,
+    )
+    return program, n_levels
+
+
+def _p_median_decode(
+    matrix: sp.csr_array,
+    weight: NDArray[np.float64],
+    max_distance: float | None,
+    outcome: SolveOutcome,
+    bound: float | None,
+    build: float,
+    details: dict[str, Any],
+) -> LocateResult:
+    """Return the result, its objective re-evaluated exactly from ``matrix``."""
+    n_sites = matrix.shape[1]
+    open_sites = np.zeros(n_sites, dtype=bool)
+    if outcome.values is not None:
+        open_sites = outcome.values[:n_sites] > 0.5
+    allowed = matrix.copy()
+    if max_distance is not None:
+        allowed.data = np.where(allowed.data <= max_distance, allowed.data, np.inf)
+    site, distance = nearest_open(allowed, open_sites)
+    distance = np.where(site >= 0, distance, np.inf)
+    objective = (
+        float(weight @ np.where(np.isfinite(distance), distance, 0.0))
+        if outcome.values is not None
+        else None
+    )
+    status = outcome.status
+    if objective is not None and bound is not None and relative_gap(objective, bound) == 0.0:
+        status = "optimal"
+    return LocateResult(
+        model="p-median",
+        status=status,
+        objective=objective,
+        best_bound=bound,
+        gap=relative_gap(objective, bound),
+        build_seconds=build,
+        solve_seconds=outcome.solve_seconds,
+        solver=outcome.solver,
+        open_sites=open_sites,
+        assigned_site=site,
+        assigned_distance=distance,
+        covered_share=(site >= 0).astype(np.float64),
+        details=details,
+    )
+
+
 def p_median(
     distances: Any,
     *,
@@ -730,6 +904,7 @@ def p_median(
     settings: SolverSettings | None = None,
     demand_ids: ArrayLike | None = None,
     heuristic: bool = True,
+    method: str = "auto",
 ) -> LocateResult:
     """Open ``p`` sites minimising the total weighted distance to the nearest open site.
 
@@ -753,14 +928,24 @@ def p_median(
         Names of the demand points, for the infeasibility diagnosis.
     heuristic
         Start the solver from a greedy + swap (fast interchange) solution.
+    method
+        ``"radius"``: the radius formulation solved whole; ``"benders"``: a
+        Benders LP bound (:mod:`netplan.locate.benders`) first fixes the sites
+        no better plan than the heuristic's can open or close, then the radius
+        formulation solves what is left; ``"auto"`` (default): Benders whenever
+        the heuristic runs.
 
     Returns
     -------
     LocateResult
         ``objective`` is exactly ``sum(weight × distance)`` over the
-        assignment of every point to its nearest open site.
+        assignment of every point to its nearest open site; ``best_bound`` is
+        the better of the Benders bound and the solver's.
     """
     started = time.perf_counter()
+    if method not in P_MEDIAN_METHODS:
+        msg = f"unknown p-median method {method!r}; use one of {', '.join(P_MEDIAN_METHODS)}"
+        raise InputError(msg)
     matrix = as_csr(distances, what="distances")
     n_demand, n_sites = matrix.shape
     weight = _weights(weights, n_demand)
@@ -777,95 +962,48 @@ def p_median(
     if (matrix.data < 0).any():
         msg = "`distances` must be 0 or more"
         raise InputError(msg)
-    keep_entry = ~banned[matrix.indices]
-    if max_distance is not None:
-        keep_entry &= matrix.data <= max_distance
-    rows_all = row_ids(matrix)
-    rows = rows_all[keep_entry]
-    cols = matrix.indices[keep_entry].astype(np.int64)
-    dist = matrix.data[keep_entry]
-    per_row = np.bincount(rows, minlength=n_demand)
-    if (per_row == 0).any():
-        missing = np.flatnonzero(per_row == 0)
-        share = float(weight[per_row > 0].sum() / max(weight.sum(), 1e-300))
-        msg = (
-            "p-median is infeasible: some demand points have no allowed site"
-            + (f" within {max_distance:g}" if max_distance is not None else "")
-            + f" (best achievable weighted coverage {share:.2%}); "
-            + uncovered_message(ids[missing])
-        )
-        raise InfeasibleError(msg)
-    n_allowed = int((~banned).sum())
-    order = np.lexsort((cols, dist, rows))
-    rows, cols, dist = rows[order], cols[order], dist[order]
-    starts = np.concatenate([[0], np.cumsum(per_row)])
-    rank = np.arange(len(rows)) - starts[rows]
-    # Rows listing every allowed site: one of the (m - p + 1) nearest is open, drop farther levels.
-    complete = per_row == n_allowed
-    if complete.any():
-        cut_position = starts[:-1] + np.maximum(per_row - p, 0)
-        cutoff = np.where(complete, dist[np.minimum(cut_position, len(dist) - 1)], np.inf)
-        keep = dist <= cutoff[rows]
-        rows, cols, dist, rank = rows[keep], cols[keep], dist[keep], rank[keep]
-        per_row = np.bincount(rows, minlength=n_demand)
-        starts = np.concatenate([[0], np.cumsum(per_row)])
-    # Distinct distance levels per demand point.
-    new_level = np.ones(len(rows), dtype=bool)
-    new_level[1:] = (rows[1:] != rows[:-1]) | (dist[1:] != dist[:-1])
-    level_global = np.cumsum(new_level) - 1  # constraint row of each entry
-    n_levels = int(level_global[-1]) + 1
-    level_row = rows[new_level]  # demand point of each level
-    level_value = dist[new_level]
-    first_level = np.ones(n_levels, dtype=bool)
-    first_level[1:] = level_row[1:] != level_row[:-1]
-    last_level = np.ones(n_levels, dtype=bool)
-    last_level[:-1] = level_row[1:] != level_row[:-1]
-    # z variable for every level except each point's first: z_(level) = "distance >= this level".
-    z_of_level = np.cumsum(~first_level) - 1
-    n_z = int((~first_level).sum())
-    n_y = n_sites
-    z_levels = np.flatnonzero(~first_level)
-    step = level_value[z_levels] - level_value[z_levels - 1]
-    z_cost = weight[level_row[z_levels]] * step
-    offset = float(weight[level_row[first_level]] @ level_value[first_level])
-    # Row L of point i: y(level L) + z(L+1) - z(L) >= [L is first].
-    y_rows = level_global
-    y_cols = cols
-    plus_levels = np.flatnonzero(~last_level)  # z of the next level enters with +1
-    minus_levels = z_levels  # its own z enters with -1
-    all_rows = np.concatenate([y_rows, plus_levels, minus_levels])
-    all_cols = np.concatenate(
-        [y_cols, n_y + z_of_level[plus_levels + 1], n_y + z_of_level[minus_levels]]
-    )
-    all_data = np.concatenate(
-        [np.ones(len(y_rows)), np.ones(len(plus_levels)), -np.ones(len(minus_levels))]
-    )
-    body = sp.csr_array((all_data, (all_rows, all_cols)), shape=(n_levels, n_y + n_z))
-    count_row = sp.csr_array(
-        (np.ones(n_y), (np.zeros(n_y, dtype=np.int64), np.arange(n_y))), shape=(1, n_y + n_z)
-    )
-    col_upper = np.concatenate([np.where(banned, 0.0, 1.0), np.full(n_z, np.inf)])
-    start = None
+    pairs = _p_median_pairs(matrix, weight, banned, max_distance, ids)
+    settings = settings or SolverSettings()
+    chosen = None
     if heuristic:
-        chosen = _p_median_start(rows, cols, dist, (n_demand, n_sites), weight, p, forced, banned)
-        if chosen is not None:
-            nearest = np.full(n_demand, np.inf)
-            np.minimum.at(nearest, rows, np.where(chosen[cols], dist, np.inf))
-            z_start = (level_value[z_levels] <= nearest[level_row[z_levels]]).astype(np.float64)
-            start = np.concatenate([chosen.astype(np.float64), z_start])
-    program = MilpArrays(
-        start=start,
-        # With a swap-optimised start, HiGHS's own primal heuristics mostly cost time.
-        highs_options={"mip_heuristic_effort": 0.0} if start is not None else {},
-        objective=np.concatenate([np.zeros(n_y), z_cost]),
-        col_lower=np.concatenate([forced.astype(np.float64), np.zeros(n_z)]),
-        col_upper=col_upper,
-        integer=np.concatenate([np.ones(n_y, dtype=bool), np.zeros(n_z, dtype=bool)]),
-        matrix=sp.csr_array(sp.vstack([body, count_row], format="csr")),
-        row_lower=np.concatenate([first_level.astype(np.float64), [float(p)]]),
-        row_upper=np.concatenate([np.full(n_levels, np.inf), [float(p)]]),
-        offset=offset,
-    )
+        chosen = _p_median_start(
+            pairs.rows, pairs.cols, pairs.dist, matrix.shape, weight, p, forced, banned
+        )
+    details: dict[str, Any] = {"method": "radius"}
+    bound: float | None = None
+    solve_forced, solve_banned = forced, banned
+    if chosen is not None and method != "radius":
+        benders = p_median_bound(
+            pairs.rows,
+            pairs.cols,
+            pairs.dist,
+            matrix.shape,
+            weight,
+            p,
+            forced,
+            banned,
+            chosen,
+            time_limit=None if settings.time_limit is None else 0.5 * settings.time_limit,
+        )
+        bound = benders.lower
+        solve_forced = forced | benders.fix_open
+        solve_banned = banned | benders.fix_closed
+        details.update(
+            {
+                "method": "benders",
+                "benders_bound": benders.lower,
+                "benders_rounds": benders.iterations,
+                "benders_cuts": benders.n_cuts,
+                "benders_seconds": round(benders.seconds, 3),
+                "n_sites_fixed_closed": int(benders.fix_closed.sum()),
+                "n_sites_fixed_open": int(benders.fix_open.sum()),
+            }
+        )
+        if settings.time_limit is not None:
+            left = max(settings.time_limit - (time.perf_counter() - started), 1.0)
+            settings = replace(settings, time_limit=left)
+    program, n_levels = _radius_program(pairs, weight, p, solve_forced, solve_banned, chosen)
+    details.update({"n_rows": program.n_rows, "n_columns": program.n_columns, "n_levels": n_levels})
     build = time.perf_counter() - started
     outcome = solve_milp(program, settings)
     if outcome.status == "infeasible":
@@ -875,34 +1013,11 @@ def p_median(
             + "; raise `p` or the maximum distance"
         )
         raise InfeasibleError(msg)
-    open_sites = np.zeros(n_sites, dtype=bool)
-    if outcome.values is not None:
-        open_sites = outcome.values[:n_y] > 0.5
-    allowed = matrix.copy()
-    if max_distance is not None:
-        allowed.data = np.where(allowed.data <= max_distance, allowed.data, np.inf)
-    site, distance = nearest_open(allowed, open_sites)
-    distance = np.where(site >= 0, distance, np.inf)
-    objective = (
-        float(weight @ np.where(np.isfinite(distance), distance, 0.0))
-        if outcome.values is not None
-        else None
-    )
-    return LocateResult(
-        model="p-median",
-        status=outcome.status,
-        objective=objective,
-        best_bound=outcome.best_bound,
-        gap=outcome.gap,
-        build_seconds=build,
-        solve_seconds=outcome.solve_seconds,
-        solver=outcome.solver,
-        open_sites=open_sites,
-        assigned_site=site,
-        assigned_distance=distance,
-        covered_share=(site >= 0).astype(np.float64),
-        details={"n_rows": program.n_rows, "n_columns": program.n_columns, "n_levels": n_levels},
-    )
+    # The solve is over the sites Benders left free; its bound holds for the whole problem
+    # (no better plan uses a fixed site), and so does the Benders bound.
+    if outcome.best_bound is not None:
+        bound = outcome.best_bound if bound is None else max(bound, outcome.best_bound)
+    return _p_median_decode(matrix, weight, max_distance, outcome, bound, build, details)
 
 
 # --------------------------------------------------------------------------- capacitated

@@ -53,6 +53,10 @@ __all__ = ["OBJECTIVES", "TieredOptions", "openable_sites", "tiered"]
 
 #: Objectives of the tiered model.
 OBJECTIVES = ("min_cost", "max_coverage")
+#: Shares of total weight closer than this count as equal when a coverage target is compared
+#: with what can be reached or what a plan achieves (far above rounding, far below any figure
+#: printed; the solver's own feasibility tolerance, 1e-7 absolute, is tighter still).
+COVERAGE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -283,7 +287,8 @@ def tiered(
         }
         return error
 
-    if options.coverage_target is not None and best_share + 1e-12 < options.coverage_target:
+    target = options.coverage_target
+    if target is not None and best_share < target - COVERAGE_TOLERANCE:
         raise diagnosis(f"coverage target {options.coverage_target:.2%} cannot be met")
 
     # Net cost coefficients: new sites cost f; keeping an existing site forgoes (f - closing cost).
@@ -512,12 +517,21 @@ def tiered(
     coverage_needed = 0.0
     if objective_kind == "min_cost":
         assert options.coverage_target is not None
-        coverage_needed = options.coverage_target * total - offset_weight
+        # A target at (or within the tolerance of) all the weight the model can reach asks
+        # for every reachable row: say so with bounds (z = 1), not with a row that a presolve
+        # may find a hair short of its right-hand side.
+        reachable_weight = float(merged_weight.sum())
+        coverage_needed = min(options.coverage_target * total - offset_weight, reachable_weight)
+        every_row = coverage_needed >= reachable_weight - COVERAGE_TOLERANCE * max(total, 1.0)
         blocks.append(single_row(z_index, merged_weight))
-        lower.append(np.array([coverage_needed - 1e-9 * max(total, 1.0)]))
+        lower.append(np.array([coverage_needed - COVERAGE_TOLERANCE * max(total, 1.0)]))
         upper.append(np.array([np.inf]))
+    else:
+        every_row = False
 
-    col_lower = np.concatenate([always.astype(np.float64), np.zeros(n_z + n_x)])
+    col_lower = np.concatenate(
+        [always.astype(np.float64), np.full(n_z, 1.0 if every_row else 0.0), np.zeros(n_x)]
+    )
     col_upper = np.ones(n_cols)
     integer = np.concatenate([np.ones(n_y, dtype=bool), np.zeros(n_z + n_x, dtype=bool)])
     coverage_objective = np.concatenate([np.zeros(n_y), merged_weight, np.zeros(n_x)])
@@ -588,11 +602,12 @@ def tiered(
             limits.append("capacities")
         message = f"{prefix} ({', '.join(limits)}); relax one of them"
         best_within: float | None = None
+        best: SolveOutcome | None = None
         if objective_kind == "min_cost" and n_cols:
             # The best coverage the other limits allow: drop the coverage row, maximise coverage.
             relaxed = MilpArrays(
                 coverage_objective,
-                col_lower,
+                np.concatenate([always.astype(np.float64), np.zeros(n_z + n_x)]),
                 col_upper,
                 integer,
                 sp.csr_array(matrix[: matrix.shape[0] - 1]),
@@ -602,16 +617,31 @@ def tiered(
                 offset=offset_weight,
             )
             best = solve_milp(relaxed, settings)
-            if best.objective is not None and total > 0:
-                best_within = best.objective / total
-                word = "is" if best.status == "optimal" else "is at least"
-                message += (
-                    f"; the best weighted coverage within the other limits {word} {best_within:.2%}"
-                )
-        error = diagnosis(message)
-        if best_within is not None:
-            error.diagnosis["best_weighted_coverage_within_limits"] = best_within  # type: ignore[attr-defined]
-        raise error
+            assert target is not None
+            if (
+                best.values is not None
+                and best.objective is not None
+                and best.objective >= (target - COVERAGE_TOLERANCE) * total
+            ):
+                # The other limits allow the target after all: the "infeasible" was the
+                # solver's tolerance, not the instance. Solve again from this plan.
+                outcome = _solve_from(program, best.values, settings)
+        if (
+            outcome.status == "infeasible"
+            and best is not None
+            and best.objective is not None
+            and total > 0
+        ):
+            best_within = best.objective / total
+            word = "is" if best.status == "optimal" else "is at least"
+            message += (
+                f"; the best weighted coverage within the other limits {word} {best_within:.2%}"
+            )
+        if outcome.status == "infeasible":
+            error = diagnosis(message)
+            if best_within is not None:
+                error.diagnosis["best_weighted_coverage_within_limits"] = best_within  # type: ignore[attr-defined]
+            raise error
     if (
         polish
         and outcome.status == "optimal"
@@ -716,6 +746,35 @@ def tiered(
             "net_cost": net_cost,
             "best_weighted_coverage_rate": best_share,
         },
+    )
+
+
+def _solve_from(
+    program: MilpArrays,
+    values: NDArray[np.float64],
+    settings: SolverSettings,
+) -> SolveOutcome:
+    """Solve ``program`` (min cost) from a plan known to meet its limits; never "infeasible".
+
+    Used when a solver called the model infeasible but a plan meeting every
+    limit was found another way: the solve starts from it, and if the solver
+    still will not take it, the plan itself is returned as a feasible
+    incumbent without a bound.
+    """
+    program.start = values
+    outcome = solve_milp(program, settings)
+    if outcome.status != "infeasible":
+        return outcome
+    objective = float(program.objective @ values) + program.offset
+    return SolveOutcome(
+        status="feasible",
+        objective=objective,
+        best_bound=None,
+        gap=None,
+        values=values,
+        solve_seconds=outcome.solve_seconds,
+        solver=outcome.solver,
+        detail="plan from the coverage check",
     )
 
 
