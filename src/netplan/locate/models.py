@@ -48,6 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from netplan.errors import InfeasibleError, InputError
+from netplan.locate._checks import check_amounts
 from netplan.locate._matrix import (
     as_csr,
     dominated_columns,
@@ -155,9 +156,7 @@ def _weights(weights: ArrayLike | None, n_demand: int) -> NDArray[np.float64]:
             f"`weights` must hold one value per demand point ({n_demand}), got shape {values.shape}"
         )
         raise InputError(msg)
-    if not np.isfinite(values).all() or (values < 0).any():
-        msg = "`weights` must be finite and 0 or more"
-        raise InputError(msg)
+    check_amounts(values, "`weights`")
     return values
 
 

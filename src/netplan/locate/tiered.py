@@ -33,6 +33,7 @@ Variables: :math:`y_j \in \{0, 1\}` (site open), :math:`z_i \in [0, 1]`
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from netplan.errors import InfeasibleError, InputError
+from netplan.locate._checks import MAX_AMOUNT, check_amounts
 from netplan.locate._matrix import merge_identical_rows, nearest_open, row_ids, structure
 from netplan.locate.models import LocateResult, uncovered_message
 from netplan.locate.solve import MilpArrays, SolveOutcome, SolverSession, SolverSettings, solve_milp
@@ -117,6 +119,12 @@ class TieredOptions:
 
     def check(self) -> None:
         """Raise :class:`InputError` on impossible values or a missing limit."""
+        for name, value in (("budget", self.budget), ("closing_cost", self.closing_cost)):
+            if value is not None and not (math.isfinite(value) and abs(value) < MAX_AMOUNT):
+                msg = (
+                    f"`{name}` must be a finite amount below {MAX_AMOUNT:.0e} in size, got {value}"
+                )
+                raise InputError(msg)
         if self.coverage_target is not None and not 0 < self.coverage_target <= 1:
             msg = f"`coverage_target` must be a share in (0, 1], got {self.coverage_target}"
             raise InputError(msg)
@@ -241,6 +249,8 @@ def tiered(
     fixed = np.asarray(fixed_costs, dtype=np.float64)
     capacity = np.asarray(capacities, dtype=np.float64)
     ids = np.asarray(demand_ids, dtype=object) if demand_ids is not None else np.arange(n_demand)
+    check_amounts(weight, "demand weights")
+    check_amounts(fixed, "site fixed costs")
     total = float(weight.sum())
 
     has_tier = np.array([t is not None and t == t for t in tiers.tolist()], dtype=bool)

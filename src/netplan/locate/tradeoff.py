@@ -27,6 +27,7 @@ import pandas as pd
 from netplan.config import Scenario
 from netplan.errors import InfeasibleError, InputError
 from netplan.io import write_frame, write_text
+from netplan.locate._checks import MAX_AMOUNT
 from netplan.locate.plan import (
     PlanOptions,
     plan_json,
@@ -149,6 +150,8 @@ def frontier_from_points(
     if tier is not None and tier not in scenario.tiers:
         msg = f"unknown tier {tier!r}; defined tiers: {', '.join(scenario.tiers)}"
         raise InputError(msg)
+    if values is not None:
+        check_frontier_values(values, by)
     base = options if options is not None else plan_options(scenario, aggregate=aggregate)
     if aggregate is not None and options is not None:
         base = plan_options(scenario, aggregate=aggregate)
@@ -221,6 +224,29 @@ def frontier_from_points(
         **inputs.details,
     }
     return Frontier(by=by, tier=tier, table=table, details=details)
+
+
+def check_frontier_values(values: Sequence[float], by: str) -> None:
+    """Raise :class:`InputError` unless ``values`` are limits a frontier can step through.
+
+    At least one value; every one a finite number; budgets below
+    :data:`~netplan.locate.tiered.MAX_AMOUNT` in size; site counts whole and 0 or more.
+    """
+    listed = list(values)
+    if not listed:
+        msg = "no frontier values given; list at least one limit (or leave them out for steps)"
+        raise InputError(msg)
+    for value in listed:
+        number = float(value)
+        if not math.isfinite(number):
+            msg = f"frontier values must be finite numbers, got {value!r}"
+            raise InputError(msg)
+        if by == "budget" and abs(number) >= MAX_AMOUNT:
+            msg = f"budget {number:g} is beyond any plan's cost; budgets must stay below 1e15"
+            raise InputError(msg)
+        if by == "sites" and not (number >= 0 and number == int(number) and number < 1e9):
+            msg = f"site counts must be whole numbers, 0 or more, got {value!r}"
+            raise InputError(msg)
 
 
 def _default_steps(
