@@ -92,17 +92,27 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def case_pmed(number: int) -> dict[str, Any]:
+def case_pmed(number: int, method: str = "auto", time_limit: float | None = None) -> dict[str, Any]:
     from netplan.locate.instances import read_pmed, read_pmed_optima
     from netplan.locate.models import p_median
+    from netplan.locate.solve import SolverSettings
 
     started = time.perf_counter()
     instance = read_pmed(BENCHMARKS / "orlib-pmed" / f"pmed{number}.txt")
     optimum = read_pmed_optima(BENCHMARKS / "orlib-pmed" / "pmedopt.txt")[f"pmed{number}"]
-    result = p_median(instance.distances, p=instance.p)
-    return _row(
+    result = p_median(
+        instance.distances,
+        p=instance.p,
+        method=method,
+        settings=SolverSettings(time_limit=time_limit),
+    )
+    row = _row(
         f"pmed{number} (n={len(instance.distances)}, p={instance.p})", result, optimum, started
     )
+    fixed = result.details.get("n_sites_fixed_closed")
+    if fixed is not None:
+        row["method"] += f" ({fixed} sites fixed)"
+    return row
 
 
 def case_cap(name: str, capacity: float | None, uncapacitated: bool) -> dict[str, Any]:
@@ -267,6 +277,7 @@ def _row(
     )
     return {
         "case": label,
+        "method": str(result.details.get("method", result.model)) + f" / {result.solver}",
         "objective": result.objective,
         "optimum": optimum,
         "match": match,
@@ -408,6 +419,19 @@ def main() -> None:
     parser.add_argument("--spopt-python", help="python of an environment with spopt installed")
     parser.add_argument("--spopt-limit", type=float, default=180.0, help="spopt time cap (s)")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument(
+        "--pmed-method",
+        default="auto",
+        help="p-median method(s), comma-separated, side by side: auto, radius, benders",
+    )
+    parser.add_argument(
+        "--time-limit", type=float, help="seconds per pmed case (default: none, prove optimal)"
+    )
+    parser.add_argument(
+        "--tiered-method",
+        default="auto",
+        help="tiered method(s), comma-separated, side by side: auto, plain",
+    )
     args = parser.parse_args()
     if not BENCHMARKS.is_dir():
         sys.exit(f"benchmark instances not found at {BENCHMARKS}")
@@ -416,7 +440,8 @@ def main() -> None:
         tuple[str, Callable[..., dict[str, Any]], tuple[Any, ...], tuple[str, Any] | None]
     ] = []
     for number in _numbers(args.pmed, 40):
-        cases.append(("pmed", case_pmed, (number,), ("pmed", number)))
+        for method in args.pmed_method.split(","):
+            cases.append(("pmed", case_pmed, (number, method, args.time_limit), ("pmed", number)))
     if args.cap:
         for name in [
             "cap41",
@@ -490,6 +515,7 @@ def main() -> None:
 
     header = [
         "case",
+        "method",
         "objective",
         "optimum",
         "match",
@@ -504,7 +530,7 @@ def main() -> None:
         header += ["spopt status", "spopt s", "spopt MB", "spopt/netplan"]
     print(
         f"# bench_locate on {os.cpu_count()} cores; HiGHS via highspy; "
-        f"{time.strftime('%Y-%m-%d %H:%M')}"
+        f"{time.strftime('%Y-%m-%d %H:%M')}; load average {os.getloadavg()[0]:.1f}"
     )
     print(" | ".join(header))
     rows = []
@@ -512,6 +538,7 @@ def main() -> None:
         row = _run_isolated(function, *arguments)
         cells = [
             row["case"],
+            row.get("method", ""),
             _format(row["objective"]),
             _format(row["optimum"]),
             _format(row["match"]),
