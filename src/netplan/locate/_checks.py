@@ -12,7 +12,12 @@ from netplan.errors import InputError
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["MAX_AMOUNT", "check_amounts"]
+__all__ = ["COVERAGE_TOLERANCE", "MAX_AMOUNT", "check_amounts"]
+
+#: Shares of total weight closer than this count as equal when a coverage target is compared
+#: with what can be reached or what a plan achieves (far above rounding, far below any figure
+#: printed; the solver's own feasibility tolerance, 1e-7 absolute, is tighter still).
+COVERAGE_TOLERANCE = 1e-9
 
 #: Largest weight, cost or budget the models take: beyond it a double no longer holds whole
 #: units exactly, and solvers treat such numbers as infinite.

@@ -40,7 +40,7 @@ from netplan.locate.solve import _import_highspy
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["BendersBound", "p_median_bound"]
+__all__ = ["BendersBound", "BendersSolution", "p_median_benders", "p_median_bound"]
 
 
 @dataclass
@@ -144,6 +144,72 @@ class _Levels:
         )
 
 
+class _Master:
+    r"""The Benders master: sites, one :math:`\theta` per point, ``sum y = p`` and the cuts."""
+
+    def __init__(
+        self,
+        levels: _Levels,
+        weight: NDArray[np.float64],
+        p: int,
+        forced: NDArray[np.bool_],
+        banned: NDArray[np.bool_],
+    ) -> None:
+        highspy = _import_highspy()
+        self.highspy = highspy
+        self.levels = levels
+        self.weight = weight
+        n_demand, n_sites = levels.n_demand, len(forced)
+        self.n_sites = n_sites
+        self.n_cuts = 0
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", False)
+        highs.setOptionValue("random_seed", 0)
+        n_cols = n_sites + n_demand
+        first_distance = levels.dist[np.minimum(levels.starts[:-1], len(levels.dist) - 1)]
+        lower = np.concatenate([forced.astype(np.float64), first_distance])
+        upper = np.concatenate([np.where(banned, 0.0, 1.0), np.full(n_demand, highspy.kHighsInf)])
+        highs.addVars(n_cols, lower, upper)
+        cost = np.concatenate([np.zeros(n_sites), weight])
+        highs.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
+        every = np.arange(n_sites, dtype=np.int32)
+        highs.addRow(float(p), float(p), n_sites, every, np.ones(n_sites))
+        # Points whose allowed sites are not every site need one of them open (feasibility cut).
+        per_row = np.diff(levels.starts)
+        for point in np.flatnonzero(per_row < int((~banned).sum())).tolist():
+            lo, hi = int(levels.starts[point]), int(levels.starts[point + 1])
+            columns = levels.cols[lo:hi].astype(np.int32)
+            highs.addRow(1.0, highspy.kHighsInf, hi - lo, columns, np.ones(hi - lo))
+        self.highs = highs
+
+    def add_cuts(self, points: NDArray[np.int64], level: NDArray[np.float64]) -> None:
+        """Add the optimality cut of each of ``points`` at its ``level``."""
+        if points.size == 0:
+            return
+        starts, indices, values, bounds = self.levels.cut_rows(points, level, self.n_sites)
+        infinite = np.full(len(points), self.highspy.kHighsInf)
+        self.highs.addRows(len(points), bounds, infinite, len(indices), starts, indices, values)
+        self.n_cuts += len(points)
+
+    def add_plan_cuts(self, y: NDArray[np.float64], theta: NDArray[np.float64] | None) -> int:
+        """Add the cuts ``y`` violates (all of them when ``theta`` is None); return how many."""
+        level, value = self.levels.critical(y)
+        if theta is None:
+            violated = np.ones(len(level), dtype=bool)
+        else:
+            violated = value > theta + 1e-7 * np.maximum(1.0, np.abs(theta))
+        self.add_cuts(np.flatnonzero(violated).astype(np.int64), level[violated])
+        return int(violated.sum())
+
+    def run(self) -> tuple[bool, NDArray[np.float64], float]:
+        """Solve; return (solved, column values, objective)."""
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        solved = status == self.highspy.HighsModelStatus.kOptimal
+        values = np.asarray(self.highs.getSolution().col_value, dtype=np.float64)
+        return solved, values, float(self.highs.getInfo().objective_function_value)
+
+
 def p_median_bound(
     rows: NDArray[np.int64],
     cols: NDArray[np.int64],
@@ -157,6 +223,7 @@ def p_median_bound(
     *,
     time_limit: float | None = None,
     max_rounds: int = 400,
+    master: _Master | None = None,
 ) -> BendersBound:
     """Return the Benders LP bound of a p-median and the sites it fixes against ``plan``.
 
@@ -180,6 +247,8 @@ def p_median_bound(
         Seconds to spend; the bound found so far is returned when they run out.
     max_rounds
         Most cutting-plane rounds.
+    master
+        The master to add cuts to (a new one when ``None``).
 
     Returns
     -------
@@ -187,53 +256,14 @@ def p_median_bound(
         A true lower bound and the sites it fixes.
     """
     started = time.perf_counter()
-    highspy = _import_highspy()
     n_demand, n_sites = shape
-    levels = _Levels(rows, cols, dist, n_demand)
-    nearest_plan = levels.nearest(plan)
-    upper = float(weight @ nearest_plan)
-    first_distance = levels.dist[np.minimum(levels.starts[:-1], len(levels.dist) - 1)]
-
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("random_seed", 0)
-    n_cols = n_sites + n_demand
-    lower_col = np.concatenate([forced.astype(np.float64), first_distance])
-    upper_col = np.concatenate([np.where(banned, 0.0, 1.0), np.full(n_demand, highspy.kHighsInf)])
-    cost = np.concatenate([np.zeros(n_sites), weight])
-    highs.addVars(n_cols, lower_col, upper_col)
-    highs.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
-    highs.addRow(float(p), float(p), n_sites, np.arange(n_sites, dtype=np.int32), np.ones(n_sites))
-    # Points whose allowed sites are not every site need one of them open (feasibility cut).
-    per_row = np.diff(levels.starts)
-    n_allowed = int((~banned).sum())
-    for point in np.flatnonzero(per_row < n_allowed).tolist():
-        lo, hi = int(levels.starts[point]), int(levels.starts[point + 1])
-        highs.addRow(
-            1.0, highspy.kHighsInf, hi - lo, levels.cols[lo:hi].astype(np.int32), np.ones(hi - lo)
-        )
-    n_cuts = 0
-
-    def add_cuts(points: NDArray[np.int64], level: NDArray[np.float64]) -> None:
-        nonlocal n_cuts
-        if points.size == 0:
-            return
-        starts, indices, values, bounds = levels.cut_rows(points, level, n_sites)
-        highs.addRows(
-            len(points),
-            bounds,
-            np.full(len(points), highspy.kHighsInf),
-            len(indices),
-            starts,
-            indices,
-            values,
-        )
-        n_cuts += len(points)
-
-    # The plan's own cuts: tight at the plan, they make it optimal among its neighbours at once.
+    if master is None:
+        master = _Master(_Levels(rows, cols, dist, n_demand), weight, p, forced, banned)
+    levels = master.levels
+    upper = float(weight @ levels.nearest(plan))
+    # The plan's own cuts: tight at the plan.
     plan_y = plan.astype(np.float64)
-    level, _ = levels.critical(plan_y)
-    add_cuts(np.arange(n_demand, dtype=np.int64), level)
+    master.add_plan_cuts(plan_y, None)
 
     inner = plan_y.copy()
     lam = 0.5
@@ -243,13 +273,11 @@ def p_median_bound(
     y = plan_y
     while iterations < max_rounds:
         iterations += 1
-        highs.run()
-        solved = highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        solved, values, objective = master.run()
         if not solved:
             break
-        values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
         y, theta = values[:n_sites], values[n_sites:]
-        bound = max(bound, float(highs.getInfo().objective_function_value))
+        bound = max(bound, objective)
         if time_limit is not None and time.perf_counter() - started > time_limit:
             break
         # In-out: separate at a point between the LP optimum and a good plan first (its cuts
@@ -258,19 +286,19 @@ def p_median_bound(
         middle = lam * y + (1 - lam) * inner
         level = levels.critical(middle)[0]
         violated = _cut_value(levels, level, y) > theta + tolerance
-        if not violated.any():
-            inner = middle
-            level, value = levels.critical(y)
-            violated = value > theta + tolerance
-            if not violated.any():
-                converged = True
-                break
-        add_cuts(np.flatnonzero(violated).astype(np.int64), level[violated])
+        if violated.any():
+            master.add_cuts(np.flatnonzero(violated).astype(np.int64), level[violated])
+            continue
+        inner = middle
+        if master.add_plan_cuts(y, theta) == 0:
+            converged = True
+            break
 
     fix_closed = np.zeros(n_sites, dtype=bool)
     fix_open = np.zeros(n_sites, dtype=bool)
     if solved and math.isfinite(bound):
         # Reduced-cost fixing against the plan: valid for the LP over any subset of the cuts.
+        highs = master.highs
         reduced = np.asarray(highs.getSolution().col_dual, dtype=np.float64)[:n_sites]
         final = float(highs.getInfo().objective_function_value)
         margin = 1e-7 * max(1.0, abs(upper))
@@ -283,10 +311,180 @@ def p_median_bound(
         fix_open=fix_open,
         upper=upper,
         iterations=iterations,
-        n_cuts=n_cuts,
+        n_cuts=master.n_cuts,
         seconds=time.perf_counter() - started,
         converged=converged,
     )
+
+
+@dataclass
+class BendersSolution:
+    """A p-median plan proved (or bounded) by Benders' master problem.
+
+    Attributes
+    ----------
+    plan
+        The best plan found (``p`` open sites).
+    objective
+        Its cost, evaluated exactly.
+    lower
+        A true lower bound on the optimum.
+    optimal
+        ``True`` when the bound meets the plan's cost (within 1e-9 relative).
+    root
+        The LP phase (bound, fixing).
+    master_rounds
+        Integer master solves.
+    seconds
+        Wall time of the whole method.
+    """
+
+    plan: NDArray[np.bool_]
+    objective: float
+    lower: float
+    optimal: bool
+    root: BendersBound
+    master_rounds: int
+    seconds: float
+
+
+def p_median_benders(
+    rows: NDArray[np.int64],
+    cols: NDArray[np.int64],
+    dist: NDArray[np.float64],
+    shape: tuple[int, int],
+    weight: NDArray[np.float64],
+    p: int,
+    forced: NDArray[np.bool_],
+    banned: NDArray[np.bool_],
+    plan: NDArray[np.bool_],
+    *,
+    time_limit: float | None = None,
+    gap: float = 0.0,
+    extra_levels: int = 3,
+) -> BendersSolution:
+    """Solve a p-median by Benders decomposition of the radius formulation.
+
+    The LP phase (:func:`p_median_bound`) gives the root bound, its cuts and
+    the fixed sites; then the master problem over the free sites is solved as
+    a MIP, the cuts its plan violates are added, and again, until the
+    master's bound meets the best plan's exact cost (each master is a
+    relaxation of the p-median, so its bound is always a true bound).
+
+    Parameters
+    ----------
+    rows, cols, dist, shape, weight, p, forced, banned, plan
+        As for :func:`p_median_bound`.
+    time_limit
+        Seconds for the whole method; the best plan and bound so far come back.
+    gap
+        Relative gap at which to stop.
+    extra_levels
+        Before the master MIP, each point also gets the cuts of this many
+        distance levels (among the free sites) beyond its distance in the
+        plan, so that branching away from the plan meets tight cuts at once.
+
+    Returns
+    -------
+    BendersSolution
+        The best plan, its exact cost and a true lower bound.
+    """
+    started = time.perf_counter()
+    master = _Master(_Levels(rows, cols, dist, shape[0]), weight, p, forced, banned)
+    highspy = master.highspy
+    root = p_median_bound(
+        rows,
+        cols,
+        dist,
+        shape,
+        weight,
+        p,
+        forced,
+        banned,
+        plan,
+        time_limit=None if time_limit is None else 0.5 * time_limit,
+        master=master,
+    )
+    n_sites = shape[1]
+    best_plan, best = plan.copy(), root.upper
+    lower = root.lower
+    highs = master.highs
+    fixed = root.fix_closed | root.fix_open
+    if fixed.any():
+        index = np.flatnonzero(fixed).astype(np.int32)
+        value = root.fix_open[fixed].astype(np.float64)
+        highs.changeColsBounds(len(index), index, value, value)
+    _add_neighbour_cuts(master, best_plan, ~(banned | root.fix_closed), extra_levels)
+    sites = np.arange(n_sites, dtype=np.int32)
+    highs.changeColsIntegrality(
+        n_sites, sites, np.full(n_sites, highspy.HighsVarType.kInteger, dtype=np.uint8)
+    )
+    highs.setOptionValue("mip_rel_gap", max(gap, 1e-9))
+    rounds = 0
+    while not _closed(best, lower, gap):
+        left = None if time_limit is None else time_limit - (time.perf_counter() - started)
+        if left is not None and left <= 0:
+            break
+        highs.setOptionValue("time_limit", math.inf if left is None else float(left))
+        start = highspy.HighsSolution()
+        start.col_value = list(
+            np.concatenate([best_plan.astype(np.float64), master.levels.nearest(best_plan)])
+        )
+        start.value_valid = True
+        highs.setSolution(start)
+        rounds += 1
+        highs.run()
+        info = highs.getInfo()
+        dual = float(info.mip_dual_bound)
+        if math.isfinite(dual):
+            lower = max(lower, dual)
+        if info.primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
+            break
+        values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
+        y = values[:n_sites] > 0.5
+        cost = float(weight @ master.levels.nearest(y))
+        if cost < best:
+            best, best_plan = cost, y
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            break  # time limit: keep the bound and plan so far
+        if master.add_plan_cuts(y.astype(np.float64), values[n_sites:]) == 0:
+            lower = max(lower, cost)  # the master's optimum is exact: it is the optimum
+            break
+    lower = min(lower, best)
+    return BendersSolution(
+        plan=best_plan,
+        objective=best,
+        lower=lower,
+        optimal=_closed(best, lower, 0.0) or (gap > 0 and _closed(best, lower, gap)),
+        root=root,
+        master_rounds=rounds,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _add_neighbour_cuts(
+    master: _Master, plan: NDArray[np.bool_], free: NDArray[np.bool_], extra_levels: int
+) -> None:
+    """Add, per point, the cuts of the first ``extra_levels`` free-site levels beyond the plan's."""
+    if extra_levels <= 0:
+        return
+    levels = master.levels
+    nearest = levels.nearest(plan)
+    usable = free[levels.cols] & (levels.dist > nearest[levels.rows])
+    rows, dist = levels.rows[usable], levels.dist[usable]
+    new_level = np.ones(len(rows), dtype=bool)
+    new_level[1:] = (rows[1:] != rows[:-1]) | (dist[1:] != dist[:-1])
+    rank = np.cumsum(new_level)
+    row_start = np.ones(len(rows), dtype=bool)
+    row_start[1:] = rows[1:] != rows[:-1]
+    first_rank = np.maximum.accumulate(np.where(row_start, rank, 0))
+    pick = new_level & (rank - first_rank < extra_levels)
+    master.add_cuts(rows[pick].astype(np.int64), dist[pick])
+
+
+def _closed(upper: float, lower: float, gap: float) -> bool:
+    """Return ``True`` when ``lower`` proves ``upper`` optimal within ``gap`` (relative)."""
+    return upper - lower <= max(gap, 1e-9) * max(1.0, abs(upper))
 
 
 def _cut_value(

@@ -48,7 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from netplan.errors import InfeasibleError, InputError
-from netplan.locate._checks import check_amounts
+from netplan.locate._checks import COVERAGE_TOLERANCE, check_amounts
 from netplan.locate._matrix import (
     as_csr,
     dominated_columns,
@@ -411,7 +411,7 @@ def set_cover(
             raise InfeasibleError(msg)
         cover_weight = np.ones(n_demand)
     else:
-        if best_share + 1e-12 < coverage_target:
+        if best_share < coverage_target - COVERAGE_TOLERANCE:
             msg = (
                 f"coverage target {coverage_target:.2%} cannot be met: opening every candidate "
                 f"covers {best_share:.2%} of demand weight; " + uncovered_message(ids[~reachable])
@@ -427,40 +427,9 @@ def set_cover(
         groups=None,
         dominance=True,
     )
-    n_y = len(data.kept_sites)
-    n_z = data.pattern.shape[0]
-    y_cost = cost[data.kept_sites]
-    y_lower = data.forced.astype(np.float64)
-    if coverage_target is None:
-        # Every remaining point: sum_{j in N(i)} y_j >= 1.
-        matrix_rows = data.pattern
-        program = MilpArrays(
-            objective=y_cost,
-            col_lower=y_lower,
-            col_upper=np.ones(n_y),
-            integer=np.ones(n_y, dtype=bool),
-            matrix=sp.csr_array(matrix_rows),
-            row_lower=np.ones(n_z),
-            row_upper=np.full(n_z, np.inf),
-        )
-    else:
-        rows = _cover_rows(data.pattern, n_y, n_y)
-        need_weight = coverage_target * total - data.offset_weight
-        target_row = sp.csr_array(
-            (data.weight, (np.zeros(n_z, dtype=np.int64), n_y + np.arange(n_z))),
-            shape=(1, n_y + n_z),
-        )
-        program = MilpArrays(
-            objective=np.concatenate([y_cost, np.zeros(n_z)]),
-            col_lower=np.concatenate([y_lower, np.zeros(n_z)]),
-            col_upper=np.ones(n_y + n_z),
-            integer=np.concatenate([np.ones(n_y, dtype=bool), np.zeros(n_z, dtype=bool)]),
-            matrix=sp.csr_array(sp.vstack([rows, target_row], format="csr")),
-            row_lower=np.concatenate([np.full(n_z, -np.inf), [need_weight * (1 - 1e-12)]]),
-            row_upper=np.concatenate([np.zeros(n_z), [np.inf]]),
-        )
+    program = _set_cover_program(data, cost, coverage_target, total)
     forced_cost = float(cost[forced].sum())
-    kept_forced_cost = float(y_cost[data.forced].sum())
+    kept_forced_cost = float(cost[data.kept_sites][data.forced].sum())
     program.offset = forced_cost - kept_forced_cost
     build = time.perf_counter() - started
     outcome = solve_milp(program, settings)
@@ -474,6 +443,47 @@ def set_cover(
         forced,
         build,
         {"n_rows": program.n_rows, "n_columns": program.n_columns},
+    )
+
+
+def _set_cover_program(
+    data: _CoverData, cost: NDArray[np.float64], coverage_target: float | None, total: float
+) -> MilpArrays:
+    """Return the set-cover MILP: cover every point, or a share of the weight."""
+    n_y = len(data.kept_sites)
+    n_z = data.pattern.shape[0]
+    y_cost = cost[data.kept_sites]
+    y_lower = data.forced.astype(np.float64)
+    if coverage_target is None:
+        # Every remaining point: sum_{j in N(i)} y_j >= 1.
+        return MilpArrays(
+            objective=y_cost,
+            col_lower=y_lower,
+            col_upper=np.ones(n_y),
+            integer=np.ones(n_y, dtype=bool),
+            matrix=sp.csr_array(data.pattern),
+            row_lower=np.ones(n_z),
+            row_upper=np.full(n_z, np.inf),
+        )
+    rows = _cover_rows(data.pattern, n_y, n_y)
+    # The target, at most all the weight left in the model, less the shared tolerance; a
+    # target at all of it asks for every row by bounds (z = 1) rather than by a tight row.
+    reachable_weight = float(data.weight.sum())
+    slack = COVERAGE_TOLERANCE * max(total, 1.0)
+    need_weight = min(coverage_target * total - data.offset_weight, reachable_weight)
+    every_row = need_weight >= reachable_weight - slack
+    target_row = sp.csr_array(
+        (data.weight, (np.zeros(n_z, dtype=np.int64), n_y + np.arange(n_z))),
+        shape=(1, n_y + n_z),
+    )
+    return MilpArrays(
+        objective=np.concatenate([y_cost, np.zeros(n_z)]),
+        col_lower=np.concatenate([y_lower, np.full(n_z, 1.0 if every_row else 0.0)]),
+        col_upper=np.ones(n_y + n_z),
+        integer=np.concatenate([np.ones(n_y, dtype=bool), np.zeros(n_z, dtype=bool)]),
+        matrix=sp.csr_array(sp.vstack([rows, target_row], format="csr")),
+        row_lower=np.concatenate([np.full(n_z, -np.inf), [need_weight - slack]]),
+        row_upper=np.concatenate([np.zeros(n_z), [np.inf]]),
     )
 
 
@@ -561,6 +571,36 @@ def max_cover(
         groups=group_codes if p_by_group else None,
         dominance=True,
     )
+    program = _max_cover_program(data, cost, forced, p, budget, p_by_group, group_codes, labels)
+    if (program.row_upper < -1e-9).any():
+        msg = "the forced-open sites already exceed a per-group count; raise `p_by_group`"
+        raise InfeasibleError(msg)
+    build = time.perf_counter() - started
+    outcome = solve_milp(program, settings)
+    return _finish_cover(
+        "max-cover",
+        matrix,
+        weight,
+        data,
+        outcome,
+        n_sites,
+        forced,
+        build,
+        {"n_rows": program.n_rows, "n_columns": program.n_columns},
+    )
+
+
+def _max_cover_program(
+    data: _CoverData,
+    cost: NDArray[np.float64],
+    forced: NDArray[np.bool_],
+    p: int | None,
+    budget: float | None,
+    p_by_group: dict[Any, int] | None,
+    group_codes: NDArray[np.int64] | None,
+    labels: list[Any],
+) -> MilpArrays:
+    """Return the max-cover MILP: coverage rows, then the count, budget and per-group rows."""
     n_y = len(data.kept_sites)
     n_z = data.pattern.shape[0]
     rows = [_cover_rows(data.pattern, n_y, n_y)]
@@ -603,7 +643,7 @@ def max_cover(
             )
             lower.append(np.array([-np.inf]))
             upper.append(np.array([float(limit - outside)]))
-    program = MilpArrays(
+    return MilpArrays(
         objective=np.concatenate([np.zeros(n_y), data.weight]),
         col_lower=np.concatenate([data.forced.astype(np.float64), np.zeros(n_z)]),
         col_upper=np.ones(n_cols),
@@ -613,22 +653,6 @@ def max_cover(
         row_upper=np.concatenate(upper),
         maximize=True,
         offset=data.offset_weight,
-    )
-    if (program.row_upper < -1e-9).any():
-        msg = "the forced-open sites already exceed a per-group count; raise `p_by_group`"
-        raise InfeasibleError(msg)
-    build = time.perf_counter() - started
-    outcome = solve_milp(program, settings)
-    return _finish_cover(
-        "max-cover",
-        matrix,
-        weight,
-        data,
-        outcome,
-        n_sites,
-        forced,
-        build,
-        {"n_rows": program.n_rows, "n_columns": program.n_columns},
     )
 
 
@@ -1081,6 +1105,71 @@ def capacitated(
     forced = _site_mask(forced_open, n_sites, "forced_open")
     banned = _site_mask(excluded, n_sites, "excluded") & ~forced
     ids = np.asarray(demand_ids, dtype=object) if demand_ids is not None else np.arange(n_demand)
+    rows, cols, pair_cost = _capacitated_pairs(
+        matrix, weight, capacity, banned, ids, cost_per_unit_distance, assignment_costs
+    )
+    program = _capacitated_program(
+        rows, cols, pair_cost, weight, fixed, capacity, forced, banned, single_source, p
+    )
+    build = time.perf_counter() - started
+    outcome = solve_milp(program, settings)
+    if outcome.status == "infeasible":
+        msg = (
+            "the capacitated model is infeasible: the sites allowed to open "
+            "cannot serve all demand "
+            "within their capacities"
+            + (f" with at most {p} sites" if p is not None else "")
+            + (" from one site each" if single_source else "")
+            + "; add capacity or candidates"
+        )
+        raise InfeasibleError(msg)
+    open_sites = np.zeros(n_sites, dtype=bool)
+    assignment = None
+    site = np.full(n_demand, -1, dtype=np.int64)
+    distance = np.full(n_demand, np.inf)
+    share = np.zeros(n_demand)
+    if outcome.values is not None:
+        open_sites = outcome.values[:n_sites] > 0.5
+        x = np.clip(outcome.values[n_sites:], 0.0, 1.0)
+        x[x < 1e-9] = 0.0
+        assignment = sp.csr_array((x, (rows, cols)), shape=(n_demand, n_sites))
+        assignment.eliminate_zeros()
+        share = np.asarray(assignment.sum(axis=1)).ravel()
+        # Main server: the site carrying the largest share (ties: lowest index).
+        main = sp.csr_array(assignment)
+        main.data = -main.data
+        site, _ = nearest_open(main, np.ones(n_sites, dtype=bool))
+        has = site >= 0
+        distance[has] = np.asarray(matrix[np.flatnonzero(has), site[has]]).ravel()
+    return LocateResult(
+        model="capacitated",
+        status=outcome.status,
+        objective=outcome.objective,
+        best_bound=outcome.best_bound,
+        gap=outcome.gap,
+        build_seconds=build,
+        solve_seconds=outcome.solve_seconds,
+        solver=outcome.solver,
+        open_sites=open_sites,
+        assigned_site=site,
+        assigned_distance=distance,
+        covered_share=share,
+        assignment=assignment,
+        details={"n_rows": program.n_rows, "n_columns": program.n_columns},
+    )
+
+
+def _capacitated_pairs(
+    matrix: sp.csr_array,
+    weight: NDArray[np.float64],
+    capacity: NDArray[np.float64],
+    banned: NDArray[np.bool_],
+    ids: NDArray[Any],
+    cost_per_unit_distance: float,
+    assignment_costs: Any,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Return the allowed (point, site) pairs and their costs; refuse what cannot be served."""
+    n_demand = matrix.shape[0]
     if assignment_costs is not None:
         pair_costs = as_csr(assignment_costs, what="assignment_costs")
         if pair_costs.shape != matrix.shape:
@@ -1093,8 +1182,6 @@ def capacitated(
     keep = ~banned[matrix.indices] & (weight[row_ids(matrix)] > 0)
     rows = row_ids(matrix)[keep]
     cols = matrix.indices[keep].astype(np.int64)
-    pair_cost = pair_value[keep]
-    n_x = len(rows)
     served = np.bincount(rows, minlength=n_demand) > 0
     need = weight > 0
     if (need & ~served).any():
@@ -1112,9 +1199,26 @@ def capacitated(
             f"is less than total demand {float(weight.sum()):,.2f}"
         )
         raise InfeasibleError(msg)
-    n_y = n_sites
+    return rows, cols, pair_value[keep]
+
+
+def _capacitated_program(
+    rows: NDArray[np.int64],
+    cols: NDArray[np.int64],
+    pair_cost: NDArray[np.float64],
+    weight: NDArray[np.float64],
+    fixed: NDArray[np.float64],
+    capacity: NDArray[np.float64],
+    forced: NDArray[np.bool_],
+    banned: NDArray[np.bool_],
+    single_source: bool,
+    p: int | None,
+) -> MilpArrays:
+    """Return the capacitated facility location MILP over the allowed pairs."""
+    n_demand, n_y, n_x = len(weight), len(fixed), len(rows)
     n_cols = n_y + n_x
     x_index = n_y + np.arange(n_x)
+    need = weight > 0
     # Each point fully served: sum_j x_ij = 1.
     assign_rows = sp.csr_array((np.ones(n_x), (rows, x_index)), shape=(n_demand, n_cols))
     assign_rows = assign_rows[np.flatnonzero(need)]
@@ -1129,6 +1233,7 @@ def capacitated(
     blocks = [assign_rows, link]
     lower = [np.ones(assign_rows.shape[0]), np.full(n_x, -np.inf)]
     upper = [np.ones(assign_rows.shape[0]), np.zeros(n_x)]
+    every_site = (np.zeros(n_y, dtype=np.int64), np.arange(n_y))
     limited = np.isfinite(capacity)
     if limited.any():
         # sum_i w_i x_ij - s_j y_j <= 0 for sites with a capacity.
@@ -1149,22 +1254,14 @@ def capacitated(
         upper.append(np.zeros(int(limited.sum())))
         if limited.all():
             # Aggregate capacity: sum_j s_j y_j >= total demand (a valid, strengthening cut).
-            blocks.append(
-                sp.csr_array(
-                    (capacity, (np.zeros(n_y, dtype=np.int64), np.arange(n_y))), shape=(1, n_cols)
-                )
-            )
+            blocks.append(sp.csr_array((capacity, every_site), shape=(1, n_cols)))
             lower.append(np.array([float(weight.sum())]))
             upper.append(np.array([np.inf]))
     if p is not None:
-        blocks.append(
-            sp.csr_array(
-                (np.ones(n_y), (np.zeros(n_y, dtype=np.int64), np.arange(n_y))), shape=(1, n_cols)
-            )
-        )
+        blocks.append(sp.csr_array((np.ones(n_y), every_site), shape=(1, n_cols)))
         lower.append(np.array([-np.inf]))
         upper.append(np.array([float(p)]))
-    program = MilpArrays(
+    return MilpArrays(
         objective=np.concatenate([fixed, pair_cost]),
         col_lower=np.concatenate([forced.astype(np.float64), np.zeros(n_x)]),
         col_upper=np.concatenate([np.where(banned, 0.0, 1.0), np.ones(n_x)]),
@@ -1172,51 +1269,4 @@ def capacitated(
         matrix=sp.csr_array(sp.vstack(blocks, format="csr")),
         row_lower=np.concatenate(lower),
         row_upper=np.concatenate(upper),
-    )
-    build = time.perf_counter() - started
-    outcome = solve_milp(program, settings)
-    if outcome.status == "infeasible":
-        msg = (
-            "the capacitated model is infeasible: the sites allowed to open "
-            "cannot serve all demand "
-            "within their capacities"
-            + (f" with at most {p} sites" if p is not None else "")
-            + (" from one site each" if single_source else "")
-            + "; add capacity or candidates"
-        )
-        raise InfeasibleError(msg)
-    open_sites = np.zeros(n_sites, dtype=bool)
-    assignment = None
-    site = np.full(n_demand, -1, dtype=np.int64)
-    distance = np.full(n_demand, np.inf)
-    share = np.zeros(n_demand)
-    if outcome.values is not None:
-        open_sites = outcome.values[:n_y] > 0.5
-        x = np.clip(outcome.values[n_y:], 0.0, 1.0)
-        x[x < 1e-9] = 0.0
-        assignment = sp.csr_array((x, (rows, cols)), shape=(n_demand, n_sites))
-        assignment.eliminate_zeros()
-        share = np.asarray(assignment.sum(axis=1)).ravel()
-        # Main server: the site carrying the largest share (ties: lowest index).
-        main = sp.csr_array(assignment)
-        main.data = -main.data
-        site, _ = nearest_open(main, np.ones(n_sites, dtype=bool))
-        original = as_csr(distances, what="distances")
-        has = site >= 0
-        distance[has] = np.asarray(original[np.flatnonzero(has), site[has]]).ravel()
-    return LocateResult(
-        model="capacitated",
-        status=outcome.status,
-        objective=outcome.objective,
-        best_bound=outcome.best_bound,
-        gap=outcome.gap,
-        build_seconds=build,
-        solve_seconds=outcome.solve_seconds,
-        solver=outcome.solver,
-        open_sites=open_sites,
-        assigned_site=site,
-        assigned_distance=distance,
-        covered_share=share,
-        assignment=assignment,
-        details={"n_rows": program.n_rows, "n_columns": program.n_columns},
     )

@@ -43,7 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from netplan.errors import InfeasibleError, InputError
-from netplan.locate._checks import MAX_AMOUNT, check_amounts
+from netplan.locate._checks import COVERAGE_TOLERANCE, MAX_AMOUNT, check_amounts
 from netplan.locate._matrix import merge_identical_rows, nearest_open, row_ids, structure
 from netplan.locate.heuristics import CoverNeighbourhood, improve_min_cost
 from netplan.locate.models import LocateResult, uncovered_message
@@ -63,10 +63,6 @@ __all__ = ["OBJECTIVES", "TieredOptions", "openable_sites", "tiered"]
 
 #: Objectives of the tiered model.
 OBJECTIVES = ("min_cost", "max_coverage")
-#: Shares of total weight closer than this count as equal when a coverage target is compared
-#: with what can be reached or what a plan achieves (far above rounding, far below any figure
-#: printed; the solver's own feasibility tolerance, 1e-7 absolute, is tighter still).
-COVERAGE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
