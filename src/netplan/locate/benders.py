@@ -28,6 +28,7 @@ remaining, much smaller, problem exactly.
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 from dataclasses import dataclass
@@ -361,15 +362,16 @@ def p_median_benders(
     *,
     time_limit: float | None = None,
     gap: float = 0.0,
-    extra_levels: int = 3,
 ) -> BendersSolution:
-    """Solve a p-median by Benders decomposition of the radius formulation.
+    """Solve a p-median by branch-and-Benders-cut on the radius formulation's projection.
 
-    The LP phase (:func:`p_median_bound`) gives the root bound, its cuts and
-    the fixed sites; then the master problem over the free sites is solved as
-    a MIP, the cuts its plan violates are added, and again, until the
-    master's bound meets the best plan's exact cost (each master is a
-    relaxation of the p-median, so its bound is always a true bound).
+    The root is :func:`p_median_bound` (cuts, bound, fixed sites). Each node of
+    the search tree then solves the same LP with its branching bounds, adds
+    the cuts its point violates (they are valid everywhere and stay), prunes
+    when its bound reaches the best plan's cost, fixes sites by reduced cost
+    for its subtree, tries the plan of its ``p`` largest ``y``, and branches
+    on the most fractional site. Nodes are taken best bound first, so the
+    smallest open bound is always a true lower bound.
 
     Parameters
     ----------
@@ -379,10 +381,6 @@ def p_median_benders(
         Seconds for the whole method; the best plan and bound so far come back.
     gap
         Relative gap at which to stop.
-    extra_levels
-        Before the master MIP, each point also gets the cuts of this many
-        distance levels (among the free sites) beyond its distance in the
-        plan, so that branching away from the plan meets tight cuts at once.
 
     Returns
     -------
@@ -390,96 +388,129 @@ def p_median_benders(
         The best plan, its exact cost and a true lower bound.
     """
     started = time.perf_counter()
+    deadline = None if time_limit is None else started + time_limit
     master = _Master(_Levels(rows, cols, dist, shape[0]), weight, p, forced, banned)
-    highspy = master.highspy
     root = p_median_bound(
-        rows,
-        cols,
-        dist,
-        shape,
-        weight,
-        p,
-        forced,
-        banned,
-        plan,
-        time_limit=None if time_limit is None else 0.5 * time_limit,
-        master=master,
-    )
-    n_sites = shape[1]
-    best_plan, best = plan.copy(), root.upper
-    lower = root.lower
-    highs = master.highs
-    fixed = root.fix_closed | root.fix_open
-    if fixed.any():
-        index = np.flatnonzero(fixed).astype(np.int32)
-        value = root.fix_open[fixed].astype(np.float64)
-        highs.changeColsBounds(len(index), index, value, value)
-    _add_neighbour_cuts(master, best_plan, ~(banned | root.fix_closed), extra_levels)
-    sites = np.arange(n_sites, dtype=np.int32)
-    highs.changeColsIntegrality(
-        n_sites, sites, np.full(n_sites, highspy.HighsVarType.kInteger, dtype=np.uint8)
-    )
-    highs.setOptionValue("mip_rel_gap", max(gap, 1e-9))
-    rounds = 0
-    while not _closed(best, lower, gap):
-        left = None if time_limit is None else time_limit - (time.perf_counter() - started)
-        if left is not None and left <= 0:
+        rows, cols, dist, shape, weight, p, forced, banned, plan,
+        time_limit=None if time_limit is None else 0.5 * time_limit, master=master,
+    )  # fmt: skip
+    search = _Search(master, weight, p, forced | root.fix_open, banned | root.fix_closed, plan)
+    heap: list[tuple[float, int, tuple[tuple[int, int], ...]]] = [(root.lower, 0, ())]
+    counter = 0
+    nodes = 0
+    while heap:
+        if _closed(search.best, heap[0][0], gap):
             break
-        highs.setOptionValue("time_limit", math.inf if left is None else float(left))
-        start = highspy.HighsSolution()
-        start.col_value = list(
-            np.concatenate([best_plan.astype(np.float64), master.levels.nearest(best_plan)])
-        )
-        start.value_valid = True
-        highs.setSolution(start)
-        rounds += 1
-        highs.run()
-        info = highs.getInfo()
-        dual = float(info.mip_dual_bound)
-        if math.isfinite(dual):
-            lower = max(lower, dual)
-        if info.primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
+        if deadline is not None and time.perf_counter() > deadline:
             break
-        values = np.asarray(highs.getSolution().col_value, dtype=np.float64)
-        y = values[:n_sites] > 0.5
-        cost = float(weight @ master.levels.nearest(y))
-        if cost < best:
-            best, best_plan = cost, y
-        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            break  # time limit: keep the bound and plan so far
-        if master.add_plan_cuts(y.astype(np.float64), values[n_sites:]) == 0:
-            lower = max(lower, cost)  # the master's optimum is exact: it is the optimum
-            break
-    lower = min(lower, best)
+        node_lower, _, fixes = heapq.heappop(heap)
+        nodes += 1
+        result = search.node(fixes, deadline)
+        if result is None:
+            continue
+        bound, children = result
+        for child in children:
+            counter += 1
+            heapq.heappush(heap, (max(bound, node_lower), counter, child))
+    lower = heap[0][0] if heap else search.best
+    lower = min(max(lower, root.lower), search.best)
     return BendersSolution(
-        plan=best_plan,
-        objective=best,
+        plan=search.best_plan,
+        objective=search.best,
         lower=lower,
-        optimal=_closed(best, lower, 0.0) or (gap > 0 and _closed(best, lower, gap)),
+        optimal=_closed(search.best, lower, 0.0),
         root=root,
-        master_rounds=rounds,
+        master_rounds=nodes,
         seconds=time.perf_counter() - started,
     )
 
 
-def _add_neighbour_cuts(
-    master: _Master, plan: NDArray[np.bool_], free: NDArray[np.bool_], extra_levels: int
-) -> None:
-    """Add, per point, the cuts of the first ``extra_levels`` free-site levels beyond the plan's."""
-    if extra_levels <= 0:
-        return
-    levels = master.levels
-    nearest = levels.nearest(plan)
-    usable = free[levels.cols] & (levels.dist > nearest[levels.rows])
-    rows, dist = levels.rows[usable], levels.dist[usable]
-    new_level = np.ones(len(rows), dtype=bool)
-    new_level[1:] = (rows[1:] != rows[:-1]) | (dist[1:] != dist[:-1])
-    rank = np.cumsum(new_level)
-    row_start = np.ones(len(rows), dtype=bool)
-    row_start[1:] = rows[1:] != rows[:-1]
-    first_rank = np.maximum.accumulate(np.where(row_start, rank, 0))
-    pick = new_level & (rank - first_rank < extra_levels)
-    master.add_cuts(rows[pick].astype(np.int64), dist[pick])
+class _Search:
+    """The node work of the branch-and-cut: bounds, cut loop, rounding, fixing, branching."""
+
+    def __init__(
+        self,
+        master: _Master,
+        weight: NDArray[np.float64],
+        p: int,
+        forced: NDArray[np.bool_],
+        banned: NDArray[np.bool_],
+        plan: NDArray[np.bool_],
+    ) -> None:
+        self.master = master
+        self.weight = weight
+        self.p = p
+        self.forced = forced
+        self.banned = banned
+        self.n_sites = len(forced)
+        self.sites = np.arange(self.n_sites, dtype=np.int32)
+        self.best = self.cost(plan)
+        self.best_plan = plan.copy()
+
+    def cost(self, is_open: NDArray[np.bool_]) -> float:
+        """Return the exact cost of a plan."""
+        return float(self.weight @ self.master.levels.nearest(is_open))
+
+    def offer(self, is_open: NDArray[np.bool_]) -> None:
+        """Keep ``is_open`` if it is a cheaper plan of ``p`` sites."""
+        cost = self.cost(is_open)
+        if cost < self.best - 1e-9 * max(1.0, abs(self.best)):
+            self.best, self.best_plan = cost, is_open.copy()
+
+    def node(
+        self, fixes: tuple[tuple[int, int], ...], deadline: float | None
+    ) -> tuple[float, list[tuple[tuple[int, int], ...]]] | None:
+        """Solve one node; return its bound and children, or ``None`` when it is pruned."""
+        lower = self.forced.astype(np.float64)
+        upper = np.where(self.banned, 0.0, 1.0)
+        for site, value in fixes:
+            lower[site] = upper[site] = float(value)
+        if lower.sum() > self.p + 0.5 or upper.sum() < self.p - 0.5:
+            return None
+        highs = self.master.highs
+        highs.changeColsBounds(self.n_sites, self.sites, lower, upper)
+        bound = -math.inf
+        y = lower
+        while True:
+            if deadline is not None:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    return None if bound == -math.inf else (bound, [fixes])
+                highs.setOptionValue("time_limit", float(left))
+            solved, values, objective = self.master.run()
+            if not solved:
+                if deadline is not None and time.perf_counter() >= deadline:
+                    return (bound, [fixes]) if bound > -math.inf else (-math.inf, [fixes])
+                return None
+            bound = objective
+            y, theta = values[: self.n_sites], values[self.n_sites :]
+            if bound >= self.best or _closed(self.best, bound, 0.0):
+                return None
+            if self.master.add_plan_cuts(y, theta) == 0:
+                break
+        if (np.abs(y - np.round(y)) < 1e-6).all():
+            self.offer(y > 0.5)
+            return None
+        # Rounding: the p sites of largest y (fixed ones first).
+        order = np.argsort(-(y + 2.0 * lower), kind="stable")
+        rounded = np.zeros(self.n_sites, dtype=bool)
+        rounded[order[: self.p]] = True
+        self.offer(rounded)
+        # Reduced-cost fixing for the subtree.
+        reduced = np.asarray(highs.getSolution().col_dual, dtype=np.float64)[: self.n_sites]
+        free = lower < upper
+        margin = 1e-9 * max(1.0, abs(self.best))
+        close = free & (y <= 1e-9) & (bound + reduced > self.best + margin)
+        keep = free & (y >= 1 - 1e-9) & (bound - reduced > self.best + margin)
+        extra = tuple((int(j), 0) for j in np.flatnonzero(close)) + tuple(
+            (int(j), 1) for j in np.flatnonzero(keep)
+        )
+        fractional = free & ~close & ~keep & (np.abs(y - np.round(y)) >= 1e-6)
+        if not fractional.any():  # pragma: no cover - an integral y was handled above
+            return None
+        site = int(np.argmax(np.where(fractional, -np.abs(y - 0.5), -np.inf)))
+        base = fixes + extra
+        return bound, [(*base, (site, 1)), (*base, (site, 0))]
 
 
 def _closed(upper: float, lower: float, gap: float) -> bool:

@@ -41,7 +41,7 @@ counts are per tier), is dropped.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -58,7 +58,7 @@ from netplan.locate._matrix import (
     select_columns,
     structure,
 )
-from netplan.locate.benders import p_median_bound
+from netplan.locate.benders import p_median_benders
 from netplan.locate.solve import (
     MilpArrays,
     SolveOutcome,
@@ -750,8 +750,8 @@ def _p_median_start(
 
 
 #: p-median methods: ``"radius"`` (the radius formulation, solved whole), ``"benders"``
-#: (a Benders LP bound fixes sites first, then the radius formulation solves the rest) and
-#: ``"auto"`` (Benders whenever the start heuristic runs).
+#: (branch-and-Benders-cut on its projection, :mod:`netplan.locate.benders`) and ``"auto"``
+#: (Benders whenever the start heuristic runs and the solver is HiGHS).
 P_MEDIAN_METHODS = ("auto", "radius", "benders")
 
 
@@ -952,18 +952,17 @@ def p_median(
     heuristic
         Start the solver from a greedy + swap (fast interchange) solution.
     method
-        ``"radius"``: the radius formulation solved whole; ``"benders"``: a
-        Benders LP bound (:mod:`netplan.locate.benders`) first fixes the sites
-        no better plan than the heuristic's can open or close, then the radius
-        formulation solves what is left; ``"auto"`` (default): Benders whenever
-        the heuristic runs.
+        ``"radius"``: the radius formulation solved whole by the MILP solver;
+        ``"benders"`` / ``"auto"`` (default): branch-and-Benders-cut
+        (:mod:`netplan.locate.benders`) whenever the start heuristic runs and
+        the solver is HiGHS, else the radius formulation.
 
     Returns
     -------
     LocateResult
         ``objective`` is exactly ``sum(weight × distance)`` over the
         assignment of every point to its nearest open site; ``best_bound`` is
-        the better of the Benders bound and the solver's.
+        the search's (or the solver's) proven lower bound.
     """
     started = time.perf_counter()
     if method not in P_MEDIAN_METHODS:
@@ -992,11 +991,13 @@ def p_median(
         chosen = _p_median_start(
             pairs.rows, pairs.cols, pairs.dist, matrix.shape, weight, p, forced, banned
         )
-    details: dict[str, Any] = {"method": "radius"}
-    bound: float | None = None
-    solve_forced, solve_banned = forced, banned
-    if chosen is not None and method != "radius":
-        benders = p_median_bound(
+    if chosen is not None:
+        # The start serves every point with an allowed site, or it is no plan (sparse input).
+        nearest = np.full(n_demand, np.inf)
+        np.minimum.at(nearest, pairs.rows, np.where(chosen[pairs.cols], pairs.dist, np.inf))
+        feasible_start = bool(np.isfinite(nearest).all())
+    if chosen is not None and feasible_start and method != "radius" and settings.solver == "highs":
+        solution = p_median_benders(
             pairs.rows,
             pairs.cols,
             pairs.dist,
@@ -1006,27 +1007,40 @@ def p_median(
             forced,
             banned,
             chosen,
-            time_limit=None if settings.time_limit is None else 0.5 * settings.time_limit,
+            time_limit=settings.time_limit,
+            gap=settings.gap,
         )
-        bound = benders.lower
-        solve_forced = forced | benders.fix_open
-        solve_banned = banned | benders.fix_closed
-        details.update(
-            {
-                "method": "benders",
-                "benders_bound": benders.lower,
-                "benders_rounds": benders.iterations,
-                "benders_cuts": benders.n_cuts,
-                "benders_seconds": round(benders.seconds, 3),
-                "n_sites_fixed_closed": int(benders.fix_closed.sum()),
-                "n_sites_fixed_open": int(benders.fix_open.sum()),
-            }
+        build = time.perf_counter() - started - solution.seconds
+        gap = relative_gap(solution.objective, solution.lower)
+        proven = solution.optimal or (gap is not None and gap <= settings.gap)
+        outcome = SolveOutcome(
+            status="optimal" if proven else "feasible",
+            objective=solution.objective,
+            best_bound=solution.lower,
+            gap=gap,
+            values=solution.plan.astype(np.float64),
+            solve_seconds=solution.seconds,
+            solver="highs",
         )
-        if settings.time_limit is not None:
-            left = max(settings.time_limit - (time.perf_counter() - started), 1.0)
-            settings = replace(settings, time_limit=left)
-    program, n_levels = _radius_program(pairs, weight, p, solve_forced, solve_banned, chosen)
-    details.update({"n_rows": program.n_rows, "n_columns": program.n_columns, "n_levels": n_levels})
+        root = solution.root
+        details = {
+            "method": "benders",
+            "benders_root_bound": root.lower,
+            "benders_cuts": root.n_cuts,
+            "benders_nodes": solution.master_rounds,
+            "n_sites_fixed_closed": int(root.fix_closed.sum()),
+            "n_sites_fixed_open": int(root.fix_open.sum()),
+        }
+        return _p_median_decode(
+            matrix, weight, max_distance, outcome, solution.lower, build, details
+        )
+    program, n_levels = _radius_program(pairs, weight, p, forced, banned, chosen)
+    details = {
+        "method": "radius",
+        "n_rows": program.n_rows,
+        "n_columns": program.n_columns,
+        "n_levels": n_levels,
+    }
     build = time.perf_counter() - started
     outcome = solve_milp(program, settings)
     if outcome.status == "infeasible":
@@ -1036,10 +1050,7 @@ def p_median(
             + "; raise `p` or the maximum distance"
         )
         raise InfeasibleError(msg)
-    # The solve is over the sites Benders left free; its bound holds for the whole problem
-    # (no better plan uses a fixed site), and so does the Benders bound.
-    if outcome.best_bound is not None:
-        bound = outcome.best_bound if bound is None else max(bound, outcome.best_bound)
+    bound = outcome.best_bound
     return _p_median_decode(matrix, weight, max_distance, outcome, bound, build, details)
 
 
