@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from netplan.locate.heuristics import CoverNeighbourhood, improve_min_cost
+from netplan.locate.heuristics import CoverNeighbourhood, improve_max_coverage, improve_min_cost
 
 
 def instance(seed: int) -> tuple[CoverNeighbourhood, np.ndarray]:
@@ -61,3 +61,22 @@ def test_local_search_drops_what_is_not_needed() -> None:
     # Nothing is needed: only the forced site stays.
     assert better.sum() == 1
     assert better[0]
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("budget", [12.0, 25.0, 60.0])
+def test_max_coverage_search_keeps_the_budget_and_never_covers_less(
+    seed: int, budget: float
+) -> None:
+    space, _ = instance(seed)
+    start = space.forced.copy()
+    covered_before = float(space.weight[space.counts(start) > 0].sum())
+    better = improve_max_coverage(space, start.copy(), budget)
+    assert feasible(space, better, covered_before)
+    assert space.cost[better].sum() <= budget + 1e-9
+    # No affordable, supported site with new weight is left closed.
+    counts = space.counts(better)
+    spare = budget - space.cost[better].sum()
+    gain = space.by_column @ np.where(counts > 0, 0.0, space.weight)
+    addable = ~better & (gain > 0) & space.supported(better) & (space.cost <= spare + 1e-9)
+    assert not addable.any()

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["CoverNeighbourhood", "improve_min_cost"]
+__all__ = ["CoverNeighbourhood", "improve_max_coverage", "improve_min_cost"]
 
 
 @dataclass
@@ -198,3 +198,87 @@ def _refill(
             return None
         is_open[column] = True
         counts[space.rows_of(column)] += 1
+
+
+def improve_max_coverage(
+    space: CoverNeighbourhood,
+    is_open: NDArray[np.bool_],
+    budget: float,
+    *,
+    time_limit: float = 5.0,
+) -> NDArray[np.bool_]:
+    """Return a plan within ``budget`` covering at least as much weight as ``is_open``.
+
+    Moves, repeated until none helps or ``time_limit`` seconds pass:
+
+    * **fill**: open supported sites greedily by uncovered weight gained per
+      unit cost while the budget and the counts allow;
+    * **drop and fill**: close one open site (least weight lost first), fill
+      again without it, and keep the result when it covers more.
+    """
+    started = time.perf_counter()
+    best = _fill(space, is_open.copy(), budget, np.zeros(len(is_open), dtype=bool))
+    best_covered = _covered(space, best)
+    improved = True
+    while improved and time.perf_counter() - started < time_limit:
+        improved = False
+        counts = space.counts(best)
+        order = np.flatnonzero(best & ~space.forced)
+        lost = np.array([_unique_weight(space, counts, column) for column in order.tolist()])
+        for column in order[np.argsort(lost, kind="stable")].tolist():
+            if time.perf_counter() - started >= time_limit:
+                break
+            if not space.removable(best, column):
+                continue
+            trial = best.copy()
+            trial[column] = False
+            banned = np.zeros(len(trial), dtype=bool)
+            banned[column] = True
+            trial = _fill(space, trial, budget, banned)
+            covered = _covered(space, trial)
+            if covered > best_covered + 1e-9 * max(1.0, best_covered):
+                best, best_covered, improved = trial, covered, True
+                break
+    return best
+
+
+def _unique_weight(space: CoverNeighbourhood, counts: NDArray[np.float64], column: int) -> float:
+    """Return the weight only ``column`` covers."""
+    rows = space.rows_of(column)
+    return float(space.weight[rows[counts[rows] == 1]].sum())
+
+
+def _covered(space: CoverNeighbourhood, is_open: NDArray[np.bool_]) -> float:
+    """Return the weight ``is_open`` covers."""
+    return float(space.weight[space.counts(is_open) > 0].sum())
+
+
+def _fill(
+    space: CoverNeighbourhood,
+    is_open: NDArray[np.bool_],
+    budget: float,
+    banned: NDArray[np.bool_],
+) -> NDArray[np.bool_]:
+    """Open affordable supported sites greedily by weight gained per unit cost."""
+    counts = space.counts(is_open)
+    spent = float(space.cost[is_open].sum())
+    while True:
+        uncovered = np.where(counts > 0, 0.0, space.weight)
+        gain = space.by_column @ uncovered
+        eligible = ~is_open & ~banned & (gain > 0) & space.supported(is_open)
+        eligible &= spent + space.cost <= budget + 1e-9 * max(1.0, abs(budget))
+        if not eligible.any():
+            return is_open
+        score = np.where(eligible, gain / np.maximum(space.cost, 1e-9), -np.inf)
+        chosen = -1
+        for column in np.argsort(-score, kind="stable")[:16].tolist():
+            if not eligible[column]:
+                break
+            if space.limits_allow(is_open, column):
+                chosen = column
+                break
+        if chosen < 0:
+            return is_open
+        is_open[chosen] = True
+        spent += float(space.cost[chosen])
+        counts[space.rows_of(chosen)] += 1

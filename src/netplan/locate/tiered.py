@@ -45,7 +45,11 @@ import scipy.sparse as sp
 from netplan.errors import InfeasibleError, InputError
 from netplan.locate._checks import COVERAGE_TOLERANCE, MAX_AMOUNT, check_amounts
 from netplan.locate._matrix import merge_identical_rows, nearest_open, row_ids, structure
-from netplan.locate.heuristics import CoverNeighbourhood, improve_min_cost
+from netplan.locate.heuristics import (
+    CoverNeighbourhood,
+    improve_max_coverage,
+    improve_min_cost,
+)
 from netplan.locate.models import LocateResult, uncovered_message
 from netplan.locate.solve import (
     MilpArrays,
@@ -256,6 +260,7 @@ class _Model:
     coverage_needed: float | None
     requirement_rows: int
     cost_constant: float
+    budget_left: float
 
     @property
     def n_y(self) -> int:
@@ -329,8 +334,9 @@ def tiered(
         A :class:`~netplan.locate.solve.SolverSession` to reuse between calls
         that differ only in their limits (trade-off curves).
     local_search
-        Improve the greedy start, and a time-limited incumbent, of a minimum
-        cost model by local search (:mod:`netplan.locate.heuristics`).
+        Improve the greedy start, and a time-limited incumbent, by local
+        search (:mod:`netplan.locate.heuristics`); models without capacities
+        or grade requirements.
 
     Returns
     -------
@@ -352,9 +358,8 @@ def tiered(
     )  # fmt: skip
     model = _build_model(sites, options, objective_kind, tier_ranks, demand_grades)
     searcher = _neighbourhood(sites, model, options) if local_search else None
-    if searcher is not None and model.program.start is not None and model.coverage_needed:
-        start = model.program.start
-        better = improve_min_cost(searcher, start[: model.n_y] > 0.5, model.coverage_needed)
+    if searcher is not None and model.program.start is not None:
+        better = _search(searcher, model, model.program.start[: model.n_y] > 0.5)
         model.program.start = _values_for(model, better)
     build = time.perf_counter() - started
     settings = settings or SolverSettings()
@@ -771,17 +776,19 @@ def _build_model(
         coverage_needed=coverage_needed,
         requirement_rows=requirement_rows,
         cost_constant=sites.cost_constant,
+        budget_left=math.inf if options.budget is None else options.budget - sites.cost_constant,
     )
 
 
 def _neighbourhood(
     sites: _Sites, model: _Model, options: TieredOptions
 ) -> CoverNeighbourhood | None:
-    """Return the local-search view of a min-cost model it can move in, else ``None``.
+    """Return the local-search view of a model it can move in, else ``None``.
 
-    Moves never raise the cost, so a budget holds by itself; counts are checked.
+    Min-cost moves never raise the cost, so a budget holds by itself; max-coverage
+    moves keep to the budget; counts and the support chain are checked by both.
     """
-    if model.coverage_needed is None or options.capacitated or model.requirement_rows:
+    if options.capacitated or model.requirement_rows:
         return None
     if model.n_y == 0:
         return None
@@ -807,17 +814,27 @@ def _values_for(model: _Model, is_open: NDArray[np.bool_]) -> NDArray[np.float64
     )
 
 
+def _search(
+    searcher: CoverNeighbourhood, model: _Model, is_open: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """Return ``is_open`` improved by the local search of the model's objective."""
+    if model.coverage_needed is not None:
+        return improve_min_cost(searcher, is_open, model.coverage_needed)
+    return improve_max_coverage(searcher, is_open, model.budget_left)
+
+
 def _improve_incumbent(
     searcher: CoverNeighbourhood, model: _Model, outcome: SolveOutcome
 ) -> SolveOutcome:
     """Return ``outcome`` with its incumbent improved by local search (a time-limited solve)."""
-    assert outcome.values is not None and model.coverage_needed is not None
+    assert outcome.values is not None
     started = time.perf_counter()
-    better = improve_min_cost(searcher, outcome.values[: model.n_y] > 0.5, model.coverage_needed)
+    better = _search(searcher, model, outcome.values[: model.n_y] > 0.5)
     values = _values_for(model, better)
     objective = float(model.program.objective @ values) + model.program.offset
     seconds = outcome.solve_seconds + time.perf_counter() - started
-    if outcome.objective is not None and objective >= outcome.objective:
+    sign = -1.0 if model.program.maximize else 1.0
+    if outcome.objective is not None and sign * objective >= sign * outcome.objective:
         outcome.solve_seconds = seconds
         return outcome
     return replace(
