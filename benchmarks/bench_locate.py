@@ -413,38 +413,12 @@ def _format(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pmed", default="all", help="pmed numbers: all, none, 1-5, 16,40")
-    parser.add_argument("--cap", action="store_true", default=True, help="run the cap instances")
-    parser.add_argument("--no-cap", dest="cap", action="store_false")
-    parser.add_argument("--large", action="store_true", help="add capa/capb/capc (uncapacitated)")
-    parser.add_argument("--no-sjc", dest="sjc", action="store_false", default=True)
-    parser.add_argument("--no-random", dest="random", action="store_false", default=True)
-    parser.add_argument("--no-tiered", dest="tiered", action="store_false", default=True)
-    parser.add_argument("--spopt-python", help="python of an environment with spopt installed")
-    parser.add_argument("--spopt-limit", type=float, default=180.0, help="spopt time cap (s)")
-    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
-    parser.add_argument(
-        "--pmed-method",
-        default="auto",
-        help="p-median method(s), comma-separated, side by side: auto, radius, benders",
-    )
-    parser.add_argument(
-        "--time-limit", type=float, help="seconds per pmed case (default: none, prove optimal)"
-    )
-    parser.add_argument(
-        "--tiered-method",
-        default="auto",
-        help="tiered method(s), comma-separated, side by side: auto, plain",
-    )
-    args = parser.parse_args()
-    if not BENCHMARKS.is_dir():
-        sys.exit(f"benchmark instances not found at {BENCHMARKS}")
+Case = tuple[str, Callable[..., dict[str, Any]], tuple[Any, ...], tuple[str, Any] | None]
 
-    cases: list[
-        tuple[str, Callable[..., dict[str, Any]], tuple[Any, ...], tuple[str, Any] | None]
-    ] = []
+
+def _cases(args: argparse.Namespace) -> list[Case]:
+    """Return the cases the command line asks for, in the order they run."""
+    cases: list[Case] = []
     for number in _numbers(args.pmed, 40):
         for method in args.pmed_method.split(","):
             cases.append(("pmed", case_pmed, (number, method, args.time_limit), ("pmed", number)))
@@ -520,6 +494,39 @@ def main() -> None:
         for method in args.tiered_method.split(","):
             cases.append(("tiered", case_tiered, (10_000, 2_000, 0.005, "min_cost", method), None))
 
+    return cases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pmed", default="all", help="pmed numbers: all, none, 1-5, 16,40")
+    parser.add_argument("--cap", action="store_true", default=True, help="run the cap instances")
+    parser.add_argument("--no-cap", dest="cap", action="store_false")
+    parser.add_argument("--large", action="store_true", help="add capa/capb/capc (uncapacitated)")
+    parser.add_argument("--no-sjc", dest="sjc", action="store_false", default=True)
+    parser.add_argument("--no-random", dest="random", action="store_false", default=True)
+    parser.add_argument("--no-tiered", dest="tiered", action="store_false", default=True)
+    parser.add_argument("--spopt-python", help="python of an environment with spopt installed")
+    parser.add_argument("--spopt-limit", type=float, default=180.0, help="spopt time cap (s)")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument(
+        "--pmed-method",
+        default="auto",
+        help="p-median method(s), comma-separated, side by side: auto, radius, benders",
+    )
+    parser.add_argument(
+        "--time-limit", type=float, help="seconds per pmed case (default: none, prove optimal)"
+    )
+    parser.add_argument(
+        "--tiered-method",
+        default="auto",
+        help="tiered method(s), comma-separated, side by side: auto, plain",
+    )
+    args = parser.parse_args()
+    if not BENCHMARKS.is_dir():
+        sys.exit(f"benchmark instances not found at {BENCHMARKS}")
+
+    cases = _cases(args)
     header = [
         "case",
         "method",

@@ -916,6 +916,56 @@ def _p_median_decode(
     )
 
 
+def _p_median_by_benders(
+    matrix: sp.csr_array,
+    pairs: _Pairs,
+    weight: NDArray[np.float64],
+    p: int,
+    forced: NDArray[np.bool_],
+    banned: NDArray[np.bool_],
+    chosen: NDArray[np.bool_],
+    max_distance: float | None,
+    settings: SolverSettings,
+    started: float,
+) -> LocateResult:
+    """Solve the p-median by branch-and-Benders-cut from the plan ``chosen``."""
+    solution = p_median_benders(
+        pairs.rows,
+        pairs.cols,
+        pairs.dist,
+        matrix.shape,
+        weight,
+        p,
+        forced,
+        banned,
+        chosen,
+        time_limit=settings.time_limit,
+        gap=settings.gap,
+    )
+    build = time.perf_counter() - started - solution.seconds
+    gap = relative_gap(solution.objective, solution.lower)
+    proven = solution.optimal or (gap is not None and gap <= settings.gap)
+    outcome = SolveOutcome(
+        status="optimal" if proven else "feasible",
+        objective=solution.objective,
+        best_bound=solution.lower,
+        gap=gap,
+        values=solution.plan.astype(np.float64),
+        solve_seconds=solution.seconds,
+        solver="highs",
+    )
+    root = solution.root
+    details = {
+        "method": "benders",
+        "benders_root_bound": root.lower,
+        "benders_cuts": root.n_cuts,
+        "benders_nodes": solution.master_rounds,
+        "n_sites_fixed_closed": int(root.fix_closed.sum()),
+        "n_sites_fixed_open": int(root.fix_open.sum()),
+    }
+    return _p_median_decode(matrix, weight, max_distance, outcome, solution.lower, build, details)
+
+
 def p_median(
     distances: Any,
     *,
@@ -997,42 +1047,8 @@ def p_median(
         np.minimum.at(nearest, pairs.rows, np.where(chosen[pairs.cols], pairs.dist, np.inf))
         feasible_start = bool(np.isfinite(nearest).all())
     if chosen is not None and feasible_start and method != "radius" and settings.solver == "highs":
-        solution = p_median_benders(
-            pairs.rows,
-            pairs.cols,
-            pairs.dist,
-            matrix.shape,
-            weight,
-            p,
-            forced,
-            banned,
-            chosen,
-            time_limit=settings.time_limit,
-            gap=settings.gap,
-        )
-        build = time.perf_counter() - started - solution.seconds
-        gap = relative_gap(solution.objective, solution.lower)
-        proven = solution.optimal or (gap is not None and gap <= settings.gap)
-        outcome = SolveOutcome(
-            status="optimal" if proven else "feasible",
-            objective=solution.objective,
-            best_bound=solution.lower,
-            gap=gap,
-            values=solution.plan.astype(np.float64),
-            solve_seconds=solution.seconds,
-            solver="highs",
-        )
-        root = solution.root
-        details = {
-            "method": "benders",
-            "benders_root_bound": root.lower,
-            "benders_cuts": root.n_cuts,
-            "benders_nodes": solution.master_rounds,
-            "n_sites_fixed_closed": int(root.fix_closed.sum()),
-            "n_sites_fixed_open": int(root.fix_open.sum()),
-        }
-        return _p_median_decode(
-            matrix, weight, max_distance, outcome, solution.lower, build, details
+        return _p_median_by_benders(
+            matrix, pairs, weight, p, forced, banned, chosen, max_distance, settings, started
         )
     program, n_levels = _radius_program(pairs, weight, p, forced, banned, chosen)
     details = {

@@ -653,6 +653,46 @@ def _requirement_rows(
     return added
 
 
+def _limit_rows(
+    rows: _Rows,
+    sites: _Sites,
+    options: TieredOptions,
+    objective_kind: str,
+    y_cost: NDArray[np.float64],
+    column_tiers: NDArray[Any],
+    merged_weight: NDArray[np.float64],
+    offset_weight: float,
+) -> tuple[float | None, bool]:
+    """Add the count, per-tier, budget and coverage-target rows; return the weight needed.
+
+    The second value is ``True`` when the target asks for every reachable row.
+    """
+    n_y, n_z = len(y_cost), len(merged_weight)
+    z_index = n_y + np.arange(n_z)
+    one = np.zeros(1, dtype=np.int64)
+    if options.p is not None:
+        rows.add(np.ones(n_y), np.repeat(one, n_y), np.arange(n_y), 1, -np.inf, float(options.p))
+    for tier_name, limit in sorted(options.tier_counts.items()):
+        members = np.flatnonzero(column_tiers == tier_name)
+        rows.add(
+            np.ones(len(members)), np.repeat(one, len(members)), members, 1, -np.inf, float(limit)
+        )
+    if options.budget is not None:
+        rows.add(y_cost, np.repeat(one, n_y), np.arange(n_y), 1, -np.inf,
+                 options.budget - sites.cost_constant)  # fmt: skip
+    if objective_kind != "min_cost":
+        return None, False
+    assert options.coverage_target is not None
+    # A target at (or within the tolerance of) all the weight the model can reach asks
+    # for every reachable row: say so with bounds (z = 1), not with a row that a presolve
+    # may find a hair short of its right-hand side.
+    reachable_weight = float(merged_weight.sum())
+    slack = COVERAGE_TOLERANCE * max(sites.total, 1.0)
+    coverage_needed = min(options.coverage_target * sites.total - offset_weight, reachable_weight)
+    rows.add(merged_weight, np.repeat(one, n_z), z_index, 1, coverage_needed - slack, np.inf)
+    return coverage_needed, coverage_needed >= reachable_weight - slack
+
+
 def _build_model(
     sites: _Sites,
     options: TieredOptions,
@@ -685,7 +725,6 @@ def _build_model(
     n_z = merged.shape[0]
     n_x = len(merged.indices) if options.capacitated else 0
     n_cols = n_y + n_z + n_x
-    z_index = n_y + np.arange(n_z)
 
     rows = _Rows(n_cols)
     x_rows, x_cols = _coverage_rows(
@@ -696,33 +735,10 @@ def _build_model(
         rows, merged, merged_requirement, allowed_for_group, always
     )
     y_cost = sites.cost_coef[columns]
-    one = np.zeros(1, dtype=np.int64)
-    if options.p is not None:
-        rows.add(np.ones(n_y), np.repeat(one, n_y), np.arange(n_y), 1, -np.inf, float(options.p))
     column_tiers = sites.tiers[columns]
-    for tier_name, limit in sorted(options.tier_counts.items()):
-        members = np.flatnonzero(column_tiers == tier_name)
-        rows.add(
-            np.ones(len(members)), np.repeat(one, len(members)), members, 1, -np.inf, float(limit)
-        )
-    if options.budget is not None:
-        rows.add(y_cost, np.repeat(one, n_y), np.arange(n_y), 1, -np.inf,
-                 options.budget - sites.cost_constant)  # fmt: skip
-    coverage_needed: float | None = None
-    every_row = False
-    if objective_kind == "min_cost":
-        assert options.coverage_target is not None
-        # A target at (or within the tolerance of) all the weight the model can reach asks
-        # for every reachable row: say so with bounds (z = 1), not with a row that a presolve
-        # may find a hair short of its right-hand side.
-        reachable_weight = float(merged_weight.sum())
-        slack = COVERAGE_TOLERANCE * max(sites.total, 1.0)
-        coverage_needed = min(
-            options.coverage_target * sites.total - offset_weight, reachable_weight
-        )
-        every_row = coverage_needed >= reachable_weight - slack
-        rows.add(merged_weight, np.repeat(one, n_z), z_index, 1, coverage_needed - slack, np.inf)
-
+    coverage_needed, every_row = _limit_rows(
+        rows, sites, options, objective_kind, y_cost, column_tiers, merged_weight, offset_weight
+    )
     matrix, row_lower, row_upper = rows.arrays()
     col_lower = np.concatenate(
         [always.astype(np.float64), np.full(n_z, 1.0 if every_row else 0.0), np.zeros(n_x)]
