@@ -104,21 +104,25 @@ class _Levels:
         :math:`D` with slope :math:`1 - \sum_{d_{ij} < D} y_j`, so it peaks at the
         first level where the nearer ``y`` reach 1.
         """
+        # Only pairs whose site has y > 0 move the cumulative sum: work on those alone.
         weight_y = y[self.cols]
-        cumulative = np.cumsum(weight_y)
-        before = np.concatenate([[0.0], cumulative])[self.starts[:-1]]
-        within = cumulative - before[self.rows]
+        positive = weight_y > 1e-12
+        rows, dist, share = self.rows[positive], self.dist[positive], weight_y[positive]
+        cumulative = np.cumsum(share)
+        row_start = np.searchsorted(rows, np.arange(self.n_demand))
+        before = np.concatenate([[0.0], cumulative])[row_start]
+        within = cumulative - before[rows]
         reached = within >= 1.0 - 1e-9
-        # First position per row where the cumulative y reaches 1 (the last one if never).
-        position = np.where(reached, np.arange(len(self.rows)), len(self.rows))
-        first = np.minimum.reduceat(position, self.starts[:-1]) if len(position) else position
-        last = self.starts[1:] - 1
-        first = np.minimum(first, last)
-        level = self.dist[first]
-        # Cut value: D - sum over d < D of (D - d) y.
-        gap = np.maximum(level[self.rows] - self.dist, 0.0) * weight_y
-        value = level - np.bincount(self.rows, weights=gap, minlength=self.n_demand)
-        return level, value
+        # First position per row where the cumulative y reaches 1; if it never does (only
+        # within the LP's tolerance), the row's farthest allowed distance.
+        first = np.full(self.n_demand, len(rows), dtype=np.int64)
+        np.minimum.at(first, rows[reached], np.flatnonzero(reached))
+        farthest = self.dist[self.starts[1:] - 1]
+        found = first < len(rows)
+        level = np.where(found, dist[np.minimum(first, max(len(rows) - 1, 0))], farthest)
+        gap = np.maximum(level[rows] - dist, 0.0) * share
+        value = level - np.bincount(rows, weights=gap, minlength=self.n_demand).astype(np.float64)
+        return level.astype(np.float64), value
 
     def cut_rows(
         self, points: NDArray[np.int64], level: NDArray[np.float64], n_sites: int
@@ -522,5 +526,8 @@ def _cut_value(
     levels: _Levels, level: NDArray[np.float64], y: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """Return the right-hand side at ``y`` of every point's cut at its ``level``."""
-    gap = np.maximum(level[levels.rows] - levels.dist, 0.0) * y[levels.cols]
-    return level - np.bincount(levels.rows, weights=gap, minlength=levels.n_demand)
+    weight_y = y[levels.cols]
+    positive = weight_y > 1e-12
+    rows = levels.rows[positive]
+    gap = np.maximum(level[rows] - levels.dist[positive], 0.0) * weight_y[positive]
+    return level - np.bincount(rows, weights=gap, minlength=levels.n_demand)
