@@ -292,8 +292,11 @@ def confirm_infeasible(
     A presolve can declare a tight but feasible model infeasible (a row met
     with equality within the feasibility tolerance). Before netplan reports
     "no plan", the claim is checked: HiGHS again without presolve, then the
-    other solver. The first path that finds a plan wins; if every path agrees,
-    the outcome says which ones confirmed it (``extra["infeasible_confirmed_by"]``).
+    other solver (each within the run's time limit, or 20 times the first
+    solve's time and at least 30 s). The first path that finds a plan wins;
+    otherwise the outcome stays infeasible and says which paths agreed
+    (``extra["infeasible_confirmed_by"]``; a path that stops without an answer
+    neither confirms nor refutes).
     """
     if outcome.status != "infeasible":
         return outcome
@@ -301,17 +304,21 @@ def confirm_infeasible(
     paths.append(("cbc", True) if outcome.solver == "highs" else ("highs", True))
     confirmed = [f"{outcome.solver}" + (" (presolve)" if outcome.solver == "highs" else "")]
     spent = outcome.solve_seconds
+    # A second opinion gets the run's own limit, or a generous multiple of the first solve.
+    limit = settings.time_limit or max(30.0, 20.0 * outcome.solve_seconds)
     for solver, presolve in paths:
+        check = replace(settings, solver=solver, time_limit=limit)
         try:
-            second = _solve_with(solver, model, replace(settings, solver=solver), presolve=presolve)
+            second = _solve_with(solver, model, check, presolve=presolve)
         except Exception:  # a missing or failing second solver confirms nothing
             continue
         spent += second.solve_seconds
-        if second.status != "infeasible":
+        if second.values is not None:  # a plan: the first "infeasible" was wrong
             second.solve_seconds = spent
             second.extra["infeasible_overruled"] = confirmed[0]
             return second
-        confirmed.append(solver + ("" if presolve or solver == "cbc" else " (no presolve)"))
+        if second.status == "infeasible":
+            confirmed.append(solver + ("" if presolve or solver == "cbc" else " (no presolve)"))
     outcome.solve_seconds = spent
     outcome.extra["infeasible_confirmed_by"] = confirmed
     return outcome
