@@ -44,7 +44,19 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
+# The instances live in ``shared/benchmarks`` next to the checkout (or one level up from a
+# worktree folder); NETPLAN_BENCHMARKS overrides.
+BENCHMARKS = Path(
+    os.environ.get("NETPLAN_BENCHMARKS")
+    or next(
+        (
+            str(parent / "shared" / "benchmarks")
+            for parent in ROOT.parents
+            if (parent / "shared" / "benchmarks").is_dir()
+        ),
+        str(ROOT.parent / "shared" / "benchmarks"),
+    )
+)
 
 SJC_REFERENCE = {
     ("SJC324", 800): [5461, 8790, 11604, 12106, 12152],
@@ -80,17 +92,27 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def case_pmed(number: int) -> dict[str, Any]:
+def case_pmed(number: int, method: str = "auto", time_limit: float | None = None) -> dict[str, Any]:
     from netplan.locate.instances import read_pmed, read_pmed_optima
     from netplan.locate.models import p_median
+    from netplan.locate.solve import SolverSettings
 
     started = time.perf_counter()
     instance = read_pmed(BENCHMARKS / "orlib-pmed" / f"pmed{number}.txt")
     optimum = read_pmed_optima(BENCHMARKS / "orlib-pmed" / "pmedopt.txt")[f"pmed{number}"]
-    result = p_median(instance.distances, p=instance.p)
-    return _row(
+    result = p_median(
+        instance.distances,
+        p=instance.p,
+        method=method,
+        settings=SolverSettings(time_limit=time_limit),
+    )
+    row = _row(
         f"pmed{number} (n={len(instance.distances)}, p={instance.p})", result, optimum, started
     )
+    fixed = result.details.get("n_sites_fixed_closed")
+    if fixed is not None:
+        row["method"] += f" ({fixed} sites fixed)"
+    return row
 
 
 def case_cap(name: str, capacity: float | None, uncapacitated: bool) -> dict[str, Any]:
@@ -187,12 +209,17 @@ def case_random(kind: str, n_demand: int, n_sites: int, p: int) -> dict[str, Any
 
 
 def case_tiered(
-    n_cells: int, n_sites: int, gap: float, objective: str = "max_coverage"
+    n_cells: int, n_sites: int, gap: float, objective: str = "max_coverage", method: str = "auto"
 ) -> dict[str, Any]:
     import geopandas as gpd
 
     from netplan.config import default_scenario
     from netplan.locate.plan import plan_options, prepare_inputs, solve_tiered, solver_settings
+
+    if method == "plain":
+        # The MILP alone: switch the tiered local search off (this child process only).
+        module = sys.modules["netplan.locate.tiered"]
+        module._neighbourhood = lambda *args: None  # type: ignore[attr-defined]
 
     started = time.perf_counter()
     rng = np.random.default_rng(2026)
@@ -240,6 +267,7 @@ def case_tiered(
     result = solve_tiered(inputs, options, scenario, settings)
     label = "max coverage, budget 2.5e7" if objective == "max_coverage" else "min cost, 80% target"
     row = _row(f"tiered {n_cells:,} x {n_sites:,} x 3 tiers, {label}", result, None, started)
+    row["method"] = ("MILP + local search" if method != "plain" else "MILP") + f" / {result.solver}"
     share = 100 * result.details["covered_weight"] / inputs.weights.sum()
     row["objective"] = f"{share:.2f}% covered, cost {result.details['net_cost']:,.0f}"
     return row
@@ -255,6 +283,7 @@ def _row(
     )
     return {
         "case": label,
+        "method": str(result.details.get("method", result.model)) + f" / {result.solver}",
         "objective": result.objective,
         "optimum": optimum,
         "match": match,
@@ -384,27 +413,15 @@ def _format(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pmed", default="all", help="pmed numbers: all, none, 1-5, 16,40")
-    parser.add_argument("--cap", action="store_true", default=True, help="run the cap instances")
-    parser.add_argument("--no-cap", dest="cap", action="store_false")
-    parser.add_argument("--large", action="store_true", help="add capa/capb/capc (uncapacitated)")
-    parser.add_argument("--no-sjc", dest="sjc", action="store_false", default=True)
-    parser.add_argument("--no-random", dest="random", action="store_false", default=True)
-    parser.add_argument("--no-tiered", dest="tiered", action="store_false", default=True)
-    parser.add_argument("--spopt-python", help="python of an environment with spopt installed")
-    parser.add_argument("--spopt-limit", type=float, default=180.0, help="spopt time cap (s)")
-    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
-    args = parser.parse_args()
-    if not BENCHMARKS.is_dir():
-        sys.exit(f"benchmark instances not found at {BENCHMARKS}")
+Case = tuple[str, Callable[..., dict[str, Any]], tuple[Any, ...], tuple[str, Any] | None]
 
-    cases: list[
-        tuple[str, Callable[..., dict[str, Any]], tuple[Any, ...], tuple[str, Any] | None]
-    ] = []
+
+def _cases(args: argparse.Namespace) -> list[Case]:
+    """Return the cases the command line asks for, in the order they run."""
+    cases: list[Case] = []
     for number in _numbers(args.pmed, 40):
-        cases.append(("pmed", case_pmed, (number,), ("pmed", number)))
+        for method in args.pmed_method.split(","):
+            cases.append(("pmed", case_pmed, (number, method, args.time_limit), ("pmed", number)))
     if args.cap:
         for name in [
             "cap41",
@@ -474,10 +491,45 @@ def main() -> None:
             )
     if args.tiered:
         cases.append(("tiered", case_tiered, (10_000, 2_000, 0.005, "max_coverage"), None))
-        cases.append(("tiered", case_tiered, (10_000, 2_000, 0.005, "min_cost"), None))
+        for method in args.tiered_method.split(","):
+            cases.append(("tiered", case_tiered, (10_000, 2_000, 0.005, "min_cost", method), None))
 
+    return cases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pmed", default="all", help="pmed numbers: all, none, 1-5, 16,40")
+    parser.add_argument("--cap", action="store_true", default=True, help="run the cap instances")
+    parser.add_argument("--no-cap", dest="cap", action="store_false")
+    parser.add_argument("--large", action="store_true", help="add capa/capb/capc (uncapacitated)")
+    parser.add_argument("--no-sjc", dest="sjc", action="store_false", default=True)
+    parser.add_argument("--no-random", dest="random", action="store_false", default=True)
+    parser.add_argument("--no-tiered", dest="tiered", action="store_false", default=True)
+    parser.add_argument("--spopt-python", help="python of an environment with spopt installed")
+    parser.add_argument("--spopt-limit", type=float, default=180.0, help="spopt time cap (s)")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument(
+        "--pmed-method",
+        default="auto",
+        help="p-median method(s), comma-separated, side by side: auto, radius, benders",
+    )
+    parser.add_argument(
+        "--time-limit", type=float, help="seconds per pmed case (default: none, prove optimal)"
+    )
+    parser.add_argument(
+        "--tiered-method",
+        default="auto",
+        help="tiered method(s), comma-separated, side by side: auto, plain",
+    )
+    args = parser.parse_args()
+    if not BENCHMARKS.is_dir():
+        sys.exit(f"benchmark instances not found at {BENCHMARKS}")
+
+    cases = _cases(args)
     header = [
         "case",
+        "method",
         "objective",
         "optimum",
         "match",
@@ -492,7 +544,7 @@ def main() -> None:
         header += ["spopt status", "spopt s", "spopt MB", "spopt/netplan"]
     print(
         f"# bench_locate on {os.cpu_count()} cores; HiGHS via highspy; "
-        f"{time.strftime('%Y-%m-%d %H:%M')}"
+        f"{time.strftime('%Y-%m-%d %H:%M')}; load average {os.getloadavg()[0]:.1f}"
     )
     print(" | ".join(header))
     rows = []
@@ -500,6 +552,7 @@ def main() -> None:
         row = _run_isolated(function, *arguments)
         cells = [
             row["case"],
+            row.get("method", ""),
             _format(row["objective"]),
             _format(row["optimum"]),
             _format(row["match"]),

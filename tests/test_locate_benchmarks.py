@@ -7,6 +7,7 @@ from the optimum file (or, for SJC, the reference table in the benchmarks README
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,19 @@ from netplan.locate.instances import (
 from netplan.locate.models import capacitated, max_cover, p_median
 from netplan.locate.solve import SolverSettings
 
-BENCHMARKS = Path(__file__).parents[2] / "shared" / "benchmarks"
+# ``shared/benchmarks`` beside the checkout, or beside a folder of worktrees; NETPLAN_BENCHMARKS
+# overrides.
+BENCHMARKS = Path(
+    os.environ.get("NETPLAN_BENCHMARKS")
+    or next(
+        (
+            str(parent / "shared" / "benchmarks")
+            for parent in Path(__file__).resolve().parents
+            if (parent / "shared" / "benchmarks").is_dir()
+        ),
+        str(Path(__file__).parents[2] / "shared" / "benchmarks"),
+    )
+)
 pytestmark = pytest.mark.skipif(
     not BENCHMARKS.is_dir(), reason=f"benchmark instances not found at {BENCHMARKS}"
 )

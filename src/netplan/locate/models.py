@@ -48,6 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from netplan.errors import InfeasibleError, InputError
+from netplan.locate._checks import COVERAGE_TOLERANCE, check_amounts
 from netplan.locate._matrix import (
     as_csr,
     dominated_columns,
@@ -57,7 +58,14 @@ from netplan.locate._matrix import (
     select_columns,
     structure,
 )
-from netplan.locate.solve import MilpArrays, SolveOutcome, SolverSettings, solve_milp
+from netplan.locate.benders import p_median_benders
+from netplan.locate.solve import (
+    MilpArrays,
+    SolveOutcome,
+    SolverSettings,
+    relative_gap,
+    solve_milp,
+)
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
@@ -148,9 +156,7 @@ def _weights(weights: ArrayLike | None, n_demand: int) -> NDArray[np.float64]:
             f"`weights` must hold one value per demand point ({n_demand}), got shape {values.shape}"
         )
         raise InputError(msg)
-    if not np.isfinite(values).all() or (values < 0).any():
-        msg = "`weights` must be finite and 0 or more"
-        raise InputError(msg)
+    check_amounts(values, "`weights`")
     return values
 
 
@@ -405,7 +411,7 @@ def set_cover(
             raise InfeasibleError(msg)
         cover_weight = np.ones(n_demand)
     else:
-        if best_share + 1e-12 < coverage_target:
+        if best_share < coverage_target - COVERAGE_TOLERANCE:
             msg = (
                 f"coverage target {coverage_target:.2%} cannot be met: opening every candidate "
                 f"covers {best_share:.2%} of demand weight; " + uncovered_message(ids[~reachable])
@@ -421,40 +427,9 @@ def set_cover(
         groups=None,
         dominance=True,
     )
-    n_y = len(data.kept_sites)
-    n_z = data.pattern.shape[0]
-    y_cost = cost[data.kept_sites]
-    y_lower = data.forced.astype(np.float64)
-    if coverage_target is None:
-        # Every remaining point: sum_{j in N(i)} y_j >= 1.
-        matrix_rows = data.pattern
-        program = MilpArrays(
-            objective=y_cost,
-            col_lower=y_lower,
-            col_upper=np.ones(n_y),
-            integer=np.ones(n_y, dtype=bool),
-            matrix=sp.csr_array(matrix_rows),
-            row_lower=np.ones(n_z),
-            row_upper=np.full(n_z, np.inf),
-        )
-    else:
-        rows = _cover_rows(data.pattern, n_y, n_y)
-        need_weight = coverage_target * total - data.offset_weight
-        target_row = sp.csr_array(
-            (data.weight, (np.zeros(n_z, dtype=np.int64), n_y + np.arange(n_z))),
-            shape=(1, n_y + n_z),
-        )
-        program = MilpArrays(
-            objective=np.concatenate([y_cost, np.zeros(n_z)]),
-            col_lower=np.concatenate([y_lower, np.zeros(n_z)]),
-            col_upper=np.ones(n_y + n_z),
-            integer=np.concatenate([np.ones(n_y, dtype=bool), np.zeros(n_z, dtype=bool)]),
-            matrix=sp.csr_array(sp.vstack([rows, target_row], format="csr")),
-            row_lower=np.concatenate([np.full(n_z, -np.inf), [need_weight * (1 - 1e-12)]]),
-            row_upper=np.concatenate([np.zeros(n_z), [np.inf]]),
-        )
+    program = _set_cover_program(data, cost, coverage_target, total)
     forced_cost = float(cost[forced].sum())
-    kept_forced_cost = float(y_cost[data.forced].sum())
+    kept_forced_cost = float(cost[data.kept_sites][data.forced].sum())
     program.offset = forced_cost - kept_forced_cost
     build = time.perf_counter() - started
     outcome = solve_milp(program, settings)
@@ -468,6 +443,47 @@ def set_cover(
         forced,
         build,
         {"n_rows": program.n_rows, "n_columns": program.n_columns},
+    )
+
+
+def _set_cover_program(
+    data: _CoverData, cost: NDArray[np.float64], coverage_target: float | None, total: float
+) -> MilpArrays:
+    """Return the set-cover MILP: cover every point, or a share of the weight."""
+    n_y = len(data.kept_sites)
+    n_z = data.pattern.shape[0]
+    y_cost = cost[data.kept_sites]
+    y_lower = data.forced.astype(np.float64)
+    if coverage_target is None:
+        # Every remaining point: sum_{j in N(i)} y_j >= 1.
+        return MilpArrays(
+            objective=y_cost,
+            col_lower=y_lower,
+            col_upper=np.ones(n_y),
+            integer=np.ones(n_y, dtype=bool),
+            matrix=sp.csr_array(data.pattern),
+            row_lower=np.ones(n_z),
+            row_upper=np.full(n_z, np.inf),
+        )
+    rows = _cover_rows(data.pattern, n_y, n_y)
+    # The target, at most all the weight left in the model, less the shared tolerance; a
+    # target at all of it asks for every row by bounds (z = 1) rather than by a tight row.
+    reachable_weight = float(data.weight.sum())
+    slack = COVERAGE_TOLERANCE * max(total, 1.0)
+    need_weight = min(coverage_target * total - data.offset_weight, reachable_weight)
+    every_row = need_weight >= reachable_weight - slack
+    target_row = sp.csr_array(
+        (data.weight, (np.zeros(n_z, dtype=np.int64), n_y + np.arange(n_z))),
+        shape=(1, n_y + n_z),
+    )
+    return MilpArrays(
+        objective=np.concatenate([y_cost, np.zeros(n_z)]),
+        col_lower=np.concatenate([y_lower, np.full(n_z, 1.0 if every_row else 0.0)]),
+        col_upper=np.ones(n_y + n_z),
+        integer=np.concatenate([np.ones(n_y, dtype=bool), np.zeros(n_z, dtype=bool)]),
+        matrix=sp.csr_array(sp.vstack([rows, target_row], format="csr")),
+        row_lower=np.concatenate([np.full(n_z, -np.inf), [need_weight - slack]]),
+        row_upper=np.concatenate([np.zeros(n_z), [np.inf]]),
     )
 
 
@@ -555,6 +571,36 @@ def max_cover(
         groups=group_codes if p_by_group else None,
         dominance=True,
     )
+    program = _max_cover_program(data, cost, forced, p, budget, p_by_group, group_codes, labels)
+    if (program.row_upper < -1e-9).any():
+        msg = "the forced-open sites already exceed a per-group count; raise `p_by_group`"
+        raise InfeasibleError(msg)
+    build = time.perf_counter() - started
+    outcome = solve_milp(program, settings)
+    return _finish_cover(
+        "max-cover",
+        matrix,
+        weight,
+        data,
+        outcome,
+        n_sites,
+        forced,
+        build,
+        {"n_rows": program.n_rows, "n_columns": program.n_columns},
+    )
+
+
+def _max_cover_program(
+    data: _CoverData,
+    cost: NDArray[np.float64],
+    forced: NDArray[np.bool_],
+    p: int | None,
+    budget: float | None,
+    p_by_group: dict[Any, int] | None,
+    group_codes: NDArray[np.int64] | None,
+    labels: list[Any],
+) -> MilpArrays:
+    """Return the max-cover MILP: coverage rows, then the count, budget and per-group rows."""
     n_y = len(data.kept_sites)
     n_z = data.pattern.shape[0]
     rows = [_cover_rows(data.pattern, n_y, n_y)]
@@ -597,7 +643,7 @@ def max_cover(
             )
             lower.append(np.array([-np.inf]))
             upper.append(np.array([float(limit - outside)]))
-    program = MilpArrays(
+    return MilpArrays(
         objective=np.concatenate([np.zeros(n_y), data.weight]),
         col_lower=np.concatenate([data.forced.astype(np.float64), np.zeros(n_z)]),
         col_upper=np.ones(n_cols),
@@ -607,22 +653,6 @@ def max_cover(
         row_upper=np.concatenate(upper),
         maximize=True,
         offset=data.offset_weight,
-    )
-    if (program.row_upper < -1e-9).any():
-        msg = "the forced-open sites already exceed a per-group count; raise `p_by_group`"
-        raise InfeasibleError(msg)
-    build = time.perf_counter() - started
-    outcome = solve_milp(program, settings)
-    return _finish_cover(
-        "max-cover",
-        matrix,
-        weight,
-        data,
-        outcome,
-        n_sites,
-        forced,
-        build,
-        {"n_rows": program.n_rows, "n_columns": program.n_columns},
     )
 
 
@@ -719,6 +749,223 @@ def _p_median_start(
     return open_mask
 
 
+#: p-median methods: ``"radius"`` (the radius formulation, solved whole), ``"benders"``
+#: (branch-and-Benders-cut on its projection, :mod:`netplan.locate.benders`) and ``"auto"``
+#: (Benders whenever the start heuristic runs and the solver is HiGHS).
+P_MEDIAN_METHODS = ("auto", "radius", "benders")
+
+
+@dataclass
+class _Pairs:
+    """The allowed (point, site) pairs of a p-median, sorted by point then distance."""
+
+    rows: NDArray[np.int64]
+    cols: NDArray[np.int64]
+    dist: NDArray[np.float64]
+    n_demand: int
+    n_sites: int
+
+
+def _p_median_pairs(
+    matrix: sp.csr_array,
+    weight: NDArray[np.float64],
+    banned: NDArray[np.bool_],
+    max_distance: float | None,
+    ids: NDArray[Any],
+) -> _Pairs:
+    """Return the allowed pairs, or raise when a point has none (with the diagnosis)."""
+    n_demand, n_sites = matrix.shape
+    keep_entry = ~banned[matrix.indices]
+    if max_distance is not None:
+        keep_entry &= matrix.data <= max_distance
+    rows = row_ids(matrix)[keep_entry]
+    cols = matrix.indices[keep_entry].astype(np.int64)
+    dist = matrix.data[keep_entry]
+    per_row = np.bincount(rows, minlength=n_demand)
+    if (per_row == 0).any():
+        missing = np.flatnonzero(per_row == 0)
+        share = float(weight[per_row > 0].sum() / max(weight.sum(), 1e-300))
+        msg = (
+            "p-median is infeasible: some demand points have no allowed site"
+            + (f" within {max_distance:g}" if max_distance is not None else "")
+            + f" (best achievable weighted coverage {share:.2%}); "
+            + uncovered_message(ids[missing])
+        )
+        raise InfeasibleError(msg)
+    order = np.lexsort((cols, dist, rows))
+    return _Pairs(rows[order], cols[order], dist[order], n_demand, n_sites)
+
+
+def _radius_program(
+    pairs: _Pairs,
+    weight: NDArray[np.float64],
+    p: int,
+    forced: NDArray[np.bool_],
+    banned: NDArray[np.bool_],
+    chosen: NDArray[np.bool_] | None,
+) -> tuple[MilpArrays, int]:
+    """Return the radius formulation over the pairs whose site is not ``banned``, and its levels.
+
+    ``chosen`` (``p`` open sites, none banned) becomes the MIP start.
+    """
+    n_demand, n_sites = pairs.n_demand, pairs.n_sites
+    keep = ~banned[pairs.cols]
+    rows, cols, dist = pairs.rows[keep], pairs.cols[keep], pairs.dist[keep]
+    per_row = np.bincount(rows, minlength=n_demand)
+    starts = np.concatenate([[0], np.cumsum(per_row)])
+    n_allowed = int((~banned).sum())
+    # Rows listing every allowed site: one of the (m - p + 1) nearest is open, drop farther levels.
+    complete = per_row == n_allowed
+    if complete.any():
+        cut_position = starts[:-1] + np.maximum(per_row - p, 0)
+        cutoff = np.where(complete, dist[np.minimum(cut_position, len(dist) - 1)], np.inf)
+        keep = dist <= cutoff[rows]
+        rows, cols, dist = rows[keep], cols[keep], dist[keep]
+    # Distinct distance levels per demand point.
+    new_level = np.ones(len(rows), dtype=bool)
+    new_level[1:] = (rows[1:] != rows[:-1]) | (dist[1:] != dist[:-1])
+    level_global = np.cumsum(new_level) - 1  # constraint row of each entry
+    n_levels = int(level_global[-1]) + 1
+    level_row = rows[new_level]  # demand point of each level
+    level_value = dist[new_level]
+    first_level = np.ones(n_levels, dtype=bool)
+    first_level[1:] = level_row[1:] != level_row[:-1]
+    last_level = np.ones(n_levels, dtype=bool)
+    last_level[:-1] = level_row[1:] != level_row[:-1]
+    # z variable for every level except each point's first: z_(level) = "distance >= this level".
+    z_of_level = np.cumsum(~first_level) - 1
+    n_z = int((~first_level).sum())
+    n_y = n_sites
+    z_levels = np.flatnonzero(~first_level)
+    z_cost = weight[level_row[z_levels]] * (level_value[z_levels] - level_value[z_levels - 1])
+    offset = float(weight[level_row[first_level]] @ level_value[first_level])
+    # Row L of point i: y(level L) + z(L+1) - z(L) >= [L is first].
+    plus_levels = np.flatnonzero(~last_level)  # z of the next level enters with +1
+    all_rows = np.concatenate([level_global, plus_levels, z_levels])
+    all_cols = np.concatenate([cols, n_y + z_of_level[plus_levels + 1], n_y + z_of_level[z_levels]])
+    all_data = np.concatenate(
+        [np.ones(len(cols)), np.ones(len(plus_levels)), -np.ones(len(z_levels))]
+    )
+    body = sp.csr_array((all_data, (all_rows, all_cols)), shape=(n_levels, n_y + n_z))
+    count_row = sp.csr_array(
+        (np.ones(n_y), (np.zeros(n_y, dtype=np.int64), np.arange(n_y))), shape=(1, n_y + n_z)
+    )
+    start = None
+    if chosen is not None:
+        nearest = np.full(n_demand, np.inf)
+        np.minimum.at(nearest, rows, np.where(chosen[cols], dist, np.inf))
+        z_start = (level_value[z_levels] <= nearest[level_row[z_levels]]).astype(np.float64)
+        start = np.concatenate([chosen.astype(np.float64), z_start])
+    program = MilpArrays(
+        start=start,
+        # With a swap-optimised start, HiGHS's own primal heuristics mostly cost time.
+        highs_options={"mip_heuristic_effort": 0.0} if start is not None else {},
+        objective=np.concatenate([np.zeros(n_y), z_cost]),
+        col_lower=np.concatenate([forced.astype(np.float64), np.zeros(n_z)]),
+        col_upper=np.concatenate([np.where(banned, 0.0, 1.0), np.full(n_z, np.inf)]),
+        integer=np.concatenate([np.ones(n_y, dtype=bool), np.zeros(n_z, dtype=bool)]),
+        matrix=sp.csr_array(sp.vstack([body, count_row], format="csr")),
+        row_lower=np.concatenate([first_level.astype(np.float64), [float(p)]]),
+        row_upper=np.concatenate([np.full(n_levels, np.inf), [float(p)]]),
+        offset=offset,
+    )
+    return program, n_levels
+
+
+def _p_median_decode(
+    matrix: sp.csr_array,
+    weight: NDArray[np.float64],
+    max_distance: float | None,
+    outcome: SolveOutcome,
+    bound: float | None,
+    build: float,
+    details: dict[str, Any],
+) -> LocateResult:
+    """Return the result, its objective re-evaluated exactly from ``matrix``."""
+    n_sites = matrix.shape[1]
+    open_sites = np.zeros(n_sites, dtype=bool)
+    if outcome.values is not None:
+        open_sites = outcome.values[:n_sites] > 0.5
+    allowed = matrix.copy()
+    if max_distance is not None:
+        allowed.data = np.where(allowed.data <= max_distance, allowed.data, np.inf)
+    site, distance = nearest_open(allowed, open_sites)
+    distance = np.where(site >= 0, distance, np.inf)
+    objective = (
+        float(weight @ np.where(np.isfinite(distance), distance, 0.0))
+        if outcome.values is not None
+        else None
+    )
+    status = outcome.status
+    if objective is not None and bound is not None and relative_gap(objective, bound) == 0.0:
+        status = "optimal"
+    return LocateResult(
+        model="p-median",
+        status=status,
+        objective=objective,
+        best_bound=bound,
+        gap=relative_gap(objective, bound),
+        build_seconds=build,
+        solve_seconds=outcome.solve_seconds,
+        solver=outcome.solver,
+        open_sites=open_sites,
+        assigned_site=site,
+        assigned_distance=distance,
+        covered_share=(site >= 0).astype(np.float64),
+        details=details,
+    )
+
+
+def _p_median_by_benders(
+    matrix: sp.csr_array,
+    pairs: _Pairs,
+    weight: NDArray[np.float64],
+    p: int,
+    forced: NDArray[np.bool_],
+    banned: NDArray[np.bool_],
+    chosen: NDArray[np.bool_],
+    max_distance: float | None,
+    settings: SolverSettings,
+    started: float,
+) -> LocateResult:
+    """Solve the p-median by branch-and-Benders-cut from the plan ``chosen``."""
+    solution = p_median_benders(
+        pairs.rows,
+        pairs.cols,
+        pairs.dist,
+        matrix.shape,
+        weight,
+        p,
+        forced,
+        banned,
+        chosen,
+        time_limit=settings.time_limit,
+        gap=settings.gap,
+    )
+    build = time.perf_counter() - started - solution.seconds
+    gap = relative_gap(solution.objective, solution.lower)
+    proven = solution.optimal or (gap is not None and gap <= settings.gap)
+    outcome = SolveOutcome(
+        status="optimal" if proven else "feasible",
+        objective=solution.objective,
+        best_bound=solution.lower,
+        gap=gap,
+        values=solution.plan.astype(np.float64),
+        solve_seconds=solution.seconds,
+        solver="highs",
+    )
+    root = solution.root
+    details = {
+        "method": "benders",
+        "benders_root_bound": root.lower,
+        "benders_cuts": root.n_cuts,
+        "benders_nodes": solution.master_rounds,
+        "n_sites_fixed_closed": int(root.fix_closed.sum()),
+        "n_sites_fixed_open": int(root.fix_open.sum()),
+    }
+    return _p_median_decode(matrix, weight, max_distance, outcome, solution.lower, build, details)
+
+
 def p_median(
     distances: Any,
     *,
@@ -730,6 +977,7 @@ def p_median(
     settings: SolverSettings | None = None,
     demand_ids: ArrayLike | None = None,
     heuristic: bool = True,
+    method: str = "auto",
 ) -> LocateResult:
     """Open ``p`` sites minimising the total weighted distance to the nearest open site.
 
@@ -753,14 +1001,23 @@ def p_median(
         Names of the demand points, for the infeasibility diagnosis.
     heuristic
         Start the solver from a greedy + swap (fast interchange) solution.
+    method
+        ``"radius"``: the radius formulation solved whole by the MILP solver;
+        ``"benders"`` / ``"auto"`` (default): branch-and-Benders-cut
+        (:mod:`netplan.locate.benders`) whenever the start heuristic runs and
+        the solver is HiGHS, else the radius formulation.
 
     Returns
     -------
     LocateResult
         ``objective`` is exactly ``sum(weight × distance)`` over the
-        assignment of every point to its nearest open site.
+        assignment of every point to its nearest open site; ``best_bound`` is
+        the search's (or the solver's) proven lower bound.
     """
     started = time.perf_counter()
+    if method not in P_MEDIAN_METHODS:
+        msg = f"unknown p-median method {method!r}; use one of {', '.join(P_MEDIAN_METHODS)}"
+        raise InputError(msg)
     matrix = as_csr(distances, what="distances")
     n_demand, n_sites = matrix.shape
     weight = _weights(weights, n_demand)
@@ -777,95 +1034,29 @@ def p_median(
     if (matrix.data < 0).any():
         msg = "`distances` must be 0 or more"
         raise InputError(msg)
-    keep_entry = ~banned[matrix.indices]
-    if max_distance is not None:
-        keep_entry &= matrix.data <= max_distance
-    rows_all = row_ids(matrix)
-    rows = rows_all[keep_entry]
-    cols = matrix.indices[keep_entry].astype(np.int64)
-    dist = matrix.data[keep_entry]
-    per_row = np.bincount(rows, minlength=n_demand)
-    if (per_row == 0).any():
-        missing = np.flatnonzero(per_row == 0)
-        share = float(weight[per_row > 0].sum() / max(weight.sum(), 1e-300))
-        msg = (
-            "p-median is infeasible: some demand points have no allowed site"
-            + (f" within {max_distance:g}" if max_distance is not None else "")
-            + f" (best achievable weighted coverage {share:.2%}); "
-            + uncovered_message(ids[missing])
-        )
-        raise InfeasibleError(msg)
-    n_allowed = int((~banned).sum())
-    order = np.lexsort((cols, dist, rows))
-    rows, cols, dist = rows[order], cols[order], dist[order]
-    starts = np.concatenate([[0], np.cumsum(per_row)])
-    rank = np.arange(len(rows)) - starts[rows]
-    # Rows listing every allowed site: one of the (m - p + 1) nearest is open, drop farther levels.
-    complete = per_row == n_allowed
-    if complete.any():
-        cut_position = starts[:-1] + np.maximum(per_row - p, 0)
-        cutoff = np.where(complete, dist[np.minimum(cut_position, len(dist) - 1)], np.inf)
-        keep = dist <= cutoff[rows]
-        rows, cols, dist, rank = rows[keep], cols[keep], dist[keep], rank[keep]
-        per_row = np.bincount(rows, minlength=n_demand)
-        starts = np.concatenate([[0], np.cumsum(per_row)])
-    # Distinct distance levels per demand point.
-    new_level = np.ones(len(rows), dtype=bool)
-    new_level[1:] = (rows[1:] != rows[:-1]) | (dist[1:] != dist[:-1])
-    level_global = np.cumsum(new_level) - 1  # constraint row of each entry
-    n_levels = int(level_global[-1]) + 1
-    level_row = rows[new_level]  # demand point of each level
-    level_value = dist[new_level]
-    first_level = np.ones(n_levels, dtype=bool)
-    first_level[1:] = level_row[1:] != level_row[:-1]
-    last_level = np.ones(n_levels, dtype=bool)
-    last_level[:-1] = level_row[1:] != level_row[:-1]
-    # z variable for every level except each point's first: z_(level) = "distance >= this level".
-    z_of_level = np.cumsum(~first_level) - 1
-    n_z = int((~first_level).sum())
-    n_y = n_sites
-    z_levels = np.flatnonzero(~first_level)
-    step = level_value[z_levels] - level_value[z_levels - 1]
-    z_cost = weight[level_row[z_levels]] * step
-    offset = float(weight[level_row[first_level]] @ level_value[first_level])
-    # Row L of point i: y(level L) + z(L+1) - z(L) >= [L is first].
-    y_rows = level_global
-    y_cols = cols
-    plus_levels = np.flatnonzero(~last_level)  # z of the next level enters with +1
-    minus_levels = z_levels  # its own z enters with -1
-    all_rows = np.concatenate([y_rows, plus_levels, minus_levels])
-    all_cols = np.concatenate(
-        [y_cols, n_y + z_of_level[plus_levels + 1], n_y + z_of_level[minus_levels]]
-    )
-    all_data = np.concatenate(
-        [np.ones(len(y_rows)), np.ones(len(plus_levels)), -np.ones(len(minus_levels))]
-    )
-    body = sp.csr_array((all_data, (all_rows, all_cols)), shape=(n_levels, n_y + n_z))
-    count_row = sp.csr_array(
-        (np.ones(n_y), (np.zeros(n_y, dtype=np.int64), np.arange(n_y))), shape=(1, n_y + n_z)
-    )
-    col_upper = np.concatenate([np.where(banned, 0.0, 1.0), np.full(n_z, np.inf)])
-    start = None
+    pairs = _p_median_pairs(matrix, weight, banned, max_distance, ids)
+    settings = settings or SolverSettings()
+    chosen = None
     if heuristic:
-        chosen = _p_median_start(rows, cols, dist, (n_demand, n_sites), weight, p, forced, banned)
-        if chosen is not None:
-            nearest = np.full(n_demand, np.inf)
-            np.minimum.at(nearest, rows, np.where(chosen[cols], dist, np.inf))
-            z_start = (level_value[z_levels] <= nearest[level_row[z_levels]]).astype(np.float64)
-            start = np.concatenate([chosen.astype(np.float64), z_start])
-    program = MilpArrays(
-        start=start,
-        # With a swap-optimised start, HiGHS's own primal heuristics mostly cost time.
-        highs_options={"mip_heuristic_effort": 0.0} if start is not None else {},
-        objective=np.concatenate([np.zeros(n_y), z_cost]),
-        col_lower=np.concatenate([forced.astype(np.float64), np.zeros(n_z)]),
-        col_upper=col_upper,
-        integer=np.concatenate([np.ones(n_y, dtype=bool), np.zeros(n_z, dtype=bool)]),
-        matrix=sp.csr_array(sp.vstack([body, count_row], format="csr")),
-        row_lower=np.concatenate([first_level.astype(np.float64), [float(p)]]),
-        row_upper=np.concatenate([np.full(n_levels, np.inf), [float(p)]]),
-        offset=offset,
-    )
+        chosen = _p_median_start(
+            pairs.rows, pairs.cols, pairs.dist, matrix.shape, weight, p, forced, banned
+        )
+    if chosen is not None:
+        # The start serves every point with an allowed site, or it is no plan (sparse input).
+        nearest = np.full(n_demand, np.inf)
+        np.minimum.at(nearest, pairs.rows, np.where(chosen[pairs.cols], pairs.dist, np.inf))
+        feasible_start = bool(np.isfinite(nearest).all())
+    if chosen is not None and feasible_start and method != "radius" and settings.solver == "highs":
+        return _p_median_by_benders(
+            matrix, pairs, weight, p, forced, banned, chosen, max_distance, settings, started
+        )
+    program, n_levels = _radius_program(pairs, weight, p, forced, banned, chosen)
+    details = {
+        "method": "radius",
+        "n_rows": program.n_rows,
+        "n_columns": program.n_columns,
+        "n_levels": n_levels,
+    }
     build = time.perf_counter() - started
     outcome = solve_milp(program, settings)
     if outcome.status == "infeasible":
@@ -875,34 +1066,8 @@ def p_median(
             + "; raise `p` or the maximum distance"
         )
         raise InfeasibleError(msg)
-    open_sites = np.zeros(n_sites, dtype=bool)
-    if outcome.values is not None:
-        open_sites = outcome.values[:n_y] > 0.5
-    allowed = matrix.copy()
-    if max_distance is not None:
-        allowed.data = np.where(allowed.data <= max_distance, allowed.data, np.inf)
-    site, distance = nearest_open(allowed, open_sites)
-    distance = np.where(site >= 0, distance, np.inf)
-    objective = (
-        float(weight @ np.where(np.isfinite(distance), distance, 0.0))
-        if outcome.values is not None
-        else None
-    )
-    return LocateResult(
-        model="p-median",
-        status=outcome.status,
-        objective=objective,
-        best_bound=outcome.best_bound,
-        gap=outcome.gap,
-        build_seconds=build,
-        solve_seconds=outcome.solve_seconds,
-        solver=outcome.solver,
-        open_sites=open_sites,
-        assigned_site=site,
-        assigned_distance=distance,
-        covered_share=(site >= 0).astype(np.float64),
-        details={"n_rows": program.n_rows, "n_columns": program.n_columns, "n_levels": n_levels},
-    )
+    bound = outcome.best_bound
+    return _p_median_decode(matrix, weight, max_distance, outcome, bound, build, details)
 
 
 # --------------------------------------------------------------------------- capacitated
@@ -967,6 +1132,71 @@ def capacitated(
     forced = _site_mask(forced_open, n_sites, "forced_open")
     banned = _site_mask(excluded, n_sites, "excluded") & ~forced
     ids = np.asarray(demand_ids, dtype=object) if demand_ids is not None else np.arange(n_demand)
+    rows, cols, pair_cost = _capacitated_pairs(
+        matrix, weight, capacity, banned, ids, cost_per_unit_distance, assignment_costs
+    )
+    program = _capacitated_program(
+        rows, cols, pair_cost, weight, fixed, capacity, forced, banned, single_source, p
+    )
+    build = time.perf_counter() - started
+    outcome = solve_milp(program, settings)
+    if outcome.status == "infeasible":
+        msg = (
+            "the capacitated model is infeasible: the sites allowed to open "
+            "cannot serve all demand "
+            "within their capacities"
+            + (f" with at most {p} sites" if p is not None else "")
+            + (" from one site each" if single_source else "")
+            + "; add capacity or candidates"
+        )
+        raise InfeasibleError(msg)
+    open_sites = np.zeros(n_sites, dtype=bool)
+    assignment = None
+    site = np.full(n_demand, -1, dtype=np.int64)
+    distance = np.full(n_demand, np.inf)
+    share = np.zeros(n_demand)
+    if outcome.values is not None:
+        open_sites = outcome.values[:n_sites] > 0.5
+        x = np.clip(outcome.values[n_sites:], 0.0, 1.0)
+        x[x < 1e-9] = 0.0
+        assignment = sp.csr_array((x, (rows, cols)), shape=(n_demand, n_sites))
+        assignment.eliminate_zeros()
+        share = np.asarray(assignment.sum(axis=1)).ravel()
+        # Main server: the site carrying the largest share (ties: lowest index).
+        main = sp.csr_array(assignment)
+        main.data = -main.data
+        site, _ = nearest_open(main, np.ones(n_sites, dtype=bool))
+        has = site >= 0
+        distance[has] = np.asarray(matrix[np.flatnonzero(has), site[has]]).ravel()
+    return LocateResult(
+        model="capacitated",
+        status=outcome.status,
+        objective=outcome.objective,
+        best_bound=outcome.best_bound,
+        gap=outcome.gap,
+        build_seconds=build,
+        solve_seconds=outcome.solve_seconds,
+        solver=outcome.solver,
+        open_sites=open_sites,
+        assigned_site=site,
+        assigned_distance=distance,
+        covered_share=share,
+        assignment=assignment,
+        details={"n_rows": program.n_rows, "n_columns": program.n_columns},
+    )
+
+
+def _capacitated_pairs(
+    matrix: sp.csr_array,
+    weight: NDArray[np.float64],
+    capacity: NDArray[np.float64],
+    banned: NDArray[np.bool_],
+    ids: NDArray[Any],
+    cost_per_unit_distance: float,
+    assignment_costs: Any,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Return the allowed (point, site) pairs and their costs; refuse what cannot be served."""
+    n_demand = matrix.shape[0]
     if assignment_costs is not None:
         pair_costs = as_csr(assignment_costs, what="assignment_costs")
         if pair_costs.shape != matrix.shape:
@@ -979,8 +1209,6 @@ def capacitated(
     keep = ~banned[matrix.indices] & (weight[row_ids(matrix)] > 0)
     rows = row_ids(matrix)[keep]
     cols = matrix.indices[keep].astype(np.int64)
-    pair_cost = pair_value[keep]
-    n_x = len(rows)
     served = np.bincount(rows, minlength=n_demand) > 0
     need = weight > 0
     if (need & ~served).any():
@@ -998,9 +1226,26 @@ def capacitated(
             f"is less than total demand {float(weight.sum()):,.2f}"
         )
         raise InfeasibleError(msg)
-    n_y = n_sites
+    return rows, cols, pair_value[keep]
+
+
+def _capacitated_program(
+    rows: NDArray[np.int64],
+    cols: NDArray[np.int64],
+    pair_cost: NDArray[np.float64],
+    weight: NDArray[np.float64],
+    fixed: NDArray[np.float64],
+    capacity: NDArray[np.float64],
+    forced: NDArray[np.bool_],
+    banned: NDArray[np.bool_],
+    single_source: bool,
+    p: int | None,
+) -> MilpArrays:
+    """Return the capacitated facility location MILP over the allowed pairs."""
+    n_demand, n_y, n_x = len(weight), len(fixed), len(rows)
     n_cols = n_y + n_x
     x_index = n_y + np.arange(n_x)
+    need = weight > 0
     # Each point fully served: sum_j x_ij = 1.
     assign_rows = sp.csr_array((np.ones(n_x), (rows, x_index)), shape=(n_demand, n_cols))
     assign_rows = assign_rows[np.flatnonzero(need)]
@@ -1015,6 +1260,7 @@ def capacitated(
     blocks = [assign_rows, link]
     lower = [np.ones(assign_rows.shape[0]), np.full(n_x, -np.inf)]
     upper = [np.ones(assign_rows.shape[0]), np.zeros(n_x)]
+    every_site = (np.zeros(n_y, dtype=np.int64), np.arange(n_y))
     limited = np.isfinite(capacity)
     if limited.any():
         # sum_i w_i x_ij - s_j y_j <= 0 for sites with a capacity.
@@ -1035,22 +1281,14 @@ def capacitated(
         upper.append(np.zeros(int(limited.sum())))
         if limited.all():
             # Aggregate capacity: sum_j s_j y_j >= total demand (a valid, strengthening cut).
-            blocks.append(
-                sp.csr_array(
-                    (capacity, (np.zeros(n_y, dtype=np.int64), np.arange(n_y))), shape=(1, n_cols)
-                )
-            )
+            blocks.append(sp.csr_array((capacity, every_site), shape=(1, n_cols)))
             lower.append(np.array([float(weight.sum())]))
             upper.append(np.array([np.inf]))
     if p is not None:
-        blocks.append(
-            sp.csr_array(
-                (np.ones(n_y), (np.zeros(n_y, dtype=np.int64), np.arange(n_y))), shape=(1, n_cols)
-            )
-        )
+        blocks.append(sp.csr_array((np.ones(n_y), every_site), shape=(1, n_cols)))
         lower.append(np.array([-np.inf]))
         upper.append(np.array([float(p)]))
-    program = MilpArrays(
+    return MilpArrays(
         objective=np.concatenate([fixed, pair_cost]),
         col_lower=np.concatenate([forced.astype(np.float64), np.zeros(n_x)]),
         col_upper=np.concatenate([np.where(banned, 0.0, 1.0), np.ones(n_x)]),
@@ -1058,51 +1296,4 @@ def capacitated(
         matrix=sp.csr_array(sp.vstack(blocks, format="csr")),
         row_lower=np.concatenate(lower),
         row_upper=np.concatenate(upper),
-    )
-    build = time.perf_counter() - started
-    outcome = solve_milp(program, settings)
-    if outcome.status == "infeasible":
-        msg = (
-            "the capacitated model is infeasible: the sites allowed to open "
-            "cannot serve all demand "
-            "within their capacities"
-            + (f" with at most {p} sites" if p is not None else "")
-            + (" from one site each" if single_source else "")
-            + "; add capacity or candidates"
-        )
-        raise InfeasibleError(msg)
-    open_sites = np.zeros(n_sites, dtype=bool)
-    assignment = None
-    site = np.full(n_demand, -1, dtype=np.int64)
-    distance = np.full(n_demand, np.inf)
-    share = np.zeros(n_demand)
-    if outcome.values is not None:
-        open_sites = outcome.values[:n_y] > 0.5
-        x = np.clip(outcome.values[n_y:], 0.0, 1.0)
-        x[x < 1e-9] = 0.0
-        assignment = sp.csr_array((x, (rows, cols)), shape=(n_demand, n_sites))
-        assignment.eliminate_zeros()
-        share = np.asarray(assignment.sum(axis=1)).ravel()
-        # Main server: the site carrying the largest share (ties: lowest index).
-        main = sp.csr_array(assignment)
-        main.data = -main.data
-        site, _ = nearest_open(main, np.ones(n_sites, dtype=bool))
-        original = as_csr(distances, what="distances")
-        has = site >= 0
-        distance[has] = np.asarray(original[np.flatnonzero(has), site[has]]).ravel()
-    return LocateResult(
-        model="capacitated",
-        status=outcome.status,
-        objective=outcome.objective,
-        best_bound=outcome.best_bound,
-        gap=outcome.gap,
-        build_seconds=build,
-        solve_seconds=outcome.solve_seconds,
-        solver=outcome.solver,
-        open_sites=open_sites,
-        assigned_site=site,
-        assigned_distance=distance,
-        covered_share=share,
-        assignment=assignment,
-        details={"n_rows": program.n_rows, "n_columns": program.n_columns},
     )

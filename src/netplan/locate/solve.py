@@ -43,6 +43,7 @@ __all__ = [
     "SolveOutcome",
     "SolverSession",
     "SolverSettings",
+    "confirm_infeasible",
     "solve_milp",
 ]
 
@@ -269,13 +270,58 @@ def solve_milp(model: MilpArrays, settings: SolverSettings | None = None) -> Sol
             "optimal", model.offset, model.offset, 0.0, np.zeros(0), 0.0, settings.solver
         )
     try:
-        return _solve_with(settings.solver, model, settings)
+        outcome = _solve_with(settings.solver, model, settings)
     except Exception as exc:  # a missing solver, or one that crashes: try the other one
-        return _fall_back(model, settings, exc)
+        outcome = _fall_back(model, settings, exc)
+    return confirm_infeasible(model, settings, outcome)
 
 
-def _solve_with(solver: str, model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
-    return _solve_cbc(model, settings) if solver == "cbc" else _solve_highs(model, settings)
+def _solve_with(
+    solver: str, model: MilpArrays, settings: SolverSettings, *, presolve: bool = True
+) -> SolveOutcome:
+    if solver == "cbc":
+        return _solve_cbc(model, settings)
+    return _solve_highs(model, settings, presolve=presolve)
+
+
+def confirm_infeasible(
+    model: MilpArrays, settings: SolverSettings, outcome: SolveOutcome
+) -> SolveOutcome:
+    """Return ``outcome``, or a better one when its "infeasible" does not survive a second path.
+
+    A presolve can declare a tight but feasible model infeasible (a row met
+    with equality within the feasibility tolerance). Before netplan reports
+    "no plan", the claim is checked: HiGHS again without presolve, then the
+    other solver (each within the run's time limit, or 20 times the first
+    solve's time and at least 30 s). The first path that finds a plan wins;
+    otherwise the outcome stays infeasible and says which paths agreed
+    (``extra["infeasible_confirmed_by"]``; a path that stops without an answer
+    neither confirms nor refutes).
+    """
+    if outcome.status != "infeasible":
+        return outcome
+    paths: list[tuple[str, bool]] = [("highs", False)]
+    paths.append(("cbc", True) if outcome.solver == "highs" else ("highs", True))
+    confirmed = [f"{outcome.solver}" + (" (presolve)" if outcome.solver == "highs" else "")]
+    spent = outcome.solve_seconds
+    # A second opinion gets the run's own limit, or a generous multiple of the first solve.
+    limit = settings.time_limit or max(30.0, 20.0 * outcome.solve_seconds)
+    for solver, presolve in paths:
+        check = replace(settings, solver=solver, time_limit=limit)
+        try:
+            second = _solve_with(solver, model, check, presolve=presolve)
+        except Exception:  # a missing or failing second solver confirms nothing
+            continue
+        spent += second.solve_seconds
+        if second.values is not None:  # a plan: the first "infeasible" was wrong
+            second.solve_seconds = spent
+            second.extra["infeasible_overruled"] = confirmed[0]
+            return second
+        if second.status == "infeasible":
+            confirmed.append(solver + ("" if presolve or solver == "cbc" else " (no presolve)"))
+    outcome.solve_seconds = spent
+    outcome.extra["infeasible_confirmed_by"] = confirmed
+    return outcome
 
 
 def _failure_text(failure: Exception) -> str:
@@ -425,10 +471,14 @@ def _highs_run(highs: Any, model: MilpArrays, start: NDArray[np.float64] | None)
     )
 
 
-def _solve_highs(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
+def _solve_highs(
+    model: MilpArrays, settings: SolverSettings, *, presolve: bool = True
+) -> SolveOutcome:
     highs = _import_highspy().Highs()
     _highs_options(highs, settings)
     _highs_pass(highs, model)
+    if not presolve:
+        highs.setOptionValue("presolve", "off")
     return _highs_run(highs, model, model.start)
 
 
@@ -476,10 +526,11 @@ class SolverSession:
         if settings.solver != "highs" or model.n_columns == 0:
             return solve_milp(model, settings)
         try:
-            return self._solve_highs(model, settings)
+            outcome = self._solve_highs(model, settings)
         except Exception as exc:  # HiGHS missing or crashed: CBC solves it from scratch
             self._highs = self._model = self._last = None
-            return _fall_back(model, settings, exc)
+            outcome = _fall_back(model, settings, exc)
+        return confirm_infeasible(model, settings, outcome)
 
     def _solve_highs(self, model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
         if self._highs is not None and self._same_shape(model):

@@ -33,18 +33,32 @@ Variables: :math:`y_j \in \{0, 1\}` (site open), :math:`z_i \in [0, 1]`
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from netplan.errors import InfeasibleError, InputError
+from netplan.locate._checks import COVERAGE_TOLERANCE, MAX_AMOUNT, check_amounts
 from netplan.locate._matrix import merge_identical_rows, nearest_open, row_ids, structure
+from netplan.locate.heuristics import (
+    CoverNeighbourhood,
+    improve_max_coverage,
+    improve_min_cost,
+)
 from netplan.locate.models import LocateResult, uncovered_message
-from netplan.locate.solve import MilpArrays, SolveOutcome, SolverSession, SolverSettings, solve_milp
+from netplan.locate.solve import (
+    MilpArrays,
+    SolveOutcome,
+    SolverSession,
+    SolverSettings,
+    relative_gap,
+    solve_milp,
+)
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -113,6 +127,12 @@ class TieredOptions:
 
     def check(self) -> None:
         """Raise :class:`InputError` on impossible values or a missing limit."""
+        for name, value in (("budget", self.budget), ("closing_cost", self.closing_cost)):
+            if value is not None and not (math.isfinite(value) and abs(value) < MAX_AMOUNT):
+                msg = (
+                    f"`{name}` must be a finite amount below {MAX_AMOUNT:.0e} in size, got {value}"
+                )
+                raise InputError(msg)
         if self.coverage_target is not None and not 0 < self.coverage_target <= 1:
             msg = f"`coverage_target` must be a share in (0, 1], got {self.coverage_target}"
             raise InputError(msg)
@@ -161,6 +181,104 @@ def openable_sites(
         can = new
 
 
+@dataclass
+class _Sites:
+    """Phase 1: the sites and demand as the model sees them, and the diagnosis numbers."""
+
+    cover: sp.csr_array
+    pattern: sp.csr_array
+    weight: NDArray[np.float64]
+    total: float
+    ids: NDArray[Any]
+    tiers: NDArray[Any]
+    capacity: NDArray[np.float64]
+    existing: NDArray[np.bool_]
+    allowed: NDArray[np.bool_]
+    forced: NDArray[np.bool_]
+    need_support: NDArray[np.bool_]
+    support: sp.csr_array
+    can_open: NDArray[np.bool_]
+    reachable_any: NDArray[np.bool_]
+    reachable: NDArray[np.bool_]
+    best_share: float
+    cost_coef: NDArray[np.float64]
+    cost_constant: float
+
+    @property
+    def n_demand(self) -> int:
+        """Return the number of demand points."""
+        return int(self.cover.shape[0])
+
+    @property
+    def n_sites(self) -> int:
+        """Return the number of sites."""
+        return int(self.cover.shape[1])
+
+    def diagnosis(self, prefix: str) -> InfeasibleError:
+        """Return the infeasibility error: ``prefix``, the best share and the unreached demand."""
+        parts = [
+            prefix,
+            f"opening every site that can open covers {self.best_share:.2%} of demand weight",
+        ]
+        unreached = ~self.reachable_any
+        if unreached.any():
+            parts.append(uncovered_message(self.ids[unreached]))
+        only_unsupported = self.reachable_any & ~self.reachable
+        if only_unsupported.any():
+            parts.append(
+                f"{int(only_unsupported.sum())} more point(s) are reached only by sites "
+                "that lack a supporting parent site"
+            )
+        error = InfeasibleError("; ".join(parts))
+        error.diagnosis = {  # type: ignore[attr-defined]
+            "best_weighted_coverage_rate": self.best_share,
+            "unreached_demand_ids": [str(x) for x in self.ids[unreached]],
+        }
+        return error
+
+
+@dataclass
+class _Model:
+    """Phase 2: the MILP's arrays and what is needed to read its solution back."""
+
+    program: MilpArrays
+    columns: NDArray[np.int64]
+    always: NDArray[np.bool_]
+    chained: NDArray[np.bool_]
+    y_cost: NDArray[np.float64]
+    merged: sp.csr_array
+    merged_weight: NDArray[np.float64]
+    live: NDArray[np.bool_]
+    live_rows: NDArray[np.int64]
+    group: NDArray[np.int64]
+    by_forced: NDArray[np.bool_]
+    offset_weight: float
+    x_rows: NDArray[np.int64]
+    x_cols: NDArray[np.int64]
+    coverage_objective: NDArray[np.float64]
+    cost_objective: NDArray[np.float64]
+    coverage_needed: float | None
+    requirement_rows: int
+    cost_constant: float
+    budget_left: float
+
+    @property
+    def n_y(self) -> int:
+        """Return the number of site columns."""
+        return len(self.columns)
+
+    @property
+    def n_z(self) -> int:
+        """Return the number of (merged) demand rows."""
+        return int(self.merged.shape[0])
+
+    def single_row(self, columns: NDArray[np.int64], values: NDArray[np.float64]) -> sp.csr_array:
+        """Return one constraint row over the model's columns."""
+        n_cols = self.program.n_columns
+        rows = np.zeros(len(columns), dtype=np.int64)
+        return sp.csr_array((values, (rows, columns)), shape=(1, n_cols))
+
+
 def tiered(
     cover: sp.csr_array,
     *,
@@ -178,6 +296,7 @@ def tiered(
     demand_ids: Sequence[Any] | NDArray[Any] | None = None,
     polish: bool = True,
     session: SolverSession | None = None,
+    local_search: bool = True,
 ) -> LocateResult:
     """Solve the tiered model on a reach matrix.
 
@@ -214,6 +333,10 @@ def tiered(
     session
         A :class:`~netplan.locate.solve.SolverSession` to reuse between calls
         that differ only in their limits (trade-off curves).
+    local_search
+        Improve the greedy start, and a time-limited incumbent, by local
+        search (:mod:`netplan.locate.heuristics`); models without capacities
+        or grade requirements.
 
     Returns
     -------
@@ -229,14 +352,54 @@ def tiered(
     started = time.perf_counter()
     options.check()
     objective_kind = options.resolved_objective()
+    sites = _site_setup(
+        cover, weights, site_tiers, site_status, fixed_costs, capacities, support,
+        needs_support, options, demand_ids,
+    )  # fmt: skip
+    model = _build_model(sites, options, objective_kind, tier_ranks, demand_grades)
+    searcher = _neighbourhood(sites, model, options) if local_search else None
+    if searcher is not None and model.program.start is not None:
+        better = _search(searcher, model, model.program.start[: model.n_y] > 0.5)
+        model.program.start = _values_for(model, better)
+    build = time.perf_counter() - started
+    settings = settings or SolverSettings()
+    outcome = (
+        session.solve(model.program, settings)
+        if session is not None
+        else solve_milp(model.program, settings)
+    )
+    if outcome.status == "infeasible":
+        outcome = _explain_infeasible(sites, model, options, objective_kind, outcome, settings)
+    if searcher is not None and outcome.status == "feasible" and outcome.values is not None:
+        outcome = _improve_incumbent(searcher, model, outcome)
+    second: SolveOutcome | None = None
+    if polish and outcome.status == "optimal" and outcome.values is not None:
+        second = _polish(model, objective_kind, outcome, settings)
+    return _decode(sites, model, options, objective_kind, outcome, second, build)
+
+
+def _site_setup(
+    cover: sp.csr_array,
+    weights: NDArray[np.float64],
+    site_tiers: Sequence[Any] | NDArray[Any],
+    site_status: Sequence[str] | NDArray[Any],
+    fixed_costs: NDArray[np.float64],
+    capacities: NDArray[np.float64],
+    support: sp.csr_array | None,
+    needs_support: NDArray[np.bool_],
+    options: TieredOptions,
+    demand_ids: Sequence[Any] | NDArray[Any] | None,
+) -> _Sites:
+    """Phase 1: statuses, the support chain, what can open, costs; refuse what cannot work."""
     cover = sp.csr_array(cover)
     n_demand, n_sites = cover.shape
     weight = np.asarray(weights, dtype=np.float64)
     tiers = np.asarray(site_tiers, dtype=object)
     status = np.asarray(site_status, dtype=object)
     fixed = np.asarray(fixed_costs, dtype=np.float64)
-    capacity = np.asarray(capacities, dtype=np.float64)
     ids = np.asarray(demand_ids, dtype=object) if demand_ids is not None else np.arange(n_demand)
+    check_amounts(weight, "demand weights")
+    check_amounts(fixed, "site fixed costs")
     total = float(weight.sum())
 
     has_tier = np.array([t is not None and t == t for t in tiers.tolist()], dtype=bool)
@@ -262,75 +425,293 @@ def tiered(
     reachable_any = (pattern @ allowed.astype(np.float64)) > 0
     reachable = (pattern @ can_open.astype(np.float64)) > 0
     best_share = float(weight[reachable].sum() / total) if total > 0 else 1.0
-
-    def diagnosis(prefix: str) -> InfeasibleError:
-        parts = [
-            prefix,
-            f"opening every site that can open covers {best_share:.2%} of demand weight",
-        ]
-        if (~reachable_any).any():
-            parts.append(uncovered_message(ids[~reachable_any]))
-        only_unsupported = reachable_any & ~reachable
-        if only_unsupported.any():
-            parts.append(
-                f"{int(only_unsupported.sum())} more point(s) are reached only by sites "
-                "that lack a supporting parent site"
-            )
-        error = InfeasibleError("; ".join(parts))
-        error.diagnosis = {  # type: ignore[attr-defined]
-            "best_weighted_coverage_rate": best_share,
-            "unreached_demand_ids": [str(x) for x in ids[~reachable_any]],
-        }
-        return error
-
-    if options.coverage_target is not None and best_share + 1e-12 < options.coverage_target:
-        raise diagnosis(f"coverage target {options.coverage_target:.2%} cannot be met")
-
     # Net cost coefficients: new sites cost f; keeping an existing site forgoes (f - closing cost).
     keep_value = fixed - options.closing_cost
-    cost_coef = np.where(existing, keep_value, fixed)
-    cost_constant = -float(keep_value[existing].sum())
-    forced_cost = float(cost_coef[forced].sum()) + cost_constant
+    sites = _Sites(
+        cover=cover,
+        pattern=pattern,
+        weight=weight,
+        total=total,
+        ids=ids,
+        tiers=tiers,
+        capacity=np.asarray(capacities, dtype=np.float64),
+        existing=existing,
+        allowed=allowed,
+        forced=forced,
+        need_support=need_support,
+        support=support_matrix,
+        can_open=can_open,
+        reachable_any=reachable_any,
+        reachable=reachable,
+        best_share=best_share,
+        cost_coef=np.where(existing, keep_value, fixed),
+        cost_constant=-float(keep_value[existing].sum()),
+    )
+    target = options.coverage_target
+    if target is not None and best_share < target - COVERAGE_TOLERANCE:
+        raise sites.diagnosis(f"coverage target {target:.2%} cannot be met")
+    forced_cost = float(sites.cost_coef[forced].sum()) + sites.cost_constant
     if options.budget is not None and forced_cost > options.budget + 1e-6:
         msg = (
             f"the budget {options.budget:,.2f} is less than the cost of the sites that must open "
             f"({forced_cost:,.2f}: required sites, and kept sites unless closing is allowed)"
         )
         raise InfeasibleError(msg)
+    return sites
 
-    # Columns: the sites that can open.
-    columns = np.flatnonzero(can_open)
-    n_y = len(columns)
-    column_of = np.full(n_sites, -1, dtype=np.int64)
-    column_of[columns] = np.arange(n_y)
-    entry_keep = can_open[pattern.indices]
+
+def _site_columns(sites: _Sites) -> tuple[NDArray[np.int64], sp.csr_array]:
+    """Return the columns (the sites that can open) and the demand × column cover."""
+    columns = np.flatnonzero(sites.can_open)
+    column_of = np.full(sites.n_sites, -1, dtype=np.int64)
+    column_of[columns] = np.arange(len(columns))
+    pattern = sites.pattern
+    entry_keep = sites.can_open[pattern.indices]
     entry_rows = row_ids(pattern)[entry_keep]
     entry_cols = column_of[pattern.indices[entry_keep]]
     site_cover = sp.csr_array(
-        (np.ones(len(entry_rows)), (entry_rows, entry_cols)), shape=(n_demand, n_y)
+        (np.ones(len(entry_rows)), (entry_rows, entry_cols)), shape=(sites.n_demand, len(columns))
     )
     site_cover.sort_indices()
+    return columns, site_cover
 
-    # Grade requirements: the covering sites of an allowed tier, per point.
-    requirement_group = np.full(n_demand, -1, dtype=np.int64)
+
+def _requirement_groups(
+    sites: _Sites,
+    columns: NDArray[np.int64],
+    options: TieredOptions,
+    tier_ranks: Mapping[str, Sequence[str]] | None,
+    demand_grades: Sequence[Any] | NDArray[Any] | None,
+) -> tuple[NDArray[np.int64], list[NDArray[np.bool_]]]:
+    """Return each point's grade-requirement group (-1: none) and each group's allowed columns."""
+    requirement_group = np.full(sites.n_demand, -1, dtype=np.int64)
     allowed_for_group: list[NDArray[np.bool_]] = []
     if options.grade_min_tier:
         if demand_grades is None:
             msg = "`grade_min_tier` needs demand grades (a `grade` column)"
             raise InputError(msg)
         grades = np.asarray(demand_grades, dtype=object)
+        column_tiers = sites.tiers[columns].tolist()
         for code, (grade, tier_name) in enumerate(sorted(options.grade_min_tier.items())):
             better = set(tier_ranks.get(tier_name, [tier_name]) if tier_ranks else [tier_name])
-            allowed_for_group.append(
-                np.array([t in better for t in tiers[columns].tolist()], dtype=bool)
-            )
+            allowed_for_group.append(np.array([t in better for t in column_tiers], dtype=bool))
             requirement_group[grades == grade] = code
+    return requirement_group, allowed_for_group
 
-    always = forced[columns]
+
+class _Rows:
+    """Constraint rows gathered block by block."""
+
+    def __init__(self, n_cols: int) -> None:
+        self.n_cols = n_cols
+        self.blocks: list[sp.csr_array] = []
+        self.lower: list[NDArray[np.float64]] = []
+        self.upper: list[NDArray[np.float64]] = []
+
+    def add(
+        self,
+        data: NDArray[np.float64],
+        rows: NDArray[np.int64],
+        cols: NDArray[np.int64],
+        n_rows: int,
+        lower: float | NDArray[np.float64],
+        upper: float | NDArray[np.float64],
+    ) -> None:
+        """Add ``n_rows`` rows from COO pieces with the bounds given (scalars broadcast)."""
+        self.blocks.append(sp.csr_array((data, (rows, cols)), shape=(n_rows, self.n_cols)))
+        self.lower.append(np.broadcast_to(np.asarray(lower, dtype=np.float64), n_rows).copy())
+        self.upper.append(np.broadcast_to(np.asarray(upper, dtype=np.float64), n_rows).copy())
+
+    def arrays(self) -> tuple[sp.csr_array, NDArray[np.float64], NDArray[np.float64]]:
+        """Return the matrix and the row bounds."""
+        if not self.blocks:
+            return sp.csr_array((0, self.n_cols)), np.zeros(0), np.zeros(0)
+        matrix = sp.csr_array(sp.vstack(self.blocks, format="csr"))
+        return matrix, np.concatenate(self.lower), np.concatenate(self.upper)
+
+
+def _coverage_rows(
+    rows: _Rows,
+    sites: _Sites,
+    merged: sp.csr_array,
+    merged_weight: NDArray[np.float64],
+    columns: NDArray[np.int64],
+    capacitated: bool,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Add the coverage rows (with capacities, the assignment rows); return the x pairs."""
+    n_y, n_z = len(columns), merged.shape[0]
+    z_index = n_y + np.arange(n_z)
+    if not capacitated:
+        # z_i - sum_{j in N(i)} y_j <= 0.
+        counts = np.diff(merged.indptr)
+        rows.add(
+            np.concatenate([np.ones(n_z), -np.ones(len(merged.indices))]),
+            np.concatenate([np.arange(n_z), np.repeat(np.arange(n_z), counts)]),
+            np.concatenate([z_index, merged.indices.astype(np.int64)]),
+            n_z,
+            -np.inf,
+            0.0,
+        )
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    # z_i - sum_j x_ij = 0; x_ij - y_j <= 0; sum_i w_i x_ij - s_j y_j <= 0.
+    x_rows = row_ids(merged)
+    x_cols = merged.indices.astype(np.int64)
+    n_x = len(x_rows)
+    x_index = n_y + n_z + np.arange(n_x)
+    rows.add(
+        np.concatenate([np.ones(n_z), -np.ones(n_x)]),
+        np.concatenate([np.arange(n_z), x_rows]),
+        np.concatenate([z_index, x_index]),
+        n_z,
+        0.0,
+        0.0,
+    )
+    rows.add(
+        np.concatenate([np.ones(n_x), -np.ones(n_x)]),
+        np.concatenate([np.arange(n_x), np.arange(n_x)]),
+        np.concatenate([x_index, x_cols]),
+        n_x,
+        -np.inf,
+        0.0,
+    )
+    site_capacity = sites.capacity[columns]
+    limited = np.isfinite(site_capacity)
+    if limited.any():
+        limited_row = np.cumsum(limited) - 1
+        entry_limited = limited[x_cols]
+        n_limited = int(limited.sum())
+        rows.add(
+            np.concatenate([merged_weight[x_rows[entry_limited]], -site_capacity[limited]]),
+            np.concatenate([limited_row[x_cols[entry_limited]], np.arange(n_limited)]),
+            np.concatenate([x_index[entry_limited], np.flatnonzero(limited)]),
+            n_limited,
+            -np.inf,
+            0.0,
+        )
+    return x_rows, x_cols
+
+
+def _support_rows(
+    rows: _Rows, sites: _Sites, columns: NDArray[np.int64]
+) -> tuple[NDArray[np.bool_], sp.csr_array]:
+    """Add y_j - sum_{h in P(j)} y_h <= 0 for chained columns; return them and P over columns."""
+    chained = sites.need_support[columns]
+    column_support = sp.csr_array(sites.support[columns][:, columns])
+    if chained.any():
+        chained_cols = np.flatnonzero(chained)
+        sub = column_support[chained_cols]
+        counts = np.diff(sub.indptr)
+        n_chained = len(chained_cols)
+        rows.add(
+            np.concatenate([np.ones(n_chained), -np.ones(len(sub.indices))]),
+            np.concatenate([np.arange(n_chained), np.repeat(np.arange(n_chained), counts)]),
+            np.concatenate([chained_cols, sub.indices.astype(np.int64)]),
+            n_chained,
+            -np.inf,
+            0.0,
+        )
+    return chained, column_support
+
+
+def _requirement_rows(
+    rows: _Rows,
+    merged: sp.csr_array,
+    merged_requirement: NDArray[np.int64],
+    allowed_for_group: list[NDArray[np.bool_]],
+    always: NDArray[np.bool_],
+) -> int:
+    """Add sum over allowed covering columns >= 1 for rows not already met; return how many."""
+    added = 0
+    for code, allowed_columns in enumerate(allowed_for_group):
+        rows_here = np.flatnonzero(merged_requirement == code)
+        if rows_here.size == 0:
+            continue
+        sub = merged[rows_here]
+        keep = allowed_columns[sub.indices]
+        entry_rows = row_ids(sub)[keep]
+        entry_cols = sub.indices[keep].astype(np.int64)
+        has_allowed = np.bincount(entry_rows, minlength=len(rows_here)) > 0
+        met = np.zeros(len(rows_here), dtype=bool)
+        if always.any():
+            hits = always[entry_cols].astype(np.float64)
+            met = np.bincount(entry_rows, weights=hits, minlength=len(rows_here)) > 0
+        active = has_allowed & ~met
+        if not active.any():
+            continue
+        renumber = np.cumsum(active) - 1
+        take = active[entry_rows]
+        n_active = int(active.sum())
+        rows.add(
+            np.ones(int(take.sum())),
+            renumber[entry_rows[take]],
+            entry_cols[take],
+            n_active,
+            1.0,
+            np.inf,
+        )
+        added += n_active
+    return added
+
+
+def _limit_rows(
+    rows: _Rows,
+    sites: _Sites,
+    options: TieredOptions,
+    objective_kind: str,
+    y_cost: NDArray[np.float64],
+    column_tiers: NDArray[Any],
+    merged_weight: NDArray[np.float64],
+    offset_weight: float,
+) -> tuple[float | None, bool]:
+    """Add the count, per-tier, budget and coverage-target rows; return the weight needed.
+
+    The second value is ``True`` when the target asks for every reachable row.
+    """
+    n_y, n_z = len(y_cost), len(merged_weight)
+    z_index = n_y + np.arange(n_z)
+    one = np.zeros(1, dtype=np.int64)
+    if options.p is not None:
+        rows.add(np.ones(n_y), np.repeat(one, n_y), np.arange(n_y), 1, -np.inf, float(options.p))
+    for tier_name, limit in sorted(options.tier_counts.items()):
+        members = np.flatnonzero(column_tiers == tier_name)
+        rows.add(
+            np.ones(len(members)), np.repeat(one, len(members)), members, 1, -np.inf, float(limit)
+        )
+    if options.budget is not None:
+        rows.add(y_cost, np.repeat(one, n_y), np.arange(n_y), 1, -np.inf,
+                 options.budget - sites.cost_constant)  # fmt: skip
+    if objective_kind != "min_cost":
+        return None, False
+    assert options.coverage_target is not None
+    # A target at (or within the tolerance of) all the weight the model can reach asks
+    # for every reachable row: say so with bounds (z = 1), not with a row that a presolve
+    # may find a hair short of its right-hand side.
+    reachable_weight = float(merged_weight.sum())
+    slack = COVERAGE_TOLERANCE * max(sites.total, 1.0)
+    coverage_needed = min(options.coverage_target * sites.total - offset_weight, reachable_weight)
+    rows.add(merged_weight, np.repeat(one, n_z), z_index, 1, coverage_needed - slack, np.inf)
+    return coverage_needed, coverage_needed >= reachable_weight - slack
+
+
+def _build_model(
+    sites: _Sites,
+    options: TieredOptions,
+    objective_kind: str,
+    tier_ranks: Mapping[str, Sequence[str]] | None,
+    demand_grades: Sequence[Any] | NDArray[Any] | None,
+) -> _Model:
+    """Phase 2: merge demand rows, assemble every constraint block, and the greedy start."""
+    columns, site_cover = _site_columns(sites)
+    requirement_group, allowed_for_group = _requirement_groups(
+        sites, columns, options, tier_ranks, demand_grades
+    )
+    n_y = len(columns)
+    always = sites.forced[columns]
     if options.capacitated:
-        by_forced = np.zeros(n_demand, dtype=bool)
+        by_forced = np.zeros(sites.n_demand, dtype=bool)
     else:
         by_forced = (site_cover @ always.astype(np.float64)) > 0
+    weight = sites.weight
     offset_weight = float(weight[by_forced].sum())
     live = (np.diff(site_cover.indptr) > 0) & ~by_forced & (weight > 0)
     live_rows = np.flatnonzero(live)
@@ -342,212 +723,41 @@ def tiered(
     ).astype(np.float64)
     merged_requirement = requirement_group[live_rows][representative]
     n_z = merged.shape[0]
-
-    blocks: list[sp.csr_array] = []
-    lower: list[NDArray[np.float64]] = []
-    upper: list[NDArray[np.float64]] = []
-    x_rows = x_cols = np.zeros(0, dtype=np.int64)
-    n_x = 0
-    if options.capacitated:
-        x_rows = row_ids(merged)
-        x_cols = merged.indices.astype(np.int64)
-        n_x = len(x_rows)
+    n_x = len(merged.indices) if options.capacitated else 0
     n_cols = n_y + n_z + n_x
-    z_index = n_y + np.arange(n_z)
-    x_index = n_y + n_z + np.arange(n_x)
 
-    def single_row(columns_: NDArray[np.int64], values: NDArray[np.float64]) -> sp.csr_array:
-        return sp.csr_array(
-            (values, (np.zeros(len(columns_), dtype=np.int64), columns_)), shape=(1, n_cols)
-        )
-
-    if options.capacitated:
-        # z_i - sum_j x_ij = 0; x_ij - y_j <= 0; sum_i w_i x_ij - s_j y_j <= 0.
-        blocks.append(
-            sp.csr_array(
-                (
-                    np.concatenate([np.ones(n_z), -np.ones(n_x)]),
-                    (np.concatenate([np.arange(n_z), x_rows]), np.concatenate([z_index, x_index])),
-                ),
-                shape=(n_z, n_cols),
-            )
-        )
-        lower.append(np.zeros(n_z))
-        upper.append(np.zeros(n_z))
-        blocks.append(
-            sp.csr_array(
-                (
-                    np.concatenate([np.ones(n_x), -np.ones(n_x)]),
-                    (
-                        np.concatenate([np.arange(n_x), np.arange(n_x)]),
-                        np.concatenate([x_index, x_cols]),
-                    ),
-                ),
-                shape=(n_x, n_cols),
-            )
-        )
-        lower.append(np.full(n_x, -np.inf))
-        upper.append(np.zeros(n_x))
-        site_capacity = capacity[columns]
-        limited = np.isfinite(site_capacity)
-        if limited.any():
-            limited_row = np.cumsum(limited) - 1
-            entry_limited = limited[x_cols]
-            n_limited = int(limited.sum())
-            blocks.append(
-                sp.csr_array(
-                    (
-                        np.concatenate(
-                            [merged_weight[x_rows[entry_limited]], -site_capacity[limited]]
-                        ),
-                        (
-                            np.concatenate(
-                                [limited_row[x_cols[entry_limited]], np.arange(n_limited)]
-                            ),
-                            np.concatenate([x_index[entry_limited], np.flatnonzero(limited)]),
-                        ),
-                    ),
-                    shape=(n_limited, n_cols),
-                )
-            )
-            lower.append(np.full(n_limited, -np.inf))
-            upper.append(np.zeros(n_limited))
-    else:
-        counts = np.diff(merged.indptr)
-        blocks.append(
-            sp.csr_array(
-                (
-                    np.concatenate([np.ones(n_z), -np.ones(len(merged.indices))]),
-                    (
-                        np.concatenate([np.arange(n_z), np.repeat(np.arange(n_z), counts)]),
-                        np.concatenate([z_index, merged.indices.astype(np.int64)]),
-                    ),
-                ),
-                shape=(n_z, n_cols),
-            )
-        )
-        lower.append(np.full(n_z, -np.inf))
-        upper.append(np.zeros(n_z))
-
-    # Support chain among the open-able columns: y_j - sum_{h in P(j)} y_h <= 0.
-    chained = need_support[columns]
-    if chained.any():
-        sub = support_matrix[columns][:, columns]
-        sub = sp.csr_array(sub)[np.flatnonzero(chained)]
-        chained_cols = np.flatnonzero(chained)
-        counts = np.diff(sub.indptr)
-        blocks.append(
-            sp.csr_array(
-                (
-                    np.concatenate([np.ones(len(chained_cols)), -np.ones(len(sub.indices))]),
-                    (
-                        np.concatenate(
-                            [
-                                np.arange(len(chained_cols)),
-                                np.repeat(np.arange(len(chained_cols)), counts),
-                            ]
-                        ),
-                        np.concatenate([chained_cols, sub.indices.astype(np.int64)]),
-                    ),
-                ),
-                shape=(len(chained_cols), n_cols),
-            )
-        )
-        lower.append(np.full(len(chained_cols), -np.inf))
-        upper.append(np.zeros(len(chained_cols)))
-
-    # Grade requirements: sum over allowed covering columns >= 1 (rows not already met).
-    requirement_rows = 0
-    for code, allowed_columns in enumerate(allowed_for_group):
-        rows_here = np.flatnonzero(merged_requirement == code)
-        if rows_here.size == 0:
-            continue
-        sub = merged[rows_here]
-        keep = allowed_columns[sub.indices]
-        entry_rows_here = row_ids(sub)[keep]
-        entry_cols_here = sub.indices[keep].astype(np.int64)
-        has_allowed = np.bincount(entry_rows_here, minlength=len(rows_here)) > 0
-        met = np.zeros(len(rows_here), dtype=bool)
-        if always.any():
-            met = (
-                np.bincount(
-                    entry_rows_here,
-                    weights=always[entry_cols_here].astype(np.float64),
-                    minlength=len(rows_here),
-                )
-                > 0
-            )
-        active = has_allowed & ~met
-        if not active.any():
-            continue
-        renumber = np.cumsum(active) - 1
-        take = active[entry_rows_here]
-        blocks.append(
-            sp.csr_array(
-                (
-                    np.ones(int(take.sum())),
-                    (renumber[entry_rows_here[take]], entry_cols_here[take]),
-                ),
-                shape=(int(active.sum()), n_cols),
-            )
-        )
-        lower.append(np.ones(int(active.sum())))
-        upper.append(np.full(int(active.sum()), np.inf))
-        requirement_rows += int(active.sum())
-
-    y_cost = cost_coef[columns]
-    if options.p is not None:
-        blocks.append(single_row(np.arange(n_y), np.ones(n_y)))
-        lower.append(np.array([-np.inf]))
-        upper.append(np.array([float(options.p)]))
-    for tier_name, limit in sorted(options.tier_counts.items()):
-        members = np.flatnonzero(tiers[columns] == tier_name)
-        blocks.append(single_row(members, np.ones(len(members))))
-        lower.append(np.array([-np.inf]))
-        upper.append(np.array([float(limit)]))
-    if options.budget is not None:
-        blocks.append(single_row(np.arange(n_y), y_cost))
-        lower.append(np.array([-np.inf]))
-        upper.append(np.array([options.budget - cost_constant]))
-    coverage_needed = 0.0
-    if objective_kind == "min_cost":
-        assert options.coverage_target is not None
-        coverage_needed = options.coverage_target * total - offset_weight
-        blocks.append(single_row(z_index, merged_weight))
-        lower.append(np.array([coverage_needed - 1e-9 * max(total, 1.0)]))
-        upper.append(np.array([np.inf]))
-
-    col_lower = np.concatenate([always.astype(np.float64), np.zeros(n_z + n_x)])
-    col_upper = np.ones(n_cols)
+    rows = _Rows(n_cols)
+    x_rows, x_cols = _coverage_rows(
+        rows, sites, merged, merged_weight, columns, options.capacitated
+    )
+    chained, column_support = _support_rows(rows, sites, columns)
+    requirement_rows = _requirement_rows(
+        rows, merged, merged_requirement, allowed_for_group, always
+    )
+    y_cost = sites.cost_coef[columns]
+    column_tiers = sites.tiers[columns]
+    coverage_needed, every_row = _limit_rows(
+        rows, sites, options, objective_kind, y_cost, column_tiers, merged_weight, offset_weight
+    )
+    matrix, row_lower, row_upper = rows.arrays()
+    col_lower = np.concatenate(
+        [always.astype(np.float64), np.full(n_z, 1.0 if every_row else 0.0), np.zeros(n_x)]
+    )
     integer = np.concatenate([np.ones(n_y, dtype=bool), np.zeros(n_z + n_x, dtype=bool)])
     coverage_objective = np.concatenate([np.zeros(n_y), merged_weight, np.zeros(n_x)])
     cost_objective = np.concatenate([y_cost, np.zeros(n_z + n_x)])
-    matrix = sp.csr_array(sp.vstack(blocks, format="csr")) if blocks else sp.csr_array((0, n_cols))
-    row_lower = np.concatenate(lower) if lower else np.zeros(0)
-    row_upper = np.concatenate(upper) if upper else np.zeros(0)
-    if objective_kind == "min_cost":
-        program = MilpArrays(
-            cost_objective,
-            col_lower,
-            col_upper,
-            integer,
-            matrix,
-            row_lower,
-            row_upper,
-            offset=cost_constant,
-        )
-    else:
-        program = MilpArrays(
-            coverage_objective,
-            col_lower,
-            col_upper,
-            integer,
-            matrix,
-            row_lower,
-            row_upper,
-            maximize=True,
-            offset=offset_weight,
-        )
+    minimise = objective_kind == "min_cost"
+    program = MilpArrays(
+        cost_objective if minimise else coverage_objective,
+        col_lower,
+        np.ones(n_cols),
+        integer,
+        matrix,
+        row_lower,
+        row_upper,
+        maximize=not minimise,
+        offset=sites.cost_constant if minimise else offset_weight,
+    )
     if not options.capacitated and requirement_rows == 0 and n_y:
         program.start = _greedy_start(
             program,
@@ -556,136 +766,258 @@ def tiered(
             y_cost=y_cost,
             always=always,
             chained=chained,
-            column_support=sp.csr_array(support_matrix[columns][:, columns]),
-            column_tiers=tiers[columns],
+            column_support=column_support,
+            column_tiers=column_tiers,
             options=options,
-            budget_left=None if options.budget is None else options.budget - cost_constant,
-            coverage_needed=coverage_needed if objective_kind == "min_cost" else None,
+            budget_left=None if options.budget is None else options.budget - sites.cost_constant,
+            coverage_needed=coverage_needed,
         )
-    build = time.perf_counter() - started
-    settings = settings or SolverSettings()
-    outcome = (
-        session.solve(program, settings) if session is not None else solve_milp(program, settings)
+    return _Model(
+        program=program,
+        columns=columns,
+        always=always,
+        chained=chained,
+        y_cost=y_cost,
+        merged=merged,
+        merged_weight=merged_weight,
+        live=live,
+        live_rows=live_rows,
+        group=group,
+        by_forced=by_forced,
+        offset_weight=offset_weight,
+        x_rows=x_rows,
+        x_cols=x_cols,
+        coverage_objective=coverage_objective,
+        cost_objective=cost_objective,
+        coverage_needed=coverage_needed,
+        requirement_rows=requirement_rows,
+        cost_constant=sites.cost_constant,
+        budget_left=math.inf if options.budget is None else options.budget - sites.cost_constant,
     )
-    second: SolveOutcome | None = None
-    if outcome.status == "infeasible":
-        prefix = "no plan meets every limit at once"
-        limits = []
-        if options.coverage_target is not None:
-            limits.append(f"coverage target {options.coverage_target:.2%}")
-        if options.budget is not None:
-            limits.append(f"budget {options.budget:,.2f}")
-        if options.p is not None:
-            limits.append(f"p = {options.p}")
-        if options.tier_counts:
-            limits.append(
-                "tier counts "
-                + ", ".join(f"{k}={v}" for k, v in sorted(options.tier_counts.items()))
-            )
-        if requirement_rows:
-            limits.append("grade requirements")
-        if options.capacitated:
-            limits.append("capacities")
-        message = f"{prefix} ({', '.join(limits)}); relax one of them"
-        best_within: float | None = None
-        if objective_kind == "min_cost" and n_cols:
-            # The best coverage the other limits allow: drop the coverage row, maximise coverage.
-            relaxed = MilpArrays(
-                coverage_objective,
-                col_lower,
-                col_upper,
-                integer,
-                sp.csr_array(matrix[: matrix.shape[0] - 1]),
-                row_lower[:-1],
-                row_upper[:-1],
-                maximize=True,
-                offset=offset_weight,
-            )
-            best = solve_milp(relaxed, settings)
-            if best.objective is not None and total > 0:
-                best_within = best.objective / total
+
+
+def _neighbourhood(
+    sites: _Sites, model: _Model, options: TieredOptions
+) -> CoverNeighbourhood | None:
+    """Return the local-search view of a model it can move in, else ``None``.
+
+    Min-cost moves never raise the cost, so a budget holds by itself; max-coverage
+    moves keep to the budget; counts and the support chain are checked by both.
+    """
+    if options.capacitated or model.requirement_rows:
+        return None
+    if model.n_y == 0:
+        return None
+    return CoverNeighbourhood(
+        cover=model.merged,
+        weight=model.merged_weight,
+        cost=model.y_cost,
+        forced=model.always,
+        chained=model.chained,
+        parents=sp.csr_array(sites.support[model.columns][:, model.columns]),
+        tiers=sites.tiers[model.columns],
+        tier_limits=dict(options.tier_counts),
+        p=options.p,
+    )
+
+
+def _values_for(model: _Model, is_open: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Return the column values of an uncapacitated plan: y, and z = covered rows."""
+    covered = (model.merged @ is_open.astype(np.float64)) > 0
+    n_rest = model.program.n_columns - model.n_y - model.n_z
+    return np.concatenate(
+        [is_open.astype(np.float64), covered.astype(np.float64), np.zeros(n_rest)]
+    )
+
+
+def _search(
+    searcher: CoverNeighbourhood, model: _Model, is_open: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """Return ``is_open`` improved by the local search of the model's objective."""
+    if model.coverage_needed is not None:
+        return improve_min_cost(searcher, is_open, model.coverage_needed)
+    return improve_max_coverage(searcher, is_open, model.budget_left)
+
+
+def _improve_incumbent(
+    searcher: CoverNeighbourhood, model: _Model, outcome: SolveOutcome
+) -> SolveOutcome:
+    """Return ``outcome`` with its incumbent improved by local search (a time-limited solve)."""
+    assert outcome.values is not None
+    started = time.perf_counter()
+    better = _search(searcher, model, outcome.values[: model.n_y] > 0.5)
+    values = _values_for(model, better)
+    objective = float(model.program.objective @ values) + model.program.offset
+    seconds = outcome.solve_seconds + time.perf_counter() - started
+    sign = -1.0 if model.program.maximize else 1.0
+    if outcome.objective is not None and sign * objective >= sign * outcome.objective:
+        outcome.solve_seconds = seconds
+        return outcome
+    return replace(
+        outcome,
+        objective=objective,
+        values=values,
+        gap=relative_gap(objective, outcome.best_bound),
+        solve_seconds=seconds,
+        detail=outcome.detail + " (incumbent improved by local search)",
+    )
+
+
+def _explain_infeasible(
+    sites: _Sites,
+    model: _Model,
+    options: TieredOptions,
+    objective_kind: str,
+    outcome: SolveOutcome,
+    settings: SolverSettings,
+) -> SolveOutcome:
+    """Raise the diagnosis of an infeasible model, unless a plan meeting every limit turns up.
+
+    For a minimum-cost model the best coverage within the other limits is
+    solved for; if it reaches the target after all, the "infeasible" was the
+    solver's tolerance, and the plan found is solved on instead.
+    """
+    limits = []
+    if options.coverage_target is not None:
+        limits.append(f"coverage target {options.coverage_target:.2%}")
+    if options.budget is not None:
+        limits.append(f"budget {options.budget:,.2f}")
+    if options.p is not None:
+        limits.append(f"p = {options.p}")
+    if options.tier_counts:
+        limits.append(
+            "tier counts " + ", ".join(f"{k}={v}" for k, v in sorted(options.tier_counts.items()))
+        )
+    if model.requirement_rows:
+        limits.append("grade requirements")
+    if options.capacitated:
+        limits.append("capacities")
+    message = f"no plan meets every limit at once ({', '.join(limits)}); relax one of them"
+    program = model.program
+    best_within: float | None = None
+    if objective_kind == "min_cost" and program.n_columns:
+        # The best coverage the other limits allow: drop the coverage row, maximise coverage.
+        n_rest = program.n_columns - model.n_y
+        relaxed = MilpArrays(
+            model.coverage_objective,
+            np.concatenate([model.always.astype(np.float64), np.zeros(n_rest)]),
+            program.col_upper,
+            program.integer,
+            sp.csr_array(program.matrix[: program.n_rows - 1]),
+            program.row_lower[:-1],
+            program.row_upper[:-1],
+            maximize=True,
+            offset=model.offset_weight,
+        )
+        best = solve_milp(relaxed, settings)
+        target = options.coverage_target
+        assert target is not None
+        if best.values is not None and best.objective is not None:
+            if best.objective >= (target - COVERAGE_TOLERANCE) * sites.total:
+                return _solve_from(program, best.values, settings)
+            if sites.total > 0:
+                best_within = best.objective / sites.total
                 word = "is" if best.status == "optimal" else "is at least"
                 message += (
                     f"; the best weighted coverage within the other limits {word} {best_within:.2%}"
                 )
-        error = diagnosis(message)
-        if best_within is not None:
-            error.diagnosis["best_weighted_coverage_within_limits"] = best_within  # type: ignore[attr-defined]
-        raise error
-    if (
-        polish
-        and outcome.status == "optimal"
-        and outcome.values is not None
-        and outcome.objective is not None
-    ):
-        # Lexicographic pass: keep the primary objective at its optimum, improve the other.
-        primary = outcome.objective
-        extra_lower = row_lower.copy()
-        extra_upper = row_upper.copy()
-        if objective_kind == "min_cost":
-            fix_row = single_row(np.arange(n_y), y_cost)
-            fix_lower, fix_upper = -np.inf, primary - cost_constant + 1e-9 * max(1.0, abs(primary))
-            objective2, maximize2, offset2 = coverage_objective, True, offset_weight
-        else:
-            fix_row = single_row(z_index, merged_weight)
-            fix_lower, fix_upper = primary - offset_weight - 1e-9 * max(1.0, abs(primary)), np.inf
-            objective2, maximize2, offset2 = cost_objective, False, cost_constant
-        polish_program = MilpArrays(
-            objective2,
-            col_lower,
-            col_upper,
-            integer,
-            sp.csr_array(sp.vstack([matrix, fix_row], format="csr")),
-            np.concatenate([extra_lower, [fix_lower]]),
-            np.concatenate([extra_upper, [fix_upper]]),
-            maximize=maximize2,
-            offset=offset2,
-            start=outcome.values,
-        )
-        remaining = None
-        if settings.time_limit is not None:
-            remaining = max(
-                settings.time_limit - outcome.solve_seconds, 0.1 * settings.time_limit, 1.0
-            )
-        second = solve_milp(
-            polish_program,
-            SolverSettings(
-                settings.solver, remaining, max(settings.gap, 1e-6), settings.threads, settings.seed
-            ),
-        )
+    error = sites.diagnosis(message)
+    if best_within is not None:
+        error.diagnosis["best_weighted_coverage_within_limits"] = best_within  # type: ignore[attr-defined]
+    raise error
+
+
+def _polish(
+    model: _Model, objective_kind: str, outcome: SolveOutcome, settings: SolverSettings
+) -> SolveOutcome:
+    """Lexicographic pass: keep the primary objective at its optimum, improve the other."""
+    assert outcome.objective is not None
+    primary = outcome.objective
+    program = model.program
+    tolerance = 1e-9 * max(1.0, abs(primary))
+    if objective_kind == "min_cost":
+        fix_row = model.single_row(np.arange(model.n_y), model.y_cost)
+        fix_lower, fix_upper = -np.inf, primary - model.cost_constant + tolerance
+        objective2, maximize2, offset2 = model.coverage_objective, True, model.offset_weight
+    else:
+        z_index = model.n_y + np.arange(model.n_z)
+        fix_row = model.single_row(z_index, model.merged_weight)
+        fix_lower, fix_upper = primary - model.offset_weight - tolerance, np.inf
+        objective2, maximize2, offset2 = model.cost_objective, False, model.cost_constant
+    polish_program = MilpArrays(
+        objective2,
+        program.col_lower,
+        program.col_upper,
+        program.integer,
+        sp.csr_array(sp.vstack([program.matrix, fix_row], format="csr")),
+        np.concatenate([program.row_lower, [fix_lower]]),
+        np.concatenate([program.row_upper, [fix_upper]]),
+        maximize=maximize2,
+        offset=offset2,
+        start=outcome.values,
+    )
+    remaining = None
+    if settings.time_limit is not None:
+        remaining = max(settings.time_limit - outcome.solve_seconds, 0.1 * settings.time_limit, 1.0)
+    return solve_milp(
+        polish_program,
+        SolverSettings(
+            settings.solver, remaining, max(settings.gap, 1e-6), settings.threads, settings.seed
+        ),
+    )
+
+
+def _decode(
+    sites: _Sites,
+    model: _Model,
+    options: TieredOptions,
+    objective_kind: str,
+    outcome: SolveOutcome,
+    second: SolveOutcome | None,
+    build: float,
+) -> LocateResult:
+    """Phase 3: open sites, assignment and coverage, evaluated exactly from the reach matrix."""
     values = outcome.values
     if second is not None and second.values is not None:
         values = second.values
+    n_demand, n_sites = sites.n_demand, sites.n_sites
     open_sites = np.zeros(n_sites, dtype=bool)
     assignment = None
     covered_share = np.zeros(n_demand)
     if values is not None:
-        open_sites[columns[values[:n_y] > 0.5]] = True
-        open_sites[forced] = True
+        open_sites[model.columns[values[: model.n_y] > 0.5]] = True
+        open_sites[sites.forced] = True
         if options.capacitated:
-            x = np.clip(values[n_y + n_z :], 0.0, 1.0)
+            x = np.clip(values[model.n_y + model.n_z :], 0.0, 1.0)
             x[x < 1e-9] = 0.0
             # Spread each merged row's assignment to its member points.
-            merged_x = sp.csr_array((x, (x_rows, columns[x_cols])), shape=(n_z, n_sites))
+            merged_x = sp.csr_array(
+                (x, (model.x_rows, model.columns[model.x_cols])), shape=(model.n_z, n_sites)
+            )
             expand = sp.csr_array(
-                (np.ones(len(live_rows)), (live_rows, group)), shape=(n_demand, n_z)
+                (np.ones(len(model.live_rows)), (model.live_rows, model.group)),
+                shape=(n_demand, model.n_z),
             )
             assignment = sp.csr_array(expand @ merged_x)
             assignment.eliminate_zeros()
             covered_share = np.minimum(np.asarray(assignment.sum(axis=1)).ravel(), 1.0)
         else:
-            covered_share = ((pattern @ open_sites.astype(np.float64)) > 0).astype(np.float64)
+            covered_share = ((sites.pattern @ open_sites.astype(np.float64)) > 0).astype(np.float64)
     if assignment is not None:
         main = sp.csr_array(assignment)
         main.data = -main.data
         site, _ = nearest_open(main, np.ones(n_sites, dtype=bool))
         distance = np.full(n_demand, np.inf)
         has = site >= 0
-        distance[has] = np.asarray(cover[np.flatnonzero(has), site[has]]).ravel()
+        distance[has] = np.asarray(sites.cover[np.flatnonzero(has), site[has]]).ravel()
     else:
-        site, distance = nearest_open(cover, open_sites)
-    covered_weight = float(weight @ covered_share)
-    net_cost = float(cost_coef[open_sites].sum() + cost_constant) if values is not None else None
+        site, distance = nearest_open(sites.cover, open_sites)
+    covered_weight = float(sites.weight @ covered_share)
+    net_cost = (
+        float(sites.cost_coef[open_sites].sum() + sites.cost_constant)
+        if values is not None
+        else None
+    )
     objective_value = None
     if values is not None:
         objective_value = net_cost if objective_kind == "min_cost" else covered_weight
@@ -705,17 +1037,46 @@ def tiered(
         assignment=assignment,
         details={
             "objective_kind": objective_kind,
-            "n_rows": program.n_rows,
-            "n_columns": program.n_columns,
-            "n_demand_rows": n_z,
-            "n_demand_merged": int(live.sum() - n_z),
-            "n_demand_covered_by_kept": int(by_forced.sum()),
-            "n_sites_unsupportable": int((allowed & ~can_open).sum()),
-            "n_grade_requirement_rows": requirement_rows,
+            "n_rows": model.program.n_rows,
+            "n_columns": model.program.n_columns,
+            "n_demand_rows": model.n_z,
+            "n_demand_merged": int(model.live.sum() - model.n_z),
+            "n_demand_covered_by_kept": int(model.by_forced.sum()),
+            "n_sites_unsupportable": int((sites.allowed & ~sites.can_open).sum()),
+            "n_grade_requirement_rows": model.requirement_rows,
             "covered_weight": covered_weight,
             "net_cost": net_cost,
-            "best_weighted_coverage_rate": best_share,
+            "best_weighted_coverage_rate": sites.best_share,
         },
+    )
+
+
+def _solve_from(
+    program: MilpArrays,
+    values: NDArray[np.float64],
+    settings: SolverSettings,
+) -> SolveOutcome:
+    """Solve ``program`` (min cost) from a plan known to meet its limits; never "infeasible".
+
+    Used when a solver called the model infeasible but a plan meeting every
+    limit was found another way: the solve starts from it, and if the solver
+    still will not take it, the plan itself is returned as a feasible
+    incumbent without a bound.
+    """
+    program.start = values
+    outcome = solve_milp(program, settings)
+    if outcome.status != "infeasible":
+        return outcome
+    objective = float(program.objective @ values) + program.offset
+    return SolveOutcome(
+        status="feasible",
+        objective=objective,
+        best_bound=None,
+        gap=None,
+        values=values,
+        solve_seconds=outcome.solve_seconds,
+        solver=outcome.solver,
+        detail="plan from the coverage check",
     )
 
 

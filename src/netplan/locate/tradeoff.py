@@ -27,6 +27,7 @@ import pandas as pd
 from netplan.config import Scenario
 from netplan.errors import InfeasibleError, InputError
 from netplan.io import write_frame, write_text
+from netplan.locate._checks import MAX_AMOUNT
 from netplan.locate.plan import (
     PlanOptions,
     plan_json,
@@ -149,6 +150,8 @@ def frontier_from_points(
     if tier is not None and tier not in scenario.tiers:
         msg = f"unknown tier {tier!r}; defined tiers: {', '.join(scenario.tiers)}"
         raise InputError(msg)
+    if values is not None:
+        check_frontier_values(values, by)
     base = options if options is not None else plan_options(scenario, aggregate=aggregate)
     if aggregate is not None and options is not None:
         base = plan_options(scenario, aggregate=aggregate)
@@ -166,7 +169,6 @@ def frontier_from_points(
     steps = sorted(float(v) for v in values)
     session = SolverSession(settings)
     rows: list[dict[str, Any]] = []
-    tier_names = list(scenario.tiers)
     for limit in steps:
         if by == "budget":
             step_options = replace(base, budget=limit)
@@ -174,43 +176,7 @@ def frontier_from_points(
             step_options = replace(base, p=int(limit))
         else:
             step_options = replace(base, tier_counts={**dict(base.tier_counts), tier: int(limit)})
-        row: dict[str, Any] = {"limit": limit}
-        try:
-            result = solve_tiered(
-                inputs, step_options, scenario, settings, polish=False, session=session
-            )
-        except InfeasibleError:
-            row.update(
-                {
-                    "status": "infeasible",
-                    "weighted_coverage_rate": math.nan,
-                    "covered_weight": math.nan,
-                }
-            )
-            row.update({"net_cost": math.nan, "n_open": 0, "gap": math.nan, "solve_seconds": 0.0})
-            row.update({f"n_open_{name}": 0 for name in tier_names})
-            rows.append(row)
-            continue
-        open_sites = result.open_sites
-        covered = float(result.details.get("covered_weight", 0.0))
-        row.update(
-            {
-                "status": result.status,
-                "weighted_coverage_rate": covered / total if total > 0 else math.nan,
-                "covered_weight": covered,
-                "net_cost": result.details.get("net_cost"),
-                "n_open": int(open_sites.sum()),
-                "gap": result.gap,
-                "solve_seconds": round(result.solve_seconds, 3),
-            }
-        )
-        row.update(
-            {
-                f"n_open_{name}": int((open_sites & (inputs.tiers == name)).sum())
-                for name in tier_names
-            }
-        )
-        rows.append(row)
+        rows.append(_frontier_row(inputs, step_options, scenario, settings, session, limit, total))
     table = pd.DataFrame(rows)
     details = {
         "total_weight": total,
@@ -221,6 +187,75 @@ def frontier_from_points(
         **inputs.details,
     }
     return Frontier(by=by, tier=tier, table=table, details=details)
+
+
+def _frontier_row(
+    inputs: Any,
+    step_options: PlanOptions,
+    scenario: Scenario,
+    settings: Any,
+    session: SolverSession,
+    limit: float,
+    total: float,
+) -> dict[str, Any]:
+    """Solve one step of the frontier and return its row (``infeasible`` rows hold NaN)."""
+    tier_names = list(scenario.tiers)
+    row: dict[str, Any] = {"limit": limit}
+    try:
+        result = solve_tiered(
+            inputs, step_options, scenario, settings, polish=False, session=session
+        )
+    except InfeasibleError:
+        row.update(
+            {
+                "status": "infeasible",
+                "weighted_coverage_rate": math.nan,
+                "covered_weight": math.nan,
+            }
+        )
+        row.update({"net_cost": math.nan, "n_open": 0, "gap": math.nan, "solve_seconds": 0.0})
+        row.update({f"n_open_{name}": 0 for name in tier_names})
+        return row
+    open_sites = result.open_sites
+    covered = float(result.details.get("covered_weight", 0.0))
+    row.update(
+        {
+            "status": result.status,
+            "weighted_coverage_rate": covered / total if total > 0 else math.nan,
+            "covered_weight": covered,
+            "net_cost": result.details.get("net_cost"),
+            "n_open": int(open_sites.sum()),
+            "gap": result.gap,
+            "solve_seconds": round(result.solve_seconds, 3),
+        }
+    )
+    row.update(
+        {f"n_open_{name}": int((open_sites & (inputs.tiers == name)).sum()) for name in tier_names}
+    )
+    return row
+
+
+def check_frontier_values(values: Sequence[float], by: str) -> None:
+    """Raise :class:`InputError` unless ``values`` are limits a frontier can step through.
+
+    At least one value; every one a finite number; budgets below
+    :data:`~netplan.locate.tiered.MAX_AMOUNT` in size; site counts whole and 0 or more.
+    """
+    listed = list(values)
+    if not listed:
+        msg = "no frontier values given; list at least one limit (or leave them out for steps)"
+        raise InputError(msg)
+    for value in listed:
+        number = float(value)
+        if not math.isfinite(number):
+            msg = f"frontier values must be finite numbers, got {value!r}"
+            raise InputError(msg)
+        if by == "budget" and abs(number) >= MAX_AMOUNT:
+            msg = f"budget {number:g} is beyond any plan's cost; budgets must stay below 1e15"
+            raise InputError(msg)
+        if by == "sites" and not (number >= 0 and number == int(number) and number < 1e9):
+            msg = f"site counts must be whole numbers, 0 or more, got {value!r}"
+            raise InputError(msg)
 
 
 def _default_steps(
