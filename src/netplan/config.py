@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from netplan.errors import ConfigError
+from netplan.inputs import InputSpec, parse_inputs
 
 __all__ = [
     "DEFAULT_SCENARIO_TOML",
@@ -285,6 +286,10 @@ class Scenario:
     plan
         Free-form optimisation options (budget, coverage target, ...), checked
         by :mod:`netplan.locate`.
+    inputs
+        The ``[inputs.customers]``/``[inputs.installed_base]``/``[inputs.sites]``
+        sections: which column holds what, CRS and layer of each kind of file
+        (see :mod:`netplan.inputs`).
     source
         File the scenario was read from, or ``"<default>"``.
     """
@@ -300,6 +305,7 @@ class Scenario:
     solver: SolverOptions = field(default_factory=SolverOptions)
     plan: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<default>"
+    inputs: Mapping[str, InputSpec] = field(default_factory=dict)
 
     @property
     def grades(self) -> list[str]:
@@ -355,7 +361,7 @@ _TIER_KEYS = {
     "grade_response_hours",
     "optional",
 }
-_TOP_KEYS = {"scenario", "tiers", "demand", "scoring", "solver", "plan"}
+_TOP_KEYS = {"scenario", "tiers", "demand", "scoring", "solver", "plan", "inputs"}
 _DEMAND_KEYS = {"service_rates", "default_rate", "age_bands", "reference_year"}
 _SCORING_KEYS = {"weights", "attributes"}
 _SOLVER_KEYS = {"name", "time_limit", "gap", "threads", "seed"}
@@ -665,6 +671,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> Sc
         solver=_parse_solver(reader, reader.table(data, "solver", "")),
         plan=dict(plan),
         source=source,
+        inputs=parse_inputs(data.get("inputs", {}), source=source),
     )
 
 

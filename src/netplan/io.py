@@ -42,6 +42,7 @@ from pyproj.exceptions import CRSError
 
 from netplan.config import SITE_STATUSES, Scenario, Tier, default_scenario
 from netplan.errors import InputError, InputWarning, Problem
+from netplan.normalise import unknown_status_message, unknown_tier_message
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -631,6 +632,10 @@ def read_points(
         raise InputError([Problem(name, None, None, "file not found")])
     if path.is_dir():
         raise InputError([Problem(name, None, None, "is a folder; pass a file")])
+    if layer is None:
+        from netplan.inputs import spec_for
+
+        layer = spec_for(scenario, kind).layer
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         frame: pd.DataFrame = _read_csv(path, name)
@@ -709,7 +714,54 @@ def points_from_frame(
     InputError
         Listing every problem found, rows numbered from ``row_offset``.
     """
+    from netplan.inputs import prepare_frame
+
     scenario = scenario or default_scenario()
+    # The scenario's [inputs.<kind>] section (columns, CRS, Chinese values): one place.
+    prepared = prepare_frame(
+        frame,
+        kind=kind,
+        scenario=scenario,
+        name=name,
+        id_col=id_col,
+        lon_col=lon_col,
+        lat_col=lat_col,
+        weight_col=weight_col,
+        crs=crs,
+        header_row=header_row,
+    )
+    try:
+        gdf = _validate_points(
+            prepared.frame,
+            name=name,
+            row_offset=row_offset,
+            header_row=header_row,
+            file_format=file_format,
+            kind=kind,
+            scenario=scenario,
+            **prepared.options,
+        )
+    except InputError as exc:
+        raise prepared.rename_problems(exc) from None
+    return prepared.finish(gdf)
+
+
+def _validate_points(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    row_offset: int,
+    header_row: int | None,
+    file_format: str,
+    kind: PointKind,
+    id_col: str | None,
+    lon_col: str | None,
+    lat_col: str | None,
+    weight_col: str | None,
+    crs: str | None,
+    scenario: Scenario,
+) -> gpd.GeoDataFrame:
+    """Validate a table whose columns the scenario's ``[inputs]`` mapping has prepared."""
     source_crs: CRS | None = None
     geometry: Any = None
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns:
@@ -1042,11 +1094,7 @@ def _site_columns(
             lambda i: f"status is missing; use one of {', '.join(SITE_STATUSES)}",
         )
         unknown = ~missing_status & ~status.isin(SITE_STATUSES).to_numpy()
-        collector.rows(
-            unknown,
-            status_col,
-            lambda i: f"unknown status '{raw[i]}'; use one of {', '.join(SITE_STATUSES)}",
-        )
+        collector.rows(unknown, status_col, lambda i: unknown_status_message(str(raw[i])))
     is_competitor = (status == "competitor").to_numpy()
 
     tier_col = _find_column(columns, None, ("tier",), "tier", "", name)
@@ -1066,12 +1114,7 @@ def _site_columns(
         unknown = tier.notna().to_numpy() & ~tier.isin(list(scenario.tiers)).to_numpy()
         tier_values = tier.to_numpy()
         collector.rows(
-            unknown,
-            tier_col,
-            lambda i: (
-                f"tier '{tier_values[i]}' is not defined in the scenario ({scenario.source}); "
-                f"defined tiers: {', '.join(scenario.tiers)}"
-            ),
+            unknown, tier_col, lambda i: unknown_tier_message(str(tier_values[i]), scenario)
         )
 
     out: dict[str, Any] = {"tier": tier.astype(object), "status": status.astype(object)}

@@ -193,9 +193,18 @@ def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
             err_console.print(f"warning: {text}", markup=False)
 
 
-def scenario_from_option(path: Path | None) -> Scenario:
-    """Return the scenario named by ``--config``, or the built-in default."""
-    return default_scenario() if path is None else load_scenario(path)
+def scenario_from_option(path: Path | None, inputs: list[str] | None = None) -> Scenario:
+    """Return the scenario named by ``--config`` (or the default) with ``--input`` options applied.
+
+    ``inputs`` are ``--input KIND.KEY=VALUE`` values laid over the scenario's
+    ``[inputs.*]`` sections (see :func:`netplan.inputs.with_inputs`).
+    """
+    scenario = default_scenario() if path is None else load_scenario(path)
+    if inputs:
+        from netplan.inputs import with_inputs
+
+        scenario = with_inputs(scenario, inputs)
+    return scenario
 
 
 # Shared option types, defined once and reused by every command.
@@ -209,6 +218,20 @@ ConfigOption = Annotated[
             "the built-in default if omitted."
         ),
         dir_okay=False,
+    ),
+]
+InputOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input",
+        metavar="KIND.KEY=VALUE",
+        help=(
+            "Say which column holds what, as the scenario's [inputs.KIND] would, for this run "
+            "(repeatable). KIND: customers, installed_base, sites; KEY: id, lon, lat, crs, layer, "
+            "weight (customers), units/product/install_year (installed_base), "
+            "tier/status/name/fixed_cost/capacity (sites). crs: WGS84, GCJ-02, BD-09 or "
+            "EPSG:nnnn. Example: --input customers.weight=年服务次数 --input customers.crs=GCJ-02"
+        ),
     ),
 ]
 LonOption = Annotated[

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from netplan.candidates import candidates_from_demand, merge_sites
-from netplan.cli._app import ConfigOption, app, command, console, scenario_from_option
+from netplan.cli._app import ConfigOption, InputOption, app, command, console, scenario_from_option
 from netplan.io import read_customers, read_installed_base, read_sites, write_frame
 
 
@@ -61,6 +61,7 @@ def candidates(
         ),
     ] = None,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     method: Annotated[
         Method, typer.Option("--method", help="Weighted k-means or dense H3 cells.")
     ] = Method.kmeans,
@@ -102,7 +103,7 @@ def candidates(
     --sites data/samples/national/sites.csv --config data/samples/national/scenario.toml
     --method kmeans --n 80 --out out/candidates.csv
     """
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     gdf_demand = (
         read_installed_base(installed_base, scenario=scenario)
         if installed_base is not None

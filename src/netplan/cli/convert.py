@@ -12,6 +12,7 @@ from netplan.cli._app import (
     ConfigOption,
     CrsOption,
     IdOption,
+    InputOption,
     LatOption,
     LonOption,
     WeightOption,
@@ -67,6 +68,7 @@ def convert(
         int, typer.Option("--h3-resolution", min=0, max=15, help="H3 resolution of --cells.")
     ] = 7,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     lon: LonOption = None,
     lat: LatOption = None,
     id_col: IdOption = None,
@@ -89,7 +91,7 @@ def convert(
     Example: netplan convert installed_base.csv base.parquet --kind installed-base
     --cells cells.parquet --h3-resolution 7
     """
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     with Progress(
         TextColumn("converting"),
         BarColumn(),

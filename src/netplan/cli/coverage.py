@@ -15,6 +15,7 @@ from netplan.blindspots import BlindspotOptions
 from netplan.cli._app import (
     ConfigOption,
     ForceOption,
+    InputOption,
     app,
     command,
     console,
@@ -116,6 +117,7 @@ def coverage(
         ),
     ] = None,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     matrix: Annotated[
         Path | None,
         typer.Option(
@@ -186,7 +188,7 @@ def coverage(
         raise typer.BadParameter(f"{out} is a file; pass a folder", param_hint="--out")
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=COVERAGE_FILES, force=force, inputs=inputs)
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     gdf_sites = read_sites(sites, scenario=scenario)
     if not eps_km > 0:
         raise typer.BadParameter(f"must be greater than 0, got {eps_km:g}", param_hint="--eps-km")

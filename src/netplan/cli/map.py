@@ -10,6 +10,7 @@ import typer
 
 from netplan.cli._app import (
     ConfigOption,
+    InputOption,
     app,
     command,
     console,
@@ -65,6 +66,7 @@ def map_command(
         ),
     ] = None,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     lang: Annotated[
         Language, typer.Option("--lang", help="Labels in English or Chinese.")
     ] = Language.en,
@@ -86,7 +88,7 @@ def map_command(
     --sites data/samples/national/sites.csv --coverage out/coverage
     --config data/samples/national/scenario.toml --out out/map.html --offline
     """
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     if all(v is None for v in (demand, installed_base, sites, coverage, plan)):
         msg = "nothing to draw: give --demand/--installed-base, --sites, --coverage or --plan"
         raise typer.BadParameter(msg, param_hint="--sites")

@@ -12,6 +12,7 @@ from rich.table import Table
 from netplan.cli._app import (
     ConfigOption,
     ForceOption,
+    InputOption,
     app,
     command,
     console,
@@ -154,6 +155,7 @@ def optimize(
     out: OutOption,
     installed_base: InstalledBaseOption = None,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     model: Annotated[
         Model | None,
         typer.Option("--model", "-m", help="Location model (default: [plan] model, else tiered)."),
@@ -224,7 +226,7 @@ def optimize(
     """
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=PLAN_FILES, force=force, inputs=inputs)
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     options = plan_options(
         scenario,
         model=model.value if model is not None else None,
@@ -295,6 +297,7 @@ def frontier(
     out: OutOption,
     installed_base: InstalledBaseOption = None,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     by: Annotated[
         FrontierBy, typer.Option("--by", help="Step the budget or the number of sites.")
     ] = FrontierBy.budget,
@@ -329,7 +332,7 @@ def frontier(
     """
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=FRONTIER_FILES, force=force, inputs=inputs)
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     limits = None
     if values is not None:
         try:

@@ -9,7 +9,15 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from netplan.cli._app import ConfigOption, ForceOption, app, command, console, scenario_from_option
+from netplan.cli._app import (
+    ConfigOption,
+    ForceOption,
+    InputOption,
+    app,
+    command,
+    console,
+    scenario_from_option,
+)
 from netplan.io import check_output_folder, output_folder, read_points
 from netplan.scoring import score_sites
 
@@ -38,6 +46,7 @@ def score(
         ),
     ] = None,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     status: Annotated[
         list[str] | None,
         typer.Option(
@@ -68,7 +77,7 @@ def score(
     """
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=SCORE_FILES, force=force, inputs=inputs)
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     if installed_base is not None:
         gdf_demand = read_points(installed_base, kind="installed-base", scenario=scenario)
     elif demand is not None:

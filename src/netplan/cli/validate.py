@@ -12,6 +12,7 @@ from netplan.cli._app import (
     ConfigOption,
     CrsOption,
     IdOption,
+    InputOption,
     LatOption,
     LonOption,
     WeightOption,
@@ -44,6 +45,7 @@ def validate(
         Kind, typer.Option("--kind", "-k", help="What the file holds.")
     ] = Kind.customers,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     lon: LonOption = None,
     lat: LatOption = None,
     id_col: IdOption = None,
@@ -57,7 +59,7 @@ def validate(
 
     Example: netplan validate data/samples/national/installed_base.csv --kind installed-base
     """
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     gdf = read_points(
         file,
         kind=kind.value,
