@@ -38,6 +38,7 @@ from scipy.spatial import cKDTree
 from netplan.blindspots import BlindspotOptions, blindspots_from_points, empty_blindspots
 from netplan.config import Scenario
 from netplan.errors import InputError, InputWarning
+from netplan.inputs import input_notes
 from netplan.io import OUTPUT_FORMATS, write_frame, write_text
 from netplan.reach import (
     ProgressCallback,
@@ -491,7 +492,7 @@ def coverage_from_points(
         kpis["customers"] = _customer_block(
             customers, counting_sites, gdf_sites, counting, scenario, matrices
         )
-    kpis["warnings"] = notes
+    kpis["warnings"] = [*input_notes(gdf_demand, gdf_sites, customers), *notes]
     return CoverageResult(points=points, blindspots=zones, reach=reach, kpis=kpis)
 
 

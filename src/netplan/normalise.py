@@ -134,7 +134,7 @@ def did_you_mean(value: str, lookup: Mapping[str, str], *, show: Mapping[str, st
     show
         How to show each value the suggestion names (value → text).
     """
-    close = difflib.get_close_matches(canonical_text(value), list(lookup), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(canonical_text(value), list(lookup), n=1, cutoff=0.5)
     if not close:
         return ""
     target = lookup[close[0]]

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from netplan.candidates import candidates_from_demand, merge_sites
 from netplan.cli._app import ConfigOption, InputOption, app, command, console, scenario_from_option
+from netplan.cli._render import inputs_text
 from netplan.io import read_customers, read_installed_base, read_sites, write_frame
 
 
@@ -121,8 +122,9 @@ def candidates(
         seed=seed,
     )
     result = generated
-    if sites is not None:
-        result = merge_sites(read_sites(sites, scenario=scenario), generated)
+    gdf_sites = read_sites(sites, scenario=scenario) if sites is not None else None
+    if gdf_sites is not None:
+        result = merge_sites(gdf_sites, generated)
     path = write_frame(result, out)
     counts = pd.Series(generated["tier"]).value_counts().sort_index()
     table = Table(title=f"Candidates ({method.value})", show_header=False, title_justify="left")
@@ -133,4 +135,5 @@ def candidates(
     if sites is not None:
         table.add_row("with the sites file", f"{len(result):,} sites in all")
     console.print(table)
+    console.print(inputs_text(gdf_demand, gdf_sites))
     console.print(f"output: {path}", markup=False)

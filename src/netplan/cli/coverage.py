@@ -22,7 +22,7 @@ from netplan.cli._app import (
     err_console,
     scenario_from_option,
 )
-from netplan.cli._render import coverage_summary_tables
+from netplan.cli._render import coverage_summary_tables, inputs_text
 from netplan.coverage import coverage_from_points
 from netplan.io import (
     check_output_folder,
@@ -219,6 +219,7 @@ def coverage(
         large_paths = {name: folder.final(path) for name, path in staged.items()}
         for table in coverage_summary_tables(large.summary()):
             console.print(table)
+        console.print(inputs_text(gdf_sites))
         console.print("outputs:")
         for name, path in large_paths.items():
             console.print(f"  {name}: {path}", markup=False)
@@ -245,6 +246,7 @@ def coverage(
     paths = {name: folder.final(path) for name, path in staged.items()}
     for table in coverage_summary_tables(result.summary()):
         console.print(table)
+    console.print(inputs_text(gdf_demand, customers, gdf_sites))
     console.print("outputs:")
     for name, path in paths.items():
         console.print(f"  {name}: {path}", markup=False)

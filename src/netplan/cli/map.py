@@ -17,6 +17,7 @@ from netplan.cli._app import (
     reading_outputs,
     scenario_from_option,
 )
+from netplan.cli._render import inputs_text
 from netplan.io import read_points
 from netplan.maps import network_map
 from netplan.report import read_coverage_outputs, read_plan_outputs, read_scores
@@ -111,6 +112,8 @@ def map_command(
             offline=offline,
         )
     path = result.to_file(out)
+    if gdf_demand is not None or gdf_sites is not None:
+        console.print(inputs_text(gdf_demand, gdf_sites))
     size_mb = path.stat().st_size / 1e6
     console.print(
         f"map: {path} ({size_mb:.1f} MB; {result.n_sites} sites, {result.n_heat_cells} heat cells, "

@@ -19,7 +19,7 @@ from netplan.cli._app import (
     err_console,
     scenario_from_option,
 )
-from netplan.cli._render import before_after_table, plan_table
+from netplan.cli._render import before_after_table, inputs_text, plan_table
 from netplan.errors import InfeasibleError, SolverError
 from netplan.io import (
     check_output_folder,
@@ -270,6 +270,7 @@ def optimize(
     summary = plan.summary()
     console.print(plan_table(summary))
     console.print(before_after_table(summary))
+    console.print(inputs_text(gdf_demand, gdf_sites))
     if summary.get("coverage_target_met") is False and options.coverage_target is not None:
         err_console.print(
             f"warning: coverage target {100 * options.coverage_target:.1f}% not met: "
@@ -377,6 +378,7 @@ def frontier(
             str(row["n_open"]),
         )
     console.print(table)
+    console.print(inputs_text(gdf_demand, gdf_sites))
     console.print("outputs:")
     for name, path in paths.items():
         console.print(f"  {name}: {path}", markup=False)

@@ -18,6 +18,7 @@ from netplan.cli._app import (
     console,
     scenario_from_option,
 )
+from netplan.cli._render import inputs_text
 from netplan.io import check_output_folder, output_folder, read_points
 from netplan.scoring import score_sites
 
@@ -106,5 +107,6 @@ def score(
                 Text(str(row["reasons_en"])),
             )
     console.print(table)
+    console.print(inputs_text(gdf_demand, gdf_sites))
     for name, path in paths.items():
         console.print(f"{name}: {path}")
