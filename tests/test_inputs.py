@@ -336,3 +336,26 @@ def test_cli_input_option_errors_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["validate", str(customers), "--input", "customers.wieght=x"])
     assert result.exit_code == 2
     assert "did you mean `weight`" in result.output
+
+
+# --------------------------------------------------------------------------- enum typos
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["optimize", "--model", "max-cvoer"], "did you mean 'max-cover'?"),
+        (["optimize", "--objective", "maxcoverage"], "did you mean 'max_coverage'?"),
+        (["frontier", "--by", "bugdet"], "did you mean 'budget'?"),
+        (["coverage", "--format", "jsn"], "did you mean 'geojson'?"),
+        (["report", "--lang", "zn"], "did you mean 'zh'?"),
+    ],
+)
+def test_choice_typos_say_did_you_mean(args: list[str], expected: str, tmp_path: Path) -> None:
+    common = ["--demand", "d.csv", "--sites", "s.csv", "--out", str(tmp_path / "o")]
+    if args[0] == "report":
+        common = ["--out", str(tmp_path / "r.html")]
+    result = CliRunner().invoke(app, [*args, *common])
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert "Value error" not in result.output

@@ -11,7 +11,9 @@ and the error's exit code (2 for bad input, 3 for an infeasible model); with
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
+import typer.core
 from rich.console import Console
 
 from netplan import __version__
@@ -28,7 +31,46 @@ from netplan.errors import NetplanError
 P = ParamSpec("P")
 R = TypeVar("R")
 
+
+#: A choice option's error as typer words it: "'max-cvoer' is not one of 'tiered', 'max-cover'."
+_NOT_ONE_OF = re.compile(
+    r"^(?:Value error, )?'(?P<value>[^']*)' is not one of "
+    r"(?P<choices>'[^']*'(?:, '[^']*')*)\.?$"
+)
+
+
+def did_you_mean_choice(message: str) -> str:
+    """Return a choice option's error message with the closest choice suggested.
+
+    Examples
+    --------
+    >>> did_you_mean_choice("'max-cvoer' is not one of 'tiered', 'max-cover'.")
+    "'max-cvoer' is not one of 'tiered', 'max-cover' (did you mean 'max-cover'?)"
+    """
+    match = _NOT_ONE_OF.match(message.strip())
+    if match is None:
+        return message
+    value = match["value"]
+    names = re.findall(r"'([^']*)'", match["choices"])
+    lowered = {name.lower(): name for name in names}
+    close = difflib.get_close_matches(value.lower(), list(lowered), n=1, cutoff=0.5)
+    text = message.strip().removeprefix("Value error, ").rstrip(".")
+    return f"{text} (did you mean '{lowered[close[0]]}'?)" if close else f"{text}."
+
+
+class _Group(typer.core.TyperGroup):
+    """The app's group: a typo in any choice option (--model, --format ...) gets a suggestion."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            exc.message = did_you_mean_choice(exc.message)
+            raise
+
+
 app = typer.Typer(
+    cls=_Group,
     name="netplan",
     help=(
         "Plan after-sales service outlet networks: coverage and blind spots, tiered site "
