@@ -209,9 +209,9 @@ def test_unknown_values_say_did_you_mean(tmp_path: Path) -> None:
         read_sites(path)
     text = str(caught.value)
     assert (
-        "tier '城市服务点' is not defined in the scenario (<default>) (did you mean 'city_station'?)"
-        in text
-    )  # noqa: E501
+        "tier '城市服务点' is not defined in the scenario (<default>) "
+        "(did you mean 'city_station'?)" in text
+    )
     assert "城市服务站" in text  # the accepted labels are listed
     assert "unknown status '候补' (did you mean 'candidate'?); use one of existing" in text
     assert "现有/已有/在营 = existing" in text
@@ -323,8 +323,10 @@ def test_weight_warning_reaches_the_cli_and_summary(tmp_path: Path) -> None:
     assert "1.0 for every row (no weight column)" in result.output
     result = runner.invoke(
         app,
-        ["coverage", "--demand", str(customers), "--sites", str(sites), "--out", str(tmp_path / "o2"),
-         "--input", "customers.weight=calls"],
+        [
+            "coverage", "--demand", str(customers), "--sites", str(sites),
+            "--out", str(tmp_path / "o2"), "--input", "customers.weight=calls",
+        ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "o2" / "summary.json").read_text(encoding="utf-8"))
