@@ -177,16 +177,13 @@ def _inverse(
         return x, y
     gx, gy = tx[inside], ty[inside]
     wx, wy = gx.copy(), gy.copy()
-    active = np.ones(len(gx), dtype=bool)
     for _ in range(_MAX_ITERATIONS):
-        fx, fy = forward(wx[active], wy[active])
-        ex, ey = fx - gx[active], fy - gy[active]
-        wx[active] -= ex
-        wy[active] -= ey
-        still = (np.abs(ex) > TOLERANCE_DEG) | (np.abs(ey) > TOLERANCE_DEG)
-        idx = np.flatnonzero(active)
-        active[idx[~still]] = False
-        if not active.any():
+        fx, fy = forward(wx, wy)
+        fx -= gx
+        fy -= gy
+        wx -= fx
+        wy -= fy
+        if max(float(np.abs(fx).max()), float(np.abs(fy).max())) <= TOLERANCE_DEG:
             break
     x[inside], y[inside] = wx, wy
     return x, y
