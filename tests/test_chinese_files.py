@@ -214,3 +214,32 @@ def test_the_same_with_input_options_and_no_scenario_sections(
     summary = json.loads((tmp_path / "coverage" / "summary.json").read_text(encoding="utf-8"))
     truth = _brute_force(company)
     assert summary["coverage_rate"] == pytest.approx(truth.mean())
+
+
+def test_csv_outputs_have_a_bom_by_default_and_read_back(
+    company: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import codecs
+
+    import pyogrio
+
+    args = [
+        "coverage", "--demand", str(company["customers"]), "--sites", str(company["sites"]),
+        "--config", str(company["scenario"]),
+    ]  # fmt: skip
+    _run([*args, "--out", str(tmp_path / "bom")])
+    _run(["--plain-csv", *args, "--out", str(tmp_path / "plain")])
+    with_bom = (tmp_path / "bom" / "coverage.csv").read_bytes()
+    plain = (tmp_path / "plain" / "coverage.csv").read_bytes()
+    assert with_bom.startswith(codecs.BOM_UTF8)
+    assert not plain.startswith(codecs.BOM_UTF8)
+    assert with_bom == codecs.BOM_UTF8 + plain
+    for folder in ("bom", "plain"):
+        path = tmp_path / folder / "coverage.csv"
+        by_pandas = pd.read_csv(path, dtype={"id": str})
+        by_gdal = pyogrio.read_dataframe(path)
+        assert by_pandas.columns[0] == "id" == by_gdal.columns[0]
+        assert by_pandas["id"].tolist() == by_gdal["id"].tolist()
+    monkeypatch.setenv("NETPLAN_CSV_ENCODING", "utf-8")
+    _run([*args, "--out", str(tmp_path / "env")])
+    assert (tmp_path / "env" / "coverage.csv").read_bytes() == plain

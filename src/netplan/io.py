@@ -30,6 +30,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -56,6 +57,7 @@ __all__ = [
     "PointKind",
     "atomic_path",
     "check_output_folder",
+    "csv_encoding",
     "detect_encoding",
     "output_folder",
     "parse_number",
@@ -65,6 +67,7 @@ __all__ = [
     "read_installed_base",
     "read_points",
     "read_sites",
+    "set_csv_encoding",
     "write_frame",
     "write_text",
 ]
@@ -84,6 +87,11 @@ VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb")
 PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".pq")
 #: Output formats of :func:`write_frame`.
 OUTPUT_FORMATS = ("csv", "geojson", "parquet", "gpkg")
+#: Encodings of CSV outputs: UTF-8 with a byte-order mark (the default, so that Excel in
+#: China shows Chinese text right; pandas and GDAL read it alike) or plain UTF-8.
+CSV_ENCODINGS = ("utf-8-sig", "utf-8")
+#: The CSV output encoding chosen for this run (``netplan --plain-csv``); ``None``: default.
+_CSV_ENCODING: ContextVar[str | None] = ContextVar("netplan_csv_encoding", default=None)
 
 _WGS84 = CRS.from_epsg(4326)
 _KEEP_PROBLEMS = 20  # problems kept per check; the rest are counted
@@ -1370,8 +1378,37 @@ def output_folder(
                 out.rmdir()
 
 
+def csv_encoding() -> str:
+    """Return the encoding CSV outputs are written in: ``"utf-8-sig"`` (BOM) or ``"utf-8"``.
+
+    UTF-8 with a byte-order mark unless plain UTF-8 was chosen, by
+    :func:`set_csv_encoding` (the CLI's ``netplan --plain-csv``) or the
+    environment variable ``NETPLAN_CSV_ENCODING=utf-8``.
+    """
+    chosen = _CSV_ENCODING.get() or os.environ.get("NETPLAN_CSV_ENCODING") or CSV_ENCODINGS[0]
+    key = chosen.strip().lower().replace("_", "-")
+    if key in ("utf-8-sig", "utf8-sig", "utf-8-bom", "bom"):
+        return "utf-8-sig"
+    if key in ("utf-8", "utf8", "plain"):
+        return "utf-8"
+    msg = f"NETPLAN_CSV_ENCODING={chosen!r}: use utf-8-sig (with BOM, the default) or utf-8"
+    raise ValueError(msg)
+
+
+def set_csv_encoding(encoding: str | None) -> None:
+    """Choose the encoding of CSV outputs for this run (``None``: back to the default)."""
+    if encoding is not None and encoding not in CSV_ENCODINGS:
+        msg = f"unknown CSV encoding {encoding!r}; use one of {', '.join(CSV_ENCODINGS)}"
+        raise ValueError(msg)
+    _CSV_ENCODING.set(encoding)
+
+
 def write_frame(
-    gdf: gpd.GeoDataFrame | pd.DataFrame, path: str | Path, *, fmt: str | None = None
+    gdf: gpd.GeoDataFrame | pd.DataFrame,
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    encoding: str | None = None,
 ) -> Path:
     """Write a (Geo)DataFrame atomically as CSV, GeoJSON, GeoParquet or GeoPackage.
 
@@ -1389,6 +1426,9 @@ def write_frame(
     fmt
         ``"csv"``, ``"geojson"``, ``"parquet"`` or ``"gpkg"``; taken from the
         suffix when ``None``.
+    encoding
+        CSV only: ``"utf-8-sig"`` (with BOM) or ``"utf-8"``; :func:`csv_encoding`
+        when ``None``.
 
     Returns
     -------
@@ -1402,7 +1442,13 @@ def write_frame(
         raise ValueError(msg)
     with atomic_path(path) as tmp:
         if fmt == "csv":
-            _csv_frame(gdf).to_csv(tmp, index=False, lineterminator="\n", float_format="%.10g")
+            _csv_frame(gdf).to_csv(
+                tmp,
+                index=False,
+                lineterminator="\n",
+                float_format="%.10g",
+                encoding=encoding or csv_encoding(),
+            )
         elif fmt == "parquet":
             gdf.to_parquet(tmp, index=False)
         else:

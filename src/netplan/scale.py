@@ -74,7 +74,7 @@ from netplan.coverage import (
 )
 from netplan.demand import h3_from_partials, h3_partials
 from netplan.errors import ConfigError, InputError, InputWarning, Problem
-from netplan.io import OUTPUT_FORMATS, PointKind, atomic_path, write_text
+from netplan.io import OUTPUT_FORMATS, PointKind, atomic_path, csv_encoding, write_text
 from netplan.stream import (
     DEFAULT_CHUNK_ROWS,
     convert_to_geoparquet,
@@ -195,7 +195,7 @@ def _write_points(points: pd.DataFrame, path: Path, fmt: str) -> Path:
     """Write the per-point file in pieces, as :func:`netplan.io.write_frame` writes it whole."""
     with atomic_path(path) as tmp:
         if fmt == "csv":
-            with tmp.open("w", encoding="utf-8", newline="") as handle:
+            with tmp.open("w", encoding=csv_encoding(), newline="") as handle:
                 for start in range(0, max(len(points), 1), _WRITE_ROWS):
                     points.iloc[start : start + _WRITE_ROWS].to_csv(
                         handle,

@@ -114,9 +114,23 @@ def _main(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the full traceback instead of a one-line error.")
     ] = False,
+    plain_csv: Annotated[
+        bool,
+        typer.Option(
+            "--plain-csv",
+            help=(
+                "Write CSV outputs as plain UTF-8. Default: UTF-8 with a byte-order mark, which "
+                "Excel in China needs to show Chinese text (pandas and GDAL read both). "
+                "Also NETPLAN_CSV_ENCODING=utf-8."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Plan after-sales service outlet networks."""
+    from netplan.io import set_csv_encoding
+
     state.debug = debug
+    set_csv_encoding("utf-8" if plain_csv else None)
 
 
 def command(func: Callable[P, R]) -> Callable[P, R]:
