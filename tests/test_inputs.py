@@ -361,3 +361,40 @@ def test_choice_typos_say_did_you_mean(args: list[str], expected: str, tmp_path:
     assert result.exit_code == 2
     assert expected in result.output
     assert "Value error" not in result.output
+
+
+# --------------------------------------------------------------------------- pass-through
+
+
+def test_coverage_keeps_the_demand_files_columns(tmp_path: Path) -> None:
+    import pandas as pd
+
+    customers = _csv(
+        tmp_path / "c.csv",
+        "id,name,lon,lat,weight,city,province\n"
+        "A,甲,116.4,39.9,3,北京,北京\nB,乙,121.5,31.2,5,上海,上海\nC,丙,116.5,39.95,2,北京,北京\n",
+    )
+    sites = _csv(
+        tmp_path / "s.csv", "id,lon,lat,tier,status\nS1,116.4,39.9,regional_hub,existing\n"
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "coverage",
+            "--demand",
+            str(customers),
+            "--sites",
+            str(sites),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    points = pd.read_csv(tmp_path / "o" / "coverage.csv", dtype=str, keep_default_na=False)
+    assert list(points.columns) == [
+        "id", "lon", "lat", "weight", "nearest_site", "nearest_tier", "distance_km", "covered",
+        "covering_site", "n_covering", "name", "city", "province",
+    ]  # fmt: skip
+    assert points["city"].tolist() == ["北京", "上海", "北京"]
+    uncovered = points[points["covered"] == "False"]
+    assert uncovered["city"].tolist() == ["上海"]

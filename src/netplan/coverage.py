@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -653,7 +653,29 @@ def _points_frame(
     if "grade" in gdf_demand.columns:
         grade = gdf_demand["grade"].astype(object)
         frame["grade"] = grade.where(grade.notna(), None).to_numpy()
+    frame = with_passthrough(frame, gdf_demand)
     return gpd.GeoDataFrame(frame, geometry=gdf_demand.geometry.to_numpy(), crs="EPSG:4326")
+
+
+def passthrough_columns(columns: Iterable[Any], fixed: Iterable[str]) -> list[str]:
+    """Return the demand file's own columns (name, city, ...) that the per-point output keeps.
+
+    Every column but ``id``, ``weight``, coordinates, geometry and the names
+    the output already has (``fixed``), in the file's order.
+    """
+    skip = {"id", "weight", "lon", "lat", "geometry", *fixed}
+    return [str(c) for c in columns if str(c) not in skip and not str(c).startswith("_")]
+
+
+def with_passthrough(frame: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
+    """Return the per-point ``frame`` with the demand's pass-through columns after its own."""
+    geometry = demand.geometry.name if isinstance(demand, gpd.GeoDataFrame) else None
+    extra = [c for c in passthrough_columns(demand.columns, frame.columns) if c != geometry]
+    if not extra:
+        return frame
+    kept = pd.DataFrame(demand[extra]).reset_index(drop=True)
+    kept.index = frame.index
+    return pd.concat([frame, kept], axis=1)
 
 
 def _by_tier(

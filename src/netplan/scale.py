@@ -70,6 +70,7 @@ from netplan.coverage import (
     _write_blindspots,
     headline_kpis,
     overlap_and_blindspots,
+    passthrough_columns,
     summary_json,
 )
 from netplan.demand import h3_from_partials, h3_partials
@@ -116,6 +117,7 @@ _COVERING_TIER = "_covering_tier"  # scenario tier index of the covering site, -
 _NEAREST = "_nearest"  # index of the nearest counting site, -1 when none
 _COVERING = "_covering"  # index of the closest covering site, -1 when none
 _ADMIN_PREFIX = "_admin_"
+_PASS_PREFIX = "_pass_"  # a pass-through column of the demand, kept in the per-point output
 _WRITE_ROWS = 500_000  # rows per piece when writing the per-point file
 _CONNECT_TIMEOUT = "10s"  # how long to try reaching a --scheduler
 
@@ -397,8 +399,20 @@ def coverage_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario)
             frame[_ADMIN_PREFIX + column] = pd.Categorical(
                 values.where(values.notna(), None).to_numpy()
             )
+    # The demand's own columns (name, city, ...) ride along to the per-point output.
+    geometry = chunk.geometry.name if isinstance(chunk, gpd.GeoDataFrame) else "geometry"
+    fixed = [*_POINT_OUTPUT_COLUMNS, "grade", geometry]
+    for column in passthrough_columns(chunk.columns, fixed):
+        frame[_PASS_PREFIX + column] = chunk[column].to_numpy()
     frame.index = chunk.index
     return frame
+
+
+#: The fixed per-point output columns (then ``grade``, then the pass-through columns).
+_POINT_OUTPUT_COLUMNS = (
+    "id", "lon", "lat", "weight", "nearest_site", "nearest_tier", "distance_km", "covered",
+    "covering_site", "n_covering", "travel_minutes",
+)  # fmt: skip
 
 
 def _point_columns(frame: pd.DataFrame, sites: SiteArrays) -> pd.DataFrame:
@@ -424,6 +438,9 @@ def _point_columns(frame: pd.DataFrame, sites: SiteArrays) -> pd.DataFrame:
     if "grade" in frame.columns:
         grade = frame["grade"].astype(object)
         points["grade"] = grade.where(grade.notna(), None).to_numpy()
+    for column in frame.columns:
+        if str(column).startswith(_PASS_PREFIX):
+            points[str(column)[len(_PASS_PREFIX) :]] = frame[column].to_numpy()
     return points
 
 

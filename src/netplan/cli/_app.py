@@ -302,7 +302,13 @@ WeightOption = Annotated[
 ]
 CrsOption = Annotated[
     str | None,
-    typer.Option("--crs", help="CRS of the coordinates when the file has none, e.g. EPSG:4547."),
+    typer.Option(
+        "--crs",
+        help=(
+            "CRS of the coordinates when the file has none, e.g. EPSG:4547, or GCJ-02 / BD-09 "
+            "(Chinese web maps; converted to WGS84)."
+        ),
+    ),
 ]
 ForceOption = Annotated[
     bool,
