@@ -398,3 +398,30 @@ def test_coverage_keeps_the_demand_files_columns(tmp_path: Path) -> None:
     assert points["city"].tolist() == ["北京", "上海", "北京"]
     uncovered = points[points["covered"] == "False"]
     assert uncovered["city"].tolist() == ["上海"]
+
+
+def test_layer_of_a_geopackage_comes_from_the_section(tmp_path: Path) -> None:
+    import geopandas as gpd
+
+    path = tmp_path / "both.gpkg"
+    for layer, lon in (("customers", 116.4), ("other", 100.0)):
+        frame = gpd.GeoDataFrame(
+            {"编号": ["A"], "次数": [4.0]},
+            geometry=gpd.points_from_xy([lon], [39.9]),
+            crs="EPSG:4326",
+        )
+        frame.to_file(path, layer=layer, driver="GPKG")
+    scenario = _scenario('[inputs.customers]\nlayer = "customers"\nid = "编号"\nweight = "次数"')
+    gdf = read_customers(path, scenario=scenario)  # type: ignore[arg-type]
+    assert gdf.geometry.x.iloc[0] == pytest.approx(116.4)
+    assert gdf["id"].tolist() == ["A"] and gdf["weight"].tolist() == [4.0]
+
+
+def test_validate_prints_the_weight_and_converts_gcj02(tmp_path: Path) -> None:
+    glon, glat = wgs84_to_gcj02(116.397, 39.908)
+    path = _csv(tmp_path / "p.csv", f"id,lon,lat\nA,{glon[0]:.10f},{glat[0]:.10f}\n")
+    result = CliRunner().invoke(app, ["validate", str(path), "--crs", "GCJ-02"])
+    assert result.exit_code == 0, result.output
+    assert "GCJ-02 (converted to WGS84)" in result.output
+    assert "1.0 for every row (no weight column)" in result.output
+    assert "116.3970" in result.output  # the bounding box is WGS84
