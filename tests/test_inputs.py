@@ -425,3 +425,12 @@ def test_validate_prints_the_weight_and_converts_gcj02(tmp_path: Path) -> None:
     assert "GCJ-02 (converted to WGS84)" in result.output
     assert "1.0 for every row (no weight column)" in result.output
     assert "116.3970" in result.output  # the bounding box is WGS84
+
+
+def test_missing_column_from_an_input_option_names_the_option(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "s.csv", "id,lon,lat,tier\nS1,116.4,39.9,regional_hub\n")
+    result = CliRunner().invoke(
+        app, ["validate", str(path), "--kind", "sites", "--input", "sites.status=状況"]
+    )
+    assert result.exit_code == 2
+    assert "status column '状況' (from --input sites.status) not found" in result.output

@@ -119,7 +119,7 @@ class InputSpec:
     def origin(self, key: str) -> str:
         """Return where ``key`` was set, e.g. ``"--input sites.tier"``."""
         where = self.origins.get(key, f"[inputs.{self.kind}]")
-        return f"{where} {key}" if where == "--input" else f"{key} in {where}"
+        return f"{where} {self.kind}.{key}" if where == "--input" else f"{key} in {where}"
 
 
 def _section_for(kind: str) -> str:
