@@ -53,6 +53,7 @@ from scipy.spatial import cKDTree
 from netplan.config import Scenario, default_scenario
 from netplan.errors import ConfigError, InputError, InputWarning, Problem
 from netplan.i18n import text
+from netplan.inputs import input_notes
 from netplan.io import write_frame, write_text
 from netplan.reach import (
     ProgressCallback,
@@ -303,7 +304,7 @@ def score_sites(
     values["distance_to_outlet"] = _nearest_other_km(xyz, scored, network)
     values["competitors"] = _competitors_within(xyz, scored, competitors, tiers, scenario)
     values["cost"] = np.asarray(sites["fixed_cost"], dtype=np.float64)[scored]
-    notes: list[str] = []
+    notes: list[str] = input_notes(gdf_demand, gdf_sites)  # already warned when read
     for attribute in scenario.scoring.attributes:
         raw = pd.to_numeric(sites[attribute.column], errors="coerce").to_numpy(np.float64)[scored]
         n_missing = int(np.isnan(raw).sum())
