@@ -48,12 +48,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from netplan.errors import ConfigError, InputError, InputWarning, Problem
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
 
     from netplan.config import Scenario
 
@@ -456,6 +455,8 @@ def prepare_frame(
     InputError
         When a mapped column is not in the file.
     """
+    import pandas as pd
+
     from netplan.chinacrs import normalise_china_crs
 
     spec = spec_for(scenario, kind)
@@ -557,6 +558,8 @@ _NOT_WEIGHT = re.compile(
 
 
 def _numeric_share(values: pd.Series) -> float:
+    import pandas as pd
+
     sample = values.dropna().head(2000)
     if sample.empty:
         return 0.0
