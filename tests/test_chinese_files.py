@@ -243,3 +243,14 @@ def test_csv_outputs_have_a_bom_by_default_and_read_back(
     monkeypatch.setenv("NETPLAN_CSV_ENCODING", "utf-8")
     _run([*args, "--out", str(tmp_path / "env")])
     assert (tmp_path / "env" / "coverage.csv").read_bytes() == plain
+
+
+def test_plain_csv_lasts_for_its_run_only(tmp_path: Path) -> None:
+    import codecs
+
+    from netplan.io import write_frame
+
+    sites = Path(__file__).parent.parent / "data" / "samples" / "metro" / "sites.csv"
+    _run(["--plain-csv", "validate", str(sites), "--kind", "sites"])
+    path = write_frame(pd.DataFrame({"名称": ["甲"]}), tmp_path / "t.csv")
+    assert path.read_bytes().startswith(codecs.BOM_UTF8)

@@ -105,6 +105,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -131,6 +132,7 @@ def _main(
 
     state.debug = debug
     set_csv_encoding("utf-8" if plain_csv else None)
+    ctx.call_on_close(lambda: set_csv_encoding(None))  # library calls after a run: the default
 
 
 def command(func: Callable[P, R]) -> Callable[P, R]:
