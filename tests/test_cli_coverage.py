@@ -132,6 +132,7 @@ def test_writes_outputs_and_prints_summary(files, tmp_path):
         "covering_site",
         "n_covering",
         "grade",
+        "province",  # the demand file's own columns follow
     ]
     assert frame["id"].tolist() == ["c1", "c2", "c3", "c4", "c5"]
     text = (out / "summary.json").read_text(encoding="utf-8")

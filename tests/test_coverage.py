@@ -72,7 +72,8 @@ def tiny() -> CoverageResult:
 
 def test_points_frame(tiny):
     points = tiny.points
-    assert list(points.columns) == [*POINT_COLUMNS, "grade", "geometry"]
+    assert list(points.columns) == [*POINT_COLUMNS, "grade", "province", "geometry"]
+    assert points["province"].tolist() == ["P1", "P1", "P2", "P2", "P2"]  # passed through
     assert points["id"].tolist() == ["d1", "d2", "d3", "d4", "d5"]
     assert points["covered"].tolist() == [True, True, True, False, False]
     assert points["n_covering"].tolist() == [1, 1, 2, 0, 0]
@@ -240,7 +241,7 @@ def test_to_files_byte_identical_and_readable(tmp_path: Path, fmt: str):
         assert back["covered"].tolist() == [True, True, True, False, False]
     else:
         back = pd.read_csv(first["coverage"])
-        assert list(back.columns) == [*POINT_COLUMNS, "grade"]
+        assert list(back.columns) == [*POINT_COLUMNS, "grade", "province"]
     zones = pyogrio.read_dataframe(first["blindspots"])
     assert zones["zone_id"].tolist() == ["Z0001", "Z0002"]
     summary = json.loads(first["summary"].read_text(encoding="utf-8"))

@@ -233,8 +233,8 @@ def test_convert_replaces_a_dataset_but_not_other_folders(
 ) -> None:
     path = write_csv(_installed_base_rows(50))
     out = tmp_path / "dataset"
-    convert_to_geoparquet(path, out, rows_per_partition=20)
-    convert_to_geoparquet(path, out, rows_per_partition=30)
+    convert_to_geoparquet(path, out, rows_per_partition=20, kind="installed-base")
+    convert_to_geoparquet(path, out, rows_per_partition=30, kind="installed-base")
     assert sorted(p.name for p in out.iterdir()) == [
         DATASET_MANIFEST,
         "part-00000.parquet",
@@ -244,7 +244,7 @@ def test_convert_replaces_a_dataset_but_not_other_folders(
     other.mkdir()
     (other / "notes.txt").write_text("keep me")
     with pytest.raises(InputError, match="the folder exists and is not a netplan dataset"):
-        convert_to_geoparquet(path, other)
+        convert_to_geoparquet(path, other, kind="installed-base")
     assert (other / "notes.txt").read_text() == "keep me"
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from netplan.errors import ConfigError
+from netplan.inputs import InputSpec, parse_inputs
 
 __all__ = [
     "DEFAULT_SCENARIO_TOML",
@@ -341,6 +342,10 @@ class Scenario:
         :attr:`plan_options` is it parsed and checked.
     roadmap
         Discount and demand growth of multi-year roll-outs (``[roadmap]``).
+    inputs
+        The ``[inputs.customers]``/``[inputs.installed_base]``/``[inputs.sites]``
+        sections: which column holds what, CRS and layer of each kind of file
+        (see :mod:`netplan.inputs`).
     source
         File the scenario was read from, or ``"<default>"``.
     """
@@ -357,6 +362,7 @@ class Scenario:
     plan: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<default>"
     roadmap: RoadmapSettings = field(default_factory=RoadmapSettings)
+    inputs: Mapping[str, InputSpec] = field(default_factory=dict)
 
     @property
     def plan_options(self) -> PlanOptions:
@@ -422,7 +428,7 @@ _TIER_KEYS = {
     "revenue_per_call",
     "dispatch_hours",
 }
-_TOP_KEYS = {"scenario", "tiers", "demand", "scoring", "solver", "plan", "roadmap"}
+_TOP_KEYS = {"scenario", "tiers", "demand", "scoring", "solver", "plan", "roadmap", "inputs"}
 _ROADMAP_KEYS = {"discount", "demand_growth"}
 _DEMAND_KEYS = {"service_rates", "default_rate", "age_bands", "reference_year"}
 _SCORING_KEYS = {"weights", "attributes"}
@@ -1046,6 +1052,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> Sc
         plan=dict(plan),
         source=source,
         roadmap=_parse_roadmap(reader, reader.table(data, "roadmap", "")),
+        inputs=parse_inputs(data.get("inputs", {}), source=source),
     )
 
 

@@ -23,7 +23,7 @@ nearest-by-time outlet and the points gain a ``travel_minutes`` column.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ from netplan.blindspots import BlindspotOptions, blindspots_from_points, empty_b
 from netplan.config import Scenario
 from netplan.errors import InputError, InputWarning, Problem
 from netplan.geo import great_circle_km, km_from_chord, unit_xyz
+from netplan.inputs import input_notes
 from netplan.io import read_matrix, source_file
 from netplan.reach import ProgressCallback, ReachMatrix, reach_from_points
 from netplan.results import CoverageTables, stable_json
@@ -637,7 +638,7 @@ def coverage_from_points(
         },
         blindspots=blindspots,
         customers=customer_block,
-        notes=notes,
+        notes=[*input_notes(gdf_demand, gdf_sites, customers), *notes],
     )
     return CoverageResult(points=points, blindspots=zones, reach=reach, kpis=kpis)
 
@@ -752,4 +753,26 @@ def _points_frame(
     if "grade" in gdf_demand.columns:
         grade = gdf_demand["grade"].astype(object)
         frame["grade"] = grade.where(grade.notna(), None).to_numpy()
+    frame = with_passthrough(frame, gdf_demand)
     return gpd.GeoDataFrame(frame, geometry=gdf_demand.geometry.to_numpy(), crs="EPSG:4326")
+
+
+def passthrough_columns(columns: Iterable[Any], fixed: Iterable[str]) -> list[str]:
+    """Return the demand file's own columns (name, city, ...) that the per-point output keeps.
+
+    Every column but ``id``, ``weight``, coordinates, geometry and the names
+    the output already has (``fixed``), in the file's order.
+    """
+    skip = {"id", "weight", "lon", "lat", "geometry", *fixed}
+    return [str(c) for c in columns if str(c) not in skip and not str(c).startswith("_")]
+
+
+def with_passthrough(frame: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
+    """Return the per-point ``frame`` with the demand's pass-through columns after its own."""
+    geometry = demand.geometry.name if isinstance(demand, gpd.GeoDataFrame) else None
+    extra = [c for c in passthrough_columns(demand.columns, frame.columns) if c != geometry]
+    if not extra:
+        return frame
+    kept = pd.DataFrame(demand[extra]).reset_index(drop=True)
+    kept.index = frame.index
+    return pd.concat([frame, kept], axis=1)

@@ -30,6 +30,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -42,6 +43,8 @@ from pyproj.exceptions import CRSError
 
 from netplan.config import SITE_STATUSES, Scenario, Tier, default_scenario
 from netplan.errors import InputError, InputWarning, Problem
+from netplan.inputs import ID_NAMES, LAT_NAMES, LON_NAMES, WEIGHT_NAMES
+from netplan.normalise import unknown_status_message, unknown_tier_message
 from netplan.numbers import not_a_number, numbers_from_cells, parse_cells, parse_number
 from netplan.rates import demand_weights
 
@@ -60,6 +63,7 @@ __all__ = [
     "check_input_file",
     "check_output_folder",
     "clean_matrix",
+    "csv_encoding",
     "csv_safe",
     "detect_encoding",
     "display_name",
@@ -73,6 +77,7 @@ __all__ = [
     "read_matrix",
     "read_points",
     "read_sites",
+    "set_csv_encoding",
     "source_file",
     "write_frame",
     "write_text",
@@ -80,19 +85,17 @@ __all__ = [
 
 PointKind = Literal["customers", "installed-base", "sites"]
 
-#: Column names taken as longitude (case-insensitive), in order of preference.
-LON_NAMES = ("lon", "lng", "long", "longitude", "经度", "x")
-#: Column names taken as latitude (case-insensitive), in order of preference.
-LAT_NAMES = ("lat", "latitude", "纬度", "y")
-#: Column names taken as the id / the weight (case-insensitive), in order of preference.
-ID_NAMES = ("id", "编号")
-WEIGHT_NAMES = ("weight", "权重")
 #: Extensions read as CSV / vector files / Parquet.
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb")
 PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".pq")
 #: Output formats of :func:`write_frame`.
 OUTPUT_FORMATS = ("csv", "geojson", "parquet", "gpkg")
+#: Encodings of CSV outputs: UTF-8 with a byte-order mark (the default, so that Excel in
+#: China shows Chinese text right; pandas and GDAL read it alike) or plain UTF-8.
+CSV_ENCODINGS = ("utf-8-sig", "utf-8")
+#: The CSV output encoding chosen for this run (``netplan --plain-csv``); ``None``: default.
+_CSV_ENCODING: ContextVar[str | None] = ContextVar("netplan_csv_encoding", default=None)
 
 _WGS84 = CRS.from_epsg(4326)
 _KEEP_PROBLEMS = 20  # problems kept per check; the rest are counted
@@ -746,6 +749,15 @@ def read_points(
     path = Path(path)
     name = display_name(path)
     check_input_file(path)
+    name = str(path)
+    if not path.exists():
+        raise InputError([Problem(name, None, None, "file not found")])
+    if path.is_dir():
+        raise InputError([Problem(name, None, None, "is a folder; pass a file")])
+    if layer is None:
+        from netplan.inputs import spec_for
+
+        layer = spec_for(scenario, kind).layer
     suffix = path.suffix.lower()
     points: PointArrays | None = None
     if suffix in CSV_SUFFIXES:
@@ -839,7 +851,58 @@ def points_from_frame(
     InputError
         Listing every problem found, rows numbered from ``row_offset``.
     """
+    from netplan.inputs import prepare_frame
+
     scenario = scenario or default_scenario()
+    # The scenario's [inputs.<kind>] section (columns, CRS, Chinese values): one place.
+    prepared = prepare_frame(
+        frame,
+        kind=kind,
+        scenario=scenario,
+        name=name,
+        id_col=id_col,
+        lon_col=lon_col,
+        lat_col=lat_col,
+        weight_col=weight_col,
+        crs=crs,
+        header_row=header_row,
+    )
+    try:
+        gdf = _validate_points(
+            prepared.frame,
+            name=name,
+            row_offset=row_offset,
+            header_row=header_row,
+            file_format=file_format,
+            kind=kind,
+            scenario=scenario,
+            points=points,
+            geometry=geometry,
+            **prepared.options,
+        )
+    except InputError as exc:
+        raise prepared.rename_problems(exc) from None
+    return prepared.finish(gdf)
+
+
+def _validate_points(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    row_offset: int,
+    header_row: int | None,
+    file_format: str,
+    kind: PointKind,
+    id_col: str | None,
+    lon_col: str | None,
+    lat_col: str | None,
+    weight_col: str | None,
+    crs: str | None,
+    scenario: Scenario,
+    points: PointArrays | None,
+    geometry: bool,
+) -> gpd.GeoDataFrame | pd.DataFrame:
+    """Validate a table whose columns the scenario's ``[inputs]`` mapping has prepared."""
     frame, shapes, source_crs = _split_geometry(frame, points)
     frame = frame.reset_index(drop=True)
     frame.columns = [str(c) for c in frame.columns]
@@ -1428,11 +1491,7 @@ def _site_columns(
             lambda i: f"status is missing; use one of {', '.join(SITE_STATUSES)}",
         )
         unknown = ~missing_status & ~status.isin(SITE_STATUSES).to_numpy()
-        collector.rows(
-            unknown,
-            status_col,
-            lambda i: f"unknown status '{raw[i]}'; use one of {', '.join(SITE_STATUSES)}",
-        )
+        collector.rows(unknown, status_col, lambda i: unknown_status_message(str(raw[i])))
     is_competitor = (status == "competitor").to_numpy()
 
     tier_col = _find_column(columns, None, ("tier",), "tier", "", name)
@@ -1452,12 +1511,7 @@ def _site_columns(
         unknown = tier.notna().to_numpy() & ~tier.isin(list(scenario.tiers)).to_numpy()
         tier_values = tier.to_numpy()
         collector.rows(
-            unknown,
-            tier_col,
-            lambda i: (
-                f"tier '{tier_values[i]}' is not defined in the scenario ({scenario.source}); "
-                f"defined tiers: {', '.join(scenario.tiers)}"
-            ),
+            unknown, tier_col, lambda i: unknown_tier_message(str(tier_values[i]), scenario)
         )
 
     out: dict[str, Any] = {"tier": tier.astype(object), "status": status.astype(object)}
@@ -2173,8 +2227,37 @@ def output_folder(
                 out.rmdir()
 
 
+def csv_encoding() -> str:
+    """Return the encoding CSV outputs are written in: ``"utf-8-sig"`` (BOM) or ``"utf-8"``.
+
+    UTF-8 with a byte-order mark unless plain UTF-8 was chosen, by
+    :func:`set_csv_encoding` (the CLI's ``netplan --plain-csv``) or the
+    environment variable ``NETPLAN_CSV_ENCODING=utf-8``.
+    """
+    chosen = _CSV_ENCODING.get() or os.environ.get("NETPLAN_CSV_ENCODING") or CSV_ENCODINGS[0]
+    key = chosen.strip().lower().replace("_", "-")
+    if key in ("utf-8-sig", "utf8-sig", "utf-8-bom", "bom"):
+        return "utf-8-sig"
+    if key in ("utf-8", "utf8", "plain"):
+        return "utf-8"
+    msg = f"NETPLAN_CSV_ENCODING={chosen!r}: use utf-8-sig (with BOM, the default) or utf-8"
+    raise ValueError(msg)
+
+
+def set_csv_encoding(encoding: str | None) -> None:
+    """Choose the encoding of CSV outputs for this run (``None``: back to the default)."""
+    if encoding is not None and encoding not in CSV_ENCODINGS:
+        msg = f"unknown CSV encoding {encoding!r}; use one of {', '.join(CSV_ENCODINGS)}"
+        raise ValueError(msg)
+    _CSV_ENCODING.set(encoding)
+
+
 def write_frame(
-    gdf: gpd.GeoDataFrame | pd.DataFrame, path: str | Path, *, fmt: str | None = None
+    gdf: gpd.GeoDataFrame | pd.DataFrame,
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    encoding: str | None = None,
 ) -> Path:
     """Write a (Geo)DataFrame atomically as CSV, GeoJSON, GeoParquet or GeoPackage.
 
@@ -2193,6 +2276,9 @@ def write_frame(
     fmt
         ``"csv"``, ``"geojson"``, ``"parquet"`` or ``"gpkg"``; taken from the
         suffix when ``None``.
+    encoding
+        CSV only: ``"utf-8-sig"`` (with BOM) or ``"utf-8"``; :func:`csv_encoding`
+        when ``None``.
 
     Returns
     -------
@@ -2213,6 +2299,7 @@ def write_frame(
                 lineterminator="\n",
                 float_format="%.10g",
                 quoting=csv_quoting(frame),
+                encoding=encoding or csv_encoding(),
             )
         elif fmt == "parquet":
             gdf.to_parquet(tmp, index=False)

@@ -64,6 +64,7 @@ from netplan.coverage import (
     check_total_weight,
     coverage_kpis,
     customer_kpis,
+    passthrough_columns,
     site_notes,
     source_name,
     tier_reach,
@@ -73,6 +74,7 @@ from netplan.errors import ConfigError, InputError, Problem
 from netplan.io import (
     PointKind,
     atomic_path,
+    csv_encoding,
     csv_quoting,
     csv_safe,
     strip_gpkg_timestamps,
@@ -121,6 +123,7 @@ _COVERING_TIER = "_covering_tier"  # scenario tier index of the covering site, -
 _NEAREST = "_nearest"  # index of the nearest counting site, -1 when none
 _COVERING = "_covering"  # index of the closest covering site, -1 when none
 _ADMIN_PREFIX = "_admin_"
+_PASS_PREFIX = "_pass_"  # a pass-through column of the demand, kept in the per-point output
 _WRITE_ROWS = 500_000  # rows per piece when writing the per-point file
 _CONNECT_TIMEOUT = "10s"  # how long to try reaching a --scheduler
 
@@ -173,7 +176,7 @@ def _write_points(points: pd.DataFrame, path: Path, fmt: str) -> Path:
     """Write the per-point file in pieces, as :func:`netplan.io.write_frame` writes it whole."""
     with atomic_path(path) as tmp:
         if fmt == "csv":
-            with tmp.open("w", encoding="utf-8", newline="") as handle:
+            with tmp.open("w", encoding=csv_encoding(), newline="") as handle:
                 for start in range(0, max(len(points), 1), _WRITE_ROWS):
                     piece = csv_safe(points.iloc[start : start + _WRITE_ROWS])
                     piece.to_csv(
@@ -402,8 +405,20 @@ def coverage_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario)
             frame[_ADMIN_PREFIX + column] = pd.Categorical(
                 values.where(values.notna(), None).to_numpy()
             )
+    # The demand's own columns (name, city, ...) ride along to the per-point output.
+    geometry = chunk.geometry.name if isinstance(chunk, gpd.GeoDataFrame) else "geometry"
+    fixed = [*_POINT_OUTPUT_COLUMNS, "grade", geometry]
+    for column in passthrough_columns(chunk.columns, fixed):
+        frame[_PASS_PREFIX + column] = chunk[column].to_numpy()
     frame.index = chunk.index
     return frame
+
+
+#: The fixed per-point output columns (then ``grade``, then the pass-through columns).
+_POINT_OUTPUT_COLUMNS = (
+    "id", "lon", "lat", "weight", "nearest_site", "nearest_tier", "distance_km", "covered",
+    "covering_site", "n_covering", "travel_minutes",
+)  # fmt: skip
 
 
 def _point_columns(frame: pd.DataFrame, sites: SiteArrays) -> pd.DataFrame:
@@ -429,6 +444,9 @@ def _point_columns(frame: pd.DataFrame, sites: SiteArrays) -> pd.DataFrame:
     if "grade" in frame.columns:
         grade = frame["grade"].astype(object)
         points["grade"] = grade.where(grade.notna(), None).to_numpy()
+    for column in frame.columns:
+        if str(column).startswith(_PASS_PREFIX):
+            points[str(column)[len(_PASS_PREFIX) :]] = frame[column].to_numpy()
     return points
 
 

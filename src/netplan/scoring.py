@@ -54,6 +54,7 @@ from netplan.config import Scenario, default_scenario
 from netplan.errors import ConfigError, InputError, InputWarning, Problem
 from netplan.geo import chord_from_km, km_from_chord, unit_xyz
 from netplan.i18n import text
+from netplan.inputs import input_notes
 from netplan.io import numbers_from_cells, source_file, write_frame, write_text
 from netplan.reach import ProgressCallback, ReachMatrix, reach_from_points
 
@@ -270,7 +271,10 @@ def score_sites(
         )
     weights_demand = np.asarray(gdf_demand["weight"], dtype=np.float64)
     values = _demand_factors(reach, used, network, scored, weights_demand, factors)
-    notes = _site_factors(values, sites, scored, network, competitors, tiers, scenario)
+    notes = [  # the inputs' notes were warned when read; the summary keeps them
+        *input_notes(gdf_demand, gdf_sites),
+        *_site_factors(values, sites, scored, network, competitors, tiers, scenario),
+    ]
     frame = _score_table(sites, scored, tiers, values, factors, weights, directions, scenario)
     return ScoreResult(
         scores=frame,

@@ -8,6 +8,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
+from netplan.inputs import weight_statement
+
 __all__ = ["InputSummary", "input_summary"]
 
 
@@ -35,6 +37,9 @@ class InputSummary:
         Counts of ``tier`` and ``status`` values (sites) or ``grade`` values.
     n_problems
         Problems found (0: a file with problems raises instead).
+    weight_statement
+        How the weight was taken (``"weight: 1.0 for every row (no weight
+        column)"``, ``"weight: column 'x'"``); ``None`` for sites.
     """
 
     file: str
@@ -49,6 +54,7 @@ class InputSummary:
     total_weight: float | None
     by_value: dict[str, dict[str, int]] = field(default_factory=dict)
     n_problems: int = 0
+    weight_statement: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary as plain JSON-ready data."""
@@ -89,4 +95,5 @@ def input_summary(gdf: gpd.GeoDataFrame) -> InputSummary:
         bbox=(minx, miny, maxx, maxy),
         total_weight=weight,
         by_value=by_value,
+        weight_statement=weight_statement(gdf),
     )

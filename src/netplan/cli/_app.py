@@ -11,9 +11,11 @@ and the error's exit code (2 for bad input, 3 for an infeasible model); with
 from __future__ import annotations
 
 import contextlib
+import difflib
 import errno
 import functools
 import os
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
+import typer.core
 from rich.console import Console
 
 from netplan import __version__
@@ -30,7 +33,46 @@ from netplan.errors import NetplanError
 P = ParamSpec("P")
 R = TypeVar("R")
 
+
+#: A choice option's error as typer words it: "'max-cvoer' is not one of 'tiered', 'max-cover'."
+_NOT_ONE_OF = re.compile(
+    r"^(?:Value error, )?'(?P<value>[^']*)' is not one of "
+    r"(?P<choices>'[^']*'(?:, '[^']*')*)\.?$"
+)
+
+
+def did_you_mean_choice(message: str) -> str:
+    """Return a choice option's error message with the closest choice suggested.
+
+    Examples
+    --------
+    >>> did_you_mean_choice("'max-cvoer' is not one of 'tiered', 'max-cover'.")
+    "'max-cvoer' is not one of 'tiered', 'max-cover' (did you mean 'max-cover'?)"
+    """
+    match = _NOT_ONE_OF.match(message.strip())
+    if match is None:
+        return message
+    value = match["value"]
+    names = re.findall(r"'([^']*)'", match["choices"])
+    lowered = {name.lower(): name for name in names}
+    close = difflib.get_close_matches(value.lower(), list(lowered), n=1, cutoff=0.5)
+    text = message.strip().removeprefix("Value error, ").rstrip(".")
+    return f"{text} (did you mean '{lowered[close[0]]}'?)" if close else f"{text}."
+
+
+class _Group(typer.core.TyperGroup):
+    """The app's group: a typo in any choice option (--model, --format ...) gets a suggestion."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except typer.BadParameter as exc:
+            exc.message = did_you_mean_choice(exc.message)
+            raise
+
+
 app = typer.Typer(
+    cls=_Group,
     name="netplan",
     help=(
         "Plan after-sales service outlet networks: coverage and blind spots, tiered site "
@@ -67,6 +109,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -76,9 +119,24 @@ def _main(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show the full traceback instead of a one-line error.")
     ] = False,
+    plain_csv: Annotated[
+        bool,
+        typer.Option(
+            "--plain-csv",
+            help=(
+                "Write CSV outputs as plain UTF-8. Default: UTF-8 with a byte-order mark, which "
+                "Excel in China needs to show Chinese text (pandas and GDAL read both). "
+                "Also NETPLAN_CSV_ENCODING=utf-8."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Plan after-sales service outlet networks."""
+    from netplan.io import set_csv_encoding
+
     state.debug = debug
+    set_csv_encoding("utf-8" if plain_csv else None)
+    ctx.call_on_close(lambda: set_csv_encoding(None))  # library calls after a run: the default
 
 
 def command(func: Callable[P, R]) -> Callable[P, R]:
@@ -400,9 +458,18 @@ def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
             err_console.print(f"warning: {text}", markup=False)
 
 
-def scenario_from_option(path: Path | None) -> Scenario:
-    """Return the scenario named by ``--config``, or the built-in default."""
-    return default_scenario() if path is None else load_scenario(path)
+def scenario_from_option(path: Path | None, inputs: list[str] | None = None) -> Scenario:
+    """Return the scenario named by ``--config`` (or the default) with ``--input`` options applied.
+
+    ``inputs`` are ``--input KIND.KEY=VALUE`` values laid over the scenario's
+    ``[inputs.*]`` sections (see :func:`netplan.inputs.with_inputs`).
+    """
+    scenario = default_scenario() if path is None else load_scenario(path)
+    if inputs:
+        from netplan.inputs import with_inputs
+
+        scenario = with_inputs(scenario, inputs)
+    return scenario
 
 
 # Shared option types, defined once and reused by every command.
@@ -418,6 +485,20 @@ ConfigOption = Annotated[
         dir_okay=False,
     ),
 ]
+InputOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input",
+        metavar="KIND.KEY=VALUE",
+        help=(
+            "Say which column holds what, as the scenario's [inputs.KIND] would, for this run "
+            "(repeatable). KIND: customers, installed_base, sites; KEY: id, lon, lat, crs, layer, "
+            "weight (customers), units/product/install_year (installed_base), "
+            "tier/status/name/fixed_cost/capacity (sites). crs: WGS84, GCJ-02, BD-09 or "
+            "EPSG:nnnn. Example: --input customers.weight=年服务次数 --input customers.crs=GCJ-02"
+        ),
+    ),
+]
 LonOption = Annotated[
     str | None, typer.Option("--lon", help="Longitude (or x) column, if not detected by name.")
 ]
@@ -430,7 +511,13 @@ WeightOption = Annotated[
 ]
 CrsOption = Annotated[
     str | None,
-    typer.Option("--crs", help="CRS of the coordinates when the file has none, e.g. EPSG:4547."),
+    typer.Option(
+        "--crs",
+        help=(
+            "CRS of the coordinates when the file has none, e.g. EPSG:4547, or GCJ-02 / BD-09 "
+            "(Chinese web maps; converted to WGS84)."
+        ),
+    ),
 ]
 ForceOption = Annotated[
     bool,

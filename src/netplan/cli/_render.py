@@ -23,6 +23,8 @@ def input_summary_table(summary: InputSummary) -> Table:
     table.add_row("source CRS", f"{summary.source_crs} (read as EPSG:4326)")
     minx, miny, maxx, maxy = summary.bbox
     table.add_row("bounding box", f"lon {minx:.4f} .. {maxx:.4f}, lat {miny:.4f} .. {maxy:.4f}")
+    if summary.weight_statement is not None:
+        table.add_row("weight", Text(summary.weight_statement))
     if summary.total_weight is not None:
         table.add_row("total weight", f"{summary.total_weight:,.2f}")
     for column, counts in summary.by_value.items():
@@ -30,6 +32,37 @@ def input_summary_table(summary: InputSummary) -> Table:
     table.add_row("columns", ", ".join(summary.columns))
     table.add_row("problems", str(summary.n_problems))
     return table
+
+
+def inputs_text(*frames: Any) -> Text:
+    """Return one line per input file read: kind, rows, how the weight was taken, the CRS.
+
+    ``frames`` are frames returned by :func:`netplan.io.read_points` (``None``
+    is skipped). The weight part says "weight: 1.0 for every row (no weight
+    column)" when no column gave the weight; coordinates are always used as
+    WGS84 (EPSG:4326), converted from the file's CRS when it differs.
+    """
+    from netplan.inputs import weight_statement
+
+    lines = ["inputs:"]
+    for frame in frames:
+        if frame is None:
+            continue
+        source = frame.attrs.get("netplan_source", {})
+        parts = [f"{len(frame):,} row{'s' if len(frame) != 1 else ''}"]
+        statement = weight_statement(frame)
+        if statement is not None:
+            parts.append(statement)
+        crs = str(source.get("source_crs") or "EPSG:4326")
+        parts.append(
+            "coordinates: WGS84 (EPSG:4326)"
+            if crs == "EPSG:4326"
+            else f"coordinates: {crs}"
+            if "converted" in crs
+            else f"coordinates: {crs}, converted to WGS84 (EPSG:4326)"
+        )
+        lines.append(f"  {source.get('kind', '')} {source.get('file', '')}: {'; '.join(parts)}")
+    return Text("\n".join(lines))
 
 
 def _percent(value: Any) -> str:

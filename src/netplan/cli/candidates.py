@@ -11,6 +11,7 @@ from rich.table import Table
 
 from netplan.cli._app import (
     ConfigOption,
+    InputOption,
     app,
     command,
     console,
@@ -18,6 +19,7 @@ from netplan.cli._app import (
     scenario_from_option,
 )
 from netplan.cli._outputs import read_demand
+from netplan.cli._render import inputs_text
 
 
 class Method(StrEnum):
@@ -66,6 +68,7 @@ def candidates(
         ),
     ] = None,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     method: Annotated[
         Method, typer.Option("--method", help="Weighted k-means or dense H3 cells.")
     ] = Method.kmeans,
@@ -113,7 +116,7 @@ def candidates(
     from netplan.io import read_sites, write_frame
 
     frame_output_format(out, "--out")
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     gdf_demand = read_demand(demand, installed_base, scenario)
     generated = candidates_from_demand(
         gdf_demand,
@@ -127,8 +130,9 @@ def candidates(
         seed=seed,
     )
     result = generated
-    if sites is not None:
-        result = merge_sites(read_sites(sites, scenario=scenario), generated)
+    gdf_sites = read_sites(sites, scenario=scenario) if sites is not None else None
+    if gdf_sites is not None:
+        result = merge_sites(gdf_sites, generated)
     path = write_frame(result, out)
     counts = pd.Series(generated["tier"]).value_counts().sort_index()
     table = Table(title=f"Candidates ({method.value})", show_header=False, title_justify="left")
@@ -139,4 +143,5 @@ def candidates(
     if sites is not None:
         table.add_row("with the sites file", f"{len(result):,} sites in all")
     console.print(table)
+    console.print(inputs_text(gdf_demand, gdf_sites))
     console.print(f"output: {path}", markup=False)

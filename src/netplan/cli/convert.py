@@ -13,6 +13,7 @@ from netplan.cli._app import (
     ConfigOption,
     CrsOption,
     IdOption,
+    InputOption,
     LatOption,
     LonOption,
     WeightOption,
@@ -66,6 +67,7 @@ def convert(
         int, typer.Option("--h3-resolution", min=0, max=15, help="H3 resolution of --cells.")
     ] = 7,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     lon: LonOption = None,
     lat: LatOption = None,
     id_col: IdOption = None,
@@ -94,7 +96,7 @@ def convert(
 
     if cells is not None:
         frame_output_format(cells, "--cells")
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     with output_set():  # the dataset and --cells: both written, or neither
         with Progress(
             TextColumn("converting"),

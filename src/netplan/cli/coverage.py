@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from netplan.cli._app import (
     ConfigOption,
     ForceOption,
+    InputOption,
     app,
     command,
     console,
@@ -21,7 +22,7 @@ from netplan.cli._app import (
     scenario_from_option,
 )
 from netplan.cli._outputs import print_outputs, write_outputs
-from netplan.cli._render import coverage_summary_tables
+from netplan.cli._render import coverage_summary_tables, inputs_text
 
 if TYPE_CHECKING:
     from netplan.reach import ProgressCallback
@@ -109,6 +110,7 @@ def coverage(
         ),
     ] = None,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     matrix: Annotated[
         Path | None,
         typer.Option(
@@ -189,7 +191,7 @@ def coverage(
         raise typer.BadParameter(f"{out} is a file; pass a folder", param_hint="--out")
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=COVERAGE_FILES, force=force, inputs=inputs)
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     gdf_sites = read_sites(sites, scenario=scenario)
     if not eps_km > 0:
         raise typer.BadParameter(f"must be greater than 0, got {eps_km:g}", param_hint="--eps-km")
@@ -222,6 +224,7 @@ def coverage(
         )
         for table in coverage_summary_tables(large.summary()):
             console.print(table)
+        console.print(inputs_text(gdf_sites))
         print_outputs(large_paths)
         return
     gdf_customers = read_customers(demand, scenario=scenario)
@@ -246,4 +249,5 @@ def coverage(
     )
     for table in coverage_summary_tables(result.summary()):
         console.print(table)
+    console.print(inputs_text(gdf_demand, customers, gdf_sites))
     print_outputs(paths)

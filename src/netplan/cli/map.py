@@ -10,6 +10,7 @@ import typer
 
 from netplan.cli._app import (
     ConfigOption,
+    InputOption,
     app,
     command,
     console,
@@ -17,6 +18,7 @@ from netplan.cli._app import (
     scenario_from_option,
 )
 from netplan.cli._outputs import read_demand_if_given
+from netplan.cli._render import inputs_text
 
 
 class Language(StrEnum):
@@ -71,6 +73,7 @@ def map_command(
         ),
     ] = None,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     lang: Annotated[
         Language, typer.Option("--lang", help="Labels in English or Chinese.")
     ] = Language.en,
@@ -97,7 +100,7 @@ def map_command(
     from netplan.maps import network_map
     from netplan.report import read_coverage_outputs, read_plan_outputs, read_scores
 
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     if all(v is None for v in (demand, installed_base, sites, coverage, plan, roadmap)):
         msg = (
             "nothing to draw: give --demand/--installed-base, --sites, --coverage, --plan "
@@ -129,6 +132,8 @@ def map_command(
 
             add_roadmap_layers(result, roadmap_sites, scenario)
     path = result.to_file(out)
+    if gdf_demand is not None or gdf_sites is not None:
+        console.print(inputs_text(gdf_demand, gdf_sites))
     size_mb = path.stat().st_size / 1e6
     console.print(
         f"map: {path} ({size_mb:.1f} MB; {result.n_sites} sites, {result.n_heat_cells} heat cells, "

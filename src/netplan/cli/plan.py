@@ -13,6 +13,7 @@ from rich.table import Table
 from netplan.cli._app import (
     ConfigOption,
     ForceOption,
+    InputOption,
     app,
     command,
     console,
@@ -20,7 +21,7 @@ from netplan.cli._app import (
     scenario_from_option,
 )
 from netplan.cli._outputs import print_outputs, read_demand, write_outputs
-from netplan.cli._render import before_after_table, plan_table
+from netplan.cli._render import before_after_table, inputs_text, plan_table
 from netplan.errors import InfeasibleError, InputError, SolverError
 
 
@@ -135,6 +136,7 @@ def optimize(
     out: OutOption,
     installed_base: InstalledBaseOption = None,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     model: Annotated[
         Model | None,
         typer.Option("--model", "-m", help="Location model (default: [plan] model, else tiered)."),
@@ -211,7 +213,7 @@ def optimize(
     started = time.perf_counter()
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=PLAN_FILES, force=force, inputs=inputs)
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     options = plan_options(
         scenario,
         model=model.value if model is not None else None,
@@ -254,6 +256,7 @@ def optimize(
     summary = plan.summary()
     console.print(plan_table(summary))
     console.print(before_after_table(summary))
+    console.print(inputs_text(gdf_demand, gdf_sites))
     if summary.get("coverage_target_met") is False and options.coverage_target is not None:
         err_console.print(
             f"warning: coverage target {100 * options.coverage_target:.1f}% not met: "
@@ -325,6 +328,7 @@ def frontier(
     out: OutOption,
     installed_base: InstalledBaseOption = None,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     by: Annotated[
         FrontierBy, typer.Option("--by", help="Step the budget or the number of sites.")
     ] = FrontierBy.budget,
@@ -362,7 +366,7 @@ def frontier(
 
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=FRONTIER_FILES, force=force, inputs=inputs)
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     limits = None if values is None else _frontier_values(values, by)
     gdf_sites = read_sites(sites, scenario=scenario)
     gdf_demand = read_demand(demand, installed_base, scenario)
@@ -398,4 +402,5 @@ def frontier(
             str(row["n_open"]),
         )
     console.print(table)
+    console.print(inputs_text(gdf_demand, gdf_sites))
     print_outputs(paths)

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from netplan.cli._app import ConfigOption, ForceOption, app, command, console, scenario_from_option
+from netplan.cli._app import (
+    ConfigOption,
+    ForceOption,
+    InputOption,
+    app,
+    command,
+    console,
+    scenario_from_option,
+)
+from netplan.cli._outputs import print_outputs, read_demand, write_outputs
+from netplan.cli._render import inputs_text
 
 ROADMAP_OUTPUTS = ("roadmap.csv", "by_year.csv", "summary.json", "roadmap.geojson")
 
@@ -67,6 +77,7 @@ def roadmap(
         ),
     ] = None,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     budget_per_year: Annotated[
         str | None,
         typer.Option(
@@ -135,7 +146,6 @@ def roadmap(
     """
     from rich.table import Table
 
-    from netplan.cli._outputs import print_outputs, read_demand, write_outputs
     from netplan.errors import InfeasibleError, InputError, SolverError
     from netplan.io import check_output_folder, read_sites, write_text
     from netplan.locate.plan import plan_json
@@ -148,7 +158,7 @@ def roadmap(
     check_output_folder(out, owned=ROADMAP_OUTPUTS, force=force, inputs=inputs)
     budgets = _numbers(budget_per_year, "--budget-per-year")
     targets = _numbers(coverage_target_by_year, "--coverage-target-by-year")
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     gdf_sites = read_sites(sites, scenario=scenario)
     gdf_demand = read_demand(demand, installed_base, scenario)
     try:
@@ -207,6 +217,7 @@ def roadmap(
             names,
         )
     console.print(table)
+    console.print(inputs_text(gdf_demand, gdf_sites))
     print_outputs(paths)
     if result.status == "no_solution":
         msg = "the solver found no roadmap within the time limit; raise --time-limit"

@@ -9,8 +9,17 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from netplan.cli._app import ConfigOption, ForceOption, app, command, console, scenario_from_option
+from netplan.cli._app import (
+    ConfigOption,
+    ForceOption,
+    InputOption,
+    app,
+    command,
+    console,
+    scenario_from_option,
+)
 from netplan.cli._outputs import print_outputs, read_demand, write_outputs
+from netplan.cli._render import inputs_text
 
 #: Files `netplan score` writes into --out (an earlier run's are replaced).
 SCORE_FILES = ("scores.csv", "summary.json")
@@ -37,6 +46,7 @@ def score(
         ),
     ] = None,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     status: Annotated[
         list[str] | None,
         typer.Option(
@@ -70,7 +80,7 @@ def score(
 
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=SCORE_FILES, force=force, inputs=inputs)
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     gdf_demand = read_demand(demand, installed_base, scenario)
     gdf_sites = read_points(sites, kind="sites", scenario=scenario)
     result = score_sites(
@@ -91,4 +101,5 @@ def score(
                 Text(str(row["reasons_en"])),
             )
     console.print(table)
+    console.print(inputs_text(gdf_demand, gdf_sites))
     print_outputs(paths, heading=None)

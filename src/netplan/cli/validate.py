@@ -12,6 +12,7 @@ from netplan.cli._app import (
     ConfigOption,
     CrsOption,
     IdOption,
+    InputOption,
     LatOption,
     LayerOption,
     LonOption,
@@ -43,6 +44,7 @@ def validate(
         Kind, typer.Option("--kind", "-k", help="What the file holds.")
     ] = Kind.customers,
     config: ConfigOption = None,
+    input_options: InputOption = None,
     lon: LonOption = None,
     lat: LatOption = None,
     id_col: IdOption = None,
@@ -60,7 +62,7 @@ def validate(
     from netplan.io import read_points
     from netplan.summary import input_summary
 
-    scenario = scenario_from_option(config)
+    scenario = scenario_from_option(config, input_options)
     gdf = read_points(
         file,
         kind=kind.value,
