@@ -43,7 +43,7 @@ from pyproj.exceptions import CRSError
 
 from netplan.config import SITE_STATUSES, Scenario, Tier, default_scenario
 from netplan.errors import InputError, InputWarning, Problem
-from netplan.inputs import ID_NAMES, LAT_NAMES, LON_NAMES, WEIGHT_NAMES
+from netplan.inputs import ID_NAMES, LAT_NAMES, LON_NAMES, WEIGHT_NAMES, prepare_frame, spec_for
 from netplan.normalise import unknown_status_message, unknown_tier_message
 from netplan.numbers import not_a_number, numbers_from_cells, parse_cells, parse_number
 from netplan.rates import demand_weights
@@ -351,7 +351,9 @@ def _check_single_layer(path: Path, name: str) -> None:
     if len(layers) > 1:
         msg = (
             f"the file has {len(layers)} layers ({', '.join(layers)}); name the one to read "
-            "with --layer (layer= in the library)"
+            "with --layer (validate, convert), layer = \"...\" under the scenario's "
+            "[inputs.<kind>] section or --input KIND.layer=NAME (every command), or layer= "
+            "in the library"
         )
         raise InputError([Problem(name, None, None, msg)])
 
@@ -749,14 +751,7 @@ def read_points(
     path = Path(path)
     name = display_name(path)
     check_input_file(path)
-    name = str(path)
-    if not path.exists():
-        raise InputError([Problem(name, None, None, "file not found")])
-    if path.is_dir():
-        raise InputError([Problem(name, None, None, "is a folder; pass a file")])
     if layer is None:
-        from netplan.inputs import spec_for
-
         layer = spec_for(scenario, kind).layer
     suffix = path.suffix.lower()
     points: PointArrays | None = None
@@ -851,8 +846,6 @@ def points_from_frame(
     InputError
         Listing every problem found, rows numbered from ``row_offset``.
     """
-    from netplan.inputs import prepare_frame
-
     scenario = scenario or default_scenario()
     # The scenario's [inputs.<kind>] section (columns, CRS, Chinese values): one place.
     prepared = prepare_frame(
