@@ -24,6 +24,7 @@ disk beside the boundaries (:func:`netplan.boundaries.cache_folder`).
 
 from __future__ import annotations
 
+import difflib
 import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -32,6 +33,8 @@ import numpy as np
 import pandas as pd
 
 from netplan.boundaries import cache_folder, load_boundaries, write_cache_file
+from netplan.config import RegionGrades
+from netplan.errors import ConfigError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,7 +46,9 @@ __all__ = [
     "GRID_STEP_DEG",
     "OUTSIDE",
     "TAG_COLUMNS",
+    "check_place_names",
     "district_index",
+    "grades_from_places",
     "tag_points",
 ]
 
@@ -130,6 +135,65 @@ def district_index(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.int64]:
         chunk = near[start : start + _EXACT_CHUNK]
         index[chunk] = _exact_index(x[chunk], y[chunk])
     return index
+
+
+def grades_from_places(
+    lon: ArrayLike, lat: ArrayLike, grades: RegionGrades, *, source: str = "scenario"
+) -> NDArray[np.object_]:
+    """Return each point's region grade from the scenario's ``[grades]`` table.
+
+    The city's grade (``by_city``), else the province's (``by_province``),
+    else ``default``, else ``None``; city and province from :func:`tag_points`.
+    (Combining with a ``grade`` column of the file is the reader's business:
+    :func:`netplan.io.points_from_frame` keeps the file's grade where given.)
+
+    Parameters
+    ----------
+    lon, lat
+        Points, WGS84 degrees.
+    grades
+        The ``[grades]`` table.
+    source
+        The scenario file, named in errors.
+
+    Raises
+    ------
+    ConfigError
+        A city or province name the boundaries do not know (the message
+        names the key and the closest official name).
+    """
+    check_place_names(grades, source=source)
+    tags = tag_points(lon, lat)
+    out = np.full(len(tags), grades.default, dtype=object)
+    province = tags["province"].to_numpy(dtype=object)
+    city = tags["city"].to_numpy(dtype=object)
+    for name, grade in grades.by_province.items():
+        out[province == name] = grade
+    for name, grade in grades.by_city.items():
+        out[city == name] = grade
+    return out
+
+
+def check_place_names(grades: RegionGrades, *, source: str = "scenario") -> None:
+    """Raise :class:`~netplan.errors.ConfigError` for a ``[grades]`` name not in the boundaries."""
+    for key, level in (("by_province", "province"), ("by_city", "city")):
+        table: dict[str, str] = dict(getattr(grades, key))
+        if not table:
+            continue
+        known = sorted(set(load_boundaries(level)["name"]))
+        known_set = set(known)
+        for name in table:
+            if name in known_set:
+                continue
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.3)
+            starts = [k for k in known if k.startswith(name)]
+            hint = starts[0] if len(starts) == 1 else (close[0] if close else None)
+            suggestion = f"; did you mean `{hint}`?" if hint else ""
+            msg = (
+                f"{source}: `grades.{key}.{name}`: no {level} of that name in the built-in "
+                f"boundaries; use the official Chinese name (e.g. 深圳市, 广东省){suggestion}"
+            )
+            raise ConfigError(msg)
 
 
 # --------------------------------------------------------------------------- phases
