@@ -15,10 +15,13 @@ crosses (nor its eight neighbours: borders are densified to one vertex per
 cell, so a border through a cell always leaves a vertex in a neighbour) lies
 wholly inside one district, or outside all, and carries its answer; the grid is
 labelled by connected components of such cells, testing one centre per
-component. Points in the other cells (near a border) are tested exactly against
-the prepared polygons whose bounding box holds them (shapely ``STRtree`` plus
-``intersects_xy``). The grid takes a few seconds to build once and is cached on
-disk beside the boundaries (:func:`netplan.boundaries.cache_folder`).
+component. Points in the other cells (near a border) are tested exactly
+(``shapely.intersects_xy`` on the prepared polygons) against the districts whose
+border passes through or next to their cell, listed per cell when the grid is
+built; a point in none of them (the sea by a coast) against every district whose
+bounding box holds it (``STRtree``). The grid takes a few seconds to build once
+and is cached on disk beside the boundaries
+(:func:`netplan.boundaries.cache_folder`).
 ``benchmarks/bench_regions.py`` measures the cost per million points.
 """
 
