@@ -66,6 +66,7 @@ from netplan.locate.models import LocateResult, capacitated, max_cover, p_median
 from netplan.locate.solve import SolverSession, SolverSettings
 from netplan.locate.tiered import TieredOptions, tiered
 from netplan.reach import ReachMatrix, reach_from_points
+from netplan.regions import tag_points
 from netplan.results import PlanOutputs, plain, read_plan_outputs, stable_json
 from netplan.staffing import staffing_from_points
 
@@ -787,6 +788,7 @@ def plan_from_points(
             inputs.existing,
             raw_reach,
         )
+    sites = _with_places(sites)
     details["total_seconds"] = round(time.perf_counter() - started, 3)
     return Plan(
         model=options.model,
@@ -935,6 +937,23 @@ def _assignment(
         )
         assigned_weight = np.bincount(cols, weights=weights[rows], minlength=len(gdf_sites))
     return assignment, np.asarray(assigned_weight, dtype=np.float64)
+
+
+def _with_places(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the plan's sites with ``province`` and ``city`` last (official names).
+
+    From the built-in boundaries (:func:`netplan.regions.tag_points`), so the
+    report and the map name every site alike whatever the sites file holds;
+    ``(outside)`` for a site in no boundary.
+    """
+    tags = tag_points(
+        sites["lon"].to_numpy(dtype=np.float64), sites["lat"].to_numpy(dtype=np.float64)
+    )
+    out = sites.copy()
+    geometry = out.geometry.name
+    out["province"] = tags["province"].to_numpy(dtype=object)
+    out["city"] = tags["city"].to_numpy(dtype=object)
+    return out[[c for c in out.columns if c != geometry] + [geometry]]
 
 
 def _site_table(
