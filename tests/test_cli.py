@@ -436,7 +436,8 @@ DEMO_CLAIMS: list[Claim] = [
         _unsupported_stations,
     ),
     (
-        r"with ([\d.]+) M yuan a year for new outlets, keeps today's (\d+) outlets and opens "
+        r"with a budget of ([\d.]+) M yuan a year \(the net change in yearly fixed cost\), "
+        r"keeps today's (\d+) outlets and opens "
         r"(\d+): (\d+) regional hubs?, (\d+) city stations?, (\d+) community points? and "
         r"(\d+) authorised partners? \((\d+) hubs and (\d+) stations with those kept\), "
         r"for ([\d,]+) yuan a year more \(([\d,]+) in all\)",
