@@ -359,3 +359,22 @@ def test_methods_sphere_error_figures_are_reproduced(capsys: pytest.CaptureFixtu
     code, stated = match.groups()
     exec(compile(code, "docs/methods.md", "exec"), {"__name__": "methods_md"})
     assert capsys.readouterr().out == stated
+
+
+# --------------------------------------------------------------------------- make lab
+
+
+def test_make_lab_is_the_documented_way_to_the_notebooks() -> None:
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    assert any(dep.startswith("jupyterlab") for dep in extras["lab"])
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile[makefile.index("$(LAB_STAMP): ") : makefile.index("\nsamples:")]
+    assert "pip install --quiet -e '.[dev,lab]'" in recipe
+    assert "-m ipykernel install --user --name netplan" in recipe
+    assert "$(BIN)/jupyter lab notebooks/" in recipe
+    development = README.read_text(encoding="utf-8").split("\n## Development", 1)[1]
+    assert "`make lab`" in development and "netplan[lab]" in development
