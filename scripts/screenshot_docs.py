@@ -11,7 +11,8 @@ they differ, so the pictures cannot silently fall behind the code.
 
 Usage::
 
-    python scripts/screenshot_docs.py            # regenerate (make docs runs this)
+    python scripts/screenshot_docs.py            # regenerate when stale (make docs runs this)
+    python scripts/screenshot_docs.py --force    # regenerate anyway
     python scripts/screenshot_docs.py --check    # exit 1 when the pictures are stale
 
 Without Chromium the screenshots are skipped with a message (exit 0), and the
@@ -199,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         "--check", action="store_true", help="only report whether the pictures are current"
     )
     parser.add_argument("--chromium", help="Chromium or Chrome executable (default: found)")
+    parser.add_argument(
+        "--force", action="store_true", help="retake the pictures even when they are current"
+    )
     args = parser.parse_args(argv)
     if args.check:
         reasons = stale_reasons()
@@ -207,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         if reasons:
             print("run `make docs` to regenerate docs/img/*.png")
         return 1 if reasons else 0
+    if not args.force and not stale_reasons():
+        print("docs/img pictures are current (their inputs are unchanged); --force retakes them")
+        return 0
     chromium = args.chromium or find_chromium()
     if chromium is None or not Path(chromium).is_file():
         print(

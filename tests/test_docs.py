@@ -261,10 +261,17 @@ def test_screenshots_are_skipped_without_chromium(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = {p.name: p.read_bytes() for p in (ROOT / "docs" / "img").iterdir()}
-    assert shots.main(["--chromium", str(tmp_path / "no-chromium")]) == 0
+    assert shots.main(["--force", "--chromium", str(tmp_path / "no-chromium")]) == 0
     out = capsys.readouterr().out
     assert out.startswith("screenshots skipped: headless Chromium not found")
     assert {p.name: p.read_bytes() for p in (ROOT / "docs" / "img").iterdir()} == before
+
+
+def test_current_pictures_are_not_retaken(capsys: pytest.CaptureFixture[str]) -> None:
+    if shots.stale_reasons():
+        pytest.skip("the pictures are stale (test_readme_pictures_are_current says so)")
+    assert shots.main(["--chromium", "/nonexistent"]) == 0
+    assert capsys.readouterr().out.startswith("docs/img pictures are current")
 
 
 def test_the_screenshot_command_is_an_argument_list(
