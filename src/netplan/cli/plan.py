@@ -150,8 +150,9 @@ def optimize(
         typer.Option(
             "--budget",
             help=(
-                "Most net yearly fixed cost of the sites opened; "
-                "alone, maximise coverage within it."
+                "Budget = the most NET CHANGE IN YEARLY FIXED COST: cost of new sites opened, "
+                "less savings from closing existing ones (kept sites cost nothing; 0 = today's "
+                "network). Tiered and max-cover models; alone, maximise coverage within it."
             ),
         ),
     ] = None,

@@ -18,7 +18,10 @@ The ``[plan]`` table
 ``coverage_target``
     Share of demand weight to cover, in (0, 1].
 ``budget``
-    Most yearly fixed cost of the sites opened, less the savings of sites closed.
+    The most net change in yearly fixed cost: the cost of new sites opened,
+    less the savings from closing existing ones (existing sites kept cost
+    nothing, so today's network with nothing new fits a budget of 0). The
+    tiered and max-cover models spend it; the others warn that they do not.
 ``p``
     Most open sites in total (existing sites kept count); exactly ``p`` for p-median.
 ``tier_counts``
@@ -852,7 +855,16 @@ def solve_model(
             forced_open=forced,
             excluded=excluded,
             settings=settings,
+            existing=inputs.existing,
+            closing_cost=options.closing_cost,
         )
+    if options.budget is not None:
+        msg = (
+            f"the {options.model} model takes no budget: budget {options.budget:,.0f} is not "
+            "applied (--model tiered or max-cover spend one); the plan's net_cost_change "
+            "in the summary says what it costs"
+        )
+        warnings.warn(msg, InputWarning, stacklevel=3)
     if options.model == "p-median":
         if options.p is None:
             msg = "p-median needs `p` (--p N or plan.p)"
