@@ -273,3 +273,63 @@ def test_optimize_with_a_cost_matrix(files, tmp_path: Path) -> None:
         app, ["optimize", *base_args(files, tmp_path / "t"), "--matrix", str(matrix)]
     )
     assert tiered.exit_code == 0, tiered.output
+
+
+# --------------------------------------------------------------------------- solver output
+
+BANNERS = ("Running HiGHS", "Copyright", "Welcome to the CBC")
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_solver_banners_only_with_verbose(files, tmp_path: Path, solver: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import netplan
+
+    env = {**os.environ, "PYTHONPATH": str(Path(netplan.__file__).resolve().parents[1])}
+    outputs = {}
+    for verbose in (False, True):
+        out = tmp_path / f"plan-{verbose}"
+        command = [sys.executable, "-m", "netplan", "optimize", *base_args(files, out)]
+        command += ["--solver", solver] + (["--verbose"] if verbose else [])
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=300, env=env, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        outputs[verbose] = done
+    quiet, verbose_run = outputs[False], outputs[True]
+    # Piped: no banner, no solver log, no progress line; stderr holds nothing at all.
+    for text in BANNERS:
+        assert text not in quiet.stdout + quiet.stderr
+    assert quiet.stderr == ""
+    assert "solving" not in quiet.stdout
+    # --verbose: the solver's own log, banner included, on stderr (stdout keeps the tables).
+    expected = "Running HiGHS" if solver == "highs" else "Welcome to the CBC"
+    assert expected in verbose_run.stderr
+    assert expected not in verbose_run.stdout
+    assert verbose_run.stdout.splitlines()[0] == quiet.stdout.splitlines()[0]
+
+
+def test_frontier_and_roadmap_take_verbose(files, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["frontier", *base_args(files, tmp_path / "f"), "--values", "0,200", "--verbose"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Trade-off by budget" in result.stdout
+    assert "Running HiGHS" not in result.stdout
+    result = CliRunner().invoke(
+        app,
+        [
+            "roadmap",
+            *base_args(files, tmp_path / "r"),
+            "--years",
+            "2",
+            "--budget-per-year",
+            "200",
+            "--verbose",
+        ],
+    )
+    assert result.exit_code == 0, result.output

@@ -21,6 +21,7 @@ from netplan.cli._app import (
     scenario_from_option,
 )
 from netplan.cli._outputs import print_outputs, read_demand, write_outputs
+from netplan.cli._progress import VerboseOption, solving
 from netplan.cli._render import before_after_table, inputs_text, plan_table
 from netplan.errors import InfeasibleError, InputError, SolverError
 
@@ -191,6 +192,7 @@ def optimize(
     time_limit: TimeLimitOption = None,
     gap: GapOption = None,
     force: ForceOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Choose which sites to open, keep or close, and write the plan.
 
@@ -232,16 +234,17 @@ def optimize(
     gdf_demand = read_demand(demand, installed_base, scenario)
     read_done = time.perf_counter()
     try:
-        plan = plan_from_points(
-            gdf_demand,
-            gdf_sites,
-            scenario,
-            options=options,
-            matrix=matrix,
-            solver=solver.value if solver is not None else None,
-            time_limit=time_limit,
-            gap=gap,
-        )
+        with solving(verbose):
+            plan = plan_from_points(
+                gdf_demand,
+                gdf_sites,
+                scenario,
+                options=options,
+                matrix=matrix,
+                solver=solver.value if solver is not None else None,
+                time_limit=time_limit,
+                gap=gap,
+            )
     except InfeasibleError as exc:
         payload = infeasible_summary(options, exc)
         write_outputs(
@@ -350,6 +353,7 @@ def frontier(
     time_limit: TimeLimitOption = None,
     gap: GapOption = None,
     force: ForceOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Trace weighted coverage against the budget or the number of sites (per tier).
 
@@ -371,20 +375,22 @@ def frontier(
     limits = None if values is None else _frontier_values(values, by)
     gdf_sites = read_sites(sites, scenario=scenario)
     gdf_demand = read_demand(demand, installed_base, scenario)
-    curve = frontier_from_points(
-        gdf_demand,
-        gdf_sites,
-        scenario,
-        by=by.value,
-        tier=tier,
-        values=limits,
-        n_steps=steps,
-        aggregate=aggregate,
-        matrix=matrix,
-        solver=solver.value if solver is not None else None,
-        time_limit=time_limit,
-        gap=gap,
-    )
+    with solving(verbose) as display:
+        curve = frontier_from_points(
+            gdf_demand,
+            gdf_sites,
+            scenario,
+            by=by.value,
+            tier=tier,
+            values=limits,
+            n_steps=steps,
+            aggregate=aggregate,
+            matrix=matrix,
+            solver=solver.value if solver is not None else None,
+            time_limit=time_limit,
+            gap=gap,
+            on_step=display.step,
+        )
     paths = write_outputs(out, FRONTIER_FILES, force, curve.to_files)
     table = Table(
         title=f"Trade-off by {by.value}" + (f" ({tier})" if tier else ""), title_justify="left"
