@@ -22,7 +22,12 @@ from netplan.cli._app import (
 )
 from netplan.cli._outputs import print_outputs, read_demand, write_outputs
 from netplan.cli._progress import VerboseOption, solving
-from netplan.cli._render import before_after_table, inputs_text, plan_table
+from netplan.cli._render import (
+    before_after_table,
+    explanation_text,
+    inputs_text,
+    plan_table,
+)
 from netplan.errors import InfeasibleError, InputError, SolverError
 
 
@@ -260,6 +265,8 @@ def optimize(
     summary = plan.summary()
     console.print(plan_table(summary))
     console.print(before_after_table(summary))
+    if summary.get("explanation"):
+        console.print(explanation_text(summary["explanation"]))
     console.print(inputs_text(gdf_demand, gdf_sites))
     if summary.get("coverage_target_met") is False and options.coverage_target is not None:
         err_console.print(
