@@ -313,3 +313,60 @@ def test_the_report_headline_carries_the_explanation_in_both_languages(far_clust
     assert any("新开一个区域服务中心即可开设它们" in line for line in chinese)
     html = report_html(plan=plan, scenario=scenario, lang="zh")
     assert "新开一个区域服务中心即可开设它们" in html
+
+
+def three_tiers() -> Scenario:
+    """Hubs support stations within 150 km; stations support points within 60 km."""
+    return scenario_from_dict(
+        {
+            "scenario": {"name": "explain-3"},
+            "tiers": {
+                "hub": {"radius_km": 50, "fixed_cost": HUB, "label": "regional hub"},
+                "station": {
+                    "radius_km": 20,
+                    "fixed_cost": STATION,
+                    "parent": "hub",
+                    "support_radius_km": 150,
+                    "label": "city station",
+                },
+                "point": {
+                    "radius_km": 10,
+                    "fixed_cost": 10.0,
+                    "parent": "station",
+                    "support_radius_km": 60,
+                    "label": "community point",
+                },
+            },
+        },
+        source="explain-3.toml",
+    )
+
+
+@pytest.mark.parametrize("hub_near_station", [True, False])
+def test_support_chain_two_levels_up(hub_near_station: bool) -> None:
+    # Today: a hub at A. Demand B at 114 E; a point candidate at B, a station candidate 40 km
+    # west of B (within the point's 60 km, outside B's reach), and a hub candidate 100 km west
+    # of that station (or none).
+    demand = points(cluster(110.0, 30.0, 10, "A"), cluster(114.0, 30.0, 10, "B"))
+    rows = [
+        ("H0", 110.0, 30.0, "hub", "existing"),
+        ("P1", 114.0, 30.0, "point", "candidate"),
+        ("S1", 113.6, 30.0, "station", "candidate"),
+    ]
+    if hub_near_station:
+        rows.append(("H1", 112.6, 30.0, "hub", "candidate"))
+    sites = site_frame(rows, {"hub": HUB, "station": STATION, "point": 10.0})
+    plan = plan_from_points(demand, sites, three_tiers(), budget=50.0, gap=0.0)
+    support = reasons(plan)["support_chain"]
+    assert support["figures"]["tier"] == "point"
+    assert support["figures"]["parent_needs"] == "hub"
+    if hub_near_station:
+        assert (
+            "every city station that could support them needs a regional hub opened first"
+            in (support["text"])
+        )
+    else:
+        assert (
+            "no city station near them can open (none has a supporting regional hub)"
+            in (support["text"])
+        )

@@ -276,12 +276,35 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
     },
     "explain_reach": {
         "en": (
-            "The {uncovered} of demand weight left uncovered ({n} point(s)) is beyond the "
-            "reach of every site that may open{closed}; more budget would not cover it."
+            "{uncovered} of demand weight ({n} point(s)) is beyond the reach of every site "
+            "that may open{closed}; no budget would cover it."
         ),
         "zh": (
-            "未覆盖的 {uncovered} 需求量（{n} 个需求点）超出所有可开网点的服务半径{closed}；"
+            "{uncovered} 的需求量（{n} 个需求点）超出所有可开网点的服务半径{closed}；"
             "增加预算也无法覆盖。"
+        ),
+    },
+    "explain_support_deeper": {
+        "en": (
+            "{n} {tier} candidate(s) that would cover {gain} more demand weight are farther "
+            "than support_radius_km ({radius} km) from an open {parent}, and every {parent} "
+            "that could support them needs a {grandparent} opened first."
+        ),
+        "zh": (
+            "{n} 个{tier}候选网点（可新增覆盖需求量 {gain}）距最近的已开{parent}超过支撑半径 "
+            "support_radius_km（{radius} 公里），而能支撑它们的{parent}都需先新开{grandparent}。"
+        ),
+    },
+    "explain_support_blocked": {
+        "en": (
+            "{n} {tier} candidate(s) that would cover {gain} more demand weight are farther "
+            "than support_radius_km ({radius} km) from an open {parent}, and no {parent} "
+            "near them can open (none has a supporting {grandparent}): they cannot open."
+        ),
+        "zh": (
+            "{n} 个{tier}候选网点（可新增覆盖需求量 {gain}）距最近的已开{parent}超过支撑半径 "
+            "support_radius_km（{radius} 公里），附近的{parent}也因缺少{grandparent}支撑无法开设，"
+            "因此它们无法开设。"
         ),
     },
     "explain_reach_closed": {

@@ -42,6 +42,7 @@ import scipy.sparse as sp
 from netplan.i18n import text
 from netplan.locate._matrix import structure
 from netplan.locate.models import net_cost_terms
+from netplan.locate.tiered import openable_sites
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -236,8 +237,19 @@ def explain_plan(
     )
     supported_now = (support @ is_open.astype(np.float64)) > 0
     blocked = useful & chained & ~supported_now
+    # Sites that can open at all once the chain is respected (a parent needing its own parent).
+    can_open = openable_sites(facts.tiers, allowed, allowed & is_open, support, chained)
+    parents_now = may_add & (~chained | supported_now)
     entries += _support_entries(
-        facts, scenario, support, blocked, may_add, coef, budget_left, pattern, uncovered_weight
+        facts,
+        scenario,
+        support,
+        blocked,
+        (may_add, parents_now, can_open),
+        coef,
+        budget_left,
+        pattern,
+        uncovered_weight,
     )
 
     openable_now = useful & ~blocked
@@ -281,8 +293,8 @@ def explain_plan(
                     budget=_money(budget),
                 )
             )
-    beyond = np.where((pattern @ is_open.astype(np.float64)) > 0, 0.0, uncovered_weight)
-    if not useful.any() and beyond.sum() > 0:
+    beyond = np.where((pattern @ allowed.astype(np.float64)) > 0, 0.0, uncovered_weight)
+    if beyond.sum() > 0:
         entries.append(_reach_entry(pattern, beyond, allowed, total))
     return entries
 
@@ -292,13 +304,18 @@ def _support_entries(
     scenario: Scenario,
     support: sp.csr_array,
     blocked: NDArray[np.bool_],
-    may_add: NDArray[np.bool_],
+    parents: tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]],
     coef: NDArray[np.float64],
     budget_left: float | None,
     pattern: sp.csr_array,
     left_out: NDArray[np.float64],
 ) -> list[dict[str, Any]]:
-    """Return one sentence per tier whose useful candidates lack an open parent."""
+    """Return one sentence per tier whose useful candidates lack an open parent.
+
+    ``parents`` holds three site masks: may still open, may open now (no
+    parent needed, or one open), and can open at all once the chain allows.
+    """
+    may_add, parents_now, can_open = parents
     entries: list[dict[str, Any]] = []
     for tier_name in sorted({str(t) for t in facts.tiers[blocked].tolist()}):
         tier = scenario.tiers.get(tier_name)
@@ -310,7 +327,7 @@ def _support_entries(
         # The parents that could open and would support each blocked candidate.
         rows = support[members]
         parent_cols = rows.indices
-        parent_ok = may_add[parent_cols]
+        parent_ok = parents_now[parent_cols]
         owners = np.repeat(np.arange(len(members)), np.diff(rows.indptr))
         pair = np.full(len(members), np.inf)
         if parent_ok.any():
@@ -333,7 +350,18 @@ def _support_entries(
             "gain": gain_sum,
         }
         if not enabled.any():
-            entries.append(_entry("support_chain", "explain_support_none", figures, **common))
+            grandparent = (
+                scenario.tiers[tier.parent].parent if tier.parent in scenario.tiers else None
+            )
+            key = "explain_support_none"
+            if grandparent is not None and can_open[parent_cols].any():
+                key = "explain_support_deeper"
+            elif grandparent is not None and may_add[parent_cols].any():
+                key = "explain_support_blocked"
+            if grandparent is not None:
+                common["grandparent"] = _label(scenario, grandparent)
+            figures["parent_needs"] = grandparent if key != "explain_support_none" else None
+            entries.append(_entry("support_chain", key, figures, **common))
             continue
         parent_cost = float(pair[enabled].min())
         pair_cost = float((pair + coef[members])[enabled].min())
