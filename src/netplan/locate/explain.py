@@ -489,6 +489,6 @@ def _reach_entry(
             "reached_only_by_closed_or_competitor": other_weight,
         },
         uncovered=_share(uncovered_weight / total),
-        n=int(uncovered.sum()),
+        n=f"{int(uncovered.sum()):,}",
         closed=closed,
     )
