@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -333,3 +334,32 @@ def test_frontier_and_roadmap_take_verbose(files, tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 0, result.output
+
+
+def test_live_line_text_and_nothing_when_piped() -> None:
+    from netplan.cli._progress import Display, interactive, solving
+    from netplan.locate.solve import SolverProgress
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def add_task(self, description: str, total: Any = None) -> int:
+            self.lines.append(description)
+            return 0
+
+        def update(self, task: int, description: str) -> None:
+            self.lines.append(description)
+
+    recorder = Recorder()
+    display = Display(recorder)
+    display.step(2, 5)
+    display.solver(SolverProgress(3.0, 1234.5, 1300.0, 0.053, "highs"))
+    assert recorder.lines[0] == "preparing the model"
+    assert recorder.lines[-1] == (
+        "step 2 of 5 · solving (highs) · best plan 1,234.50 · bound 1,300.00 · gap 5.30%"
+    )
+    # Under pytest the output is captured, not a terminal: the block shows nothing.
+    assert not interactive()
+    with solving(False) as quiet:
+        quiet.step(1, 1)

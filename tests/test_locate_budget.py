@@ -182,9 +182,17 @@ def test_an_existing_network_fits_a_budget_of_zero_in_max_cover() -> None:
 
 
 def test_frontier_by_budget_uses_the_same_meaning(demand, sites, scenario) -> None:
+    steps: list[tuple[int, int]] = []
     curve = frontier_from_points(
-        demand, sites, scenario, by="budget", values=[0.0, 250.0, 1200.0], gap=0.0
+        demand,
+        sites,
+        scenario,
+        by="budget",
+        values=[0.0, 250.0, 1200.0],
+        gap=0.0,
+        on_step=lambda k, n: steps.append((k, n)),
     )
+    assert steps == [(1, 3), (2, 3), (3, 3)]
     table = curve.table
     assert list(table["status"]) == ["optimal"] * 3
     for row in table.to_dict(orient="records"):
