@@ -92,6 +92,7 @@ def map_command(
         str | None,
         typer.Option(
             "--tiles",
+            metavar="NAME[,NAME]",
             help=(
                 "Web tile layers to add, comma-separated, the first shown: "
                 "amap, amap_satellite, osm, positron (implies --online)."
