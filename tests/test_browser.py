@@ -710,7 +710,7 @@ def test_plan_map_shows_new_sites_on_top_and_hides_candidates(
     assert value["proposed"] == 1 and value["candidates"] == 0  # hidden at opening
     # The new site is large, in view, and nothing is drawn over it.
     assert value["topmost"] == [[28, True, True]]
-    assert "Candidates not selected: hidden" in value["legend"]
+    assert "Candidates not selected are hidden" in value["legend"]
 
 
 CITY_PROBE = """
@@ -822,4 +822,4 @@ def test_demo_map_offline_in_the_browser(chromium: str, tmp_path: Path) -> None:
     overlays = dict(zip(value["overlays"], value["checked"], strict=True))
     assert overlays["New sites (plan)"] is True and overlays["Candidates not selected"] is False
     image = decode_png(png)
-    assert _share(image, LAND) > 0.1
+    assert _share(image, LAND) > 0.05

@@ -388,7 +388,7 @@ def test_plan_layers_new_sites_on_top_candidates_hidden() -> None:
     )
     html = result.html()
     assert "np-status-proposed" in html and '"kind": "candidate"' in html
-    assert _in_page("Candidates not selected: hidden, tick the layer to show", html)
+    assert _in_page("Candidates not selected are hidden: show them with the layers button", html)
     # New sites are the largest markers and drawn above the rest of the network.
     assert '"np-tier-city_station np-status-proposed", 28, 2000]' in html
     no_plan = network_map(demand, _sites(), default_scenario())

@@ -102,8 +102,8 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
     "legend_province_border": {"en": "Province border", "zh": "省界"},
     "legend_city_border": {"en": "City border (zoom in)", "zh": "市界（放大后显示）"},
     "legend_candidates_hidden": {
-        "en": "Candidates not selected: hidden, tick the layer to show",
-        "zh": "未入选候选网点默认隐藏，可在图层中勾选显示",
+        "en": "Candidates not selected are hidden: show them with the layers button (top right)",
+        "zh": "未入选的候选网点默认隐藏，可在右上角图层按钮中勾选显示",
     },
     # ----------------------------------------------------------------- scoring factors
     "factor_demand": {"en": "Demand in reach", "zh": "服务半径内需求"},

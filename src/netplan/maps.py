@@ -1223,7 +1223,13 @@ def _build(
         after_coverage,
         outlines=draw_outlines,
     )
-    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    # The layer list folds into its button on screens narrower than a desktop monitor, so
+    # that it does not hide the east of China (it opens on hover or tap).
+    control = folium.LayerControl(collapsed=True, position="topright")
+    control.add_to(fmap)
+    _Script(f"if (window.innerWidth >= 1600) {{ {control.get_name()}.expand(); }}", None).add_to(
+        fmap
+    )
     if bounds:
         west = min(b[0] for b in bounds)
         south = min(b[1] for b in bounds)
@@ -1655,7 +1661,7 @@ def _add_panels(
     shown_tiers = [t for t in styles if t in tiers_seen] or list(scenario.tiers)
     _Control(
         _legend_html(sites, scenario, plan, lang, styles, shown_tiers, outlines=outlines),
-        position="bottomright",
+        position="bottomleft",
         css_class="np-panel np-legend",
     ).add_to(fmap)
 
