@@ -663,3 +663,17 @@ def test_cli_map_tiles_flags(tmp_path: Path) -> None:
     both = runner.invoke(app, [*args, "--offline", "--tiles", "osm"])
     assert both.exit_code == 2
     assert "--offline draws no web tiles" in both.output
+
+
+def test_blind_spots_are_named_by_place() -> None:
+    demand = _demand()
+    coverage = FakeCoverage(demand)
+    coverage.blindspots["province"] = ["广东省", HOSTILE[0]]
+    coverage.blindspots["city"] = ["东莞市", None]
+    html = network_map(demand, _sites(), default_scenario(), coverage=coverage, lang="zh").html()
+    assert _in_page("盲区 Z1 · 广东省 东莞市: 40.0", html)
+    assert _in_page("地点", html)  # the popup's place row
+    assert HOSTILE[0] not in html
+    assert "Z2 \\u00b7 \\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in html  # escaped text
+    plain = network_map(demand, _sites(), default_scenario(), coverage=FakeCoverage(demand))
+    assert "\\u003ePlace\\u003c" not in plain.html()  # no place columns: no place row

@@ -101,6 +101,7 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
     "legend_radius_km": {"en": "{km} km", "zh": "{km} 公里"},
     "legend_province_border": {"en": "Province border", "zh": "省界"},
     "legend_city_border": {"en": "City border (zoom in)", "zh": "市界（放大后显示）"},
+    "field_place": {"en": "Place", "zh": "地点"},
     "legend_candidates_hidden": {
         "en": "Candidates not selected are hidden: show them with the layers button (top right)",
         "zh": "未入选的候选网点默认隐藏，可在右上角图层按钮中勾选显示",

@@ -1421,19 +1421,25 @@ def _add_zones(
     for position, (_, row) in enumerate(frame.iterrows()):
         level = 0 if top <= 0 else min(int(math.sqrt(float(row["weight"]) / top) * 5), 4)
         zone_id = row.get("zone_id", position + 1)
-        popup = _popup_table(
-            [
-                (_esc(text("field_zone", lang)), _esc(zone_id)),
-                (_esc(text("field_weight", lang)), _number(row.get("weight"), 1)),
-                (_esc(text("field_points", lang)), _number(row.get("n_points"))),
-                (_esc(text("field_area", lang)), _number(row.get("area_km2"), 1)),
-                (_esc(text("field_nearest", lang)), _esc(row.get("nearest_site"))),
-                (_esc(text("field_distance", lang)), _number(row.get("distance_km"), 1)),
-            ]
+        # Where the zone is (province and city holding most of its weight), when known.
+        place = " ".join(
+            str(row.get(key))
+            for key in ("province", "city")
+            if isinstance(row.get(key), str) and row.get(key)
         )
-        tooltip = (
-            f"{_esc(text('field_zone', lang))} {_esc(zone_id)}: {_number(row.get('weight'), 1)}"
-        )
+        rows = [
+            (_esc(text("field_zone", lang)), _esc(zone_id)),
+            (_esc(text("field_weight", lang)), _number(row.get("weight"), 1)),
+            (_esc(text("field_points", lang)), _number(row.get("n_points"))),
+            (_esc(text("field_area", lang)), _number(row.get("area_km2"), 1)),
+            (_esc(text("field_nearest", lang)), _esc(row.get("nearest_site"))),
+            (_esc(text("field_distance", lang)), _number(row.get("distance_km"), 1)),
+        ]
+        if place:
+            rows.insert(1, (_esc(text("field_place", lang)), _esc(place)))
+        popup = _popup_table(rows)
+        named = f"{zone_id} · {place}" if place else str(zone_id)
+        tooltip = f"{_esc(text('field_zone', lang))} {_esc(named)}: {_number(row.get('weight'), 1)}"
         geometry = shapely.geometry.mapping(geometries[position])
         features.append(
             {
