@@ -489,6 +489,7 @@ if (data.attribution && map.attributionControl) {
 """
 
 _OUTLINES_JS = """
+data = netplanOutlines;  // a block of its own in the page head (see _add_outlines)
 var land = L.canvas({pane: "npLand"}), lines = L.canvas({pane: "npBorders"});
 var cityLines = L.canvas({pane: "npCityBorders"});
 function shape(unit) {
@@ -1166,7 +1167,7 @@ def _build(
     if tiles:
         _add_tiles(fmap, tiles, lang, result)
     if draw_outlines:
-        _add_outlines(fmap, lang, result)
+        _add_outlines(figure, fmap, lang, result)
 
     bounds: list[tuple[float, float, float, float]] = []
     if heat:
@@ -1256,7 +1257,9 @@ def _add_tiles(fmap: folium.Map, tiles: Sequence[str], lang: str, result: Networ
     folium.FeatureGroup(name=_esc(text("base_none", lang)), overlay=False, show=False).add_to(fmap)
 
 
-def _add_outlines(fmap: folium.Map, lang: str, result: NetworkMap) -> None:
+def _add_outlines(
+    figure: branca.element.Figure, fmap: folium.Map, lang: str, result: NetworkMap
+) -> None:
     """Add the basemap: province (and, zoomed in, city) outlines, then their names."""
     provinces, province_labels = _outline_data("province", lang)
     cities, city_labels = _outline_data("city", lang)
@@ -1271,7 +1274,11 @@ def _add_outlines(fmap: folium.Map, lang: str, result: NetworkMap) -> None:
     }
     name = text("layer_outlines", lang)
     group = folium.FeatureGroup(name=_esc(name), show=True)
-    _Script(_OUTLINES_JS, data).add_to(group)
+    # The outlines (~0.5 MB) go into a script block of their own: folium parses every
+    # element's rendered script once more as a template, which would cost ~0.5 s here.
+    block = _inline_script(f"var netplanOutlines = {_script_json(data)};")
+    figure.header.add_child(_Raw(block), name="np_outlines_data")
+    _Script(_OUTLINES_JS, None).add_to(group)
     group.add_to(fmap)
     result.layer_names.append(name)
     result.n_regions = len(provinces) + len(cities)
