@@ -677,3 +677,15 @@ def test_blind_spots_are_named_by_place() -> None:
     assert "Z2 \\u00b7 \\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in html  # escaped text
     plain = network_map(demand, _sites(), default_scenario(), coverage=FakeCoverage(demand))
     assert "\\u003ePlace\\u003c" not in plain.html()  # no place columns: no place row
+
+
+def test_city_labels_skip_municipalities_named_by_their_province() -> None:
+    from netplan.maps import _outline_data
+
+    units, labels = _outline_data("city", "en")
+    names = [label[2] for label in labels]
+    assert len(units) == 370 and "深圳市" in names
+    for municipality in ("北京市", "上海市", "重庆市", "香港特别行政区"):
+        assert municipality not in names  # the province label ("Beijing") names it once
+    _, provinces = _outline_data("province", "en")
+    assert "Beijing" in [label[2] for label in provinces]

@@ -1303,14 +1303,17 @@ def _outline_data(level: str, lang: str) -> tuple[list[Any], list[list[Any]]]:
     units = [_encode_unit(geometry) for geometry in frame.geometry.to_numpy()]
     labels: list[list[Any]] = []
     areas = _areas_km2(frame)
-    for code, name, lon, lat, area in zip(
+    for code, name, province, lon, lat, area in zip(
         frame["code"].astype(str),
         frame["name"].astype(str),
+        frame["province"].astype(str),
         frame["label_lon"].to_numpy(np.float64),
         frame["label_lat"].to_numpy(np.float64),
         areas,
         strict=True,
     ):
+        if level == "city" and name == province:
+            continue  # a municipality or SAR: its province label already names it
         if level == "province":
             short = _PROVINCE_LABELS.get(code[:2])
             label = name if short is None else short[0 if lang == "en" else 1]
