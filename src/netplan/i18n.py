@@ -77,6 +77,35 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
     "field_distance": {"en": "Distance (km)", "zh": "距离（公里）"},
     "field_reasons": {"en": "Reasons", "zh": "理由"},
     "none": {"en": "none", "zh": "无"},
+    # ----------------------------------------------------------------- map: basemap, tiles, layers
+    "layer_outlines": {"en": "Province and city borders", "zh": "省界与市界"},
+    "layer_place_names": {"en": "Place names", "zh": "地名"},
+    "layer_proposed": {"en": "New sites (plan)", "zh": "新建网点（规划）"},
+    "layer_candidates": {"en": "Candidate sites", "zh": "候选网点"},
+    "layer_candidates_not_selected": {
+        "en": "Candidates not selected",
+        "zh": "未入选的候选网点",
+    },
+    "base_none": {"en": "No tiles (offline outlines)", "zh": "无底图（离线边界）"},
+    "base_amap": {"en": "AMap (GaoDe) streets", "zh": "高德地图"},
+    "base_amap_satellite": {"en": "AMap (GaoDe) satellite", "zh": "高德卫星影像"},
+    "tiles_failed": {
+        "en": "Map tiles could not be loaded (no internet?); "
+        "the borders and names drawn here need none.",
+        "zh": "底图瓦片无法加载（可能未联网）；本图自带的边界和地名不受影响。",
+    },
+    "legend_radius": {
+        "en": "Service radius of an open site",
+        "zh": "在营网点的服务半径",
+    },
+    "legend_radius_km": {"en": "{km} km", "zh": "{km} 公里"},
+    "legend_province_border": {"en": "Province border", "zh": "省界"},
+    "legend_city_border": {"en": "City border (zoom in)", "zh": "市界（放大后显示）"},
+    "field_place": {"en": "Place", "zh": "地点"},
+    "legend_candidates_hidden": {
+        "en": "Candidates not selected are hidden: show them with the layers button (top right)",
+        "zh": "未入选的候选网点默认隐藏，可在右上角图层按钮中勾选显示",
+    },
     # ----------------------------------------------------------------- scoring factors
     "factor_demand": {"en": "Demand in reach", "zh": "服务半径内需求"},
     "factor_gap_fill": {"en": "Uncovered demand captured", "zh": "填补盲区需求"},
