@@ -194,10 +194,11 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "zh": "加权服务覆盖率为 {value}。",
     },
     "headline_plan": {
-        "en": "The plan moves weighted coverage from {before} to {after} ({delta}), "
-        "opening {opened} and closing {closed} outlets, for a fixed cost of {cost}.",
-        "zh": "规划方案将加权覆盖率由 {before} 提升至 {after}（{delta}），"
-        "新建 {opened} 个、关闭 {closed} 个网点，固定成本 {cost}。",
+        "en": "The plan moves weighted coverage from {before} to {after} ({delta}) by "
+        "opening {opened} and closing {closed} outlets, for {new_cost} of new fixed cost"
+        "{budget}; the whole network then costs {network}.",
+        "zh": "规划方案将加权覆盖率由 {before} 提升至 {after}（{delta}）：新建 {opened} 个、"
+        "关闭 {closed} 个网点，新增固定成本 {new_cost}{budget}；规划后整个网络固定成本 {network}。",
     },
     "headline_blindspots": {
         "en": "{n} blind spots hold {weight} of demand; the largest holds {largest}.",
@@ -207,6 +208,100 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "en": "Best-scored candidate: {site} ({tier}, score {score}).",
         "zh": "评分最高的候选网点：{site}（{tier}，{score} 分）。",
     },
+    "headline_scores_left_out": {
+        "en": "Best-scored candidate: {site} ({tier}, score {score}); the plan does not open "
+        "it (see “Why not”).",
+        "zh": "评分最高的候选网点：{site}（{tier}，{score} 分）；规划未选中它（见“未选原因”）。",
+    },
+    # ----------------------------------------------------------------- report (issue 15)
+    "headline_budget": {"en": " (budget {budget})", "zh": "（预算 {budget}）"},
+    "per_year": {"en": "{amount} per year", "zh": "{amount}/年"},
+    "place_near": {"en": "near {site}", "zh": "{site}附近"},
+    "section_summary": {"en": "Summary", "zh": "概要"},
+    "summary_today": {"en": "today", "zh": "现状"},
+    "summary_new_cost": {"en": "New fixed cost", "zh": "新增固定成本"},
+    "summary_budget": {
+        "en": "budget {budget} ({share} used)",
+        "zh": "预算 {budget}（已用 {share}）",
+    },
+    "summary_no_budget": {"en": "no budget set", "zh": "未设预算"},
+    "summary_sites": {"en": "Sites", "zh": "网点"},
+    "summary_opened_closed": {
+        "en": "{opened} opened · {closed} closed",
+        "zh": "新建 {opened} · 关闭 {closed}",
+    },
+    "summary_network": {
+        "en": "{n} open in the plan; network {cost}",
+        "zh": "规划后在营 {n} 个；网络成本 {cost}",
+    },
+    "summary_blindspot_weight": {"en": "{weight} demand left in them", "zh": "盲区需求量 {weight}"},
+    "summary_top_blindspots": {"en": "Largest blind spots", "zh": "最大服务盲区"},
+    "summary_by_tier": {"en": "Sites by tier and decision", "zh": "各类型网点决策"},
+    "summary_open": {"en": "Open in the plan", "zh": "规划在营"},
+    "section_sites": {"en": "Sites in the plan", "zh": "规划网点清单"},
+    "section_why_not": {
+        "en": "Why not: best-scored candidates the plan leaves out",
+        "zh": "未选原因：评分靠前但未被选中的候选网点",
+    },
+    "why_intro": {
+        "en": "Scores rank each candidate alone; the plan chooses sites together. "
+        "These are the best-scored candidates it did not open, with the model's own figures.",
+        "zh": "评分单独衡量每个候选点，规划则整体选址。"
+        "以下为评分靠前但未被选中的候选网点及其依据。",
+    },
+    "why_support": {
+        "en": "no open {parent} within its {radius} km support radius (nearest {nearest} km)",
+        "zh": "支撑半径 {radius} 公里内没有在营的{parent}（最近 {nearest} 公里）",
+    },
+    "why_support_none": {
+        "en": "no {parent} is open in the plan to support it",
+        "zh": "规划中没有可支撑它的{parent}",
+    },
+    "why_covered": {
+        "en": "{share} of the {demand} demand within its reach is already covered by the plan's "
+        "sites; it would add {new}",
+        "zh": "其服务范围内需求 {demand} 中已有 {share} 由规划网点覆盖，仅能新增 {new}",
+    },
+    "why_no_demand": {"en": "no demand within its reach", "zh": "服务范围内没有需求"},
+    "why_nothing_new": {
+        "en": "it would cover no new demand for {cost} a year",
+        "zh": "每年成本 {cost}，却不能新增覆盖任何需求",
+    },
+    "why_cost_per_call": {
+        "en": "{cost} a year per newly covered call, against {plan} for the sites the plan opened",
+        "zh": "每新增覆盖一单需求年成本 {cost}，而规划新建网点平均为 {plan}",
+    },
+    "why_budget": {
+        "en": "it costs {cost} a year and the budget has {left} left",
+        "zh": "每年成本 {cost}，而预算仅剩 {left}",
+    },
+    "why_other": {
+        "en": "other sites cover the same demand at a better total",
+        "zh": "其他网点组合能以更优的整体方案覆盖同样的需求",
+    },
+    "col_place": {"en": "Place", "zh": "位置"},
+    "col_province": {"en": "Province", "zh": "省份"},
+    "col_city": {"en": "City", "zh": "城市"},
+    "col_cost_year": {"en": "Fixed cost / year", "zh": "年固定成本"},
+    "col_open": {"en": "Open", "zh": "在营"},
+    "map_kept": {"en": "Kept", "zh": "保留"},
+    "map_link": {"en": "Open the interactive map", "zh": "打开交互式地图"},
+    "compare_count": {
+        "en": "{n} (ids not in a coverage folder)",
+        "zh": "{n} 个（覆盖目录无网点编号）",
+    },
+    "chart_alt_distance": {"en": "Coverage by distance chart", "zh": "按距离累计覆盖率图"},
+    "chart_alt_map": {"en": "Map of the network", "zh": "网点布局图"},
+    "chart_alt_tradeoff": {"en": "Trade-off curve", "zh": "成本与覆盖权衡曲线"},
+    "chart_alt_roadmap": {"en": "Coverage by year", "zh": "逐年覆盖率"},
+    "sheet_summary": {"en": "Summary", "zh": "概要"},
+    "sheet_sites": {"en": "Sites", "zh": "网点"},
+    "sheet_scores": {"en": "Scores", "zh": "评分"},
+    "sheet_blindspots": {"en": "Blind spots", "zh": "服务盲区"},
+    "sheet_assignment": {"en": "Assignment", "zh": "需求分配"},
+    "sheet_roadmap": {"en": "Roadmap", "zh": "路线图"},
+    "sheet_response": {"en": "Response", "zh": "响应时效"},
+    "sheet_why_not": {"en": "Why not", "zh": "未选原因"},
     "curve_x": {"en": "distance to nearest outlet (km)", "zh": "到最近网点距离（公里）"},
     "curve_y": {"en": "share of demand within", "zh": "累计需求占比"},
     "tradeoff_x": {"en": "fixed cost", "zh": "固定成本"},

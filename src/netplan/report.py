@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import html
 import io
 import math
 import re
@@ -32,7 +31,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
-import markupsafe
 import numpy as np
 import pandas as pd
 
@@ -174,79 +172,39 @@ def kpi_table(
     return rows
 
 
-# --------------------------------------------------------------------------- charts (inline SVG)
+# --------------------------------------------------------------------------- money
 
 
-def _nice_ceiling(value: float) -> float:
-    if value <= 0 or not math.isfinite(value):
-        return 1.0
-    power = 10.0 ** math.floor(math.log10(value))
-    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
-        if value <= step * power:
-            return float(step * power)
-    return float(10 * power)
+def _fmt_money(value: Any, currency: str, lang: str) -> str:
+    """Format an amount for people: ``CNY 15.0 M`` in English, ``1,499.9 万元`` in Chinese.
+
+    Examples
+    --------
+    >>> _fmt_money(14_999_000, "CNY", "en"), _fmt_money(14_999_000, "CNY", "zh")
+    ('CNY 15.0 M', '1,499.9 万元')
+    >>> _fmt_money(120_000, "USD", "en"), _fmt_money(120_000, "USD", "zh")
+    ('USD 120,000', '12.0 万 USD')
+    """
+    if not _is_number(value):
+        return "—"
+    amount = float(value)
+    if lang == "zh":
+        suffix = "元" if currency == "CNY" else f" {currency}"
+        if abs(amount) >= 1e8:
+            return f"{amount / 1e8:,.2f} 亿{suffix}"
+        if abs(amount) >= 1e4:
+            return f"{amount / 1e4:,.1f} 万{suffix}"
+        return f"{amount:,.0f} {suffix.strip()}"
+    if abs(amount) >= 1e6:
+        return f"{currency} {amount / 1e6:,.1f} M"
+    return f"{currency} {amount:,.0f}"
 
 
-def _svg_line_chart(
-    series: Sequence[tuple[str, str, Sequence[float], Sequence[float]]],
-    *,
-    x_label: str,
-    y_label: str,
-    x_max: float,
-    y_max: float = 1.0,
-    y_percent: bool = True,
-    width: int = 640,
-    height: int = 300,
-) -> str:
-    """Return an SVG line chart; labels are escaped here (the result is trusted markup)."""
-    left, right, top, bottom = 60, 20, 16, 46
-    plot_w, plot_h = width - left - right, height - top - bottom
-
-    def sx(x: float) -> float:
-        return left + plot_w * min(max(x / x_max, 0.0), 1.0)
-
-    def sy(y: float) -> float:
-        return top + plot_h * (1.0 - min(max(y / y_max, 0.0), 1.0))
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" class="chart">'
-    ]
-    for k in range(5):
-        y = y_max * k / 4
-        label = f"{100 * y:.0f}%" if y_percent else _fmt_number(y)
-        parts.append(
-            f'<line x1="{left}" y1="{sy(y):.1f}" x2="{left + plot_w}" y2="{sy(y):.1f}" '
-            'stroke="#ddd"/>'
-            f'<text x="{left - 6}" y="{sy(y) + 4:.1f}" text-anchor="end" font-size="11">'
-            f"{html.escape(label)}</text>"
-        )
-    for k in range(5):
-        x = x_max * k / 4
-        parts.append(
-            f'<text x="{sx(x):.1f}" y="{top + plot_h + 16}" text-anchor="middle" font-size="11">'
-            f"{html.escape(_fmt_number(x))}</text>"
-        )
-    parts.append(
-        f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="12">'
-        f"{html.escape(x_label)}</text>"
-        f'<text x="14" y="{top + plot_h / 2:.1f}" text-anchor="middle" font-size="12" '
-        f'transform="rotate(-90 14 {top + plot_h / 2:.1f})">{html.escape(y_label)}</text>'
-        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>'
-    )
-    for position, (name, colour, xs, ys) in enumerate(series):
-        points = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in zip(xs, ys, strict=True))
-        parts.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="2.5" points="{points}"/>'
-        )
-        ly = top + 14 + 16 * position
-        parts.append(
-            f'<line x1="{left + 12}" y1="{ly - 4}" x2="{left + 32}" y2="{ly - 4}" '
-            f'stroke="{colour}" stroke-width="2.5"/>'
-            f'<text x="{left + 38}" y="{ly}" font-size="12">{html.escape(name)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+def _money_axis(currency: str, lang: str) -> tuple[str, float]:
+    """Return the unit label and divisor of an axis of amounts (millions, or 万 in Chinese)."""
+    if lang == "zh":
+        return ("万元" if currency == "CNY" else f"万 {currency}"), 1e4
+    return f"{currency} M", 1e6
 
 
 def distance_curve(
@@ -292,6 +250,10 @@ class Comparison:
         Demand ids covered in B but not in A, and the reverse.
     newly_covered_weight, newly_uncovered_weight
         Their weights.
+    name_a, name_b
+        How the report heads the two columns: the scenario name and the kind of
+        folder (``national · today``, ``national · plan``), made unique with the
+        folder name when both read the same.
     """
 
     a: str
@@ -302,12 +264,22 @@ class Comparison:
     newly_uncovered: list[str] = field(default_factory=list)
     newly_covered_weight: float = 0.0
     newly_uncovered_weight: float = 0.0
+    name_a: str = ""
+    name_b: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name_a:
+            self.name_a = Path(self.a).name or self.a
+        if not self.name_b:
+            self.name_b = Path(self.b).name or self.b
 
     def summary(self) -> dict[str, Any]:
         """Return the comparison as JSON-ready data (ids listed up to 1,000 per direction)."""
         return {
             "a": self.a,
             "b": self.b,
+            "name_a": self.name_a,
+            "name_b": self.name_b,
             "kpis": self.kpis,
             "sites_by_tier": self.sites_by_tier,
             "n_newly_covered": len(self.newly_covered),
@@ -365,6 +337,44 @@ def _sites_of(outputs: CoverageOutputs | PlanOutputs) -> dict[str, list[str] | i
     return {str(t): int(v.get("n_sites", 0)) for t, v in sorted(by_tier.items())}
 
 
+def _name_of(outputs: CoverageOutputs | PlanOutputs, folder: Path) -> str:
+    """Return ``"<scenario> · today"`` or ``"<scenario> · plan"`` (the folder name without one)."""
+    kpis = _kpis_of(outputs)
+    scenario = str(kpis.get("scenario") or "").strip()
+    kind = "plan" if isinstance(outputs, PlanOutputs) else "today"
+    return f"{scenario} · {kind}" if scenario else f"{folder.name or folder} · {kind}"
+
+
+def _today_ids(
+    outputs: CoverageOutputs | PlanOutputs,
+    sites: dict[str, list[str] | int],
+    other: CoverageOutputs | PlanOutputs,
+) -> dict[str, list[str] | int]:
+    """Return a coverage folder's site ids by tier from a plan's ``status_before``.
+
+    A coverage folder keeps counts only; when it is the plan's "today" (same
+    scenario, same number of sites per tier as the plan's existing sites), the
+    plan's ``status_before`` names them, so added/removed can list ids.
+    """
+    if not isinstance(outputs, CoverageOutputs) or not isinstance(other, PlanOutputs):
+        return sites
+    table = other.sites
+    if "status_before" not in table.columns or "tier" not in table.columns:
+        return sites
+    before = table[table["status_before"].astype(str).isin(["existing", "required"])]
+    ids = {
+        str(tier): sorted(group["id"].astype(str))
+        for tier, group in before.groupby(before["tier"].astype(str), sort=True)
+    }
+    counts = {tier: n for tier, n in sites.items() if isinstance(n, int) and n}
+    if counts != {tier: len(v) for tier, v in ids.items()}:
+        return sites
+    same = str(_kpis_of(outputs).get("scenario") or "") == str(
+        _kpis_of(other).get("scenario") or ""
+    )
+    return dict(ids) if same else sites
+
+
 def compare_outputs(a: str | Path, b: str | Path) -> Comparison:
     """Compare two output folders (coverage or plan), A → B.
 
@@ -393,6 +403,7 @@ def compare_outputs(a: str | Path, b: str | Path) -> Comparison:
         delta = float(vb) - float(va) if _is_number(va) and _is_number(vb) else None
         kpis[key] = {"a": va, "b": vb, "delta": delta}
     sites_a, sites_b = _sites_of(first), _sites_of(second)
+    sites_a, sites_b = _today_ids(first, sites_a, second), _today_ids(second, sites_b, first)
     sites_by_tier: dict[str, dict[str, Any]] = {}
     for tier in sorted(set(sites_a) | set(sites_b)):
         sa, sb = sites_a.get(tier, []), sites_b.get(tier, [])
@@ -417,9 +428,14 @@ def compare_outputs(a: str | Path, b: str | Path) -> Comparison:
         newly_covered, newly_uncovered = sorted(map(str, gained)), sorted(map(str, lost))
         weight_in = float(weights[gained].sum())
         weight_out = float(weights[lost].sum())
+    name_a, name_b = _name_of(first, Path(a)), _name_of(second, Path(b))
+    if name_a == name_b:
+        name_a, name_b = f"{name_a} ({Path(a).name})", f"{name_b} ({Path(b).name})"
     return Comparison(
         a=str(a),
         b=str(b),
+        name_a=name_a,
+        name_b=name_b,
         kpis=kpis,
         sites_by_tier=sites_by_tier,
         newly_covered=newly_covered,
@@ -432,8 +448,8 @@ def compare_outputs(a: str | Path, b: str | Path) -> Comparison:
 # --------------------------------------------------------------------------- the report
 
 
-def _zone_rows(zones: Any, top: int) -> list[dict[str, str]]:
-    """Return the ``top`` heaviest blind-spot zones as display rows."""
+def _zone_rows(zones: Any, top: int, places: _Places | None = None) -> list[dict[str, str]]:
+    """Return the ``top`` heaviest blind-spot zones as display rows (with their place)."""
     rows: list[dict[str, str]] = []
     if zones is None or not len(zones):
         return rows
@@ -444,6 +460,9 @@ def _zone_rows(zones: Any, top: int) -> list[dict[str, str]]:
         rows.append(
             {
                 "zone": str(row.get("zone_id", "")),
+                "place": places.of_zone(row) if places is not None else "",
+                "province": _text_or_empty(row.get("province")),
+                "city": _text_or_empty(row.get("city")),
                 "points": _fmt_number(row.get("n_points")),
                 "weight": _fmt_number(row.get("weight"), 1),
                 "area": _fmt_number(row.get("area_km2"), 1),
@@ -488,6 +507,8 @@ class _Figures:
     plan_kpis: dict[str, Any] | None
     after_coverage: CoverageLike | None
     tier_labels: dict[str, str] = field(default_factory=dict)
+    currency: str = "CNY"
+    notes: list[str] = field(default_factory=list)
 
 
 def _figures(
@@ -528,11 +549,18 @@ def _figures(
         plan_kpis=plan_kpis,
         after_coverage=after_coverage,
         tier_labels=tier_labels,
+        currency=scenario.currency if scenario is not None else "CNY",
     )
 
 
-def _headline(f: _Figures, zones: Any, scores: pd.DataFrame | None) -> list[str]:
-    """Return the headline sentences: coverage today and with the plan, blind spots, best site."""
+def _headline(
+    f: _Figures,
+    zones: Any,
+    scores: pd.DataFrame | None,
+    costs: Mapping[str, float | None] | None = None,
+    plan: PlanLike | None = None,
+) -> list[str]:
+    """Return the headline sentences: coverage today and with the plan, cost, blind spots."""
     lang, scenario, tier_labels = f.lang, f.scenario, f.tier_labels
     before, after, plan_kpis = f.before, f.after, f.plan_kpis
     headline: list[str] = []
@@ -552,7 +580,13 @@ def _headline(f: _Figures, zones: Any, scores: pd.DataFrame | None) -> list[str]
                 ),
                 opened=opened,
                 closed=closed,
-                cost=_fmt_number((plan_kpis or {}).get("total_fixed_cost")),
+                new_cost=text("per_year", lang, amount=_money(f, (costs or {}).get("new"))),
+                budget=(
+                    text("headline_budget", lang, budget=_money(f, (costs or {}).get("budget")))
+                    if (costs or {}).get("budget") is not None
+                    else ""
+                ),
+                network=text("per_year", lang, amount=_money(f, (costs or {}).get("network"))),
             )
         )
     elif before:
@@ -575,9 +609,13 @@ def _headline(f: _Figures, zones: Any, scores: pd.DataFrame | None) -> list[str]
         best = scores.sort_values(
             ["total_score", "site_id"], ascending=[False, True], kind="mergesort"
         ).iloc[0]
+        decision = ""
+        if plan is not None and "decision" in plan.sites.columns:
+            match = plan.sites.loc[plan.sites["id"].astype(str) == str(best["site_id"]), "decision"]
+            decision = str(match.iloc[0]) if len(match) else ""
         headline.append(
             text(
-                "headline_scores",
+                "headline_scores_left_out" if decision == "not_selected" else "headline_scores",
                 lang,
                 site=str(best["site_id"]),
                 tier=_tier_label(scenario, best["tier"], lang, tier_labels),
@@ -598,7 +636,9 @@ def _plan_rows(f: _Figures) -> list[dict[str, str]]:
             {"label": t["kpi_n_sites"], "value": _fmt_number(plan_kpis.get("n_open"))},
             {
                 "label": t["kpi_total_fixed_cost"],
-                "value": _fmt_number(plan_kpis.get("total_fixed_cost")),
+                "value": text(
+                    "per_year", f.lang, amount=_money(f, plan_kpis.get("total_fixed_cost"))
+                ),
             },
         ]
     return plan_rows
@@ -629,7 +669,7 @@ def _tier_rows(f: _Figures, plan: PlanLike | None) -> list[dict[str, str]]:
             "before": _fmt_number(count_before),
             "before_coverage": _fmt_percent(_dig(before, f"by_tier.{name}.weighted_coverage_rate")),
             "after": _fmt_number(open_count.get(name, 0)) if plan is not None else "",
-            "cost": _fmt_number(open_cost.get(name)) if plan is not None else "",
+            "cost": _money(f, open_cost.get(name)) if plan is not None else "",
         }
         tiers.append(row)
     return tiers
@@ -695,79 +735,110 @@ def _top_score_rows(f: _Figures, scores: pd.DataFrame | None, top: int) -> list[
     return top_scores
 
 
-def _distance_svg(f: _Figures, coverage: CoverageLike | None) -> str:
-    """Return the distance curve: share of demand within each distance, today and with the plan."""
+def _nice_ceiling(value: float) -> float:
+    if value <= 0 or not math.isfinite(value):
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if value <= step * power:
+            return float(step * power)
+    return float(10 * power)
+
+
+def _distance_chart(f: _Figures, coverage: CoverageLike | None) -> str:
+    """Return the distance curve (data URI): share of demand within each distance."""
+    from netplan.charts import Series, line_chart
+
     t, after_coverage = f.t, f.after_coverage
-    distance_svg = ""
-    if coverage is not None and {"distance_km", "weight"} <= set(coverage.points.columns):
-        distances = pd.to_numeric(coverage.points["distance_km"], errors="coerce").to_numpy(float)
-        distances = np.where(np.isnan(distances), np.inf, distances)
-        weights = (
-            pd.to_numeric(coverage.points["weight"], errors="coerce").fillna(0.0).to_numpy(float)
-        )
-        finite = distances[np.isfinite(distances)]
-        x_max = _nice_ceiling(float(np.quantile(finite, 0.95))) if finite.size else 100.0
-        grid = np.linspace(0.0, x_max, 101)
-        series = [(t["col_before"], "#0072b2", grid, distance_curve(distances, weights, grid))]
-        if after_coverage is not None:
-            after_points = after_coverage.points
-            after_d = pd.to_numeric(after_points["distance_km"], errors="coerce").to_numpy(float)
-            after_d = np.where(np.isnan(after_d), np.inf, after_d)
-            after_w = pd.to_numeric(after_points["weight"], errors="coerce").fillna(0.0)
-            series.append(
-                (
-                    t["col_after"],
-                    "#d55e00",
-                    grid,
-                    distance_curve(after_d, after_w.to_numpy(float), grid),
-                )
-            )
-        distance_svg = _svg_line_chart(
-            [(n, c, list(map(float, x)), list(map(float, y))) for n, c, x, y in series],
-            x_label=t["curve_x"],
-            y_label=t["curve_y"],
-            x_max=x_max,
-        )
-    return distance_svg
+    if coverage is None or not {"distance_km", "weight"} <= set(coverage.points.columns):
+        return ""
+    distances = pd.to_numeric(coverage.points["distance_km"], errors="coerce").to_numpy(float)
+    distances = np.where(np.isnan(distances), np.inf, distances)
+    weights = pd.to_numeric(coverage.points["weight"], errors="coerce").fillna(0.0).to_numpy(float)
+    finite = distances[np.isfinite(distances)]
+    x_max = _nice_ceiling(float(np.quantile(finite, 0.95))) if finite.size else 100.0
+    grid = np.linspace(0.0, x_max, 101)
+    series = [
+        Series(t["col_before"], grid.tolist(), distance_curve(distances, weights, grid).tolist())
+    ]
+    if after_coverage is not None:
+        after_points = after_coverage.points
+        after_d = pd.to_numeric(after_points["distance_km"], errors="coerce").to_numpy(float)
+        after_d = np.where(np.isnan(after_d), np.inf, after_d)
+        after_w = pd.to_numeric(after_points["weight"], errors="coerce").fillna(0.0)
+        curve = distance_curve(after_d, after_w.to_numpy(float), grid)
+        series.append(Series(t["col_after"], grid.tolist(), curve.tolist()))
+    return line_chart(
+        series,
+        x_label=t["curve_x"],
+        y_label=t["curve_y"],
+        x_max=x_max,
+        x_format=lambda value: f"{value:,.0f}",
+        notes=f.notes,
+    )
 
 
-def _tradeoff_svg(f: _Figures, frontier: pd.DataFrame | None, plan: PlanLike | None) -> str:
-    """Return the trade-off curve (coverage by budget or by number of sites), if any."""
+def _tradeoff_chart(f: _Figures, frontier: pd.DataFrame | None, plan: PlanLike | None) -> str:
+    """Return the trade-off curve (data URI): coverage by budget or by number of sites."""
+    from netplan.charts import Series, line_chart
+
     t = f.t
-    tradeoff_svg = ""
     if frontier is None and plan is not None:
         frontier = getattr(plan, "frontier", None)
-    if frontier is not None and len(frontier):
-        x_col = next(
-            (
-                c
-                for c in ("limit", "total_fixed_cost", "budget", "net_cost", "n_sites", "n_open")
-                if c in frontier.columns
-            ),
-            None,
-        )
-        y_col = next(
-            (
-                c
-                for c in ("weighted_coverage_rate", "coverage_rate", "coverage")
-                if c in frontier.columns
-            ),
-            None,
-        )
-        if x_col is not None and y_col is not None:
-            by_sites = x_col in ("n_sites", "n_open") or (
-                x_col == "limit" and frontier.attrs.get("by") == "sites"
-            )
-            frame = frontier[[x_col, y_col]].apply(pd.to_numeric, errors="coerce").dropna()
-            frame = frame.sort_values(x_col, kind="mergesort")
-            if len(frame):
-                tradeoff_svg = _svg_line_chart(
-                    [(t["tradeoff_y"], "#009e73", frame[x_col].tolist(), frame[y_col].tolist())],
-                    x_label=t["tradeoff_x_sites"] if by_sites else t["tradeoff_x"],
-                    y_label=t["tradeoff_y"],
-                    x_max=_nice_ceiling(float(frame[x_col].max())),
-                )
-    return tradeoff_svg
+    if frontier is None or not len(frontier):
+        return ""
+    x_col = next(
+        (
+            c
+            for c in ("limit", "total_fixed_cost", "budget", "net_cost", "n_sites", "n_open")
+            if c in frontier.columns
+        ),
+        None,
+    )
+    y_col = next(
+        (
+            c
+            for c in ("weighted_coverage_rate", "coverage_rate", "coverage")
+            if c in frontier.columns
+        ),
+        None,
+    )
+    if x_col is None or y_col is None:
+        return ""
+    by_sites = x_col in ("n_sites", "n_open") or (
+        x_col == "limit" and frontier.attrs.get("by") == "sites"
+    )
+    frame = frontier[[x_col, y_col]].apply(pd.to_numeric, errors="coerce").dropna()
+    frame = frame.sort_values(x_col, kind="mergesort")
+    if not len(frame):
+        return ""
+    if by_sites:
+        x_label, divisor = t["tradeoff_x_sites"], 1.0
+    else:
+        unit, divisor = _money_axis(f.currency, f.lang)
+        x_label = f"{t['tradeoff_x']} ({unit})"
+    xs = (frame[x_col] / divisor).tolist()
+    return line_chart(
+        [Series(t["tradeoff_y"], xs, frame[y_col].tolist(), marker="o")],
+        x_label=x_label,
+        y_label=t["tradeoff_y"],
+        x_format=lambda value: f"{value:,.0f}" if by_sites or divisor == 1e4 else f"{value:,.1f}",
+        integer_x=by_sites,
+        notes=f.notes,
+    )
+
+
+def _id_list(entry: Mapping[str, Any], key: str, lang: str, shown: int = 20) -> str:
+    """Return the ids added or removed (up to ``shown``), or their count when ids are unknown."""
+    if key in entry:
+        ids = [str(i) for i in entry[key]]
+        more = f" … (+{len(ids) - shown})" if len(ids) > shown else ""
+        return ", ".join(ids[:shown]) + more
+    a, b = entry.get("a"), entry.get("b")
+    if not (_is_number(a) and _is_number(b)):
+        return ""
+    change = int(b) - int(a) if key == "added" else int(a) - int(b)
+    return text("compare_count", lang, n=change) if change > 0 else ""
 
 
 def _comparison_rows(
@@ -796,8 +867,8 @@ def _comparison_rows(
                     "tier": _tier_label(scenario, tier, lang, tier_labels),
                     "a": _fmt_number(entry["a"]),
                     "b": _fmt_number(entry["b"]),
-                    "added": ", ".join(entry.get("added", [])[:20]),
-                    "removed": ", ".join(entry.get("removed", [])[:20]),
+                    "added": _id_list(entry, "added", lang),
+                    "removed": _id_list(entry, "removed", lang),
                 }
             )
         comparison_demand = [
@@ -813,6 +884,565 @@ def _comparison_rows(
             },
         ]
     return comparison_rows, comparison_sites, comparison_demand
+
+
+# --------------------------------------------------------------------------- places, costs, summary
+
+
+def _lonlat(frame: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """Return the lon/lat arrays of a table (``lon``/``lat`` columns, else point geometry)."""
+    if frame is None or not len(frame):
+        return None
+    if {"lon", "lat"} <= set(frame.columns):
+        lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(float)
+        lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(float)
+        return lon, lat
+    geometry = getattr(frame, "geometry", None)
+    if geometry is not None and "geometry" in frame.columns:
+        with contextlib.suppress(Exception):
+            return np.asarray(geometry.x, dtype=float), np.asarray(geometry.y, dtype=float)
+    return None
+
+
+def _text_or_empty(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value).strip()
+
+
+class _Places:
+    """Names the place of a blind-spot zone.
+
+    Its ``province``/``city`` properties first, else the ``province``/``city``
+    columns of the demand point nearest its centroid, else its nearest site.
+    """
+
+    def __init__(self, f: _Figures, coverage: CoverageLike | None, plan: PlanLike | None) -> None:
+        self.lang = f.lang
+        self.points: tuple[NDArray[np.float64], NDArray[np.float64], list[str]] | None = None
+        points = coverage.points if coverage is not None else None
+        if points is not None and ({"province", "city"} & set(points.columns)):
+            xy = _lonlat(points)
+            if xy is not None:
+                parts = [
+                    points[c].map(_text_or_empty) if c in points.columns else None
+                    for c in ("province", "city")
+                ]
+                names = [
+                    " ".join(p for p in pair if p)
+                    for pair in zip(
+                        *(p if p is not None else [""] * len(points) for p in parts), strict=True
+                    )
+                ]
+                self.points = (xy[0], xy[1], names)
+        self.site_names: dict[str, str] = {}
+        if plan is not None and "name" in plan.sites.columns:
+            for site_id, name in zip(plan.sites["id"], plan.sites["name"], strict=True):
+                if _text_or_empty(name):
+                    self.site_names[str(site_id)] = str(name)
+
+    def of_zone(self, row: Mapping[str, Any]) -> str:
+        """Return the place of one zone (``""`` when nothing is known)."""
+        named = " ".join(
+            p for p in (_text_or_empty(row.get("province")), _text_or_empty(row.get("city"))) if p
+        )
+        if named:
+            return named
+        lon, lat = row.get("centroid_lon"), row.get("centroid_lat")
+        if self.points is not None and _is_number(lon) and _is_number(lat):
+            from netplan.geo import great_circle_km
+
+            plon, plat, names = self.points
+            distance = great_circle_km(float(lon), float(lat), plon, plat)
+            distance = np.where(np.isnan(distance), np.inf, distance)
+            if len(distance) and np.isfinite(distance).any():
+                found = names[int(np.argmin(distance))]
+                if found:
+                    return found
+        nearest = _text_or_empty(row.get("nearest_site"))
+        if nearest:
+            return text("place_near", self.lang, site=self.site_names.get(nearest, nearest))
+        return ""
+
+
+def _plan_costs(f: _Figures, plan: PlanLike | None) -> dict[str, float | None]:
+    """Return the plan's yearly fixed costs: new (opened), saved (closed), network, budget."""
+    out: dict[str, float | None] = {"new": None, "saved": None, "network": None, "budget": None}
+    if plan is None:
+        return out
+    sites = plan.sites
+    cost = (
+        pd.to_numeric(sites["fixed_cost"], errors="coerce").fillna(0.0)
+        if "fixed_cost" in sites.columns
+        else pd.Series(0.0, index=sites.index)
+    )
+    decision = sites["decision"].astype(str)
+    out["new"] = float(cost[decision == "opened"].sum())
+    out["saved"] = float(cost[decision == "closed"].sum())
+    network = (f.plan_kpis or {}).get("total_fixed_cost")
+    out["network"] = (
+        float(network)
+        if _is_number(network)
+        else float(cost[decision.isin(["kept", "opened"])].sum())
+    )
+    budget = _dig(f.plan_kpis, "options.budget")
+    out["budget"] = float(budget) if _is_number(budget) else None
+    return out
+
+
+def _money(f: _Figures, value: Any) -> str:
+    return _fmt_money(value, f.currency, f.lang)
+
+
+def _zone_labels(zones: Any, places: _Places, top: int) -> list[str]:
+    """Return ``"Z0001 · 广东省 东莞市 — 8,031"`` for the ``top`` heaviest zones."""
+    if zones is None or not len(zones):
+        return []
+    labels = []
+    ordered = zones.sort_values("weight", ascending=False, kind="mergesort").head(top)
+    for _, row in ordered.iterrows():
+        place = places.of_zone(row)
+        zone = str(row.get("zone_id", ""))
+        name = f"{zone} · {place}" if place else zone
+        labels.append(f"{name} — {_fmt_number(row.get('weight'), 0)}")
+    return labels
+
+
+def _summary_block(
+    f: _Figures,
+    plan: PlanLike | None,
+    zones: Any,
+    places: _Places,
+    costs: Mapping[str, float | None],
+) -> dict[str, Any]:
+    """Return the one-screen summary: key cards, sites by tier and decision, top blind spots."""
+    t, before, after = f.t, f.before, f.after
+    cards: list[dict[str, str]] = []
+    if before:
+        value = _fmt_percent(before.get("weighted_coverage_rate"))
+        detail = t["summary_today"]
+        if after:
+            value = f"{value} → {_fmt_percent(after.get('weighted_coverage_rate'))}"
+            detail = _format_delta(
+                before.get("weighted_coverage_rate"), after.get("weighted_coverage_rate"), "rate"
+            )
+        cards.append({"label": t["kpi_weighted_coverage"], "value": value, "detail": detail})
+    if plan is not None:
+        budget = costs["budget"]
+        detail = (
+            text(
+                "summary_budget",
+                f.lang,
+                budget=_money(f, budget),
+                share=_fmt_percent((costs["new"] or 0.0) / budget) if budget else "—",
+            )
+            if budget
+            else t["summary_no_budget"]
+        )
+        cards.append(
+            {
+                "label": t["summary_new_cost"],
+                "value": text("per_year", f.lang, amount=_money(f, costs["new"])),
+                "detail": detail,
+            }
+        )
+        counts = (f.plan_kpis or {}).get("n_by_decision") or {}
+        cards.append(
+            {
+                "label": t["summary_sites"],
+                "value": text(
+                    "summary_opened_closed",
+                    f.lang,
+                    opened=int(counts.get("opened", 0) or 0),
+                    closed=int(counts.get("closed", 0) or 0),
+                ),
+                "detail": text(
+                    "summary_network",
+                    f.lang,
+                    n=_fmt_number((f.plan_kpis or {}).get("n_open")),
+                    cost=text("per_year", f.lang, amount=_money(f, costs["network"])),
+                ),
+            }
+        )
+    n_today = _dig(before, "n_blindspots")
+    if n_today is not None:
+        n_plan = _dig(after, "n_blindspots") if after else None
+        value = _fmt_number(n_today) + (f" → {_fmt_number(n_plan)}" if n_plan is not None else "")
+        weight = _dig(after if n_plan is not None else before, "blindspot_weight")
+        cards.append(
+            {
+                "label": t["kpi_blindspots"],
+                "value": value,
+                "detail": text("summary_blindspot_weight", f.lang, weight=_fmt_number(weight, 0)),
+            }
+        )
+    tiers: list[dict[str, str]] = []
+    if plan is not None and "tier" in plan.sites.columns:
+        sites = plan.sites.assign(
+            _tier=plan.sites["tier"].astype(str), _decision=plan.sites["decision"].astype(str)
+        )
+        for name in _tier_order(f, sites["_tier"]):
+            group = sites[sites["_tier"] == name]
+            count = {d: int((group["_decision"] == d).sum()) for d in ("kept", "opened", "closed")}
+            if not any(count.values()):
+                continue
+            tiers.append(
+                {
+                    "tier": _tier_label(f.scenario, name, f.lang, f.tier_labels),
+                    "kept": _fmt_number(count["kept"]),
+                    "opened": _fmt_number(count["opened"]),
+                    "closed": _fmt_number(count["closed"]),
+                    "open": _fmt_number(count["kept"] + count["opened"]),
+                }
+            )
+    after_zones = f.after_coverage.blindspots if f.after_coverage is not None else None
+    return {
+        "cards": cards,
+        "tiers": tiers,
+        "zones_today": _zone_labels(zones, places, 3),
+        "zones_plan": _zone_labels(after_zones, places, 3) if after_zones is not None else None,
+    }
+
+
+def _tier_order(f: _Figures, present: Any) -> list[str]:
+    """Return tier names in the scenario's order (hub first), then any other present."""
+    names = list(f.scenario.tiers) if f.scenario is not None else []
+    for name in f.tier_labels:
+        if name not in names:
+            names.append(name)
+    for name in sorted({str(v) for v in present}):
+        if name not in names:
+            names.append(name)
+    return names
+
+
+# --------------------------------------------------------------------------- reasons
+
+
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?%?")
+
+
+def _dedupe_reasons(reasons: str) -> str:
+    """Return a reasons text without repeated clauses.
+
+    A clause whose figures all appear in a later clause (``serves 9,259 demand`` then
+    ``captures 9,259 demand no outlet covers today``) says nothing more and is dropped.
+
+    Examples
+    --------
+    >>> _dedupe_reasons("serves 9,259 demand; captures 9,259 new demand; serves 9,259 demand")
+    'captures 9,259 new demand'
+    """
+    separator = "；" if "；" in reasons else "; "
+    clauses = [c.strip() for c in re.split(r"[;；]\s*", reasons) if c.strip()]
+    kept: list[str] = []
+    for position, clause in enumerate(clauses):
+        if clause in kept:
+            continue
+        figures = set(_NUMBER.findall(clause))
+        later = clauses[position + 1 :]
+        if figures and any(
+            figures <= set(_NUMBER.findall(other)) and other != clause for other in later
+        ):
+            continue
+        kept.append(clause)
+    return separator.join(kept)
+
+
+def _site_groups(
+    f: _Figures, plan: PlanLike | None, score_table: pd.DataFrame | None
+) -> list[dict[str, Any]]:
+    """Return the plan's sites grouped by tier (hub first): opened, kept, then closed."""
+    if plan is None or "tier" not in plan.sites.columns:
+        return []
+    sites = plan.sites[plan.sites["decision"].isin(["opened", "kept", "closed"])]
+    sites = sites.assign(
+        _tier=sites["tier"].astype(str),
+        _order=sites["decision"].map({"opened": 0, "kept": 1, "closed": 2}),
+    )
+    groups = []
+    for name in _tier_order(f, sites["_tier"]):
+        group = sites[sites["_tier"] == name].sort_values(["_order", "id"], kind="mergesort")
+        if not len(group):
+            continue
+        rows = []
+        for _, site in group.iterrows():
+            site_id = str(site["id"])
+            score = (
+                score_table.loc[site_id]
+                if score_table is not None and site_id in score_table.index
+                else None
+            )
+            reasons = ""
+            if score is not None and f"reasons_{f.lang}" in score:
+                reasons = _dedupe_reasons(_text_or_empty(score[f"reasons_{f.lang}"]))
+            rows.append(
+                {
+                    "site": site_id,
+                    "name": _text_or_empty(site.get("name")),
+                    "decision": _decision_label(site["decision"], f.lang),
+                    "decision_key": str(site["decision"]),
+                    "cost": _money(f, site.get("fixed_cost")),
+                    "assigned": _fmt_number(site.get("assigned_weight"), 0),
+                    "utilisation": _fmt_percent(site.get("utilisation")),
+                    "score": _fmt_number(score["total_score"], 1) if score is not None else "—",
+                    "reasons": reasons,
+                }
+            )
+        groups.append(
+            {
+                "tier": _tier_label(f.scenario, name, f.lang, f.tier_labels),
+                "n_open": int(group["decision"].isin(["opened", "kept"]).sum()),
+                "rows": rows,
+            }
+        )
+    return groups
+
+
+def _why_not(
+    f: _Figures,
+    plan: PlanLike | None,
+    scores: pd.DataFrame | None,
+    coverage: CoverageLike | None,
+    costs: Mapping[str, float | None],
+    top: int = 5,
+) -> list[dict[str, Any]]:
+    """Return why the best-scored candidates the plan did not open were left out, with figures.
+
+    Everything comes from the outputs: the candidate's score and cost (``scores.csv``,
+    ``plan.csv``), the demand within its reach that the plan's network already covers
+    (the plan's coverage points), the open sites of its parent tier (support chain),
+    and the plan's cost per newly covered call and remaining budget.
+    """
+    if plan is None or scores is None or not len(scores) or "decision" not in plan.sites.columns:
+        return []
+    lang, scenario = f.lang, f.scenario
+    sites = plan.sites.assign(id=plan.sites["id"].astype(str)).drop_duplicates("id")
+    sites = sites.set_index("id")
+    ranked = scores.sort_values(
+        ["total_score", "site_id"], ascending=[False, True], kind="mergesort"
+    )
+    left_out = [
+        row
+        for _, row in ranked.iterrows()
+        if str(row["site_id"]) in sites.index
+        and str(sites.loc[str(row["site_id"]), "decision"]) == "not_selected"
+    ][:top]
+    if not left_out:
+        return []
+    site_xy = _lonlat(sites.reset_index())
+    after_points = f.after_coverage.points if f.after_coverage is not None else None
+    point_xy = _lonlat(after_points) if after_points is not None else None
+    covered_after: NDArray[np.bool_] | None = None
+    weights: NDArray[np.float64] | None = None
+    if after_points is not None and point_xy is not None and "covered" in after_points.columns:
+        covered_after = (
+            after_points["covered"]
+            .map(lambda v: str(v).strip().lower() in ("true", "1", "yes"))
+            .to_numpy(bool)
+        )
+        weights = pd.to_numeric(after_points["weight"], errors="coerce").fillna(0.0).to_numpy(float)
+    gained = None
+    if f.before and f.after:
+        b, a = f.before.get("covered_weight"), f.after.get("covered_weight")
+        if _is_number(a) and _is_number(b) and float(a) > float(b):
+            gained = float(a) - float(b)
+    cost_per_call_plan = (costs["new"] or 0.0) / gained if gained and costs["new"] else None
+    remaining = (
+        costs["budget"] - (costs["new"] or 0.0) + (costs["saved"] or 0.0)
+        if costs["budget"] is not None
+        else None
+    )
+    support_chain = bool(_dig(f.plan_kpis, "options.support_chain"))
+    positions = {site_id: k for k, site_id in enumerate(sites.index)}
+    open_mask = sites["decision"].isin(["kept", "opened"]).to_numpy(bool)
+    tier_of = sites["tier"].astype(str).to_numpy() if "tier" in sites.columns else None
+    out = []
+    for row in left_out:
+        site_id = str(row["site_id"])
+        site = sites.loc[site_id]
+        tier_name = str(site.get("tier", row.get("tier", "")))
+        tier = scenario.tiers.get(tier_name) if scenario is not None else None
+        cost = site.get("fixed_cost")
+        reasons: list[str] = []
+        here = positions[site_id]
+        # 1. the support chain: no open parent-tier site close enough
+        if (
+            support_chain
+            and tier is not None
+            and tier.parent
+            and tier.support_radius_km
+            and site_xy is not None
+            and tier_of is not None
+        ):
+            parents = open_mask & (tier_of == tier.parent)
+            if parents.any():
+                from netplan.geo import great_circle_km
+
+                distance = great_circle_km(
+                    site_xy[0][here], site_xy[1][here], site_xy[0][parents], site_xy[1][parents]
+                )
+                nearest = float(np.nanmin(distance))
+                if nearest > tier.support_radius_km:
+                    reasons.append(
+                        text(
+                            "why_support",
+                            lang,
+                            parent=_tier_label(scenario, tier.parent, lang, f.tier_labels),
+                            radius=_fmt_number(tier.support_radius_km),
+                            nearest=_fmt_number(nearest),
+                        )
+                    )
+            else:
+                reasons.append(
+                    text(
+                        "why_support_none",
+                        lang,
+                        parent=_tier_label(scenario, tier.parent, lang, f.tier_labels),
+                    )
+                )
+        # 2. its demand: how much the plan's sites already cover
+        new_weight: float | None = None
+        if (
+            tier is not None
+            and scenario is not None
+            and scenario.distance_model != "matrix"
+            and site_xy is not None
+            and point_xy is not None
+            and covered_after is not None
+            and weights is not None
+            and after_points is not None
+        ):
+            from netplan.geo import great_circle_km
+
+            distance = great_circle_km(site_xy[0][here], site_xy[1][here], *point_xy)
+            if "grade" in after_points.columns and tier.grades():
+                grades = after_points["grade"].astype(str).to_numpy()
+                reach = np.array(
+                    [
+                        tier.reach_km(
+                            g if g in tier.grades() else None,
+                            distance_model=scenario.distance_model,
+                        )
+                        for g in grades
+                    ]
+                )
+            else:
+                reach = np.full(
+                    len(distance), tier.reach_km(distance_model=scenario.distance_model)
+                )
+            inside = distance <= reach
+            in_reach = float(weights[inside].sum())
+            covered = float(weights[inside & covered_after].sum())
+            new_weight = in_reach - covered
+            if in_reach > 0:
+                reasons.append(
+                    text(
+                        "why_covered",
+                        lang,
+                        share=_fmt_percent(covered / in_reach),
+                        demand=_fmt_number(in_reach),
+                        new=_fmt_number(new_weight),
+                    )
+                )
+            else:
+                reasons.append(text("why_no_demand", lang))
+        elif _is_number(row.get("gap_fill_value")):
+            new_weight = float(row["gap_fill_value"])
+        # 3. cost per newly covered call against the plan's
+        if _is_number(cost) and new_weight is not None:
+            if new_weight > 0:
+                per_call = float(cost) / new_weight
+                if cost_per_call_plan is not None:
+                    reasons.append(
+                        text(
+                            "why_cost_per_call",
+                            lang,
+                            cost=_money(f, per_call),
+                            plan=_money(f, cost_per_call_plan),
+                        )
+                    )
+            else:
+                reasons.append(text("why_nothing_new", lang, cost=_money(f, cost)))
+        # 4. the budget left
+        if remaining is not None and _is_number(cost) and float(cost) > remaining:
+            reasons.append(
+                text("why_budget", lang, cost=_money(f, cost), left=_money(f, max(remaining, 0.0)))
+            )
+        out.append(
+            {
+                "site": site_id,
+                "name": _text_or_empty(row.get("name")) or _text_or_empty(site.get("name")),
+                "tier": _tier_label(scenario, tier_name, lang, f.tier_labels),
+                "score": _fmt_number(row.get("total_score"), 1),
+                "rank": _fmt_number(row.get("rank")),
+                "cost": _money(f, cost),
+                "reasons": reasons or [text("why_other", lang)],
+            }
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- the static map
+
+
+def _province_outlines() -> list[Any]:
+    """Return province outlines from :mod:`netplan.boundaries` when it is installed, else ``[]``."""
+    import importlib
+
+    try:
+        boundaries = importlib.import_module("netplan.boundaries")
+        outlines = boundaries.outlines("province")
+    except Exception:  # the boundaries (regions) module is optional here: no outlines
+        return []
+    geometry = getattr(outlines, "geometry", outlines)
+    return [g for g in geometry if g is not None]
+
+
+def _map_chart(f: _Figures, coverage: CoverageLike | None, plan: PlanLike | None) -> str:
+    """Return the static network map (data URI): outlines, blind spots, sites by tier."""
+    from netplan.charts import MapLayers, network_map_figure
+
+    zones_today = (
+        list(coverage.blindspots.geometry)
+        if coverage is not None and len(coverage.blindspots) and "geometry" in coverage.blindspots
+        else []
+    )
+    after = f.after_coverage
+    zones_plan = (
+        list(after.blindspots.geometry)
+        if after is not None and len(after.blindspots) and "geometry" in after.blindspots
+        else []
+    )
+    groups: list[tuple[str, list[float], list[float], str]] = []
+    if plan is not None and "tier" in plan.sites.columns:
+        xy = _lonlat(plan.sites)
+        if xy is not None:
+            tiers = plan.sites["tier"].astype(str).to_numpy()
+            decisions = plan.sites["decision"].astype(str).to_numpy()
+            for name in _tier_order(f, tiers):
+                label = _tier_label(f.scenario, name, f.lang, f.tier_labels)
+                for style in ("kept", "closed", "opened"):
+                    mask = (tiers == name) & (decisions == style) & np.isfinite(xy[0])
+                    if mask.any():
+                        groups.append((label, xy[0][mask].tolist(), xy[1][mask].tolist(), style))
+    if not (zones_today or zones_plan or groups):
+        return ""
+    t = f.t
+    layers = MapLayers(
+        outlines=_province_outlines(),
+        zones_today=zones_today,
+        zones_plan=zones_plan,
+        sites=groups,
+        labels={
+            "zones_today": t["layer_blindspots_today"],
+            "zones_plan": t["layer_blindspots_plan"],
+            "opened": t["status_proposed"],
+            "kept": t["map_kept"],
+            "closed": t["status_closed"],
+        },
+    )
+    return network_map_figure(layers, notes=f.notes)
 
 
 def report_context(
@@ -845,8 +1475,10 @@ def report_context(
     )
     zones = coverage.blindspots if coverage is not None else None
     after_coverage = f.after_coverage
+    places = _Places(f, coverage, plan)
+    costs = _plan_costs(f, plan)
     comparison_rows, comparison_sites, comparison_demand = _comparison_rows(f, comparison)
-    roadmap_rows, roadmap_svg = _roadmap_section(roadmap, roadmap_sites, before, t)
+    roadmap_rows, roadmap_chart = _roadmap_section(roadmap, roadmap_sites, before, t, f.notes)
     if map_href is not None and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", map_href):
         map_href = "./" + map_href  # a link to a file beside the report, never a script URL
     inputs = [
@@ -854,37 +1486,54 @@ def report_context(
         for name, source in (
             ("coverage", str(getattr(coverage, "source", "")) if coverage is not None else ""),
             ("plan", str(getattr(plan, "source", "")) if plan is not None else ""),
-            ("comparison", f"{comparison.a} → {comparison.b}" if comparison is not None else ""),
+            (
+                "comparison",
+                f"{comparison.name_a} → {comparison.name_b}" if comparison is not None else "",
+            ),
         )
         if source
     ]
-    return {
+    score_table = _score_lookup(scores)
+    context = {
         "lang": lang,
         "t": t,
         "title": title or text("report_title", lang),
         "scenario_name": scenario_name,
+        "currency": f.currency,
         "inputs": inputs,
-        "headline": _headline(f, zones, scores),
+        "headline": _headline(f, zones, scores, costs, plan),
+        "summary": _summary_block(f, plan, zones, places, costs),
+        "costs": costs,
         "has_plan": plan is not None,
         "kpis": kpi_table(before, after, lang) if before or after else [],
         "plan_rows": _plan_rows(f),
         "tiers": _tier_rows(f, plan),
         "staffing_rows": _staffing_rows(f),
-        "changes": _change_rows(f, plan, _score_lookup(scores)),
-        "blindspots": _zone_rows(zones, top),
+        "changes": _change_rows(f, plan, score_table),
+        "site_groups": _site_groups(f, plan, score_table),
+        "why_not": _why_not(f, plan, scores, coverage, costs),
+        "blindspots": _zone_rows(zones, top, places),
         "blindspots_after": (
-            _zone_rows(after_coverage.blindspots, top) if after_coverage is not None else None
+            _zone_rows(after_coverage.blindspots, top, places)
+            if after_coverage is not None
+            else None
         ),
         "top_scores": _top_score_rows(f, scores, top),
-        "distance_svg": _distance_svg(f, coverage),
-        "tradeoff_svg": _tradeoff_svg(f, frontier, plan),
+        "map_chart": _map_chart(f, coverage, plan),
+        "distance_chart": _distance_chart(f, coverage),
+        "tradeoff_chart": _tradeoff_chart(f, frontier, plan),
         "comparison_rows": comparison_rows,
         "comparison_sites": comparison_sites,
         "comparison_demand": comparison_demand,
+        "comparison_names": (
+            (comparison.name_a, comparison.name_b) if comparison is not None else ("", "")
+        ),
         "map_href": map_href,
         "roadmap_rows": roadmap_rows,
-        "roadmap_svg": roadmap_svg,
+        "roadmap_chart": roadmap_chart,
     }
+    context["notes"] = list(f.notes)
+    return context
 
 
 def _staffing_rows(f: _Figures) -> list[dict[str, str]]:
@@ -960,6 +1609,7 @@ def _roadmap_section(
     sites: pd.DataFrame | None,
     before: Mapping[str, Any] | None,
     t: Mapping[str, str],
+    notes: list[str] | None = None,
 ) -> tuple[list[dict[str, str]], str]:
     """Return the roadmap table rows and its coverage-by-year chart (``""`` without a roadmap)."""
     if by_year is None or not len(by_year):
@@ -988,18 +1638,22 @@ def _roadmap_section(
                 "opened": shown,
             }
         )
+    from netplan.charts import Series, line_chart
+
     years = [int(y) for y in by_year["year"].tolist()]
     rates = [float(r) for r in pd.to_numeric(by_year["weighted_coverage_rate"]).tolist()]
     today = (before or {}).get("weighted_coverage_rate")
     if today is not None and _is_number(today):
         years, rates = [0, *years], [float(today), *rates]
-    svg = _svg_line_chart(
-        [(t["tradeoff_y"], "#0072b2", years, rates)],
+    chart = line_chart(
+        [Series(t["tradeoff_y"], [float(y) for y in years], rates, marker="o")],
         x_label=t["roadmap_x"],
         y_label=t["tradeoff_y"],
-        x_max=float(max(years)),
+        integer_x=True,
+        x_format=lambda value: f"{value:.0f}",
+        notes=notes,
     )
-    return rows, svg
+    return rows, chart
 
 
 def _environment() -> jinja2.Environment:
@@ -1016,17 +1670,14 @@ def _environment() -> jinja2.Environment:
 def report_html(**options: Any) -> str:
     """Return the self-contained HTML report; options as for :func:`report_context`.
 
-    The template autoescapes every value; the two charts are SVG built by
-    netplan with their labels escaped (:func:`markupsafe.Markup` marks them trusted).
+    The template autoescapes every value; charts and the static map are SVG
+    images drawn by matplotlib (:mod:`netplan.charts`) and embedded as
+    ``data:`` URIs, so the page loads nothing from elsewhere.
     """
     return _render_html(report_context(**options))
 
 
 def _render_html(context: dict[str, Any]) -> str:
-    context = dict(context)
-    context["distance_svg"] = markupsafe.Markup(context["distance_svg"])
-    context["tradeoff_svg"] = markupsafe.Markup(context["tradeoff_svg"])
-    context["roadmap_svg"] = markupsafe.Markup(context["roadmap_svg"])
     return _environment().get_template("report.html.j2").render(**context)
 
 
