@@ -84,7 +84,7 @@ def _style(texts: Sequence[str]) -> Iterator[list[str]]:
             notes.append("no CJK font found: Chinese labels may show as boxes (fonts-noto-cjk)")
         else:
             families = [font, "DejaVu Sans"]
-    settings = {
+    settings: dict[str, Any] = {
         "font.family": "sans-serif",
         "font.sans-serif": families,
         "font.size": 10,
@@ -98,7 +98,7 @@ def _style(texts: Sequence[str]) -> Iterator[list[str]]:
         "svg.fonttype": "path",
         "path.simplify": True,
     }
-    with rc_context(settings):
+    with rc_context(settings):  # type: ignore[arg-type]
         yield notes
 
 
@@ -252,7 +252,7 @@ def network_map_figure(layers: MapLayers, *, notes: list[str] | None = None) -> 
     labels = layers.labels
     texts = [*labels.values(), *(group[0] for group in layers.sites)]
     with _style(texts) as found:
-        figure, axes = plt.subplots(figsize=(7.6, 5.6))
+        figure, axes = plt.subplots(figsize=(9.0, 6.6))
         axes.grid(False)
         for side in ("top", "right", "bottom", "left"):
             axes.spines[side].set_visible(False)
@@ -270,36 +270,28 @@ def network_map_figure(layers: MapLayers, *, notes: list[str] | None = None) -> 
         if _draw_polygons(
             axes,
             list(layers.zones_today),
-            facecolor="#d7301f",
-            edgecolor="#b30000",
-            alpha=0.35,
-            linewidth=0.6,
+            facecolor="#fcbba1",
+            edgecolor="#fc9272",
+            linewidth=0.3,
             zorder=2,
         ):
             handles.append(
                 Patch(
-                    facecolor="#d7301f",
-                    alpha=0.35,
-                    edgecolor="#b30000",
+                    facecolor="#fcbba1",
+                    edgecolor="#fc9272",
                     label=labels.get("zones_today", ""),
                 )
             )
         if _draw_polygons(
             axes,
             list(layers.zones_plan),
-            facecolor="none",
-            edgecolor="#67000d",
-            hatch="////",
-            linewidth=0.8,
+            facecolor="#cb181d",
+            edgecolor="#99000d",
+            linewidth=0.3,
             zorder=3,
         ):
             handles.append(
-                Patch(
-                    facecolor="none",
-                    edgecolor="#67000d",
-                    hatch="////",
-                    label=labels.get("zones_plan", ""),
-                )
+                Patch(facecolor="#cb181d", edgecolor="#99000d", label=labels.get("zones_plan", ""))
             )
         colours: dict[str, str] = {}
         for label, _, _, _ in layers.sites:

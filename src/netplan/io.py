@@ -351,7 +351,7 @@ def _check_single_layer(path: Path, name: str) -> None:
     if len(layers) > 1:
         msg = (
             f"the file has {len(layers)} layers ({', '.join(layers)}); name the one to read "
-            "with --layer (validate, convert), layer = \"...\" under the scenario's "
+            'with --layer (validate, convert), layer = "..." under the scenario\'s '
             "[inputs.<kind>] section or --input KIND.layer=NAME (every command), or layer= "
             "in the library"
         )

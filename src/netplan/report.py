@@ -24,11 +24,12 @@ import datetime
 import io
 import math
 import re
+import unicodedata
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import jinja2
 import numpy as np
@@ -74,7 +75,7 @@ __all__ = [
 # --------------------------------------------------------------------------- formatting
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[float]:
     return (
         isinstance(value, int | float | np.integer | np.floating)
         and not isinstance(value, bool)
@@ -941,7 +942,7 @@ class _Places:
                 if _text_or_empty(name):
                     self.site_names[str(site_id)] = str(name)
 
-    def of_zone(self, row: Mapping[str, Any]) -> str:
+    def of_zone(self, row: Any) -> str:
         """Return the place of one zone (``""`` when nothing is known)."""
         named = " ".join(
             p for p in (_text_or_empty(row.get("province")), _text_or_empty(row.get("city"))) if p
@@ -1042,7 +1043,7 @@ def _summary_block(
         cards.append(
             {
                 "label": t["summary_new_cost"],
-                "value": text("per_year", f.lang, amount=_money(f, costs["new"])),
+                "value": _money(f, costs["new"]),
                 "detail": detail,
             }
         )
@@ -1134,7 +1135,7 @@ def _dedupe_reasons(reasons: str) -> str:
     'captures 9,259 new demand'
     """
     separator = "；" if "；" in reasons else "; "
-    clauses = [c.strip() for c in re.split(r"[;；]\s*", reasons) if c.strip()]
+    clauses = _clauses(reasons)
     kept: list[str] = []
     for position, clause in enumerate(clauses):
         if clause in kept:
@@ -1147,6 +1148,26 @@ def _dedupe_reasons(reasons: str) -> str:
             continue
         kept.append(clause)
     return separator.join(kept)
+
+
+def _clauses(reasons: str) -> list[str]:
+    return [c.strip() for c in re.split(r"[;；]\s*", reasons) if c.strip()]
+
+
+def _join_clauses(clauses: Sequence[str], lang: str) -> str:
+    return ("；" if lang == "zh" else "; ").join(clauses)
+
+
+def _common_clauses(reasons: Sequence[str]) -> list[str]:
+    """Return the clauses at least half of 3+ sites share (said once for their group)."""
+    lists = [_clauses(r) for r in reasons if r]
+    if len(lists) < 3:
+        return []
+    counts: dict[str, int] = {}
+    for clauses in lists:
+        for clause in dict.fromkeys(clauses):
+            counts[clause] = counts.get(clause, 0) + 1
+    return [c for c, n in counts.items() if 2 * n >= len(lists)]
 
 
 def _site_groups(
@@ -1189,10 +1210,20 @@ def _site_groups(
                     "reasons": reasons,
                 }
             )
+        common = _common_clauses([row["reasons"] for row in rows])
+        for row in rows:
+            row["reasons"] = _join_clauses(
+                [c for c in _clauses(row["reasons"]) if c not in common][:2], f.lang
+            )
         groups.append(
             {
                 "tier": _tier_label(f.scenario, name, f.lang, f.tier_labels),
                 "n_open": int(group["decision"].isin(["opened", "kept"]).sum()),
+                "common": (
+                    text("reasons_common", f.lang, reasons=_join_clauses(common, f.lang))
+                    if common
+                    else ""
+                ),
                 "rows": rows,
             }
         )
@@ -1335,7 +1366,16 @@ def _why_not(
             in_reach = float(weights[inside].sum())
             covered = float(weights[inside & covered_after].sum())
             new_weight = in_reach - covered
-            if in_reach > 0:
+            if in_reach > 0 and new_weight <= 1e-9 * in_reach:
+                reasons.append(
+                    text(
+                        "why_all_covered",
+                        lang,
+                        demand=_fmt_number(in_reach),
+                        cost=_money(f, cost),
+                    )
+                )
+            elif in_reach > 0:
                 reasons.append(
                     text(
                         "why_covered",
@@ -1350,20 +1390,20 @@ def _why_not(
         elif _is_number(row.get("gap_fill_value")):
             new_weight = float(row["gap_fill_value"])
         # 3. cost per newly covered call against the plan's
-        if _is_number(cost) and new_weight is not None:
-            if new_weight > 0:
-                per_call = float(cost) / new_weight
-                if cost_per_call_plan is not None:
-                    reasons.append(
-                        text(
-                            "why_cost_per_call",
-                            lang,
-                            cost=_money(f, per_call),
-                            plan=_money(f, cost_per_call_plan),
-                        )
-                    )
-            else:
-                reasons.append(text("why_nothing_new", lang, cost=_money(f, cost)))
+        if (
+            _is_number(cost)
+            and new_weight is not None
+            and new_weight > 0
+            and cost_per_call_plan is not None
+        ):
+            reasons.append(
+                text(
+                    "why_cost_per_call",
+                    lang,
+                    cost=_money(f, float(cost) / new_weight),
+                    plan=_money(f, cost_per_call_plan),
+                )
+            )
         # 4. the budget left
         if remaining is not None and _is_number(cost) and float(cost) > remaining:
             reasons.append(
@@ -1375,8 +1415,12 @@ def _why_not(
                 "name": _text_or_empty(row.get("name")) or _text_or_empty(site.get("name")),
                 "tier": _tier_label(scenario, tier_name, lang, f.tier_labels),
                 "score": _fmt_number(row.get("total_score"), 1),
+                "score_value": (
+                    float(row["total_score"]) if _is_number(row.get("total_score")) else None
+                ),
                 "rank": _fmt_number(row.get("rank")),
                 "cost": _money(f, cost),
+                "cost_value": float(cost) if _is_number(cost) else None,
                 "reasons": reasons or [text("why_other", lang)],
             }
         )
@@ -1494,6 +1538,7 @@ def report_context(
         if source
     ]
     score_table = _score_lookup(scores)
+    staffing_rows = _staffing_rows(f)
     context = {
         "lang": lang,
         "t": t,
@@ -1508,7 +1553,8 @@ def report_context(
         "kpis": kpi_table(before, after, lang) if before or after else [],
         "plan_rows": _plan_rows(f),
         "tiers": _tier_rows(f, plan),
-        "staffing_rows": _staffing_rows(f),
+        "staffing_rows": staffing_rows,
+        "staffing_rows_shown": _regions_shown(staffing_rows),
         "changes": _change_rows(f, plan, score_table),
         "site_groups": _site_groups(f, plan, score_table),
         "why_not": _why_not(f, plan, scores, coverage, costs),
@@ -1533,74 +1579,96 @@ def report_context(
         "roadmap_chart": roadmap_chart,
     }
     context["notes"] = list(f.notes)
+    context["_figures"] = f  # for the workbook: the numbers behind the texts
+    context["_places"] = places
     return context
 
 
-def _staffing_rows(f: _Figures) -> list[dict[str, str]]:
-    """Return the staffing and response-time rows (label, today, plan) of a plan's summary."""
+def _regions_shown(rows: list[dict[str, Any]], most: int = 8) -> list[dict[str, Any]]:
+    """Return the staffing rows for the page, with at most ``most`` region rows.
+
+    Every region row would make a long list of 100 %; the page shows only the
+    regions furthest from the promise (below 100 %), the workbook all of them.
+    """
+    regions = [r for r in rows if "region_share" in r and r["region_share"] < 1.0 - 1e-9]
+    regions.sort(key=lambda r: (r["region_share"], r["label"]))
+    return [r for r in rows if "region_share" not in r] + regions[:most]
+
+
+def _staffing_rows(f: _Figures) -> list[dict[str, Any]]:
+    """Return the staffing and response-time rows of a plan's summary.
+
+    Each row has its ``label``, the ``today`` and ``plan`` texts, and the numbers
+    behind them (``today_value``, ``plan_value``, ``kind``) for the workbook.
+    """
     staffing = (f.plan_kpis or {}).get("staffing")
     if not isinstance(staffing, Mapping):
         return []
     t = f.t
     response = staffing.get("response") or {}
     today, planned = response.get("today") or {}, response.get("plan") or {}
+
+    def row(label: str, first: Any, second: Any, kind: str) -> dict[str, Any]:
+        def shown(value: Any) -> str:
+            if kind == "rate":
+                return _fmt_percent(value)
+            return _fmt_number(value, 1 if kind == "hours" else 0)
+
+        return {
+            "label": label,
+            "today": shown(first) if first is not None else "",
+            "plan": shown(second),
+            "today_value": float(first) if _is_number(first) else None,
+            "plan_value": float(second) if _is_number(second) else None,
+            "kind": kind,
+        }
+
     rows = [
-        {
-            "label": t["staffing_engineers"],
-            "today": "",
-            "plan": _fmt_number(staffing.get("engineers")),
-        },
-        {
-            "label": t["staffing_calls"],
-            "today": "",
-            "plan": _fmt_number(staffing.get("annual_calls")),
-        },
+        row(t["staffing_engineers"], None, staffing.get("engineers"), "count"),
+        row(t["staffing_calls"], None, staffing.get("annual_calls"), "count"),
     ]
     if _is_number(staffing.get("output_per_engineer")):
-        rows.append(
-            {
-                "label": t["staffing_output"],
-                "today": "",
-                "plan": _fmt_number(staffing.get("output_per_engineer")),
-            }
-        )
+        rows.append(row(t["staffing_output"], None, staffing.get("output_per_engineer"), "count"))
     rows.append(
-        {
-            "label": t["response_overall"],
-            "today": _fmt_percent(today.get("share_within_promise")),
-            "plan": _fmt_percent(planned.get("share_within_promise")),
-        }
+        row(
+            t["response_overall"],
+            today.get("share_within_promise"),
+            planned.get("share_within_promise"),
+            "rate",
+        )
     )
     rows.append(
-        {
-            "label": t["response_mean_hours"],
-            "today": _fmt_number(_dig(today, "arrival_hours.mean"), 1),
-            "plan": _fmt_number(_dig(planned, "arrival_hours.mean"), 1),
-        }
+        row(
+            t["response_mean_hours"],
+            _dig(today, "arrival_hours.mean"),
+            _dig(planned, "arrival_hours.mean"),
+            "hours",
+        )
     )
 
-    def share(block: Mapping[str, Any], table: str, key: str) -> str:
+    def share(block: Mapping[str, Any], table: str, key: str) -> Any:
         entry = (block.get(table) or {}).get(key)
-        return _fmt_percent(
-            entry.get("share_within_promise") if isinstance(entry, Mapping) else None
-        )
+        return entry.get("share_within_promise") if isinstance(entry, Mapping) else None
 
     for grade in sorted((planned.get("by_grade") or {}).keys()):
         rows.append(
-            {
-                "label": text("response_grade", f.lang, grade=grade),
-                "today": share(today, "by_grade", grade),
-                "plan": share(planned, "by_grade", grade),
-            }
+            row(
+                text("response_grade", f.lang, grade=grade),
+                share(today, "by_grade", grade),
+                share(planned, "by_grade", grade),
+                "rate",
+            )
         )
     for region in sorted((planned.get("by_region") or {}).keys()):
-        rows.append(
-            {
-                "label": str(region),
-                "today": share(today, "by_region", region),
-                "plan": share(planned, "by_region", region),
-            }
+        entry = row(
+            str(region),
+            share(today, "by_region", region),
+            share(planned, "by_region", region),
+            "rate",
         )
+        plan_share = entry["plan_value"]
+        entry["region_share"] = plan_share if plan_share is not None else 1.0
+        rows.append(entry)
     return rows
 
 
@@ -1692,81 +1760,151 @@ def report_xlsx(path: str | Path, **options: Any) -> Path:
     return _write_xlsx(path, report_context(**options), options)
 
 
+#: Number formats of the workbook, by kind.
+_FORMATS = {
+    "rate": "0.0%",
+    "pp": '+0.0" pp";-0.0" pp";0.0" pp"',
+    "km": '#,##0.0" km"',
+    "km2": '#,##0.0" km²"',
+    "count": "#,##0",
+    "number": "#,##0.0",
+    "score": "0.0",
+    "hours": '#,##0.0" h"',
+    "degrees": "0.000000",
+}
+
+
+def _money_format(currency: str, lang: str) -> str:
+    """Return the number format of amounts: ``"CNY "#,##0`` (``#,##0" 元"`` in Chinese)."""
+    if lang == "zh" and currency == "CNY":
+        return '#,##0" 元"'
+    return f'"{currency} "#,##0'
+
+
+def _column_kind(name: str, values: pd.Series) -> str | None:
+    """Return the number-format kind of a table column from its name (and dtype)."""
+    lower = name.lower()
+    if lower in ("lon", "lat", "centroid_lon", "centroid_lat"):
+        return "degrees"
+    if lower in ("fixed_cost", "cost_value", "spend", "budget", "net_cost", "closing_cost") or (
+        lower.endswith("_cost") or lower.endswith("cost_change")
+    ):
+        return "money"
+    if lower == "area_km2":
+        return "km2"
+    if lower in ("distance", "distance_km") or lower.endswith("_km"):
+        return "km"
+    if (
+        lower in ("utilisation", "engineer_utilisation", "overlap_value", "coverage_target")
+        or lower.endswith("_rate")
+        or lower.startswith("share")
+        or lower.endswith("share_within_promise")
+    ):
+        return "rate"
+    if lower.endswith("_score") or lower == "total_score":
+        return "score"
+    if lower.endswith("hours"):
+        return "hours"
+    if pd.api.types.is_bool_dtype(values):
+        return None
+    if pd.api.types.is_integer_dtype(values):
+        return "count"
+    if pd.api.types.is_float_dtype(values):
+        numbers = values.dropna()
+        whole = bool(len(numbers)) and bool(np.all(np.mod(numbers.to_numpy(float), 1) == 0))
+        return "count" if whole else "number"
+    return None
+
+
+def _display_width(value: Any) -> int:
+    """Return the width of a value in Excel's character units (CJK characters count twice)."""
+    shown = value if isinstance(value, str) else _fmt_number(value, 1)
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in shown)
+
+
+def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(index))
+
+
+def _xlsx_header(name: str, lang: str) -> str:
+    """Return a table column's header: the column name, or its Chinese title under zh."""
+    if lang != "zh":
+        return name
+    key = f"xcol_{name}"
+    if key in STRINGS:
+        return text(key, lang)
+    for suffix, label in (("_value", "xcol__value"), ("_score", "xcol__score")):
+        if name.endswith(suffix):
+            stem = name[: -len(suffix)]
+            base = text(f"factor_{stem}", lang) if f"factor_{stem}" in STRINGS else stem
+            return text(label, lang, name=base)
+    return name
+
+
+def _xlsx_values(frame: pd.DataFrame, f: _Figures) -> pd.DataFrame:
+    """Return the table with coded values (decision, status, tier) in Chinese under zh."""
+    if f.lang != "zh":
+        return frame
+    out = frame.copy()
+    for column in ("decision", "status_before", "status"):
+        if column in out.columns:
+            out[column] = out[column].map(
+                lambda v: (
+                    _decision_label(v, "zh")
+                    if f"decision_{v}" in STRINGS
+                    else (text(f"status_{v}", "zh") if f"status_{v}" in STRINGS else v)
+                )
+            )
+    if "tier" in out.columns:
+        out["tier"] = out["tier"].map(
+            lambda v: _tier_label(f.scenario, v, "zh", f.tier_labels) if isinstance(v, str) else v
+        )
+    return out
+
+
 def _write_xlsx(path: str | Path, context: dict[str, Any], options: Mapping[str, Any]) -> Path:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
 
     coverage: CoverageLike | None = options.get("coverage")
     plan: PlanLike | None = options.get("plan")
     assignment = getattr(plan, "assignment", None) if plan is not None else None
     scores: pd.DataFrame | None = options.get("scores")
-    t = context["t"]
+    f: _Figures = context["_figures"]
+    t, lang = context["t"], context["lang"]
     book = Workbook(write_only=True)
-    bold = Font(bold=True)
-
-    def cells(sheet: Any, values: Sequence[Any], *, header: bool = False) -> list[Any]:
-        out = []
-        for value in values:
-            value = _cell(value)
-            if header or (isinstance(value, str) and value.startswith("=")):
-                cell = WriteOnlyCell(sheet, value=value)
-                if isinstance(value, str) and value.startswith("="):
-                    cell.data_type = "s"  # netplan writes no formulas: such text stays text
-                if header:
-                    cell.font = bold
-                out.append(cell)
-            else:
-                out.append(value)
-        return out
-
-    summary = book.create_sheet("Summary")
-    header = [t["col_kpi"], t["col_before"]] + (
-        [t["col_after"], t["col_change"]] if context["has_plan"] else []
-    )
-    summary.append(cells(summary, [context["title"]]))
-    summary.append(cells(summary, [context["scenario_name"]]))
-    summary.append(cells(summary, header, header=True))
-    for row in context["kpis"]:
-        values = [row["label"], row["before"]]
-        if context["has_plan"]:
-            values += [row["after"], row["change"]]
-        summary.append(cells(summary, values))
-    for row in context["plan_rows"]:
-        summary.append(cells(summary, [row["label"], row["value"]]))
-    for line in context["headline"]:
-        summary.append(cells(summary, [line]))
-    sheets = {
-        "Sites": (
-            pd.DataFrame(plan.sites.drop(columns="geometry", errors="ignore"))
-            if plan is not None
-            else pd.DataFrame(columns=["id"])
+    writer = _SheetWriter(book, _money_format(context["currency"], lang))
+    writer.summary(context, f)
+    sheets: list[tuple[str, pd.DataFrame]] = [
+        (
+            t["sheet_sites"],
+            (
+                pd.DataFrame(plan.sites.drop(columns="geometry", errors="ignore"))
+                if plan is not None
+                else pd.DataFrame(columns=["id"])
+            ),
         ),
-        "Scores": scores if scores is not None else pd.DataFrame(columns=["site_id"]),
-        "Blind spots": (
-            pd.DataFrame(coverage.blindspots.drop(columns="geometry", errors="ignore"))
-            if coverage is not None
-            else pd.DataFrame(columns=["zone_id"])
+        (t["sheet_scores"], scores if scores is not None else pd.DataFrame(columns=["site_id"])),
+        (t["sheet_blindspots"], _zones_table(coverage, context.get("_places"))),
+        (
+            t["sheet_assignment"],
+            (
+                pd.DataFrame(assignment)
+                if assignment is not None
+                else pd.DataFrame(columns=["demand_id", "site_id", "distance"])
+            ),
         ),
-        "Assignment": (
-            pd.DataFrame(assignment)
-            if assignment is not None
-            else pd.DataFrame(columns=["demand_id", "site_id", "distance"])
-        ),
-    }
+    ]
     roadmap: pd.DataFrame | None = options.get("roadmap")
     if roadmap is not None:
-        sheets["Roadmap"] = roadmap
+        sheets.append((t["sheet_roadmap"], roadmap))
+    for name, frame in sheets:
+        writer.table(name, _xlsx_values(frame, f), lang)
     if context.get("staffing_rows"):
-        sheets["Response"] = pd.DataFrame(
-            [[r["label"], r["today"], r["plan"]] for r in context["staffing_rows"]],
-            columns=[t["col_kpi"], t["col_before"], t["col_after"]],
-        )
-    for name, frame in sheets.items():
-        sheet = book.create_sheet(name)
-        sheet.append(cells(sheet, [str(c) for c in frame.columns], header=True))
-        for record in frame.itertuples(index=False, name=None):
-            sheet.append(cells(sheet, record))
+        writer.response(t["sheet_response"], context["staffing_rows"], t)
+    if context.get("why_not"):
+        writer.why_not(t["sheet_why_not"], context["why_not"], t)
     fixed = datetime.datetime(2000, 1, 1)
     book.properties.created = fixed
     book.properties.modified = fixed
@@ -1788,6 +1926,243 @@ def _write_xlsx(path: str | Path, context: dict[str, Any], options: Mapping[str,
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return path
+
+
+def _zones_table(coverage: CoverageLike | None, places: _Places | None) -> pd.DataFrame:
+    """Return the blind-spot zones as a table, with ``place`` when no province/city is given."""
+    if coverage is None:
+        return pd.DataFrame(columns=["zone_id"])
+    zones = pd.DataFrame(coverage.blindspots.drop(columns="geometry", errors="ignore"))
+    if places is not None and len(zones) and not {"province", "city"} <= set(zones.columns):
+        place = [places.of_zone(row) for _, row in zones.iterrows()]
+        zones.insert(1 if "zone_id" in zones.columns else 0, "place", place)
+    return zones
+
+
+class _SheetWriter:
+    """Writes the workbook's sheets: typed numbers with formats, frozen headers, filters, widths."""
+
+    def __init__(self, book: Any, money_format: str) -> None:
+        from openpyxl.styles import Alignment, Font, PatternFill
+
+        self.book = book
+        self.money_format = money_format
+        self.bold = Font(bold=True)
+        self.title_font = Font(bold=True, size=14)
+        self.header_fill = PatternFill("solid", fgColor="DDE7F0")
+        self.wrap = Alignment(wrap_text=True, vertical="top")
+
+    def _cell(self, sheet: Any, value: Any, number_format: str | None = None, **style: Any) -> Any:
+        from openpyxl.cell import WriteOnlyCell
+
+        value = _cell(value)
+        cell = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, str) and value.startswith("="):
+            cell.data_type = "s"  # netplan writes no formulas: such text stays text
+        if number_format is not None and isinstance(value, int | float):
+            cell.number_format = number_format
+        for key, setting in style.items():
+            setattr(cell, key, setting)
+        return cell
+
+    def _format(self, kind: str | None) -> str | None:
+        if kind is None:
+            return None
+        return self.money_format if kind == "money" else _FORMATS[kind]
+
+    def _widths(self, sheet: Any, columns: Sequence[Sequence[Any]]) -> None:
+        for index, values in enumerate(columns, start=1):
+            width = max((_display_width(v) for v in values if v is not None), default=8)
+            sheet.column_dimensions[_column_letter(index)].width = float(min(max(width + 2, 8), 60))
+
+    def _finish(self, sheet: Any, header_row: int, n_columns: int, last_row: int) -> None:
+        sheet.freeze_panes = f"A{header_row + 1}"
+        if n_columns:
+            sheet.auto_filter.ref = (
+                f"A{header_row}:{_column_letter(n_columns)}{max(last_row, header_row)}"
+            )
+
+    def table(self, name: str, frame: pd.DataFrame, lang: str) -> None:
+        """Write one table sheet: header row, typed cells, formats by column."""
+        sheet = self.book.create_sheet(name)
+        columns = [str(c) for c in frame.columns]
+        headers = [_xlsx_header(c, lang) for c in columns]
+        kinds = [_column_kind(c, frame[c]) for c in columns]
+        sample = frame.head(1000)
+        self._widths(
+            sheet,
+            [
+                [h, *(sample[c].map(lambda v, k=k: _sample_text(v, k)).tolist())]
+                for h, c, k in zip(headers, columns, kinds, strict=True)
+            ],
+        )
+        self._finish(sheet, 1, len(columns), len(frame) + 1)
+        sheet.append([self._cell(sheet, h, font=self.bold, fill=self.header_fill) for h in headers])
+        formats = [self._format(k) for k in kinds]
+        for record in frame.itertuples(index=False, name=None):
+            sheet.append(
+                [
+                    self._cell(sheet, v, fmt) if fmt is not None or isinstance(v, str) else _cell(v)
+                    for v, fmt in zip(record, formats, strict=True)
+                ]
+            )
+
+    def summary(self, context: Mapping[str, Any], f: _Figures) -> None:
+        """Write the Summary sheet: title, the headline, then Today / Plan / Change columns."""
+        t = context["t"]
+        sheet = self.book.create_sheet(t["sheet_summary"])
+        has_plan = context["has_plan"]
+        header = [t["col_kpi"], t["col_before"]] + (
+            [t["col_after"], t["col_change"]] if has_plan else []
+        )
+        rows: list[list[Any]] = []
+        for key, label, kind in KPI_ROWS:
+            first, second = _dig(f.before, key), _dig(f.after, key)
+            if first is None and second is None:
+                continue
+            row: list[Any] = [
+                text(label, f.lang),
+                self._cell(sheet, first, self._format(kind)),
+            ]
+            if has_plan:
+                change: Any = None
+                if _is_number(first) and _is_number(second):
+                    change = float(second) - float(first)
+                    if kind == "rate":
+                        change *= 100.0  # percentage points
+                change_kind = "pp" if kind == "rate" else kind
+                row += [
+                    self._cell(sheet, second, self._format(kind)),
+                    self._cell(sheet, change, self._format(change_kind)),
+                ]
+            rows.append(row)
+        if has_plan:
+            plan_kpis = f.plan_kpis or {}
+            costs = context["costs"]
+            money = self._format("money")
+            rows += [
+                [t["kpi_solver_status"], None, str(plan_kpis.get("status", "")), None],
+                [t["kpi_gap"], None, self._cell(sheet, plan_kpis.get("gap"), "0.00%"), None],
+                [
+                    t["kpi_n_sites"],
+                    self._cell(sheet, _dig(f.before, "n_sites"), _FORMATS["count"]),
+                    self._cell(sheet, plan_kpis.get("n_open"), _FORMATS["count"]),
+                    self._cell(
+                        sheet,
+                        (
+                            float(plan_kpis["n_open"]) - float(f.before["n_sites"])
+                            if f.before
+                            and _is_number(f.before.get("n_sites"))
+                            and _is_number(plan_kpis.get("n_open"))
+                            else None
+                        ),
+                        "+#,##0;-#,##0;0",
+                    ),
+                ],
+                [
+                    t["summary_new_cost"],
+                    None,
+                    self._cell(sheet, costs.get("new"), money),
+                    None,
+                ],
+                [t["xlsx_budget"], None, self._cell(sheet, costs.get("budget"), money), None],
+                [
+                    t["kpi_total_fixed_cost"],
+                    None,
+                    self._cell(sheet, costs.get("network"), money),
+                    None,
+                ],
+            ]
+        lines = [context["title"], context["scenario_name"], *context["headline"]]
+        header_row = len(lines) + 2
+        self._widths(
+            sheet,
+            [
+                [header[0], *(r[0] for r in rows)],
+                *([header[k], "x" * 16] for k in range(1, len(header))),
+            ],
+        )
+        self._finish(sheet, header_row, len(header), header_row + len(rows))
+        sheet.append([self._cell(sheet, lines[0], font=self.title_font)])
+        for line in lines[1:]:
+            sheet.append([self._cell(sheet, line)])
+        sheet.append([])
+        sheet.append([self._cell(sheet, h, font=self.bold, fill=self.header_fill) for h in header])
+        for row in rows:
+            sheet.append([self._cell(sheet, v) if isinstance(v, str) else v for v in row])
+
+    def response(self, name: str, rows: Sequence[Mapping[str, Any]], t: Mapping[str, str]) -> None:
+        """Write the staffing and response-time sheet (numbers with formats)."""
+        sheet = self.book.create_sheet(name)
+        header = [t["col_kpi"], t["col_before"], t["col_after"]]
+        self._widths(
+            sheet, [[header[0], *(r["label"] for r in rows)], [header[1], 12], [header[2], 12]]
+        )
+        self._finish(sheet, 1, 3, len(rows) + 1)
+        sheet.append([self._cell(sheet, h, font=self.bold, fill=self.header_fill) for h in header])
+        for row in rows:
+            fmt = _FORMATS[row["kind"]]
+            sheet.append(
+                [
+                    self._cell(sheet, row["label"]),
+                    self._cell(sheet, row.get("today_value"), fmt),
+                    self._cell(sheet, row.get("plan_value"), fmt),
+                ]
+            )
+
+    def why_not(self, name: str, rows: Sequence[Mapping[str, Any]], t: Mapping[str, str]) -> None:
+        """Write the why-not sheet: one row per left-out candidate, its reasons in one cell."""
+        sheet = self.book.create_sheet(name)
+        header = [
+            t["col_site"],
+            t["col_name"],
+            t["col_tier"],
+            t["col_score"],
+            t["col_cost_year"],
+            t["col_reasons"],
+        ]
+        values = [
+            [
+                r["site"],
+                r["name"],
+                r["tier"],
+                r["score_value"],
+                r["cost_value"],
+                "\n".join(r["reasons"]),
+            ]
+            for r in rows
+        ]
+        widths = [[h, *(v[k] for v in values)] for k, h in enumerate(header)]
+        widths[-1] = [header[-1], "x" * 80]
+        self._widths(sheet, widths)
+        self._finish(sheet, 1, len(header), len(values) + 1)
+        sheet.append([self._cell(sheet, h, font=self.bold, fill=self.header_fill) for h in header])
+        for v in values:
+            sheet.append(
+                [
+                    self._cell(sheet, v[0]),
+                    self._cell(sheet, v[1]),
+                    self._cell(sheet, v[2]),
+                    self._cell(sheet, v[3], _FORMATS["score"]),
+                    self._cell(sheet, v[4], self.money_format),
+                    self._cell(sheet, v[5], alignment=self.wrap),
+                ]
+            )
+
+
+def _sample_text(value: Any, kind: str | None) -> Any:
+    """Return how a value shows in Excel (for column widths)."""
+    if not _is_number(value):
+        return (
+            "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+        )
+    if kind == "rate":
+        return _fmt_percent(value)
+    if kind in ("money", "count"):
+        return _fmt_number(value) + "    "
+    if kind == "degrees":
+        return f"{float(value):.6f}"
+    return _fmt_number(value, 1) + ("   " if kind in ("km", "km2", "hours") else "")
 
 
 def _cell(value: Any) -> Any:
