@@ -296,7 +296,7 @@ def network_map_figure(layers: MapLayers, *, notes: list[str] | None = None) -> 
         colours: dict[str, str] = {}
         for label, _, _, _ in layers.sites:
             colours.setdefault(label, PALETTE[len(colours) % len(PALETTE)])
-        sizes = {"opened": 70.0, "kept": 34.0, "closed": 40.0}
+        sizes = {"opened": 70.0, "kept": 46.0, "closed": 40.0}
         for label, lon, lat, style in layers.sites:
             if not len(lon):
                 continue
@@ -312,8 +312,8 @@ def network_map_figure(layers: MapLayers, *, notes: list[str] | None = None) -> 
                     s=sizes.get(style, 34.0),
                     marker="o" if style == "opened" else "s",
                     facecolor=colour,
-                    edgecolor="black" if style == "opened" else "white",
-                    linewidths=1.0 if style == "opened" else 0.6,
+                    edgecolor="black",
+                    linewidths=1.0 if style == "opened" else 0.8,
                     zorder=6 if style == "opened" else 5,
                 )
         for label, colour in colours.items():

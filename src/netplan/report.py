@@ -676,42 +676,6 @@ def _tier_rows(f: _Figures, plan: PlanLike | None) -> list[dict[str, str]]:
     return tiers
 
 
-def _change_rows(
-    f: _Figures, plan: PlanLike | None, score_table: pd.DataFrame | None
-) -> list[dict[str, str]]:
-    """Return the sites the plan opens or closes, with their scores and reasons."""
-    lang, scenario, tier_labels = f.lang, f.scenario, f.tier_labels
-    changes: list[dict[str, str]] = []
-    if plan is not None:
-        changed = plan.sites[plan.sites["decision"].isin(["opened", "closed"])]
-        order = {"opened": 0, "closed": 1}
-        changed = changed.assign(_order=changed["decision"].map(order)).sort_values(
-            ["_order", "tier", "id"], kind="mergesort"
-        )
-        for _, change in changed.iterrows():
-            site_id = str(change["id"])
-            score = (
-                score_table.loc[site_id]
-                if score_table is not None and site_id in score_table.index
-                else None
-            )
-            changes.append(
-                {
-                    "site": site_id,
-                    "name": "" if pd.isna(change.get("name")) else str(change.get("name", "")),
-                    "tier": _tier_label(scenario, change.get("tier"), lang, tier_labels),
-                    "decision": _decision_label(change["decision"], lang),
-                    "cost": _fmt_number(change.get("fixed_cost")),
-                    "assigned": _fmt_number(change.get("assigned_weight"), 1),
-                    "score": _fmt_number(score["total_score"], 1) if score is not None else "—",
-                    "reasons": str(score[f"reasons_{lang}"])
-                    if score is not None and f"reasons_{lang}" in score
-                    else "",
-                }
-            )
-    return changes
-
-
 def _top_score_rows(f: _Figures, scores: pd.DataFrame | None, top: int) -> list[dict[str, str]]:
     """Return the ``top`` best-scored candidate sites."""
     lang, scenario, tier_labels = f.lang, f.scenario, f.tier_labels
@@ -1508,7 +1472,7 @@ def report_context(
 
     The HTML template and the XLSX writer both read this; every value is
     escaped by the template's autoescaping. Each section has its builder
-    (``_headline``, ``_tier_rows``, ``_change_rows``, ...); they read results
+    (``_headline``, ``_summary_block``, ``_site_groups``, ``_why_not``, ...); they read results
     and compute nothing.
     """
     lang = check_lang(lang)
@@ -1555,7 +1519,6 @@ def report_context(
         "tiers": _tier_rows(f, plan),
         "staffing_rows": staffing_rows,
         "staffing_rows_shown": _regions_shown(staffing_rows),
-        "changes": _change_rows(f, plan, score_table),
         "site_groups": _site_groups(f, plan, score_table),
         "why_not": _why_not(f, plan, scores, coverage, costs),
         "blindspots": _zone_rows(zones, top, places),
