@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -98,7 +99,9 @@ def _style(texts: Sequence[str]) -> Iterator[list[str]]:
         "svg.fonttype": "path",
         "path.simplify": True,
     }
-    with rc_context(settings):  # type: ignore[arg-type]
+    with rc_context(settings), warnings.catch_warnings():  # type: ignore[arg-type]
+        # Without a CJK font, matplotlib warns once per missing glyph; the note says it once.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
         yield notes
 
 

@@ -1090,8 +1090,9 @@ _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?%?")
 def _dedupe_reasons(reasons: str) -> str:
     """Return a reasons text without repeated clauses.
 
-    A clause whose figures all appear in a later clause (``serves 9,259 demand`` then
-    ``captures 9,259 demand no outlet covers today``) says nothing more and is dropped.
+    A clause whose figures all appear in a longer clause (``serves 9,259 demand``
+    beside ``captures 9,259 demand no outlet covers today``) says nothing more and is
+    dropped; repeated clauses are said once.
 
     Examples
     --------
@@ -1099,17 +1100,15 @@ def _dedupe_reasons(reasons: str) -> str:
     'captures 9,259 new demand'
     """
     separator = "；" if "；" in reasons else "; "
-    clauses = _clauses(reasons)
+    clauses = list(dict.fromkeys(_clauses(reasons)))  # exact repeats once, in order
     kept: list[str] = []
-    for position, clause in enumerate(clauses):
-        if clause in kept:
-            continue
+    for clause in clauses:
         figures = set(_NUMBER.findall(clause))
-        later = clauses[position + 1 :]
         if figures and any(
-            figures <= set(_NUMBER.findall(other)) and other != clause for other in later
+            len(other) > len(clause) and figures <= set(_NUMBER.findall(other))
+            for other in clauses
         ):
-            continue
+            continue  # a longer clause says the same figures, and more
         kept.append(clause)
     return separator.join(kept)
 

@@ -89,7 +89,7 @@ def report_command(
         typer.Option(
             "--config",
             "-c",
-            help="Scenario TOML: tier labels.",
+            help="Scenario TOML: tier labels and order, currency, support chain (why-not).",
             dir_okay=False,
         ),
     ] = None,
@@ -97,12 +97,15 @@ def report_command(
 ) -> None:
     """Write the executive report (HTML, self-contained) and optionally report.xlsx.
 
-    Reads the folders the other commands wrote: headline, key figures before and
-    after, sites by tier with cost, sites opened and closed with scores and reasons,
-    the largest blind spots, coverage by distance, the trade-off curve (--frontier, or
-    frontier.csv in the plan folder), the roll-out by year (--roadmap), and the top-scored
-    candidates. The workbook has sheets Summary, Sites, Scores, Blind spots and Assignment
-    (and Response when the plan carries staffing; Roadmap with --roadmap).
+    Reads the folders the other commands wrote: a one-screen summary (coverage today and
+    with the plan, the new yearly cost against the budget, sites by tier and decision, the
+    largest blind spots by place), a static map, key figures before and after, the plan's
+    sites by tier with scores and reasons, why the best-scored candidates left out were
+    not opened, the largest blind spots, coverage by distance, the trade-off curve
+    (--frontier, or frontier.csv in the plan folder), the roll-out by year (--roadmap), and
+    the top-scored candidates. The workbook has sheets Summary, Sites, Scores, Blind spots
+    and Assignment (and Response when the plan carries staffing, Why not with a plan and
+    scores, Roadmap with --roadmap); Chinese sheet names and headers with --lang zh.
 
     Example: netplan report --coverage out/coverage --plan out/plan --scores out/scores
     --out out/report.html --xlsx out/report.xlsx
