@@ -206,6 +206,8 @@ class MapLayers:
         ``"kept"`` or ``"closed"``; one colour per tier in the order given.
     labels
         Legend texts: ``zones_today``, ``zones_plan``, ``opened``, ``kept``, ``closed``.
+    outline_labels
+        ``(name, lon, lat)`` of each outline (province names), drawn small and grey.
     """
 
     outlines: Sequence[Any] = ()
@@ -213,6 +215,7 @@ class MapLayers:
     zones_plan: Sequence[Any] = ()
     sites: Sequence[tuple[str, Sequence[float], Sequence[float], str]] = ()
     labels: dict[str, str] = field(default_factory=dict)
+    outline_labels: Sequence[tuple[str, float, float]] = ()
 
 
 def _draw_polygons(axes: Axes, geometries: Sequence[Any], **style: Any) -> bool:
@@ -253,7 +256,11 @@ def network_map_figure(layers: MapLayers, *, notes: list[str] | None = None) -> 
     from matplotlib.patches import Patch
 
     labels = layers.labels
-    texts = [*labels.values(), *(group[0] for group in layers.sites)]
+    texts = [
+        *labels.values(),
+        *(group[0] for group in layers.sites),
+        *(name for name, _, _ in layers.outline_labels),
+    ]
     with _style(texts) as found:
         figure, axes = plt.subplots(figsize=(9.0, 6.6))
         axes.grid(False)
@@ -269,6 +276,17 @@ def network_map_figure(layers: MapLayers, *, notes: list[str] | None = None) -> 
             linewidth=0.5,
             zorder=1,
         )
+        for name, lon, lat in layers.outline_labels:
+            axes.annotate(
+                name,
+                (lon, lat),
+                fontsize=6.5,
+                color="#7a7a7a",
+                ha="center",
+                va="center",
+                zorder=4,
+                annotation_clip=True,
+            )
         handles: list[Any] = []
         if _draw_polygons(
             axes,
