@@ -276,10 +276,10 @@ def network_map_figure(layers: MapLayers, *, notes: list[str] | None = None) -> 
             linewidth=0.5,
             zorder=1,
         )
-        for name, lon, lat in layers.outline_labels:
+        for name, label_lon, label_lat in layers.outline_labels:
             axes.annotate(
                 name,
-                (lon, lat),
+                (label_lon, label_lat),
                 fontsize=6.5,
                 color="#7a7a7a",
                 ha="center",
@@ -354,7 +354,21 @@ def network_map_figure(layers: MapLayers, *, notes: list[str] | None = None) -> 
                         label=labels[style],
                     )
                 )
-        axes.autoscale_view()
+        boxes = [
+            g.bounds
+            for g in (*layers.zones_today, *layers.zones_plan)
+            if g is not None and not g.is_empty
+        ]
+        boxes += [(min(x), min(y), max(x), max(y)) for _, x, y, _ in layers.sites if len(x)]
+        if boxes:  # the view is the network's extent; outlines beyond it are cut off
+            array = np.asarray(boxes, dtype=float)
+            west, south = array[:, 0].min(), array[:, 1].min()
+            east, north = array[:, 2].max(), array[:, 3].max()
+            pad_x, pad_y = max(0.04 * (east - west), 0.2), max(0.04 * (north - south), 0.2)
+            axes.set_xlim(west - pad_x, east + pad_x)
+            axes.set_ylim(south - pad_y, north + pad_y)
+        else:
+            axes.autoscale_view()
         (y0, y1) = axes.get_ylim()
         mean_lat = float(np.clip((y0 + y1) / 2, -80, 80))
         axes.set_aspect(1.0 / max(np.cos(np.radians(mean_lat)), 0.2))

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from netplan.config import Scenario
-from netplan.errors import InputError
+from netplan.errors import InputError, NetplanError
 from netplan.i18n import STRINGS, check_lang, text
 from netplan.io import atomic_path, output_set, staged, write_text
 from netplan.results import (
@@ -1105,8 +1105,7 @@ def _dedupe_reasons(reasons: str) -> str:
     for clause in clauses:
         figures = set(_NUMBER.findall(clause))
         if figures and any(
-            len(other) > len(clause) and figures <= set(_NUMBER.findall(other))
-            for other in clauses
+            len(other) > len(clause) and figures <= set(_NUMBER.findall(other)) for other in clauses
         ):
             continue  # a longer clause says the same figures, and more
         kept.append(clause)
@@ -1393,17 +1392,54 @@ def _why_not(
 # --------------------------------------------------------------------------- the static map
 
 
-def _province_outlines() -> list[Any]:
-    """Return province outlines from :mod:`netplan.boundaries` when it is installed, else ``[]``."""
-    import importlib
+def _province_outlines(
+    bounds: tuple[float, float, float, float] | None, lang: str
+) -> tuple[list[Any], list[tuple[str, float, float]]]:
+    """Return the province outlines near the data (``bounds``) and their name labels.
+
+    From :func:`netplan.boundaries.outlines`; none when the boundary dataset is not
+    installed or no province lies near the data (a network outside China).
+    """
+    if bounds is None:
+        return [], []
+    from netplan.boundaries import outlines
 
     try:
-        boundaries = importlib.import_module("netplan.boundaries")
-        outlines = boundaries.outlines("province")
-    except Exception:  # the boundaries (regions) module is optional here: no outlines
-        return []
-    geometry = getattr(outlines, "geometry", outlines)
-    return [g for g in geometry if g is not None]
+        frame = outlines("province")
+    except (ImportError, NetplanError, OSError):  # the dataset is optional for the report
+        return [], []
+    west, south, east, north = bounds
+    margin = 1.0
+    frame = frame.cx[west - margin : east + margin, south - margin : north + margin]
+    labels = [
+        (str(name), float(lon), float(lat))
+        for name, lon, lat in zip(
+            frame["name"], frame["label_lon"], frame["label_lat"], strict=True
+        )
+        if west - margin <= lon <= east + margin and south - margin <= lat <= north + margin
+    ]
+    return [g for g in frame.geometry if g is not None], labels
+
+
+def _extent(
+    zones_today: Sequence[Any],
+    zones_plan: Sequence[Any],
+    groups: Sequence[tuple[str, list[float], list[float], str]],
+) -> tuple[float, float, float, float] | None:
+    """Return (west, south, east, north) of the zones and sites drawn."""
+    boxes = [g.bounds for g in (*zones_today, *zones_plan) if g is not None and not g.is_empty]
+    for _, lon, lat, _ in groups:
+        if lon:
+            boxes.append((min(lon), min(lat), max(lon), max(lat)))
+    if not boxes:
+        return None
+    array = np.asarray(boxes, dtype=float)
+    return (
+        float(array[:, 0].min()),
+        float(array[:, 1].min()),
+        float(array[:, 2].max()),
+        float(array[:, 3].max()),
+    )
 
 
 def _map_chart(f: _Figures, coverage: CoverageLike | None, plan: PlanLike | None) -> str:
@@ -1436,8 +1472,10 @@ def _map_chart(f: _Figures, coverage: CoverageLike | None, plan: PlanLike | None
     if not (zones_today or zones_plan or groups):
         return ""
     t = f.t
+    outlines, outline_labels = _province_outlines(_extent(zones_today, zones_plan, groups), f.lang)
     layers = MapLayers(
-        outlines=_province_outlines(),
+        outlines=outlines,
+        outline_labels=outline_labels,
         zones_today=zones_today,
         zones_plan=zones_plan,
         sites=groups,
