@@ -892,27 +892,37 @@ class _Places:
 
     def __init__(self, f: _Figures, coverage: CoverageLike | None, plan: PlanLike | None) -> None:
         self.lang = f.lang
-        self.points: tuple[NDArray[np.float64], NDArray[np.float64], list[str]] | None = None
-        points = coverage.points if coverage is not None else None
-        if points is not None and ({"province", "city"} & set(points.columns)):
-            xy = _lonlat(points)
-            if xy is not None:
-                parts = [
-                    points[c].map(_region_name) if c in points.columns else None
-                    for c in ("province", "city")
-                ]
-                names = [
-                    " ".join(p for p in pair if p)
-                    for pair in zip(
-                        *(p if p is not None else [""] * len(points) for p in parts), strict=True
-                    )
-                ]
-                self.points = (xy[0], xy[1], names)
+        self._frame = coverage.points if coverage is not None else None
+        self._points: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[Any]] | None = None
         self.site_names: dict[str, str] = {}
         if plan is not None and "name" in plan.sites.columns:
             for site_id, name in zip(plan.sites["id"], plan.sites["name"], strict=True):
                 if _text_or_empty(name):
                     self.site_names[str(site_id)] = str(name)
+
+    def _named_points(
+        self,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[Any]] | None:
+        """Return the demand points' lon, lat and "province city" (built on first use)."""
+        points = self._frame
+        if self._points is not None or points is None:
+            return self._points
+        self._frame = None  # built once
+        if not ({"province", "city"} & set(points.columns)):
+            return None
+        xy = _lonlat(points)
+        if xy is None:
+            return None
+        from netplan.regions import OUTSIDE
+
+        names = pd.Series("", index=points.index, dtype=object)
+        for column in ("province", "city"):
+            if column in points.columns:
+                part = points[column].astype(object).where(points[column].notna(), "")
+                part = part.astype(str).str.strip().replace(OUTSIDE, "")
+                names = (names + " " + part).str.strip()
+        self._points = (xy[0], xy[1], names.to_numpy(dtype=object))
+        return self._points
 
     def of_zone(self, row: Any) -> str:
         """Return the place of one zone (``""`` when nothing is known)."""
@@ -922,14 +932,15 @@ class _Places:
         if named:
             return named
         lon, lat = row.get("centroid_lon"), row.get("centroid_lat")
-        if self.points is not None and _is_number(lon) and _is_number(lat):
+        points = self._named_points()
+        if points is not None and _is_number(lon) and _is_number(lat):
             from netplan.geo import great_circle_km
 
-            plon, plat, names = self.points
+            plon, plat, names = points
             distance = great_circle_km(float(lon), float(lat), plon, plat)
             distance = np.where(np.isnan(distance), np.inf, distance)
             if len(distance) and np.isfinite(distance).any():
-                found = names[int(np.argmin(distance))]
+                found = str(names[int(np.argmin(distance))])
                 if found:
                     return found
         nearest = _text_or_empty(row.get("nearest_site"))
@@ -1854,7 +1865,7 @@ def _column_kind(name: str, values: pd.Series) -> str | None:
         return "money"
     if lower == "area_km2":
         return "km2"
-    if lower in ("distance", "distance_km") or lower.endswith("_km"):
+    if lower in ("distance", "distance_km", "distance_to_outlet_value") or lower.endswith("_km"):
         return "km"
     if (
         lower in ("utilisation", "engineer_utilisation", "overlap_value", "coverage_target")
