@@ -646,3 +646,14 @@ def test_sites_get_province_and_city_from_the_boundaries() -> None:
         sites=plan.sites.assign(lon=[2.35, 13.4, -0.1], lat=[48.9, 52.5, 51.5])
     )
     assert _site_places(abroad) is None  # type: ignore[arg-type]
+
+
+def test_tradeoff_chart_has_currency_on_its_axis(loaded: dict[str, object]) -> None:
+    frontier = pd.DataFrame({"limit": [1e6, 5e6, 15e6], "weighted_coverage_rate": [0.2, 0.5, 0.7]})
+    html = report_html(**loaded, frontier=frontier)
+    parsed = _parse(html)
+    assert "tradeoff" in parsed.sections
+    chart = _svgs(parsed)[-1]
+    assert "<!-- fixed cost per year (CNY M) -->" in chart
+    zh = _svgs(_parse(report_html(**loaded, frontier=frontier, lang="zh")))[-1]
+    assert "<!-- 年固定成本（万元） -->" in zh

@@ -781,7 +781,7 @@ def _tradeoff_chart(f: _Figures, frontier: pd.DataFrame | None, plan: PlanLike |
         x_label, divisor = t["tradeoff_x_sites"], 1.0
     else:
         unit, divisor = _money_axis(f.currency, f.lang)
-        x_label = f"{t['tradeoff_x']} ({unit})"
+        x_label = text("chart_money_axis", f.lang, label=t["tradeoff_x"], unit=unit)
     xs = (frame[x_col] / divisor).tolist()
     return line_chart(
         [Series(t["tradeoff_y"], xs, frame[y_col].tolist(), marker="o")],
