@@ -2180,7 +2180,12 @@ class _SheetWriter:
         sheet = self.book.create_sheet(name)
         header = [t["col_kpi"], t["col_before"], t["col_after"]]
         self._widths(
-            sheet, [[header[0], *(r["label"] for r in rows)], [header[1], 12], [header[2], 12]]
+            sheet,
+            [
+                [header[0], *(r["label"] for r in rows)],
+                [header[1], "x" * 10],
+                [header[2], "x" * 10],
+            ],
         )
         self._finish(sheet, 1, 3, len(rows) + 1)
         sheet.append([self._cell(sheet, h, font=self.bold, fill=self.header_fill) for h in header])
