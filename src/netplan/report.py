@@ -2017,6 +2017,9 @@ def _zones_table(coverage: CoverageLike | None, places: _Places | None) -> pd.Da
     named = {"province", "city"} <= set(zones.columns) and bool(
         zones["province"].map(_region_name).astype(bool).any()
     )
+    if named:  # the place right after the zone id
+        order = ["zone_id", "province", "city"] if "zone_id" in zones.columns else []
+        zones = zones[order + [c for c in zones.columns if c not in order]]
     if places is not None and len(zones) and not named:
         place = [places.of_zone(row) for _, row in zones.iterrows()]
         zones.insert(1 if "zone_id" in zones.columns else 0, "place", place)
