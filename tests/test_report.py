@@ -657,3 +657,14 @@ def test_tradeoff_chart_has_currency_on_its_axis(loaded: dict[str, object]) -> N
     assert "<!-- fixed cost per year (CNY M) -->" in chart
     zh = _svgs(_parse(report_html(**loaded, frontier=frontier, lang="zh")))[-1]
     assert "<!-- 年固定成本（万元） -->" in zh
+
+
+def test_without_a_cjk_font_the_report_says_so_in_one_line(
+    loaded: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import netplan.charts
+
+    monkeypatch.setattr(netplan.charts, "cjk_font", lambda: None)
+    html = report_html(**loaded, lang="zh")  # no glyph warning escapes (warnings are errors)
+    assert html.count("no CJK font found") == 1
+    assert "no CJK font found" not in report_html(**loaded, lang="en")
