@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import nbformat
@@ -36,8 +35,9 @@ EXPECTED = (
     "03_your_data.ipynb",
     "04_large_installed_base.ipynb",
 )
-#: Seconds one notebook may take (they run in well under this on the samples).
-TIME_LIMIT = 120
+#: Seconds one cell may take before the run is called hung (a guard, not a benchmark: the
+#: notebooks take well under a minute each on an idle machine; CI machines may be loaded).
+TIME_LIMIT = 600
 KERNEL_NAME = "netplan-test-python"
 
 
@@ -105,12 +105,10 @@ def _execute(path: Path, workdir: Path, kernel_dirs: list[str]) -> nbformat.Note
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
 def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, kernel_dirs: list[str]) -> None:
-    start = time.perf_counter()
     try:
         executed = _execute(path, tmp_path, kernel_dirs)
     except CellExecutionError as error:
         pytest.fail(f"{path.name} failed:\n{error}")
-    seconds = time.perf_counter() - start
     errors = [
         output
         for cell in executed.cells
@@ -122,4 +120,3 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, kernel_dirs: li
     code_cells = [cell for cell in executed.cells if cell.cell_type == "code"]
     assert all(cell.execution_count is not None for cell in code_cells)
     assert (tmp_path / "out").is_dir(), "the notebook writes its outputs under out/"
-    assert seconds < TIME_LIMIT

@@ -248,3 +248,26 @@ def test_an_unknown_place_name_is_one_error_with_the_official_name(write_csv) ->
 def test_bad_grade_tables_name_the_key(grades: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         scenario_from_dict({**GRADES, "grades": grades})
+
+
+def test_cli_names_a_bad_place_in_one_line_and_exits_2(write_csv, write_file) -> None:
+    from typer.testing import CliRunner
+
+    from netplan.cli import app
+
+    demand = write_csv([["id", "lon", "lat"], ["p1", 114.06, 22.54]])
+    sites = write_csv([["id", "lon", "lat", "tier"], ["s1", 114.0, 22.5, "station"]], "s.csv")
+    config = write_file(
+        "s.toml",
+        "[tiers.station]\nradius_km = 50\ngrade_radius_km = { A = 30 }\n"
+        '[grades]\nby_province = { "广东" = "A" }\n',
+    )
+    result = CliRunner().invoke(
+        app,
+        ["coverage", "--demand", str(demand), "--sites", str(sites), "--config", str(config),
+         "--out", str(config.parent / "out")],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "`grades.by_province.广东`" in result.output
+    assert "did you mean `广东省`?" in result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -336,6 +336,7 @@ def write_cache_file(path: Path, write: Callable[[Path], None]) -> bool:
         temporary = Path(name)
         try:
             write(temporary)
+            temporary.chmod(0o644)  # mkstemp makes it private; a cache may be shared
             os.replace(temporary, path)
         finally:
             temporary.unlink(missing_ok=True)

@@ -15,10 +15,13 @@ crosses (nor its eight neighbours: borders are densified to one vertex per
 cell, so a border through a cell always leaves a vertex in a neighbour) lies
 wholly inside one district, or outside all, and carries its answer; the grid is
 labelled by connected components of such cells, testing one centre per
-component. Points in the other cells (near a border) are tested exactly against
-the prepared polygons whose bounding box holds them (shapely ``STRtree`` plus
-``intersects_xy``). The grid takes a few seconds to build once and is cached on
-disk beside the boundaries (:func:`netplan.boundaries.cache_folder`).
+component. Points in the other cells (near a border) are tested exactly
+(``shapely.intersects_xy`` on the prepared polygons) against the districts whose
+border passes through or next to their cell, listed per cell when the grid is
+built; a point in none of them (the sea by a coast) against every district whose
+bounding box holds it (``STRtree``). The grid takes a few seconds to build once
+and is cached on disk beside the boundaries
+(:func:`netplan.boundaries.cache_folder`).
 ``benchmarks/bench_regions.py`` measures the cost per million points.
 """
 
@@ -64,26 +67,44 @@ _OUTSIDE_CELL = -1
 _BORDER_CELL = -2
 # Points tested exactly at a time (bounds the candidate pairs held in memory).
 _EXACT_CHUNK = 1_000_000
-_GRID_FORMAT = 1
+_GRID_FORMAT = 2
 
 
 @dataclass(frozen=True)
 class _Grid:
-    """The lookup grid: cell (row, column) → district row, -1 outside, -2 near a border."""
+    """The lookup grid and the candidate districts of its border cells.
+
+    ``cells[row, col]``: a district's row, -1 outside every district, -2
+    near a border. ``border`` (sorted flat cell numbers of the border cells
+    that some district's border touches), ``offsets`` and ``candidates``: the
+    districts whose border passes through or next to each such cell (CSR).
+    """
 
     x0: float
     y0: float
     step: float
     cells: NDArray[np.int16]
+    border: NDArray[np.int64]
+    offsets: NDArray[np.int64]
+    candidates: NDArray[np.int16]
 
-    def lookup(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.int64]:
+    def flat_cells(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Return each point's flat cell number, -1 off the grid (or not finite)."""
         ny, nx = self.cells.shape
         with np.errstate(invalid="ignore"):
             col = np.floor((lon - self.x0) / self.step)
             row = np.floor((lat - self.y0) / self.step)
             inside = (col >= 0) & (col < nx) & (row >= 0) & (row < ny)
+        out = np.full(lon.shape, -1, dtype=np.int64)
+        out[inside] = row[inside].astype(np.int64) * nx + col[inside].astype(np.int64)
+        return out
+
+    def lookup(self, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Return each point's cell value (see the class docstring); -1 off the grid."""
+        flat = self.flat_cells(lon, lat)
         out = np.full(lon.shape, _OUTSIDE_CELL, dtype=np.int64)
-        out[inside] = self.cells[row[inside].astype(np.int64), col[inside].astype(np.int64)]
+        on = flat >= 0
+        out[on] = self.cells.ravel()[flat[on]]
         return out
 
 
@@ -129,11 +150,12 @@ def district_index(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.int64]:
     if x.shape != y.shape:
         msg = f"lon and lat must have the same length, got {x.size} and {y.size}"
         raise ValueError(msg)
-    index = _grid().lookup(x, y)
+    grid = _grid()
+    index = grid.lookup(x, y)
     near = np.flatnonzero(index == _BORDER_CELL)
     for start in range(0, near.size, _EXACT_CHUNK):
         chunk = near[start : start + _EXACT_CHUNK]
-        index[chunk] = _exact_index(x[chunk], y[chunk])
+        index[chunk] = _near_border_index(grid, x[chunk], y[chunk])
     return index
 
 
@@ -210,18 +232,70 @@ def _polygons() -> tuple[NDArray[np.object_], shapely.STRtree]:
 
 
 def _exact_index(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Return the district row of each point by exact point-in-polygon tests, -1 when none."""
+    """Return the district row of each point by exact point-in-polygon tests, -1 when none.
+
+    Candidates are the districts whose bounding box holds the point (``STRtree``).
+    """
     import shapely
 
     out = np.full(x.shape, _OUTSIDE_CELL, dtype=np.int64)
     finite = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
     if finite.size == 0:
         return out
-    geometries, tree = _polygons()
+    _, tree = _polygons()
     point_pos, polygon = tree.query(shapely.points(x[finite], y[finite]))
-    # Ascending polygon order: a point on a shared border keeps the smaller adcode.
+    _test_pairs(out, finite[point_pos], polygon.astype(np.int64), x, y)
+    return out
+
+
+def _near_border_index(
+    grid: _Grid, x: NDArray[np.float64], y: NDArray[np.float64]
+) -> NDArray[np.int64]:
+    """Return the district row of points in border cells, -1 when in none.
+
+    Each point is tested against its cell's candidate districts (the
+    districts whose border passes through or next to the cell); a point in
+    none of them (the sea by a coast; a district overlapping another's
+    border, if the data had one) is tested against every district whose
+    bounding box holds it.
+    """
+    if grid.border.size == 0:
+        return _exact_index(x, y)
+    flat = grid.flat_cells(x, y)
+    row = np.minimum(np.searchsorted(grid.border, flat), grid.border.size - 1)
+    listed = grid.border[row] == flat
+    starts = np.where(listed, grid.offsets[row], 0)
+    counts = np.where(listed, grid.offsets[row + 1] - grid.offsets[row], 0)
+    point_pos = np.repeat(np.arange(x.size), counts)
+    within = np.arange(point_pos.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    polygon = grid.candidates[np.repeat(starts, counts) + within].astype(np.int64)
+    out = np.full(x.shape, _OUTSIDE_CELL, dtype=np.int64)
+    _test_pairs(out, point_pos, polygon, x, y)
+    rest = np.flatnonzero(out == _OUTSIDE_CELL)
+    if rest.size:
+        out[rest] = _exact_index(x[rest], y[rest])
+    return out
+
+
+def _test_pairs(
+    out: NDArray[np.int64],
+    point_pos: NDArray[np.int64],
+    polygon: NDArray[np.int64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+) -> None:
+    """Set ``out[p] = k`` for each candidate pair (p, k) whose point lies in polygon k.
+
+    Polygons are tried in ascending row order and a point keeps its first
+    hit: a point on a shared border goes to the smaller adcode.
+    """
+    import shapely
+
+    if point_pos.size == 0:
+        return
+    geometries, _ = _polygons()
     order = np.lexsort((point_pos, polygon))
-    point_pos, polygon = finite[point_pos[order]], polygon[order]
+    point_pos, polygon = point_pos[order], polygon[order]
     starts = np.flatnonzero(np.r_[True, polygon[1:] != polygon[:-1]])
     stops = np.r_[starts[1:], polygon.size]
     for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
@@ -230,7 +304,6 @@ def _exact_index(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.i
         if members.size:
             hit = shapely.intersects_xy(geometries[polygon[start]], x[members], y[members])
             out[members[hit]] = polygon[start]
-    return out
 
 
 @functools.cache
@@ -246,7 +319,14 @@ def _grid() -> _Grid:
 
 def _save_grid(path: Path, grid: _Grid) -> None:
     with path.open("wb") as handle:
-        np.savez(handle, origin=np.array([grid.x0, grid.y0, grid.step]), cells=grid.cells)
+        np.savez(
+            handle,
+            origin=np.array([grid.x0, grid.y0, grid.step]),
+            cells=grid.cells,
+            border=grid.border,
+            offsets=grid.offsets,
+            candidates=grid.candidates,
+        )
 
 
 def _read_grid(path: Path) -> _Grid | None:
@@ -254,15 +334,32 @@ def _read_grid(path: Path) -> _Grid | None:
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
-            origin = data["origin"]
-            cells = data["cells"]
+            arrays = {k: data[k] for k in ("origin", "cells", "border", "offsets", "candidates")}
     except (OSError, ValueError, KeyError):
         return None
-    if origin.shape != (3,) or cells.ndim != 2 or cells.dtype != np.int16:
+    origin, cells = arrays["origin"], arrays["cells"]
+    border, offsets, candidates = arrays["border"], arrays["offsets"], arrays["candidates"]
+    n_districts = len(load_boundaries("district"))
+    if (
+        origin.shape != (3,)
+        or cells.ndim != 2
+        or cells.dtype != np.int16
+        or candidates.dtype != np.int16
+        or offsets.shape != (border.size + 1,)
+        or int(offsets[-1]) != candidates.size
+        or int(cells.max(initial=-1)) >= n_districts
+        or int(candidates.max(initial=-1)) >= n_districts
+    ):
         return None
-    if int(cells.max(initial=-1)) >= len(load_boundaries("district")):
-        return None
-    return _Grid(float(origin[0]), float(origin[1]), float(origin[2]), cells)
+    return _Grid(
+        float(origin[0]),
+        float(origin[1]),
+        float(origin[2]),
+        cells,
+        border.astype(np.int64),
+        offsets.astype(np.int64),
+        candidates,
+    )
 
 
 def _build_grid(step: float) -> _Grid:
@@ -278,22 +375,43 @@ def _build_grid(step: float) -> _Grid:
     ny = int(np.ceil((ymax - y0) / step)) + 2
     # Borders densified to a vertex at least every `step`: every cell a border
     # crosses has a vertex in it or in one of its eight neighbours.
-    vertices = shapely.get_coordinates(shapely.segmentize(shapely.boundary(geometries), step))
-    border = np.zeros((ny, nx), dtype=bool)
-    border[
-        np.floor((vertices[:, 1] - y0) / step).astype(np.int64),
-        np.floor((vertices[:, 0] - x0) / step).astype(np.int64),
-    ] = True
-    border = ndimage.binary_dilation(border, structure=np.ones((3, 3), dtype=bool))
+    rings = shapely.segmentize(shapely.boundary(geometries), step)
+    vertices, owner = shapely.get_coordinates(rings, return_index=True)
+    row = np.floor((vertices[:, 1] - y0) / step).astype(np.int64)
+    col = np.floor((vertices[:, 0] - x0) / step).astype(np.int64)
+    # (cell, district) pairs of every vertex cell and its eight neighbours.
+    pairs = np.unique((row * nx + col) * len(geometries) + owner)
+    cell, district = np.divmod(pairs, len(geometries))
+    r, c = np.divmod(cell, nx)
+    shifted = [
+        ((r + dr) * nx + (c + dc)) * len(geometries) + district
+        for dr in (-1, 0, 1)
+        for dc in (-1, 0, 1)
+    ]
+    pairs = np.unique(np.concatenate(shifted))
+    cell, district = np.divmod(pairs, len(geometries))
+    border_cells, first = np.unique(cell, return_index=True)
+    offsets = np.r_[first, cell.size].astype(np.int64)
+    is_border = np.zeros(ny * nx, dtype=bool)
+    is_border[border_cells] = True
+    border = is_border.reshape(ny, nx)
     # Cells off every border, 4-connected, lie inside one district or outside all.
     components, n_components = ndimage.label(~border)
     flat = components.ravel()
     labelled = np.flatnonzero(flat)
-    component, first = np.unique(flat[labelled], return_index=True)
-    row, col = np.divmod(labelled[first], nx)
-    centre_x = x0 + (col + 0.5) * step
-    centre_y = y0 + (row + 0.5) * step
+    component, first_cell = np.unique(flat[labelled], return_index=True)
+    crow, ccol = np.divmod(labelled[first_cell], nx)
+    centre_x = x0 + (ccol + 0.5) * step
+    centre_y = y0 + (crow + 0.5) * step
     value = np.full(n_components + 1, _OUTSIDE_CELL, dtype=np.int16)
     value[component] = _exact_index(centre_x, centre_y).astype(np.int16)
     cells = np.where(border, np.int16(_BORDER_CELL), value[components]).astype(np.int16)
-    return _Grid(float(x0), float(y0), float(step), cells)
+    return _Grid(
+        float(x0),
+        float(y0),
+        float(step),
+        cells,
+        border_cells.astype(np.int64),
+        offsets,
+        district.astype(np.int16),
+    )

@@ -590,6 +590,12 @@ def _headline(
                 network=text("per_year", lang, amount=_money(f, (costs or {}).get("network"))),
             )
         )
+        # A plan that opens nothing or spends little says why (summary.json `explanation`).
+        for entry in (plan_kpis or {}).get("explanation") or []:
+            if isinstance(entry, Mapping):
+                sentence = entry.get("text_zh" if lang == "zh" else "text")
+                if sentence:
+                    headline.append(str(sentence))
     elif before:
         headline.append(
             text(

@@ -110,6 +110,7 @@ def frontier_from_points(
     gap: float | None = None,
     reach: ReachMatrix | None = None,
     progress: Callable[[int, int], None] | None = None,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> Frontier:
     """Trace covered demand against a budget or a site count.
 
@@ -134,6 +135,8 @@ def frontier_from_points(
         stepped limit are replaced per step.
     aggregate, matrix, solver, time_limit, gap, reach, progress
         As for :func:`~netplan.locate.plan_from_points` (the time limit is per step).
+    on_step
+        ``on_step(k, n)`` before the solve of step ``k`` (from 1) of ``n``.
 
     Returns
     -------
@@ -169,7 +172,9 @@ def frontier_from_points(
     steps = sorted(float(v) for v in values)
     session = SolverSession(settings)
     rows: list[dict[str, Any]] = []
-    for limit in steps:
+    for number, limit in enumerate(steps, start=1):
+        if on_step is not None:
+            on_step(number, len(steps))
         if by == "budget":
             step_options = replace(base, budget=limit)
         elif tier is None:
