@@ -609,23 +609,63 @@ def test_report_opens_without_errors_or_network(chromium: str, tmp_path: Path) -
         ),
         encoding="utf-8",
     )
-    probe = """
-    (() => ({
-      sections: Array.from(document.querySelectorAll("section")).map(s => s.id),
-      charts: document.querySelectorAll("svg.chart polyline").length,
-      injected: document.querySelectorAll("img").length
-    }))()
-    """
     value, events, png = load_page(
-        chromium, page, tmp_path / "profile", expression=probe, settle=0.3
+        chromium, page, tmp_path / "profile", expression=REPORT_PROBE, settle=0.3
     )
     assert _errors(events) == []
     assert all(url.startswith(("file:", "data:")) for url in _requests(events))
-    assert value["sections"][:2] == ["headline", "kpis"]
+    assert value["sections"][0] == "summary"
     assert "scores" in value["sections"]
-    assert value["charts"] == 1
+    assert value["cards"] >= 2  # coverage and blind spots (no plan given)
+    assert value["charts"] == 1  # the distance curve, drawn and embedded
+    assert value["drawn"] == value["images"]  # every embedded image decoded and laid out
     assert value["injected"] == 0
     assert len(np.unique(decode_png(png)[:, :, :3].reshape(-1, 3), axis=0)) > 20
+
+
+#: What the report tests read from the page: sections, summary cards, embedded images.
+REPORT_PROBE = """
+(() => {
+  const images = Array.from(document.querySelectorAll("img"));
+  const summary = document.querySelector("#summary");
+  return {
+    sections: Array.from(document.querySelectorAll("section")).map(s => s.id),
+    cards: document.querySelectorAll("#summary .card").length,
+    summaryTop: summary ? summary.getBoundingClientRect().top : -1,
+    summaryText: summary ? summary.innerText : "",
+    charts: document.querySelectorAll("img.chart").length,
+    maps: document.querySelectorAll("img.map").length,
+    images: images.length,
+    drawn: images.filter(i => i.complete && i.naturalWidth > 100 && i.naturalHeight > 100).length,
+    injected: images.filter(i => !i.src.startsWith("data:image/svg+xml;base64,")).length
+  };
+})()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SAMPLES / "sites.csv").exists(), reason="national sample not present")
+def test_demo_report_in_the_browser(chromium: str, tmp_path: Path) -> None:
+    """The demo's report: the summary on the first screen, the map and charts embedded."""
+    from netplan.demo import run_demo
+
+    result = run_demo(tmp_path / "demo", time_limit=60.0)
+    page = result.outputs["report"]
+    value, events, png = load_page(
+        chromium, page, tmp_path / "profile", expression=REPORT_PROBE, settle=0.5
+    )
+    (tmp_path / "report.png").write_bytes(png)
+    assert _errors(events) == []
+    assert all(url.startswith(("file:", "data:")) for url in _requests(events))
+    assert value["sections"][:2] == ["summary", "map"]
+    assert 0 <= value["summaryTop"] < 200  # the argument comes first
+    assert value["cards"] == 4  # coverage, new cost against the budget, sites, blind spots
+    assert "CNY" in value["summaryText"] and "per year" in value["summaryText"]
+    assert "budget CNY 15.0 M" in value["summaryText"]
+    assert value["maps"] == 1 and value["charts"] >= 1
+    assert value["drawn"] == value["images"] >= 2
+    assert value["injected"] == 0
+    assert len(np.unique(decode_png(png)[:, :, :3].reshape(-1, 3), axis=0)) > 50
 
 
 @pytest.mark.skipif(not (SAMPLES / "sites.csv").exists(), reason="national sample not present")
