@@ -170,6 +170,7 @@ def regenerate(chromium: str, img: Path = IMG) -> dict[str, object]:
         for picture, (page, width, height) in SHOTS.items():
             staged = Path(tmp) / picture
             screenshot(chromium, out / page, staged, width, height)
+            _shrink(staged)
             images[picture] = sha256(staged)
             _install(staged, img / picture)
             print(f"wrote {(img / picture).relative_to(ROOT)} ({width}x{height})", flush=True)
@@ -184,6 +185,24 @@ def regenerate(chromium: str, img: Path = IMG) -> dict[str, object]:
     part.write_text(text, encoding="utf-8")
     os.replace(part, img / STAMP_NAME)
     return stamp
+
+
+def _shrink(png: Path) -> None:
+    """Store the screenshot with a 256-colour palette (a third of the size, same look).
+
+    Pillow comes with matplotlib (a dependency); the picture is kept as taken when the
+    palette version is not smaller.
+    """
+    from PIL import Image
+
+    with Image.open(png) as image:
+        paletted = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    smaller = png.with_name(png.stem + ".small.png")
+    paletted.save(smaller, optimize=True)
+    if smaller.stat().st_size < png.stat().st_size:
+        os.replace(smaller, png)
+    else:
+        smaller.unlink()
 
 
 def _install(source: Path, target: Path) -> None:
