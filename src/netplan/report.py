@@ -36,6 +36,7 @@ import markupsafe
 import numpy as np
 import pandas as pd
 
+from netplan import display
 from netplan.config import Scenario
 from netplan.errors import InputError
 from netplan.i18n import STRINGS, check_lang, text
@@ -275,7 +276,7 @@ def distance_curve(
 # --------------------------------------------------------------------------- comparison
 
 
-@dataclass
+@dataclass(repr=False)
 class Comparison:
     """Two coverage or plan outputs side by side (A → B).
 
@@ -321,6 +322,12 @@ class Comparison:
     def to_json(self) -> str:
         """Return :meth:`summary` as stable JSON text."""
         return stable_json(self.summary())
+
+    def __repr__(self) -> str:
+        return display.comparison_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.comparison_html(self)
 
 
 def _kpis_of(outputs: CoverageOutputs | PlanOutputs) -> dict[str, Any]:

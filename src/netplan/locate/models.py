@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
+from netplan import display
 from netplan.errors import InfeasibleError, InputError
 from netplan.locate._checks import COVERAGE_TOLERANCE, check_amounts
 from netplan.locate._matrix import (
@@ -73,7 +74,7 @@ if TYPE_CHECKING:
 __all__ = ["LocateResult", "capacitated", "max_cover", "p_median", "set_cover"]
 
 
-@dataclass
+@dataclass(repr=False)
 class LocateResult:
     """The answer of a location model on a matrix.
 
@@ -127,6 +128,12 @@ class LocateResult:
     def has_solution(self) -> bool:
         """Return ``True`` when the result carries a solution (optimal or feasible)."""
         return self.status in ("optimal", "feasible")
+
+    def __repr__(self) -> str:
+        return display.locate_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.locate_html(self)
 
     def summary(self) -> dict[str, Any]:
         """Return status, objective, bound, gap, times and counts as plain data."""

@@ -15,7 +15,7 @@ byte-identical across runs).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from html import escape
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from netplan import display
 from netplan.config import Scenario
 from netplan.errors import InfeasibleError, InputError
 from netplan.io import write_frame, write_text
@@ -37,6 +38,7 @@ from netplan.locate.plan import (
     solver_settings,
 )
 from netplan.locate.solve import SolverSession
+from netplan.progress import LOGGER, ProgressArg, callback_of, reports_progress
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -49,7 +51,7 @@ __all__ = ["FRONTIER_BY", "Frontier", "frontier_from_points", "frontier_svg"]
 FRONTIER_BY = ("budget", "sites")
 
 
-@dataclass
+@dataclass(repr=False)
 class Frontier:
     """A trade-off curve.
 
@@ -92,7 +94,14 @@ class Frontier:
             "summary": write_text(out / "frontier.json", plan_json(self.summary())),
         }
 
+    def __repr__(self) -> str:
+        return display.frontier_repr(self)
 
+    def _repr_html_(self) -> str:
+        return display.frontier_html(self, svg=frontier_svg(self) if len(self.table) else "")
+
+
+@reports_progress("frontier", "steps")
 def frontier_from_points(
     gdf_demand: gpd.GeoDataFrame,
     gdf_sites: gpd.GeoDataFrame,
@@ -109,7 +118,7 @@ def frontier_from_points(
     time_limit: float | None = None,
     gap: float | None = None,
     reach: ReachMatrix | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressArg = None,
 ) -> Frontier:
     """Trace covered demand against a budget or a site count.
 
@@ -132,8 +141,12 @@ def frontier_from_points(
         Plan options (other limits, capacities, grade requirements); the
         scenario's ``[plan]`` table when ``None``. Its coverage target and the
         stepped limit are replaced per step.
-    aggregate, matrix, solver, time_limit, gap, reach, progress
+    aggregate, matrix, solver, time_limit, gap, reach
         As for :func:`~netplan.locate.plan_from_points` (the time limit is per step).
+    progress
+        ``progress(steps solved, steps)``, or ``True``/``False`` for a
+        progress bar or none; ``None`` shows a bar in notebooks only
+        (:mod:`netplan.progress`).
 
     Returns
     -------
@@ -157,9 +170,7 @@ def frontier_from_points(
         base = plan_options(scenario, aggregate=aggregate)
     base = replace(base, model="tiered", objective="max_coverage", coverage_target=None)
     settings = solver_settings(scenario, solver=solver, time_limit=time_limit, gap=gap)
-    inputs = prepare_inputs(
-        gdf_demand, gdf_sites, scenario, base, matrix=matrix, reach=reach, progress=progress
-    )
+    inputs = prepare_inputs(gdf_demand, gdf_sites, scenario, base, matrix=matrix, reach=reach)
     total = float(inputs.weights.sum())
     forced = inputs.forced(base)
     existing = inputs.existing
@@ -169,6 +180,7 @@ def frontier_from_points(
     steps = sorted(float(v) for v in values)
     session = SolverSession(settings)
     rows: list[dict[str, Any]] = []
+    report = callback_of(progress)
     for limit in steps:
         if by == "budget":
             step_options = replace(base, budget=limit)
@@ -177,6 +189,9 @@ def frontier_from_points(
         else:
             step_options = replace(base, tier_counts={**dict(base.tier_counts), tier: int(limit)})
         rows.append(_frontier_row(inputs, step_options, scenario, settings, session, limit, total))
+        LOGGER.debug("frontier: %s %g solved (%s)", by, limit, rows[-1]["status"])
+        if report is not None:
+            report(len(rows), len(steps))
     table = pd.DataFrame(rows)
     details = {
         "total_weight": total,
