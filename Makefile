@@ -41,6 +41,7 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_cli_docs.py
+	$(BIN)/python scripts/render_notebooks.py
 
 samples: $(STAMP)
 	$(BIN)/python scripts/make_samples.py --out data/samples

@@ -132,7 +132,7 @@ def point_colours(
     >>> point_colours(frame).tolist()
     [[26, 152, 80], [215, 48, 39]]
     >>> point_colours(frame, "distance", 9.0)[:, 0].tolist()
-    [44, 215]
+    [77, 215]
     """
     if color_by not in COLOR_BY:
         msg = f"unknown color_by {color_by!r}; use one of {', '.join(COLOR_BY)}"

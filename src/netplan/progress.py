@@ -141,7 +141,7 @@ def _open_bar(description: str) -> Any:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    bar = Progress(*columns, console=_console(), transient=False)
+    bar = Progress(*columns, console=_console(), transient=False, refresh_per_second=4)
     bar.start()
     return bar
 
