@@ -15,6 +15,7 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 
 from netplan import display
@@ -446,3 +447,13 @@ def test_frames_in_rows_are_plain_text() -> None:
     }
     assert display.tier_rows(summary) == [(HOSTILE, "1", "1.00", "50.0%", "-")]
     assert display.number(float("nan")) == "-"
+
+
+def test_tables_without_figures_still_display() -> None:
+    tables = CoverageTables(points=pd.DataFrame({"id": [HOSTILE]}), blindspots=gpd.GeoDataFrame())
+    html = tables._repr_html_()
+    _assert_safe(html)
+    assert "CoverageTables(points=1)" in html
+    infeasible = display.plan_rows({"model": "tiered", "status": "infeasible"})
+    assert ("status", "infeasible") in infeasible
+    assert ("gap", "—") in infeasible

@@ -261,7 +261,7 @@ def plan_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Return the solve figures of a plan summary (status, objective, bound, gap, sites)."""
     gap = summary.get("gap")
     rows = [
-        ("status", str(summary["status"])),
+        ("status", str(summary.get("status", ""))),
         ("objective", number(summary.get("objective"), 2, "—")),
         ("best bound", number(summary.get("best_bound"), 2, "—")),
         ("gap", "—" if gap is None else f"{100 * gap:.3f}%"),
@@ -387,6 +387,8 @@ def _coverage_parts(summary: Mapping[str, Any], zones: Any) -> list[str]:
 def coverage_html(result: Any) -> str:
     """Return the rich display of a coverage result (``summary()`` and ``blindspots``)."""
     summary = result.summary()
+    if "n_demand" not in summary:  # tables without figures (built by hand)
+        return _box(coverage_repr(result))
     return _box(
         coverage_title(summary),
         *_coverage_parts(summary, getattr(result, "blindspots", None)),
