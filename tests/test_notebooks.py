@@ -183,19 +183,26 @@ def test_rendering_of_outputs(tmp_path: Path) -> None:
                     },
                     {
                         "output_type": "execute_result",
-                        "data": {"text/html": "<style>p{}</style>\n<table>\n\n<tr></tr></table>"},
+                        "data": {
+                            "text/html": "<style>p{}</style>\n<table>\n\n<tr><td>1</td></tr>"
+                            "</table>"
+                        },
                     },
                 ],
             },
         ]
     }
+    notebook["cells"][1]["outputs"].append(
+        {"output_type": "display_data", "data": {"text/html": "<pre style='x'></pre>"}}
+    )
     text = render.render(notebook, "x.ipynb", "0" * 64)
+    assert "<pre" not in text  # an empty print (a progress bar's last refresh) is dropped
     assert text.startswith(f"<!-- rendered from notebooks/x.ipynb cells sha256:{'0' * 64} -->")
     assert "# Title" in text
     assert "```text\nhi\n```" in text  # ANSI colours dropped
     assert "*(an interactive map: run the notebook to see it)*" in text
     assert "*(an interactive widget: run the notebook to see it)*" in text
-    assert "<div>\n<table>\n<tr></tr></table>\n</div>" in text  # no style, no blank line
+    assert "<div>\n<table>\n<tr><td>1</td></tr></table>\n</div>" in text  # no style, no blank line
     copy = tmp_path / "x.md"
     copy.write_text(text, encoding="utf-8")
     assert render.recorded_hash(copy) == ("x.ipynb", "0" * 64)
