@@ -1,13 +1,15 @@
 # netplan: two commands set up everything on a fresh clone.
 #   make demo   create .venv, install, run the main job on the bundled samples
 #   make test   create .venv, install, run the test suite
+#   make lab    install JupyterLab (the [lab] extra) and the netplan kernel, open notebooks/
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LAB_STAMP := $(VENV)/.lab-installed
 DEMO_OUT ?= out/demo
 
-.PHONY: demo test test-all lint typecheck bench samples docs clean
+.PHONY: demo test test-all lint typecheck bench samples docs lab clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +44,15 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_cli_docs.py
 	$(BIN)/python scripts/render_notebooks.py
+	$(BIN)/python scripts/screenshot_docs.py
+
+$(LAB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,lab]'
+	$(BIN)/python -m ipykernel install --user --name netplan --display-name netplan
+	touch $(LAB_STAMP)
+
+lab: $(LAB_STAMP)
+	$(BIN)/jupyter lab notebooks/
 
 samples: $(STAMP)
 	$(BIN)/python scripts/make_samples.py --out data/samples

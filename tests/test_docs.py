@@ -3,15 +3,22 @@
 * ``docs/cli.md`` equals a fresh generation from the typer app;
 * every command, argument and option has help text;
 * the README walkthrough and the CLI reference only use commands and options that exist;
-* ``docs/methods.md`` links only files that exist.
+* ``docs/methods.md`` links only files that exist;
+* every ```python block of README.md runs verbatim, in order (``-m slow``);
+* the README's pictures were made from the current map and report code
+  (``docs/img/screenshots.json``, written by ``scripts/screenshot_docs.py``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import re
 import shlex
+import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -24,17 +31,18 @@ README = ROOT / "README.md"
 WALKTHROUGH_MARKER = "<!-- section: walkthrough -->"
 
 
-def _load_generator() -> ModuleType:
-    path = ROOT / "scripts" / "gen_cli_docs.py"
-    spec = importlib.util.spec_from_file_location("gen_cli_docs", path)
+def _load_script(name: str) -> ModuleType:
+    path = ROOT / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("gen_cli_docs", module)
+    sys.modules.setdefault(name, module)
     spec.loader.exec_module(module)
     return module
 
 
-gen = _load_generator()
+gen = _load_script("gen_cli_docs")
+shots = _load_script("screenshot_docs")
 
 
 @pytest.fixture(scope="module")
@@ -178,14 +186,177 @@ def test_doc_links_point_at_files() -> None:
             assert (path.parent / target).exists(), f"{path.name}: broken link {target}"
 
 
-def test_walkthrough_picture_exists_and_is_small() -> None:
+def test_walkthrough_pictures_exist_and_are_small() -> None:
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", _walkthrough())
-    assert images, "the walkthrough shows the sample map"
+    assert {"docs/img/map.png", "docs/img/report.png"} <= set(images), (
+        "the walkthrough shows the demo's map and report"
+    )
     for image in images:
         path = ROOT / image
         assert path.exists(), image
-        assert path.stat().st_size < 300_000
+        assert path.stat().st_size < 350_000
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --------------------------------------------------------------------------- the README's pictures
+
+
+def test_readme_pictures_are_current() -> None:
+    reasons = shots.stale_reasons()
+    assert not reasons, (
+        "docs/img/map.png and report.png were made from other inputs ("
+        + "; ".join(reasons)
+        + "): run `make docs` and commit docs/img/"
+    )
+
+
+def _fake_root(root: Path) -> None:
+    """A repository-like tree holding every input of the pictures, and the pictures."""
+    for name in shots.INPUTS:
+        path = root / name
+        if name.endswith(".py"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"# {name}\n", encoding="utf-8")
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+            (path / "a.txt").write_text("a\n", encoding="utf-8")
+    img = root / "docs" / "img"
+    img.mkdir(parents=True)
+    images = {}
+    for picture in shots.SHOTS:
+        (img / picture).write_bytes(b"\x89PNG\r\n\x1a\n" + picture.encode())
+        images[picture] = hashlib.sha256((img / picture).read_bytes()).hexdigest()
+    stamp = {"inputs": shots.input_hashes(root), "images": images}
+    (img / shots.STAMP_NAME).write_text(json.dumps(stamp), encoding="utf-8")
+
+
+def test_stale_pictures_are_flagged(tmp_path: Path) -> None:
+    _fake_root(tmp_path)
+    assert shots.stale_reasons(tmp_path) == []
+    # the map code changes
+    (tmp_path / "src/netplan/maps.py").write_text("# changed\n", encoding="utf-8")
+    assert shots.stale_reasons(tmp_path) == [
+        "src/netplan/maps.py changed since the pictures were made"
+    ]
+    _fake_root(tmp_path / "b")
+    # a template is added, a picture is replaced by hand
+    (tmp_path / "b/src/netplan/templates/new.html.j2").write_text("x", encoding="utf-8")
+    (tmp_path / "b/docs/img/report.png").write_bytes(b"other")
+    reasons = shots.stale_reasons(tmp_path / "b")
+    assert len(reasons) == 2
+    assert "src/netplan/templates/new.html.j2 changed" in reasons[0]
+    assert "docs/img/report.png is not the picture" in reasons[1]
+    # no stamp at all
+    (tmp_path / "b/docs/img" / shots.STAMP_NAME).unlink()
+    assert shots.stale_reasons(tmp_path / "b") == ["docs/img/screenshots.json is missing"]
+
+
+def test_check_mode_of_the_screenshot_script(capsys: pytest.CaptureFixture[str]) -> None:
+    current = not shots.stale_reasons()
+    assert shots.main(["--check"]) == (0 if current else 1)
+    assert ("make docs" in capsys.readouterr().out) is not current
+
+
+def test_screenshots_are_skipped_without_chromium(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = {p.name: p.read_bytes() for p in (ROOT / "docs" / "img").iterdir()}
+    assert shots.main(["--force", "--chromium", str(tmp_path / "no-chromium")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("screenshots skipped: headless Chromium not found")
+    assert {p.name: p.read_bytes() for p in (ROOT / "docs" / "img").iterdir()} == before
+
+
+def test_current_pictures_are_not_retaken(capsys: pytest.CaptureFixture[str]) -> None:
+    if shots.stale_reasons():
+        pytest.skip("the pictures are stale (test_readme_pictures_are_current says so)")
+    assert shots.main(["--chromium", "/nonexistent"]) == 0
+    assert capsys.readouterr().out.startswith("docs/img pictures are current")
+
+
+def test_the_screenshot_command_is_an_argument_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No shell: the page path goes to Chromium as one argument (a file URI)."""
+    seen: list[object] = []
+
+    def fake_run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        seen.append(args)
+        assert "shell" not in kwargs
+        target = next(a for a in args if a.startswith("--screenshot="))
+        Path(target.split("=", 1)[1]).write_bytes(b"png")
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(shots.subprocess, "run", fake_run)
+    page = tmp_path / "a page; rm -rf ~.html"
+    page.write_text("<p>x</p>", encoding="utf-8")
+    shots.screenshot("/usr/bin/chromium", page, tmp_path / "x.png", 800, 600)
+    (args,) = seen
+    assert isinstance(args, list)
+    assert args[-1] == page.resolve().as_uri()
+    assert "--window-size=800,600" in args
+    assert (tmp_path / "x.png").read_bytes() == b"png"
+
+
+# --------------------------------------------------------------------------- README code runs
+
+SNIPPET_NOT_RUN = re.compile(r"^<!-- snippet: not run: (?P<why>.+?) -->$")
+
+
+@dataclass(frozen=True)
+class Snippet:
+    line: int
+    code: str
+    not_run: str | None
+
+
+def _python_snippets(text: str) -> list[Snippet]:
+    """The ```python blocks of ``text`` in order, with the reason a block is not run."""
+    found = []
+    for match in re.finditer(r"^```python\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE):
+        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        marker = SNIPPET_NOT_RUN.match(before.strip())
+        line = text.count("\n", 0, match.start()) + 2
+        found.append(Snippet(line, match.group(1), marker.group("why") if marker else None))
+    return found
+
+
+def test_python_snippets_are_found() -> None:
+    text = (
+        "a\n```python\nx = 1\n```\n<!-- snippet: not run: needs a cluster -->\n```python\ny\n```\n"
+    )
+    assert _python_snippets(text) == [
+        Snippet(3, "x = 1\n", None),
+        Snippet(7, "y\n", "needs a cluster"),
+    ]
+
+
+def test_readme_snippets_compile_and_run_unless_said_why() -> None:
+    snippets = _python_snippets(README.read_text(encoding="utf-8"))
+    for snippet in snippets:
+        compile(snippet.code, f"README.md:{snippet.line}", "exec")
+    run = [s for s in snippets if s.not_run is None]
+    assert len(run) >= 4, "the coverage, site-selection, roadmap and map/report snippets run"
+    assert any("plan_from_points" in s.code for s in run)
+
+
+@pytest.mark.slow
+def test_readme_snippets_run_verbatim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every README ```python block not marked ``not run`` runs, in order, in one namespace.
+
+    The cwd is a scratch folder whose ``data`` is the repository's, so the
+    blocks' ``data/samples/...`` paths resolve and their ``out/...`` files land
+    in ``tmp_path``. About three minutes (the roadmap's solves).
+    """
+    (tmp_path / "data").symlink_to(ROOT / "data", target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": "readme"}
+    for snippet in _python_snippets(README.read_text(encoding="utf-8")):
+        if snippet.not_run is None:
+            exec(compile(snippet.code, f"README.md:{snippet.line}", "exec"), namespace)
+    for path in ("out/coverage/summary.json", "out/plan/plan.csv", "out/map.html",
+                 "out/report.html", "out/roadmap/by_year.csv"):  # fmt: skip
+        assert (tmp_path / path).is_file(), path
 
 
 def test_methods_sphere_error_figures_are_reproduced(capsys: pytest.CaptureFixture[str]) -> None:
@@ -195,3 +366,22 @@ def test_methods_sphere_error_figures_are_reproduced(capsys: pytest.CaptureFixtu
     code, stated = match.groups()
     exec(compile(code, "docs/methods.md", "exec"), {"__name__": "methods_md"})
     assert capsys.readouterr().out == stated
+
+
+# --------------------------------------------------------------------------- make lab
+
+
+def test_make_lab_is_the_documented_way_to_the_notebooks() -> None:
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    assert any(dep.startswith("jupyterlab") for dep in extras["lab"])
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile[makefile.index("$(LAB_STAMP): ") : makefile.index("\nsamples:")]
+    assert "pip install --quiet -e '.[dev,lab]'" in recipe
+    assert "-m ipykernel install --user --name netplan" in recipe
+    assert "$(BIN)/jupyter lab notebooks/" in recipe
+    development = README.read_text(encoding="utf-8").split("\n## Development", 1)[1]
+    assert "`make lab`" in development and "netplan[lab]" in development

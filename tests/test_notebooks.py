@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-import time
 from pathlib import Path
 from types import ModuleType
 
@@ -41,8 +40,9 @@ EXPECTED = (
 )
 #: Demand points notebook 05 draws in the tests (a million when run by hand or for the docs).
 TEST_POINTS = "100000"
-#: Seconds one notebook may take (they run in well under this on the samples).
-TIME_LIMIT = 120
+#: Seconds one cell may take before the run is called hung (a guard, not a benchmark: the
+#: notebooks take well under a minute each on an idle machine; CI machines may be loaded).
+TIME_LIMIT = 600
 KERNEL_NAME = "netplan-test-python"
 
 
@@ -113,12 +113,10 @@ def test_notebook_runs_top_to_bottom(
     path: Path, tmp_path: Path, kernel_dirs: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NETPLAN_NOTEBOOK_POINTS", TEST_POINTS)  # the kernel inherits it
-    start = time.perf_counter()
     try:
         executed = _execute(path, tmp_path, kernel_dirs)
     except CellExecutionError as error:
         pytest.fail(f"{path.name} failed:\n{error}")
-    seconds = time.perf_counter() - start
     errors = [
         output
         for cell in executed.cells
@@ -130,7 +128,6 @@ def test_notebook_runs_top_to_bottom(
     code_cells = [cell for cell in executed.cells if cell.cell_type == "code"]
     assert all(cell.execution_count is not None for cell in code_cells)
     assert (tmp_path / "out").is_dir(), "the notebook writes its outputs under out/"
-    assert seconds < TIME_LIMIT
 
 
 def _render_script() -> ModuleType:

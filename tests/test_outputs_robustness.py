@@ -658,7 +658,8 @@ def test_temp_files_of_a_killed_run_are_cleaned_by_the_next(tmp_path: Path) -> N
 
 
 def _csv_cells(path: Path) -> list[list[str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
+    # netplan writes CSV as UTF-8 with a byte-order mark by default (Excel in China).
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.reader(handle))
 
 
