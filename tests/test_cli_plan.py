@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -273,3 +274,92 @@ def test_optimize_with_a_cost_matrix(files, tmp_path: Path) -> None:
         app, ["optimize", *base_args(files, tmp_path / "t"), "--matrix", str(matrix)]
     )
     assert tiered.exit_code == 0, tiered.output
+
+
+# --------------------------------------------------------------------------- solver output
+
+BANNERS = ("Running HiGHS", "Copyright", "Welcome to the CBC")
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+def test_solver_banners_only_with_verbose(files, tmp_path: Path, solver: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import netplan
+
+    env = {**os.environ, "PYTHONPATH": str(Path(netplan.__file__).resolve().parents[1])}
+    outputs = {}
+    for verbose in (False, True):
+        out = tmp_path / f"plan-{verbose}"
+        command = [sys.executable, "-m", "netplan", "optimize", *base_args(files, out)]
+        command += ["--solver", solver] + (["--verbose"] if verbose else [])
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=300, env=env, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        outputs[verbose] = done
+    quiet, verbose_run = outputs[False], outputs[True]
+    # Piped: no banner, no solver log, no progress line; stderr holds nothing at all.
+    for text in BANNERS:
+        assert text not in quiet.stdout + quiet.stderr
+    assert quiet.stderr == ""
+    assert "solving" not in quiet.stdout
+    # --verbose: the solver's own log, banner included, on stderr (stdout keeps the tables).
+    expected = "Running HiGHS" if solver == "highs" else "Welcome to the CBC"
+    assert expected in verbose_run.stderr
+    assert expected not in verbose_run.stdout
+    assert verbose_run.stdout.splitlines()[0] == quiet.stdout.splitlines()[0]
+
+
+def test_frontier_and_roadmap_take_verbose(files, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["frontier", *base_args(files, tmp_path / "f"), "--values", "0,200", "--verbose"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Trade-off by budget" in result.stdout
+    assert "Running HiGHS" not in result.stdout
+    result = CliRunner().invoke(
+        app,
+        [
+            "roadmap",
+            *base_args(files, tmp_path / "r"),
+            "--years",
+            "2",
+            "--budget-per-year",
+            "200",
+            "--verbose",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_live_line_text_and_nothing_when_piped() -> None:
+    from netplan.cli._progress import Display, interactive, solving
+    from netplan.locate.solve import SolverProgress
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def add_task(self, description: str, total: Any = None) -> int:
+            self.lines.append(description)
+            return 0
+
+        def update(self, task: int, description: str) -> None:
+            self.lines.append(description)
+
+    recorder = Recorder()
+    display = Display(recorder)
+    display.step(2, 5)
+    display.solver(SolverProgress(3.0, 1234.5, 1300.0, 0.053, "highs"))
+    assert recorder.lines[0] == "preparing the model"
+    assert recorder.lines[-1] == (
+        "step 2 of 5 · solving (highs) · best plan 1,234.50 · bound 1,300.00 · gap 5.30%"
+    )
+    # Under pytest the output is captured, not a terminal: the block shows nothing.
+    assert not interactive()
+    with solving(False) as quiet:
+        quiet.step(1, 1)

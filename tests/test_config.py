@@ -279,8 +279,8 @@ def test_config_error_is_a_netplan_error_with_exit_code_2() -> None:
 def test_unknown_top_level_key() -> None:
     _fails(
         {"tier": {}},
-        "`tier`: unknown key (did you mean `tiers`?); expected one of: demand, inputs, plan, "
-        "roadmap, scenario, scoring, solver, tiers",
+        "`tier`: unknown key (did you mean `tiers`?); expected one of: demand, grades, inputs, "
+        "plan, roadmap, scenario, scoring, solver, tiers",
     )
 
 

@@ -167,6 +167,9 @@ def test_top_blindspots_are_the_heaviest(results: dict[str, Any]) -> None:
     heaviest = zones.sort_values("weight", ascending=False).head(2)
     assert [row[0] for row in rows] == [str(z) for z in heaviest["zone_id"]]
     assert display.top_blindspot_rows(zones.iloc[:0]) == []
+    placed = zones.assign(city=["C1"] + [None] * (len(zones) - 1), province="P")
+    rows = display.top_blindspot_rows(placed.sort_values("weight", ascending=False), top=2)
+    assert [row[1] for row in rows] == ["C1, P", "P"]
 
 
 def test_coverage_read_back_displays_too(results: dict[str, Any], tmp_path: Path) -> None:

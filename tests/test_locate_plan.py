@@ -245,3 +245,12 @@ def test_one_limit_alone_chooses_the_objective(scenario) -> None:
     # Only the tiered model has an objective to choose.
     p_median = replace(base, model="p-median")
     assert objective_from_limit(p_median, budget=None, coverage_target=0.9) == p_median
+
+
+def test_plan_sites_are_named_by_province_and_city_last(demand, sites, scenario) -> None:
+    plan = plan_from_points(demand, sites, scenario, gap=0.0)
+    assert list(plan.sites.columns[-3:]) == ["province", "city", "geometry"]
+    pairs = zip(plan.sites["province"], plan.sites["city"], strict=True)
+    places = dict(zip(plan.sites["id"], pairs, strict=True))
+    assert places["H1"] == ("湖北省", "恩施土家族苗族自治州")  # 110.2, 30.1
+    assert places["S4"] == ("福建省", "泉州市")  # 118.0, 25.0

@@ -283,3 +283,50 @@ def test_min_cost_survives_a_false_infeasible_from_presolve(
         result = tiered(**inst, options=TieredOptions(coverage_target=0.5))
     assert result.status == "optimal"
     assert result.details["net_cost"] == pytest.approx(expected.details["net_cost"])
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+def hard_knapsack(seed: int = 0, n: int = 60, m: int = 30) -> MilpArrays:
+    """A multi-row knapsack that needs a branch-and-bound search (not solved at the root)."""
+    rng = np.random.default_rng(seed)
+    matrix = rng.integers(1, 50, size=(m, n)).astype(float)
+    return MilpArrays(
+        objective=rng.integers(10, 100, size=n).astype(float),
+        col_lower=np.zeros(n),
+        col_upper=np.ones(n),
+        integer=np.ones(n, dtype=bool),
+        matrix=sp.csr_array(matrix),
+        row_lower=np.full(m, -np.inf),
+        row_upper=matrix.sum(axis=1) / 3,
+        maximize=True,
+    )
+
+
+def test_progress_reports_the_search_and_the_library_prints_nothing(capfd, caplog) -> None:
+    import logging
+
+    seen: list[solve_module.SolverProgress] = []
+    with solve_module.solver_feedback(on_progress=seen.append):
+        outcome = solve_milp(hard_knapsack(), SolverSettings(time_limit=1.0))
+    assert seen, "no progress reported"
+    assert all(s.solver == "highs" and s.seconds >= 0 for s in seen)
+    with_plan = [s for s in seen if s.objective is not None]
+    assert with_plan
+    assert max(s.objective for s in with_plan) <= outcome.objective + 1e-6
+    assert all(s.bound is None or s.bound >= s.objective - 1e-6 for s in with_plan)
+    # Outside the block nothing is reported, and the solver writes nothing to the terminal.
+    after = len(seen)
+    solve_milp(knapsack(), SolverSettings())
+    assert len(seen) == after
+    captured = capfd.readouterr()
+    assert "HiGHS" not in captured.out + captured.err
+    with (
+        caplog.at_level(logging.INFO, logger="netplan"),
+        solve_module.solver_feedback(verbose=True),
+    ):
+        solve_milp(knapsack(), SolverSettings())
+    assert any("MIP" in r.getMessage() or "HiGHS" in r.getMessage() for r in caplog.records)
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""

@@ -18,7 +18,10 @@ maximum great-circle distance for the radius query (:meth:`Tier.reach_km`):
   reach = hours × speed ÷ detour factor great-circle kilometres.
 
 Region grades (a ``grade`` column on the demand, values such as ``A``/``B``/``C``)
-change the promise through ``grade_radius_km`` / ``grade_response_hours``.
+change the promise through ``grade_radius_km`` / ``grade_response_hours``. They
+may also be given by place in the scenario's ``[grades]`` table
+(:class:`RegionGrades`: ``by_city``, ``by_province``, ``default``), applied to
+demand points as they are read (a grade in the file wins).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ __all__ = [
     "SITE_STATUSES",
     "DemandRates",
     "PlanOptions",
+    "RegionGrades",
     "RoadmapSettings",
     "Scenario",
     "ScoringAttribute",
@@ -232,6 +236,45 @@ def _radius_to_reach(radius_km: float, tier: Tier, distance_model: str) -> float
 
 
 @dataclass(frozen=True)
+class RegionGrades:
+    """Region grades by place: the scenario's ``[grades]`` table.
+
+    Service standards often grade whole cities or provinces (A: core markets
+    with the tightest promise, ...). A demand point's grade is, in order: the
+    ``grade`` in its own file when it has one (row-level data wins), else its
+    city's entry in ``by_city``, else its province's in ``by_province``, else
+    ``default``, else none (the tier's default promise). The point's city and
+    province come from the built-in boundaries (:func:`netplan.regions.tag_points`),
+    so the names are the official Chinese ones (``深圳市``, ``广东省``); a name
+    the boundaries do not know is an error naming the key, with the closest
+    official name.
+
+    Example::
+
+        [grades]
+        by_city = { "深圳市" = "A", "广州市" = "A" }
+        by_province = { "广东省" = "B" }
+        default = "C"
+
+    Attributes
+    ----------
+    by_city, by_province
+        Grade by official city / province name.
+    default
+        Grade of points matched by neither, or ``None``.
+    """
+
+    by_city: Mapping[str, str] = field(default_factory=dict)
+    by_province: Mapping[str, str] = field(default_factory=dict)
+    default: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """Return whether the table grades anything."""
+        return bool(self.by_city or self.by_province or self.default is not None)
+
+
+@dataclass(frozen=True)
 class DemandRates:
     """How installed units turn into service demand.
 
@@ -342,6 +385,8 @@ class Scenario:
         :attr:`plan_options` is it parsed and checked.
     roadmap
         Discount and demand growth of multi-year roll-outs (``[roadmap]``).
+    region_grades
+        Region grades by city and province (``[grades]``, :class:`RegionGrades`).
     inputs
         The ``[inputs.customers]``/``[inputs.installed_base]``/``[inputs.sites]``
         sections: which column holds what, CRS and layer of each kind of file
@@ -363,6 +408,7 @@ class Scenario:
     source: str = "<default>"
     roadmap: RoadmapSettings = field(default_factory=RoadmapSettings)
     inputs: Mapping[str, InputSpec] = field(default_factory=dict)
+    region_grades: RegionGrades = field(default_factory=RegionGrades)
 
     @property
     def plan_options(self) -> PlanOptions:
@@ -428,7 +474,18 @@ _TIER_KEYS = {
     "revenue_per_call",
     "dispatch_hours",
 }
-_TOP_KEYS = {"scenario", "tiers", "demand", "scoring", "solver", "plan", "roadmap", "inputs"}
+_TOP_KEYS = {
+    "scenario",
+    "tiers",
+    "demand",
+    "scoring",
+    "solver",
+    "plan",
+    "roadmap",
+    "inputs",
+    "grades",
+}
+_GRADES_KEYS = {"by_city", "by_province", "default"}
 _ROADMAP_KEYS = {"discount", "demand_growth"}
 _DEMAND_KEYS = {"service_rates", "default_rate", "age_bands", "reference_year"}
 _SCORING_KEYS = {"weights", "attributes"}
@@ -637,6 +694,41 @@ def _check_chain(reader: _Reader, tiers: Mapping[str, Tier]) -> None:
                 raise reader.fail(where, f"the support chain loops back to '{current.parent}'")
             seen.add(current.parent)
             current = tiers.get(current.parent)
+
+
+def _parse_region_grades(
+    reader: _Reader, data: Mapping[str, Any], tiers: Mapping[str, Tier]
+) -> RegionGrades:
+    """Parse ``[grades]``: every grade a string; one a tier promises when tiers grade at all."""
+    reader.check_keys(data, _GRADES_KEYS, "grades")
+    known: set[str] = set()
+    for tier in tiers.values():
+        known |= tier.grades()
+
+    def grade(where: str, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise reader.fail(where, f'must be a grade such as "A", got {value!r}')
+        if known and value not in known:
+            raise reader.fail(
+                where,
+                f"grade {value!r} has no promise in any tier; "
+                f"grades the tiers define: {', '.join(sorted(known))}",
+            )
+        return value
+
+    tables: dict[str, dict[str, str]] = {}
+    for key in ("by_city", "by_province"):
+        table = reader.table(data, key, "grades")
+        tables[key] = {}
+        for name, value in table.items():
+            where = f"grades.{key}.{name}"
+            if not str(name).strip():
+                raise reader.fail(where, "a place name must not be empty")
+            tables[key][str(name)] = grade(where, value)
+    default = grade("grades.default", data["default"]) if "default" in data else None
+    return RegionGrades(
+        by_city=tables["by_city"], by_province=tables["by_province"], default=default
+    )
 
 
 def _parse_demand(reader: _Reader, data: Mapping[str, Any]) -> DemandRates:
@@ -1053,6 +1145,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> Sc
         source=source,
         roadmap=_parse_roadmap(reader, reader.table(data, "roadmap", "")),
         inputs=parse_inputs(data.get("inputs", {}), source=source),
+        region_grades=_parse_region_grades(reader, reader.table(data, "grades", ""), tiers),
     )
 
 

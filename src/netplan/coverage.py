@@ -41,6 +41,7 @@ from netplan.inputs import input_notes
 from netplan.io import read_matrix, source_file
 from netplan.progress import ProgressArg, callback_of, reports_progress
 from netplan.reach import ProgressCallback, ReachMatrix, reach_from_points
+from netplan.regions import tag_points
 from netplan.results import CoverageTables, stable_json
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ADMIN_COLUMNS",
     "COUNTING_STATUSES",
+    "PLACE_COLUMNS",
     "POINT_COLUMNS",
     "CoverageResult",
     "coverage_from_points",
@@ -59,6 +61,9 @@ __all__ = [
 COUNTING_STATUSES = ("existing", "required")
 #: Admin/region columns reported when the demand has them, in this order.
 ADMIN_COLUMNS = ("province", "city", "district", "region")
+#: Admin columns taken from the built-in boundaries when the demand has none
+#: (:func:`netplan.regions.tag_points`); also the blind spots' place properties.
+PLACE_COLUMNS = ("province", "city")
 #: Columns of :attr:`CoverageResult.points`, in order (``grade`` follows when present).
 POINT_COLUMNS = (
     "id",
@@ -429,6 +434,7 @@ def coverage_kpis(
         kpis["by_grade"] = group_stats(codes, labels, weight, covered)
     else:
         kpis["by_grade"] = {}
+    admin, tags = place_columns(points, admin)
     by_region: dict[str, Any] = {}
     for column in ADMIN_COLUMNS:
         if column in admin:
@@ -453,6 +459,7 @@ def coverage_kpis(
         counting_sites,
         scenario,
         blindspots,
+        tags=tags,
     )
     if customers is not None:
         kpis["customers"] = customers
@@ -472,11 +479,16 @@ def overlap_and_blindspots(
     counting_sites: gpd.GeoDataFrame,
     scenario: Scenario,
     blindspots: BlindspotOptions | None,
+    *,
+    tags: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Add the overlap, support-chain and blind-spot KPIs to ``kpis``; return the zones.
 
     Shared by :func:`coverage_from_points` and the streamed and Dask engines
     (:mod:`netplan.scale`), so every engine computes these figures alike.
+    The zones are named by place (:func:`zone_places`) from ``tags``, every
+    point's :func:`netplan.regions.tag_points` row when already computed
+    (else the points in zones are tagged here).
     """
     covered_weight = float(weight[covered].sum())
     overlap = covered & (n_covering >= 2)
@@ -503,6 +515,12 @@ def overlap_and_blindspots(
         if blindspots.method == "dbscan":
             kpis["eps_km"] = blindspots.eps_km
             kpis["min_samples"] = blindspots.min_samples
+        in_zone_rows = uncovered[in_zone]
+        if tags is not None:
+            zone_tags = tags.iloc[in_zone_rows]
+        else:
+            zone_tags = tag_points(lon[in_zone_rows], lat[in_zone_rows])
+        zones = zone_places(zones, zone_of_point[in_zone], weight[in_zone_rows], zone_tags)
         kpis["n_blindspot_points"] = int(in_zone.sum())
         kpis["blindspot_weight"] = float(weight[uncovered][in_zone].sum())
         kpis["dropped_zone_weight"] = float(weight[uncovered][~in_zone].sum())
@@ -511,7 +529,81 @@ def overlap_and_blindspots(
         kpis["n_blindspot_points"] = 0
         kpis["blindspot_weight"] = 0.0
     kpis["n_blindspots"] = len(zones)
+    if "province" not in zones.columns:  # no blind spots asked for
+        zones = zone_places(zones, np.zeros(0, dtype=np.int64), weight[:0], tag_points([], []))
     return zones
+
+
+def place_columns(
+    points: pd.DataFrame, admin: Mapping[str, pd.Series]
+) -> tuple[dict[str, pd.Series], pd.DataFrame | None]:
+    """Return the admin columns with ``province`` and ``city`` filled from the boundaries.
+
+    A column the demand has is kept as it is; a missing ``province`` or
+    ``city`` is computed from the points' coordinates with
+    :func:`netplan.regions.tag_points` (official Chinese names; ``(outside)``
+    for points in no boundary). Also returns the tags when computed, else
+    ``None``.
+    """
+    out = dict(admin)
+    missing = [column for column in PLACE_COLUMNS if column not in admin]
+    if not missing:
+        return out, None
+    tags = tag_points(
+        points["lon"].to_numpy(dtype=np.float64), points["lat"].to_numpy(dtype=np.float64)
+    )
+    for column in missing:
+        out[column] = pd.Series(tags[column].to_numpy(), index=points.index, dtype=object)
+    return out, tags
+
+
+def zone_places(
+    zones: gpd.GeoDataFrame,
+    zone_of_point: NDArray[np.int64],
+    weight: NDArray[np.float64],
+    tags: pd.DataFrame,
+) -> gpd.GeoDataFrame:
+    """Return the zones with ``province`` and ``city`` properties: where most weight is.
+
+    Always from the built-in boundaries (official Chinese names, whatever
+    admin columns the demand has), so zones are named alike in every run:
+    ``province`` is the province holding most of the zone's weight and
+    ``city`` the heaviest city among the zone's points in that province (so
+    the two nest); ties go to the name first in sort order. The columns come
+    last, before the geometry.
+
+    Parameters
+    ----------
+    zones
+        The blind-spot zones.
+    zone_of_point
+        The zone row of each point in a zone.
+    weight
+        Those points' weights.
+    tags
+        Those points' :func:`netplan.regions.tag_points` rows.
+    """
+    out = zones.copy()
+    n_zones = len(zones)
+    keep = np.ones(zone_of_point.size, dtype=bool)
+    for column in PLACE_COLUMNS:
+        labels, code = np.unique(tags[column].to_numpy(dtype=object), return_inverse=True)
+        if n_zones == 0:
+            out[column] = pd.Series([], index=zones.index, dtype=object)
+            continue
+        size = len(labels)
+        cell = zone_of_point[keep] * size + code[keep]
+        totals = np.bincount(cell, weights=weight[keep], minlength=n_zones * size)
+        counts = np.bincount(cell, minlength=n_zones * size).astype(np.float64)
+        totals, counts = totals.reshape(n_zones, size), counts.reshape(n_zones, size)
+        # A zone of weightless points is named by where most of its points are.
+        score = np.where(totals.sum(axis=1, keepdims=True) > 0, totals, counts)
+        heaviest = score.argmax(axis=1)
+        out[column] = pd.Series(labels[heaviest], index=zones.index, dtype=object)
+        keep &= code == heaviest[zone_of_point]
+    geometry = out.geometry.name
+    ordered = [c for c in out.columns if c != geometry] + [geometry]
+    return out[ordered]
 
 
 # --------------------------------------------------------------------------- the analysis

@@ -65,8 +65,17 @@ TIER_COLUMNS = ("tier", "outlets", "covered weight", "weighted rate", "rate by c
 GRADE_COLUMNS = ("grade", "points", "weight", "weighted rate", "rate by count")
 #: Columns of the today-vs-plan table.
 BEFORE_AFTER_COLUMNS = ("", "today", "plan")
-#: Columns of the top blind-spot zones.
-BLINDSPOT_COLUMNS = ("zone", "points", "weight", "area km²", "centre", "nearest outlet", "km")
+#: Columns of the top blind-spot zones (``place``: the zone's city and province, when known).
+BLINDSPOT_COLUMNS = (
+    "zone",
+    "place",
+    "points",
+    "weight",
+    "area km²",
+    "centre",
+    "nearest outlet",
+    "km",
+)
 #: How many blind-spot zones and places a rich display lists.
 TOP = 5
 
@@ -207,9 +216,15 @@ def top_blindspot_rows(zones: Any, top: int = TOP) -> list[tuple[str, ...]]:
     for row in heaviest.to_dict(orient="records"):
         nearest = row.get("nearest_site")
         lon, lat = row.get("centroid_lon"), row.get("centroid_lat")
+        place = ", ".join(
+            str(row[key])
+            for key in ("city", "province")
+            if row.get(key) is not None and row.get(key) == row.get(key) and str(row[key])
+        )
         rows.append(
             (
                 str(row.get("zone_id", "")),
+                place,
                 _count(row.get("n_points")),
                 number(row.get("weight")),
                 number(row.get("area_km2")),

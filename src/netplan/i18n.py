@@ -218,6 +218,136 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
     "compare_removed": {"en": "Sites removed", "zh": "减少网点"},
     "compare_newly_covered": {"en": "Demand newly covered", "zh": "新覆盖的需求"},
     "compare_newly_uncovered": {"en": "Demand no longer covered", "zh": "不再覆盖的需求"},
+    # ----------------------------------------------------------------- plan explanations
+    "explain_nothing": {
+        "en": "The plan opens no new site{budget}; it covers {coverage} of demand weight.",
+        "zh": "规划未新开任何网点{budget}；加权覆盖率为 {coverage}。",
+    },
+    "explain_nothing_budget": {
+        "en": " although the budget is {budget}",
+        "zh": "（预算为 {budget}）",
+    },
+    "explain_spend": {
+        "en": (
+            "The plan spends {spent} of the budget {budget} ({share}) and covers {coverage} "
+            "of demand weight."
+        ),
+        "zh": "规划仅使用了预算 {budget} 中的 {spent}（{share}），加权覆盖率为 {coverage}。",
+    },
+    "explain_support": {
+        "en": (
+            "{n} {tier} candidate(s) that would cover {gain} more demand weight are farther "
+            "than support_radius_km ({radius} km) from an open {parent}; opening a {parent} "
+            "would allow them (cheapest {parent}: {parent_cost} a year; with a {tier}: "
+            "{pair_cost}{left})."
+        ),
+        "zh": (
+            "{n} 个{tier}候选网点（可新增覆盖需求量 {gain}）距最近的已开{parent}超过支撑半径 "
+            "support_radius_km（{radius} 公里）；新开一个{parent}即可开设它们"
+            "（最便宜的{parent}每年 {parent_cost}；连同一个{tier}共 {pair_cost}{left}）。"
+        ),
+    },
+    "explain_support_left": {
+        "en": ", more than the {left} left of the budget",
+        "zh": "，超过剩余预算 {left}",
+    },
+    "explain_support_none": {
+        "en": (
+            "{n} {tier} candidate(s) that would cover {gain} more demand weight have no "
+            "{parent}, open or candidate, within support_radius_km ({radius} km): they "
+            "cannot open; add a {parent} candidate near them or raise the support radius."
+        ),
+        "zh": (
+            "{n} 个{tier}候选网点（可新增覆盖需求量 {gain}）在支撑半径 support_radius_km"
+            "（{radius} 公里）内没有任何已开或候选的{parent}，无法开设；请在附近增加{parent}"
+            "候选点或放宽支撑半径。"
+        ),
+    },
+    "explain_budget": {
+        "en": (
+            "The cheapest candidate that would cover more demand, {site} ({tier}, +{gain} "
+            "demand weight), costs {cost} a year, more than the {left} left of the budget "
+            "{budget}."
+        ),
+        "zh": (
+            "可新增覆盖的最便宜候选网点 {site}（{tier}，新增需求量 {gain}）每年成本 {cost}，"
+            "超过预算 {budget} 的剩余额度 {left}。"
+        ),
+    },
+    "explain_reach": {
+        "en": (
+            "{uncovered} of demand weight ({n} point(s)) is beyond the reach of every site "
+            "that may open{closed}; no budget would cover it."
+        ),
+        "zh": (
+            "{uncovered} 的需求量（{n} 个需求点）超出所有可开网点的服务半径{closed}；"
+            "增加预算也无法覆盖。"
+        ),
+    },
+    "explain_support_deeper": {
+        "en": (
+            "{n} {tier} candidate(s) that would cover {gain} more demand weight are farther "
+            "than support_radius_km ({radius} km) from an open {parent}, and every {parent} "
+            "that could support them needs a {grandparent} opened first."
+        ),
+        "zh": (
+            "{n} 个{tier}候选网点（可新增覆盖需求量 {gain}）距最近的已开{parent}超过支撑半径 "
+            "support_radius_km（{radius} 公里），而能支撑它们的{parent}都需先新开{grandparent}。"
+        ),
+    },
+    "explain_support_blocked": {
+        "en": (
+            "{n} {tier} candidate(s) that would cover {gain} more demand weight are farther "
+            "than support_radius_km ({radius} km) from an open {parent}, and no {parent} "
+            "near them can open (none has a supporting {grandparent}): they cannot open."
+        ),
+        "zh": (
+            "{n} 个{tier}候选网点（可新增覆盖需求量 {gain}）距最近的已开{parent}超过支撑半径 "
+            "support_radius_km（{radius} 公里），附近的{parent}也因缺少{grandparent}支撑无法开设，"
+            "因此它们无法开设。"
+        ),
+    },
+    "explain_reach_closed": {
+        "en": " ({weight} of it is reached only by closed or competitor sites)",
+        "zh": "（其中 {weight} 仅在已关闭或竞争对手网点的半径内）",
+    },
+    "explain_tier_count": {
+        "en": (
+            "{tier}: {n} open, the most tier_counts allows ({limit}); {k} more {tier} "
+            "candidate(s) would cover {gain} more demand weight."
+        ),
+        "zh": (
+            "{tier}：已开 {n} 个，达到 tier_counts 上限（{limit}）；"
+            "另有 {k} 个候选可新增覆盖需求量 {gain}。"
+        ),
+    },
+    "explain_p": {
+        "en": (
+            "The plan has {n} open sites, the most p allows ({p}); {k} more candidate(s) "
+            "would cover {gain} more demand weight."
+        ),
+        "zh": "规划已开 {n} 个网点，达到 p 的上限（{p}）；另有 {k} 个候选可新增覆盖需求量 {gain}。",
+    },
+    "explain_capacity": {
+        "en": (
+            "{n} open site(s) are at capacity while {weight} demand weight within their reach "
+            "is not served; more capacity or more sites would serve it."
+        ),
+        "zh": (
+            "{n} 个已开网点已满负荷，其服务半径内仍有需求量 {weight} 未被服务；需增加产能或网点。"
+        ),
+    },
+    "explain_required": {
+        "en": "{n} required site(s) take {cost} of the budget {budget}.",
+        "zh": "{n} 个必选网点占用预算 {budget} 中的 {cost}。",
+    },
+    "explain_target_met": {
+        "en": (
+            "Today's network already meets the coverage target {target} ({coverage}); the "
+            "cheapest plan meeting it opens nothing more."
+        ),
+        "zh": "现有网点已达到覆盖率目标 {target}（实际 {coverage}），成本最低的规划无需新开网点。",
+    },
     "report_footer": {
         "en": "Written by netplan from the output folders listed above.",
         "zh": "由 netplan 根据上述输出目录生成。",

@@ -351,7 +351,7 @@ def _check_single_layer(path: Path, name: str) -> None:
     if len(layers) > 1:
         msg = (
             f"the file has {len(layers)} layers ({', '.join(layers)}); name the one to read "
-            "with --layer (validate, convert), layer = \"...\" under the scenario's "
+            'with --layer (validate, convert), layer = "..." under the scenario\'s '
             "[inputs.<kind>] section or --input KIND.layer=NAME (every command), or layer= "
             "in the library"
         )
@@ -920,6 +920,8 @@ def _validate_points(
 
     extra = frame.drop(columns=[c for c in frame.columns if c in used or c in out.columns])
     out = pd.concat([out, extra], axis=1)
+    if kind != "sites" and scenario.region_grades.active:
+        _apply_region_grades(out, lon, lat, scenario)
     gdf: gpd.GeoDataFrame | pd.DataFrame
     if geometry or "lon" in out.columns or "lat" in out.columns:
         gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
@@ -939,6 +941,26 @@ def _validate_points(
         "source_crs": (source_crs or _WGS84).to_string(),
     }
     return gdf
+
+
+def _apply_region_grades(
+    out: pd.DataFrame, lon: NDArray[np.float64], lat: NDArray[np.float64], scenario: Scenario
+) -> None:
+    """Fill ``grade`` from the scenario's ``[grades]`` table where the file gives none.
+
+    A grade in the file wins (row-level data is the more specific); blank and
+    missing grades, or every row when the file has no ``grade`` column, take
+    the grade of the point's city or province (:func:`netplan.regions.grades_from_places`).
+    """
+    from netplan.regions import grades_from_places
+
+    by_place = grades_from_places(lon, lat, scenario.region_grades, source=scenario.source)
+    if "grade" not in out.columns:
+        out["grade"] = pd.Series(by_place, index=out.index, dtype=object)
+        return
+    given = out["grade"].astype(object)
+    blank = given.isna().to_numpy() | (given.map(str).str.strip() == "").to_numpy()
+    out["grade"] = given.where(~blank, pd.Series(by_place, index=out.index, dtype=object))
 
 
 def _split_geometry(

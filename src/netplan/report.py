@@ -562,6 +562,12 @@ def _headline(f: _Figures, zones: Any, scores: pd.DataFrame | None) -> list[str]
                 cost=_fmt_number((plan_kpis or {}).get("total_fixed_cost")),
             )
         )
+        # A plan that opens nothing or spends little says why (summary.json `explanation`).
+        for entry in (plan_kpis or {}).get("explanation") or []:
+            if isinstance(entry, Mapping):
+                sentence = entry.get("text_zh" if lang == "zh" else "text")
+                if sentence:
+                    headline.append(str(sentence))
     elif before:
         headline.append(
             text(

@@ -65,6 +65,13 @@ def inputs_text(*frames: Any) -> Text:
     return Text("\n".join(lines))
 
 
+def explanation_text(explanation: list[Mapping[str, Any]]) -> Text:
+    """Return the lines of a plan's ``explanation``: why it opens nothing or spends little."""
+    lines = ["why this plan:"]
+    lines += [f"  - {entry.get('text', '')}" for entry in explanation]
+    return Text("\n".join(lines))
+
+
 def _kv_table(title: str, rows: list[tuple[str, str]]) -> Table:
     table = Table(title=Text(title), show_header=False, title_justify="left")
     table.add_column("what", style="bold")

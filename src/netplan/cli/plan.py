@@ -21,7 +21,13 @@ from netplan.cli._app import (
     scenario_from_option,
 )
 from netplan.cli._outputs import print_outputs, read_demand, write_outputs
-from netplan.cli._render import before_after_table, inputs_text, plan_table
+from netplan.cli._progress import VerboseOption, solving
+from netplan.cli._render import (
+    before_after_table,
+    explanation_text,
+    inputs_text,
+    plan_table,
+)
 from netplan.errors import InfeasibleError, InputError, SolverError
 
 
@@ -150,8 +156,9 @@ def optimize(
         typer.Option(
             "--budget",
             help=(
-                "Most net yearly fixed cost of the sites opened; "
-                "alone, maximise coverage within it."
+                "Budget = the most NET CHANGE IN YEARLY FIXED COST: cost of new sites opened, "
+                "less savings from closing existing ones (kept sites cost nothing; 0 = today's "
+                "network). Tiered and max-cover models; alone, maximise coverage within it."
             ),
         ),
     ] = None,
@@ -190,6 +197,7 @@ def optimize(
     time_limit: TimeLimitOption = None,
     gap: GapOption = None,
     force: ForceOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Choose which sites to open, keep or close, and write the plan.
 
@@ -231,16 +239,17 @@ def optimize(
     gdf_demand = read_demand(demand, installed_base, scenario)
     read_done = time.perf_counter()
     try:
-        plan = plan_from_points(
-            gdf_demand,
-            gdf_sites,
-            scenario,
-            options=options,
-            matrix=matrix,
-            solver=solver.value if solver is not None else None,
-            time_limit=time_limit,
-            gap=gap,
-        )
+        with solving(verbose):
+            plan = plan_from_points(
+                gdf_demand,
+                gdf_sites,
+                scenario,
+                options=options,
+                matrix=matrix,
+                solver=solver.value if solver is not None else None,
+                time_limit=time_limit,
+                gap=gap,
+            )
     except InfeasibleError as exc:
         payload = infeasible_summary(options, exc)
         write_outputs(
@@ -256,6 +265,8 @@ def optimize(
     summary = plan.summary()
     console.print(plan_table(summary))
     console.print(before_after_table(summary))
+    if summary.get("explanation"):
+        console.print(explanation_text(summary["explanation"]))
     console.print(inputs_text(gdf_demand, gdf_sites))
     if summary.get("coverage_target_met") is False and options.coverage_target is not None:
         err_console.print(
@@ -349,6 +360,7 @@ def frontier(
     time_limit: TimeLimitOption = None,
     gap: GapOption = None,
     force: ForceOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Trace weighted coverage against the budget or the number of sites (per tier).
 
@@ -370,20 +382,22 @@ def frontier(
     limits = None if values is None else _frontier_values(values, by)
     gdf_sites = read_sites(sites, scenario=scenario)
     gdf_demand = read_demand(demand, installed_base, scenario)
-    curve = frontier_from_points(
-        gdf_demand,
-        gdf_sites,
-        scenario,
-        by=by.value,
-        tier=tier,
-        values=limits,
-        n_steps=steps,
-        aggregate=aggregate,
-        matrix=matrix,
-        solver=solver.value if solver is not None else None,
-        time_limit=time_limit,
-        gap=gap,
-    )
+    with solving(verbose) as display:
+        curve = frontier_from_points(
+            gdf_demand,
+            gdf_sites,
+            scenario,
+            by=by.value,
+            tier=tier,
+            values=limits,
+            n_steps=steps,
+            aggregate=aggregate,
+            matrix=matrix,
+            solver=solver.value if solver is not None else None,
+            time_limit=time_limit,
+            gap=gap,
+            on_step=display.step,
+        )
     paths = write_outputs(out, FRONTIER_FILES, force, curve.to_files)
     table = Table(
         title=f"Trade-off by {by.value}" + (f" ({tier})" if tier else ""), title_justify="left"

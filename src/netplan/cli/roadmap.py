@@ -17,6 +17,7 @@ from netplan.cli._app import (
     scenario_from_option,
 )
 from netplan.cli._outputs import print_outputs, read_demand, write_outputs
+from netplan.cli._progress import VerboseOption, solving
 from netplan.cli._render import inputs_text
 
 ROADMAP_OUTPUTS = ("roadmap.csv", "by_year.csv", "summary.json", "roadmap.geojson")
@@ -125,6 +126,7 @@ def roadmap(
         typer.Option("--gap", min=0.0, max=0.999, help="Relative MIP gap to stop at (0.01 = 1%)."),
     ] = None,
     force: ForceOption = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Phase the roll-out: which sites open in which year, in one multi-year model.
 
@@ -162,19 +164,20 @@ def roadmap(
     gdf_sites = read_sites(sites, scenario=scenario)
     gdf_demand = read_demand(demand, installed_base, scenario)
     try:
-        result = roadmap_from_points(
-            gdf_demand,
-            gdf_sites,
-            scenario,
-            years=years,
-            budget_per_year=budgets,
-            coverage_target_by_year=targets,
-            allow_close=allow_close,
-            aggregate=aggregate,
-            solver=solver,
-            time_limit=time_limit,
-            gap=gap,
-        )
+        with solving(verbose):
+            result = roadmap_from_points(
+                gdf_demand,
+                gdf_sites,
+                scenario,
+                years=years,
+                budget_per_year=budgets,
+                coverage_target_by_year=targets,
+                allow_close=allow_close,
+                aggregate=aggregate,
+                solver=solver,
+                time_limit=time_limit,
+                gap=gap,
+            )
     except InfeasibleError as exc:
         payload = {
             "status": "infeasible",

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from netplan.locate.solve import _import_highspy
+from netplan.locate.solve import _import_highspy, new_highs
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -167,7 +167,7 @@ class _Master:
         n_demand, n_sites = levels.n_demand, len(forced)
         self.n_sites = n_sites
         self.n_cuts = 0
-        highs = highspy.Highs()
+        highs = new_highs()
         highs.setOptionValue("output_flag", False)
         highs.setOptionValue("random_seed", 0)
         n_cols = n_sites + n_demand

@@ -40,6 +40,7 @@ counts are per tier), is dropped.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,7 @@ import scipy.sparse as sp
 
 from netplan import display
 from netplan.errors import InfeasibleError, InputError
-from netplan.locate._checks import COVERAGE_TOLERANCE, check_amounts
+from netplan.locate._checks import COVERAGE_TOLERANCE, MAX_AMOUNT, check_amounts
 from netplan.locate._matrix import (
     as_csr,
     dominated_columns,
@@ -71,7 +72,14 @@ from netplan.locate.solve import (
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["LocateResult", "capacitated", "max_cover", "p_median", "set_cover"]
+__all__ = [
+    "LocateResult",
+    "capacitated",
+    "max_cover",
+    "net_cost_terms",
+    "p_median",
+    "set_cover",
+]
 
 
 @dataclass(repr=False)
@@ -215,6 +223,29 @@ def _empty_result(
         assigned_distance=np.full(n_demand, np.inf),
         covered_share=np.zeros(n_demand),
     )
+
+
+def net_cost_terms(
+    costs: NDArray[np.float64], existing: NDArray[np.bool_], closing_cost: float = 0.0
+) -> tuple[NDArray[np.float64], float]:
+    """Return the coefficients and constant of the net change in yearly fixed cost.
+
+    The net change of a plan ``y`` (1 = open) is ``coef @ y + constant``: a new
+    site adds its fixed cost; an existing site closed saves its fixed cost
+    less ``closing_cost``. Today's network (every existing site open, nothing
+    new) changes it by 0. Every model that takes a budget reads it this way.
+
+    Examples
+    --------
+    >>> coef, constant = net_cost_terms(np.array([5.0, 3.0]), np.array([True, False]))
+    >>> float(coef @ np.array([1.0, 1.0]) + constant)  # keep the existing one, open the new one
+    3.0
+    >>> float(coef @ np.array([0.0, 0.0]) + constant)  # close the existing one
+    -5.0
+    """
+    keep_value = costs - closing_cost
+    coef = np.where(existing, keep_value, costs).astype(np.float64)
+    return coef, -float(keep_value[existing].sum())
 
 
 def uncovered_message(demand_ids: NDArray[Any], *, limit: int = 10) -> str:
@@ -509,6 +540,8 @@ def max_cover(
     forced_open: ArrayLike | None = None,
     excluded: ArrayLike | None = None,
     settings: SolverSettings | None = None,
+    existing: ArrayLike | None = None,
+    closing_cost: float = 0.0,
 ) -> LocateResult:
     """Cover the most weight with at most ``p`` sites (in all or per group) and/or a ``budget``.
 
@@ -521,7 +554,11 @@ def max_cover(
     p
         Most sites open in total (forced sites included).
     budget
-        Most total fixed cost of the open sites (forced included).
+        Most net change in yearly fixed cost: the cost of the sites opened
+        that are not ``existing``, less the savings from closing ``existing``
+        sites (their cost less ``closing_cost``). Sites open today cost
+        nothing to keep, so today's network with nothing new fits a budget of 0.
+        Negative with closures allowed: a saving to reach.
     costs
         Fixed cost per site (for ``budget``).
     groups, p_by_group
@@ -530,6 +567,11 @@ def max_cover(
         Sites that must be open / may not open.
     settings
         Solver settings.
+    existing
+        Sites open today (boolean mask or indices); ``None`` for none, when
+        the budget is the total cost of the open sites.
+    closing_cost
+        Cost of closing an existing site (reduces its saving).
 
     Returns
     -------
@@ -563,22 +605,46 @@ def max_cover(
     if p is not None and n_forced > p:
         msg = f"{n_forced} sites are forced open but `p` is {p}; raise `p` or free some sites"
         raise InfeasibleError(msg)
-    if budget is not None and float(cost[forced].sum()) > budget + 1e-9:
-        msg = (
-            f"the forced-open sites cost {float(cost[forced].sum()):,.2f}, more than the budget "
-            f"{budget:,.2f}; raise the budget or free some sites"
-        )
-        raise InfeasibleError(msg)
+    today = _site_mask(existing, n_sites, "existing")
+    if not math.isfinite(closing_cost) or closing_cost < 0:
+        msg = f"`closing_cost` must be a finite amount 0 or more, got {closing_cost}"
+        raise InputError(msg)
+    # The budget is the net change of yearly fixed cost (as in the tiered model): a new site
+    # costs its fixed cost; keeping an existing one forgoes its saving (fixed cost less the
+    # closing cost), counted against a constant that makes today's network cost 0.
+    net_cost, net_constant = net_cost_terms(cost, today, closing_cost)
+    if budget is not None:
+        if not math.isfinite(budget) or abs(budget) >= MAX_AMOUNT:
+            msg = f"`budget` must be a finite amount below {MAX_AMOUNT:.0e} in size, got {budget}"
+            raise InputError(msg)
+        must_spend = float(net_cost[forced].sum()) + net_constant
+        if must_spend > budget + 1e-9 * max(1.0, abs(budget)):
+            msg = (
+                f"the sites that must open (required, and existing ones unless closing is "
+                f"allowed) change the yearly fixed cost by {must_spend:,.2f}, more than the "
+                f"budget {budget:,.2f} (the net change: new sites' cost less closure savings); "
+                "raise the budget or free some sites"
+            )
+            raise InfeasibleError(msg)
     data = _prepare_cover(
         matrix,
         weight,
         forced=forced,
         excluded=banned,
-        costs=cost if budget is not None else None,
+        costs=net_cost if budget is not None else None,
         groups=group_codes if p_by_group else None,
         dominance=True,
     )
-    program = _max_cover_program(data, cost, forced, p, budget, p_by_group, group_codes, labels)
+    program = _max_cover_program(
+        data,
+        net_cost,
+        forced,
+        p,
+        None if budget is None else budget - net_constant,
+        p_by_group,
+        group_codes,
+        labels,
+    )
     if (program.row_upper < -1e-9).any():
         msg = "the forced-open sites already exceed a per-group count; raise `p_by_group`"
         raise InfeasibleError(msg)

@@ -18,7 +18,10 @@ The ``[plan]`` table
 ``coverage_target``
     Share of demand weight to cover, in (0, 1].
 ``budget``
-    Most yearly fixed cost of the sites opened, less the savings of sites closed.
+    The most net change in yearly fixed cost: the cost of new sites opened,
+    less the savings from closing existing ones (existing sites kept cost
+    nothing, so today's network with nothing new fits a budget of 0). The
+    tiered and max-cover models spend it; the others warn that they do not.
 ``p``
     Most open sites in total (existing sites kept count); exactly ``p`` for p-median.
 ``tier_counts``
@@ -63,10 +66,12 @@ from netplan.demand import aggregate_h3
 from netplan.errors import InfeasibleError, InputError, InputWarning
 from netplan.geo import chord_from_km, great_circle_km, unit_xyz
 from netplan.io import write_frame, write_text
+from netplan.locate.explain import PlanFacts, explain_plan
 from netplan.locate.models import LocateResult, capacitated, max_cover, p_median, set_cover
 from netplan.locate.solve import SolverSession, SolverSettings
 from netplan.locate.tiered import TieredOptions, tiered
 from netplan.reach import ReachMatrix, reach_from_points
+from netplan.regions import tag_points
 from netplan.results import PlanOutputs, plain, read_plan_outputs, stable_json
 from netplan.staffing import staffing_from_points
 
@@ -210,6 +215,11 @@ class Plan:
         blind spots), computed from the reach matrix the plan was solved on;
         ``after`` is its summary. ``None`` for a plan read from an older
         folder without ``coverage/``.
+    explanation
+        Why a plan that opens nothing, or spends less than half its budget
+        while demand is left uncovered, does so: sentences (``text``,
+        ``text_zh``) naming the binding limits with their ``figures``
+        (:func:`netplan.locate.explain.explain_plan`); empty otherwise.
     """
 
     model: str
@@ -227,6 +237,7 @@ class Plan:
     details: dict[str, Any] = field(default_factory=dict)
     coverage: CoverageResult | None = None
     staffing: dict[str, Any] | None = None
+    explanation: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def open_sites(self) -> gpd.GeoDataFrame:
@@ -283,6 +294,8 @@ class Plan:
         }
         if self.staffing is not None:
             payload["staffing"] = self.staffing
+        if self.explanation:
+            payload["explanation"] = self.explanation
         result: dict[str, Any] = json.loads(json.dumps(plain(payload)))
         return result
 
@@ -809,6 +822,14 @@ def plan_from_points(
             inputs.existing,
             raw_reach,
         )
+    explanation = (
+        explain_plan(
+            _plan_facts(inputs, options, result, gdf_sites, assigned_weight), options, scenario
+        )
+        if result.has_solution and options.model in ("tiered", "max-cover")
+        else []
+    )
+    sites = _with_places(sites)
     details["total_seconds"] = round(time.perf_counter() - started, 3)
     return Plan(
         model=options.model,
@@ -826,6 +847,32 @@ def plan_from_points(
         details=details,
         coverage=planned,
         staffing=staffing,
+        explanation=explanation,
+    )
+
+
+def _plan_facts(
+    inputs: PlanInputs,
+    options: PlanOptions,
+    result: LocateResult,
+    gdf_sites: gpd.GeoDataFrame,
+    assigned_weight: NDArray[np.float64],
+) -> PlanFacts:
+    """Return what the model saw and chose, for :func:`explain_plan`."""
+    chain = options.model == "tiered" and options.support_chain
+    return PlanFacts(
+        cover=inputs.cover,
+        weights=inputs.weights,
+        tiers=inputs.tiers,
+        statuses=inputs.statuses,
+        site_ids=gdf_sites["id"].astype(str).to_numpy(dtype=object),
+        fixed_costs=inputs.fixed_costs,
+        capacities=inputs.capacities,
+        support=inputs.support if chain else None,
+        needs_support=inputs.needs_support,
+        open_sites=result.open_sites,
+        covered_share=result.covered_share,
+        assigned_weight=assigned_weight,
     )
 
 
@@ -874,7 +921,16 @@ def solve_model(
             forced_open=forced,
             excluded=excluded,
             settings=settings,
+            existing=inputs.existing,
+            closing_cost=options.closing_cost,
         )
+    if options.budget is not None:
+        msg = (
+            f"the {options.model} model takes no budget: budget {options.budget:,.0f} is not "
+            "applied (--model tiered or max-cover spend one); the plan's net_cost_change "
+            "in the summary says what it costs"
+        )
+        warnings.warn(msg, InputWarning, stacklevel=3)
     if options.model == "p-median":
         if options.p is None:
             msg = "p-median needs `p` (--p N or plan.p)"
@@ -957,6 +1013,23 @@ def _assignment(
         )
         assigned_weight = np.bincount(cols, weights=weights[rows], minlength=len(gdf_sites))
     return assignment, np.asarray(assigned_weight, dtype=np.float64)
+
+
+def _with_places(sites: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the plan's sites with ``province`` and ``city`` last (official names).
+
+    From the built-in boundaries (:func:`netplan.regions.tag_points`), so the
+    report and the map name every site alike whatever the sites file holds;
+    ``(outside)`` for a site in no boundary.
+    """
+    tags = tag_points(
+        sites["lon"].to_numpy(dtype=np.float64), sites["lat"].to_numpy(dtype=np.float64)
+    )
+    out = sites.copy()
+    geometry = out.geometry.name
+    out["province"] = tags["province"].to_numpy(dtype=object)
+    out["city"] = tags["city"].to_numpy(dtype=object)
+    return out[[c for c in out.columns if c != geometry] + [geometry]]
 
 
 def _site_table(

@@ -62,7 +62,7 @@ from netplan.demand import aggregate_h3
 from netplan.errors import InfeasibleError, InputError, InputWarning
 from netplan.io import write_frame, write_text
 from netplan.locate._matrix import merge_identical_rows, row_ids, structure
-from netplan.locate.models import uncovered_message
+from netplan.locate.models import net_cost_terms, uncovered_message
 from netplan.locate.plan import (
     plan_json,
     plan_options,
@@ -259,14 +259,6 @@ class RoadmapResult:
         return np.asarray(np.where(existing, first, -1), dtype=np.int64)
 
 
-def _net_cost_coefficients(
-    fixed: NDArray[np.float64], existing: NDArray[np.bool_], closing_cost: float
-) -> tuple[NDArray[np.float64], float]:
-    """Return (per-site coefficient, constant) of the net cost ``C(y)`` against today."""
-    keep_value = fixed - closing_cost
-    return np.where(existing, keep_value, fixed), -float(keep_value[existing].sum())
-
-
 def roadmap(
     cover: sp.csr_array,
     *,
@@ -377,7 +369,7 @@ def roadmap(
             if best_share[year - 1] + 1e-12 < target:
                 raise diagnosis(f"coverage target {target:.2%} of year {year} cannot be met")
 
-    cost_coef, cost_constant = _net_cost_coefficients(fixed, existing, options.closing_cost)
+    cost_coef, cost_constant = net_cost_terms(fixed, existing, options.closing_cost)
     budgets = options.budget_per_year
     if budgets is not None:
         forced_cost = float(cost_coef[forced].sum()) + cost_constant
@@ -1135,9 +1127,7 @@ def _by_year(
     """Return the by-year table, re-checking each year's coverage on the raw demand."""
     n_years = options.years
     existing = inputs.existing
-    cost_coef, cost_constant = _net_cost_coefficients(
-        inputs.fixed_costs, existing, options.closing_cost
-    )
+    cost_coef, cost_constant = net_cost_terms(inputs.fixed_costs, existing, options.closing_cost)
     records = []
     covered_all = np.zeros((n_years, len(gdf_demand)), dtype=bool)
     previous_cost = 0.0

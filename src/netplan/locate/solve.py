@@ -15,15 +15,30 @@ A solve that stops on its time limit returns its incumbent with status
 ``"feasible"`` and its gap; only a model without any solution comes back as
 ``"infeasible"`` or ``"no_solution"``. Statuses are the strings
 :data:`STATUSES`.
+
+Solvers are silent: HiGHS's banner ("Running HiGHS ... Copyright") and CBC's
+log never reach the terminal; they go to the ``netplan.locate.solve`` logger
+(the banner at DEBUG; the whole solver log at INFO inside
+:func:`solver_feedback` with ``verbose=True``). A caller that wants a live
+progress line passes ``on_progress`` to :func:`solver_feedback`: HiGHS then
+reports the elapsed time, the best plan's objective, the bound and the gap
+while it searches (:class:`SolverProgress`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import logging
 import math
+import os
 import re
+import sys
 import tempfile
+import threading
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,11 +56,16 @@ __all__ = [
     "STATUSES",
     "MilpArrays",
     "SolveOutcome",
+    "SolverProgress",
     "SolverSession",
     "SolverSettings",
     "confirm_infeasible",
+    "new_highs",
     "solve_milp",
+    "solver_feedback",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Solvers understood by :func:`solve_milp`.
 SOLVERS = ("highs", "cbc")
@@ -89,6 +109,79 @@ class SolverSettings:
         if not 0 <= self.gap < 1:
             msg = f"`gap` must be a relative gap in [0, 1), got {self.gap}"
             raise SolverError(msg)
+
+
+@dataclass(frozen=True)
+class SolverProgress:
+    """Where a running solve stands.
+
+    Attributes
+    ----------
+    seconds
+        Time since this solver call started.
+    objective
+        Objective of the best plan found so far (``None`` before the first).
+    bound
+        Best proven bound on the optimum (``None`` while unknown).
+    gap
+        Relative gap between the two (``None`` while either is unknown).
+    solver
+        ``"highs"`` or ``"cbc"``.
+    """
+
+    seconds: float
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    solver: str
+
+
+@dataclass(frozen=True)
+class _Feedback:
+    verbose: bool = False
+    on_progress: Callable[[SolverProgress], None] | None = None
+
+
+_FEEDBACK: contextvars.ContextVar[_Feedback | None] = contextvars.ContextVar(
+    "netplan_solver_feedback", default=None
+)
+
+
+def _feedback() -> _Feedback:
+    """Return what the innermost :func:`solver_feedback` asked for (nothing, outside one)."""
+    return _FEEDBACK.get() or _Feedback()
+
+
+#: Seconds between two progress reports of one solve.
+PROGRESS_INTERVAL = 0.25
+
+
+@contextlib.contextmanager
+def solver_feedback(
+    *, verbose: bool = False, on_progress: Callable[[SolverProgress], None] | None = None
+) -> Iterator[None]:
+    """Within the block, log the solvers' own output and/or report their progress.
+
+    Parameters
+    ----------
+    verbose
+        Send the solver's whole log (HiGHS's banner and search log, CBC's log)
+        to the ``netplan.locate.solve`` logger at INFO. Without it, the solvers
+        say nothing (the HiGHS banner goes to DEBUG).
+    on_progress
+        Called with a :class:`SolverProgress` while HiGHS searches (at most
+        every :data:`PROGRESS_INTERVAL` seconds, and at each better plan).
+
+    Examples
+    --------
+    >>> with solver_feedback(on_progress=lambda state: None):
+    ...     pass
+    """
+    token = _FEEDBACK.set(_Feedback(verbose, on_progress))
+    try:
+        yield
+    finally:
+        _FEEDBACK.reset(token)
 
 
 @dataclass
@@ -364,6 +457,123 @@ def _import_highspy() -> Any:
     return highspy
 
 
+#: HiGHS prints its banner once per process, from its constructor, before any option can
+#: silence it: the first construction has the process's standard output caught.
+_BANNER_LOCK = threading.Lock()
+_banner_caught = False
+
+
+def new_highs() -> Any:
+    """Return a ``highspy.Highs``; its once-per-process banner goes to the log, not stdout."""
+    global _banner_caught
+    highspy = _import_highspy()
+    with _BANNER_LOCK:
+        if _banner_caught:
+            return highspy.Highs()
+        _banner_caught = True
+        banner, highs = _caught_stdout(highspy.Highs)
+    if banner.strip():
+        level = logging.INFO if _feedback().verbose else logging.DEBUG
+        for line in banner.splitlines():
+            logger.log(level, "%s", line)
+    return highs
+
+
+def _caught_stdout(make: Callable[[], Any]) -> tuple[str, Any]:
+    """Return what ``make()`` writes to file descriptor 1 (C code included), and its result."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no standard output at all: nothing to catch
+        return "", make()
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 1)
+        try:
+            result = make()
+        finally:
+            _flush_c_stdout()
+            os.dup2(saved, 1)
+            os.close(saved)
+        caught.seek(0)
+        text = caught.read().decode("utf-8", errors="replace")
+    return text, result
+
+
+def _flush_c_stdout() -> None:
+    """Flush the C library's stdout buffer (text a library printed but not yet written)."""
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(Exception):
+        name = ctypes.util.find_library("c") or ctypes.util.find_library("msvcrt")
+        ctypes.CDLL(name).fflush(None)
+
+
+def _watch_highs(highs: Any) -> Callable[[], None]:
+    """Send the solve's log and progress where :func:`solver_feedback` asks; return the undo."""
+    feedback = _feedback()
+    undo: list[Callable[[], None]] = []
+    if feedback.verbose:
+        highs.setOptionValue("output_flag", True)
+        highs.setOptionValue("log_to_console", False)
+
+        def on_log(event: Any) -> None:
+            text = str(event.message).rstrip("\n")
+            if text:
+                logger.info("%s", text)
+
+        highs.cbLogging.subscribe(on_log)
+        undo.append(lambda: highs.cbLogging.unsubscribe(on_log))
+    report = feedback.on_progress
+    if report is not None:
+        started = time.perf_counter()
+        last = [-math.inf]
+        improving_type = _import_highspy().cb.HighsCallbackType.kCallbackMipImprovingSolution
+
+        def on_search(event: Any) -> None:
+            now = time.perf_counter()
+            improving = event.callback_type == improving_type
+            if not improving and now - last[0] < PROGRESS_INTERVAL:
+                return
+            last[0] = now
+            data = event.data_out
+            objective = _finite(data.mip_primal_bound)
+            bound = _finite(data.mip_dual_bound)
+            report(
+                SolverProgress(
+                    seconds=now - started,
+                    objective=objective,
+                    bound=bound,
+                    gap=relative_gap(objective, bound),
+                    solver="highs",
+                )
+            )
+
+        highs.cbMipInterrupt.subscribe(on_search)
+        highs.cbMipImprovingSolution.subscribe(on_search)
+        undo.append(lambda: highs.cbMipInterrupt.unsubscribe(on_search))
+        undo.append(lambda: highs.cbMipImprovingSolution.unsubscribe(on_search))
+
+    def restore() -> None:
+        for step in undo:
+            with contextlib.suppress(Exception):
+                step()
+        if feedback.verbose:
+            highs.setOptionValue("output_flag", False)
+
+    return restore
+
+
+def _finite(value: Any) -> float | None:
+    """Return ``value`` as a float, or ``None`` when it is not a finite number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and abs(number) < 1e300 else None
+
+
 def _highs_options(highs: Any, settings: SolverSettings) -> None:
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("random_seed", int(settings.seed))
@@ -415,7 +625,11 @@ def _highs_run(highs: Any, model: MilpArrays, start: NDArray[np.float64] | None)
         solution.value_valid = True
         highs.setSolution(solution)
     started = time.perf_counter()
-    highs.run()
+    restore = _watch_highs(highs)
+    try:
+        highs.run()
+    finally:
+        restore()
     seconds = time.perf_counter() - started
 
     model_status = highs.getModelStatus()
@@ -474,7 +688,7 @@ def _highs_run(highs: Any, model: MilpArrays, start: NDArray[np.float64] | None)
 def _solve_highs(
     model: MilpArrays, settings: SolverSettings, *, presolve: bool = True
 ) -> SolveOutcome:
-    highs = _import_highspy().Highs()
+    highs = new_highs()
     _highs_options(highs, settings)
     _highs_pass(highs, model)
     if not presolve:
@@ -554,7 +768,7 @@ class SolverSession:
                 )
             self.n_reused += 1
         else:
-            highs = _import_highspy().Highs()
+            highs = new_highs()
             _highs_options(highs, settings)
             _highs_pass(highs, model)
             self._highs = highs
@@ -604,6 +818,9 @@ def _solve_cbc(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
             raise SolverError(msg) from None
         seconds = time.perf_counter() - started
         log = log_path.read_text(encoding="utf-8", errors="replace") if log_path.exists() else ""
+    if _feedback().verbose:
+        for line in log.splitlines():
+            logger.info("%s", line)
 
     sign = -1.0 if model.maximize else 1.0
     solution_status = problem.sol_status

@@ -50,7 +50,7 @@ from netplan.locate.heuristics import (
     improve_max_coverage,
     improve_min_cost,
 )
-from netplan.locate.models import LocateResult, uncovered_message
+from netplan.locate.models import LocateResult, net_cost_terms, uncovered_message
 from netplan.locate.solve import (
     MilpArrays,
     SolveOutcome,
@@ -426,7 +426,7 @@ def _site_setup(
     reachable = (pattern @ can_open.astype(np.float64)) > 0
     best_share = float(weight[reachable].sum() / total) if total > 0 else 1.0
     # Net cost coefficients: new sites cost f; keeping an existing site forgoes (f - closing cost).
-    keep_value = fixed - options.closing_cost
+    cost_coef, cost_constant = net_cost_terms(fixed, existing, options.closing_cost)
     sites = _Sites(
         cover=cover,
         pattern=pattern,
@@ -444,8 +444,8 @@ def _site_setup(
         reachable_any=reachable_any,
         reachable=reachable,
         best_share=best_share,
-        cost_coef=np.where(existing, keep_value, fixed),
-        cost_constant=-float(keep_value[existing].sum()),
+        cost_coef=cost_coef,
+        cost_constant=cost_constant,
     )
     target = options.coverage_target
     if target is not None and best_share < target - COVERAGE_TOLERANCE:

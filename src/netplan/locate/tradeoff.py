@@ -15,7 +15,7 @@ byte-identical across runs).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from html import escape
 from pathlib import Path
@@ -119,6 +119,7 @@ def frontier_from_points(
     gap: float | None = None,
     reach: ReachMatrix | None = None,
     progress: ProgressArg = None,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> Frontier:
     """Trace covered demand against a budget or a site count.
 
@@ -147,6 +148,8 @@ def frontier_from_points(
         ``progress(steps solved, steps)``, or ``True``/``False`` for a
         progress bar or none; ``None`` shows a bar in notebooks only
         (:mod:`netplan.progress`).
+    on_step
+        ``on_step(k, n)`` before the solve of step ``k`` (from 1) of ``n``.
 
     Returns
     -------
@@ -181,7 +184,9 @@ def frontier_from_points(
     session = SolverSession(settings)
     rows: list[dict[str, Any]] = []
     report = callback_of(progress)
-    for limit in steps:
+    for number, limit in enumerate(steps, start=1):
+        if on_step is not None:
+            on_step(number, len(steps))
         if by == "budget":
             step_options = replace(base, budget=limit)
         elif tier is None:
