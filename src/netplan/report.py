@@ -21,24 +21,23 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import html
 import io
 import math
 import re
+import unicodedata
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import jinja2
-import markupsafe
 import numpy as np
 import pandas as pd
 
 from netplan import display
 from netplan.config import Scenario
-from netplan.errors import InputError
+from netplan.errors import InputError, NetplanError
 from netplan.i18n import STRINGS, check_lang, text
 from netplan.io import atomic_path, output_set, staged, write_text
 from netplan.results import (
@@ -77,7 +76,7 @@ __all__ = [
 # --------------------------------------------------------------------------- formatting
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[float]:
     return (
         isinstance(value, int | float | np.integer | np.floating)
         and not isinstance(value, bool)
@@ -175,79 +174,39 @@ def kpi_table(
     return rows
 
 
-# --------------------------------------------------------------------------- charts (inline SVG)
+# --------------------------------------------------------------------------- money
 
 
-def _nice_ceiling(value: float) -> float:
-    if value <= 0 or not math.isfinite(value):
-        return 1.0
-    power = 10.0 ** math.floor(math.log10(value))
-    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
-        if value <= step * power:
-            return float(step * power)
-    return float(10 * power)
+def _fmt_money(value: Any, currency: str, lang: str) -> str:
+    """Format an amount for people: ``CNY 15.0 M`` in English, ``1,499.9 万元`` in Chinese.
+
+    Examples
+    --------
+    >>> _fmt_money(14_999_000, "CNY", "en"), _fmt_money(14_999_000, "CNY", "zh")
+    ('CNY 15.0 M', '1,499.9 万元')
+    >>> _fmt_money(120_000, "USD", "en"), _fmt_money(120_000, "USD", "zh")
+    ('USD 120,000', '12.0 万 USD')
+    """
+    if not _is_number(value):
+        return "—"
+    amount = float(value)
+    if lang == "zh":
+        suffix = "元" if currency == "CNY" else f" {currency}"
+        if abs(amount) >= 1e8:
+            return f"{amount / 1e8:,.2f} 亿{suffix}"
+        if abs(amount) >= 1e4:
+            return f"{amount / 1e4:,.1f} 万{suffix}"
+        return f"{amount:,.0f} {suffix.strip()}"
+    if abs(amount) >= 1e6:
+        return f"{currency} {amount / 1e6:,.1f} M"
+    return f"{currency} {amount:,.0f}"
 
 
-def _svg_line_chart(
-    series: Sequence[tuple[str, str, Sequence[float], Sequence[float]]],
-    *,
-    x_label: str,
-    y_label: str,
-    x_max: float,
-    y_max: float = 1.0,
-    y_percent: bool = True,
-    width: int = 640,
-    height: int = 300,
-) -> str:
-    """Return an SVG line chart; labels are escaped here (the result is trusted markup)."""
-    left, right, top, bottom = 60, 20, 16, 46
-    plot_w, plot_h = width - left - right, height - top - bottom
-
-    def sx(x: float) -> float:
-        return left + plot_w * min(max(x / x_max, 0.0), 1.0)
-
-    def sy(y: float) -> float:
-        return top + plot_h * (1.0 - min(max(y / y_max, 0.0), 1.0))
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" class="chart">'
-    ]
-    for k in range(5):
-        y = y_max * k / 4
-        label = f"{100 * y:.0f}%" if y_percent else _fmt_number(y)
-        parts.append(
-            f'<line x1="{left}" y1="{sy(y):.1f}" x2="{left + plot_w}" y2="{sy(y):.1f}" '
-            'stroke="#ddd"/>'
-            f'<text x="{left - 6}" y="{sy(y) + 4:.1f}" text-anchor="end" font-size="11">'
-            f"{html.escape(label)}</text>"
-        )
-    for k in range(5):
-        x = x_max * k / 4
-        parts.append(
-            f'<text x="{sx(x):.1f}" y="{top + plot_h + 16}" text-anchor="middle" font-size="11">'
-            f"{html.escape(_fmt_number(x))}</text>"
-        )
-    parts.append(
-        f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="12">'
-        f"{html.escape(x_label)}</text>"
-        f'<text x="14" y="{top + plot_h / 2:.1f}" text-anchor="middle" font-size="12" '
-        f'transform="rotate(-90 14 {top + plot_h / 2:.1f})">{html.escape(y_label)}</text>'
-        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>'
-    )
-    for position, (name, colour, xs, ys) in enumerate(series):
-        points = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in zip(xs, ys, strict=True))
-        parts.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="2.5" points="{points}"/>'
-        )
-        ly = top + 14 + 16 * position
-        parts.append(
-            f'<line x1="{left + 12}" y1="{ly - 4}" x2="{left + 32}" y2="{ly - 4}" '
-            f'stroke="{colour}" stroke-width="2.5"/>'
-            f'<text x="{left + 38}" y="{ly}" font-size="12">{html.escape(name)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+def _money_axis(currency: str, lang: str) -> tuple[str, float]:
+    """Return the unit label and divisor of an axis of amounts (millions, or 万 in Chinese)."""
+    if lang == "zh":
+        return ("万元" if currency == "CNY" else f"万 {currency}"), 1e4
+    return f"{currency} M", 1e6
 
 
 def distance_curve(
@@ -293,6 +252,10 @@ class Comparison:
         Demand ids covered in B but not in A, and the reverse.
     newly_covered_weight, newly_uncovered_weight
         Their weights.
+    name_a, name_b
+        How the report heads the two columns: the scenario name and the kind of
+        folder (``national · today``, ``national · plan``), made unique with the
+        folder name when both read the same.
     """
 
     a: str
@@ -303,12 +266,22 @@ class Comparison:
     newly_uncovered: list[str] = field(default_factory=list)
     newly_covered_weight: float = 0.0
     newly_uncovered_weight: float = 0.0
+    name_a: str = ""
+    name_b: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name_a:
+            self.name_a = Path(self.a).name or self.a
+        if not self.name_b:
+            self.name_b = Path(self.b).name or self.b
 
     def summary(self) -> dict[str, Any]:
         """Return the comparison as JSON-ready data (ids listed up to 1,000 per direction)."""
         return {
             "a": self.a,
             "b": self.b,
+            "name_a": self.name_a,
+            "name_b": self.name_b,
             "kpis": self.kpis,
             "sites_by_tier": self.sites_by_tier,
             "n_newly_covered": len(self.newly_covered),
@@ -372,6 +345,44 @@ def _sites_of(outputs: CoverageOutputs | PlanOutputs) -> dict[str, list[str] | i
     return {str(t): int(v.get("n_sites", 0)) for t, v in sorted(by_tier.items())}
 
 
+def _name_of(outputs: CoverageOutputs | PlanOutputs, folder: Path) -> str:
+    """Return ``"<scenario> · today"`` or ``"<scenario> · plan"`` (the folder name without one)."""
+    kpis = _kpis_of(outputs)
+    scenario = str(kpis.get("scenario") or "").strip()
+    kind = "plan" if isinstance(outputs, PlanOutputs) else "today"
+    return f"{scenario} · {kind}" if scenario else f"{folder.name or folder} · {kind}"
+
+
+def _today_ids(
+    outputs: CoverageOutputs | PlanOutputs,
+    sites: dict[str, list[str] | int],
+    other: CoverageOutputs | PlanOutputs,
+) -> dict[str, list[str] | int]:
+    """Return a coverage folder's site ids by tier from a plan's ``status_before``.
+
+    A coverage folder keeps counts only; when it is the plan's "today" (same
+    scenario, same number of sites per tier as the plan's existing sites), the
+    plan's ``status_before`` names them, so added/removed can list ids.
+    """
+    if not isinstance(outputs, CoverageOutputs) or not isinstance(other, PlanOutputs):
+        return sites
+    table = other.sites
+    if "status_before" not in table.columns or "tier" not in table.columns:
+        return sites
+    before = table[table["status_before"].astype(str).isin(["existing", "required"])]
+    ids = {
+        str(tier): sorted(group["id"].astype(str))
+        for tier, group in before.groupby(before["tier"].astype(str), sort=True)
+    }
+    counts = {tier: n for tier, n in sites.items() if isinstance(n, int) and n}
+    if counts != {tier: len(v) for tier, v in ids.items()}:
+        return sites
+    same = str(_kpis_of(outputs).get("scenario") or "") == str(
+        _kpis_of(other).get("scenario") or ""
+    )
+    return dict(ids) if same else sites
+
+
 def compare_outputs(a: str | Path, b: str | Path) -> Comparison:
     """Compare two output folders (coverage or plan), A → B.
 
@@ -400,6 +411,7 @@ def compare_outputs(a: str | Path, b: str | Path) -> Comparison:
         delta = float(vb) - float(va) if _is_number(va) and _is_number(vb) else None
         kpis[key] = {"a": va, "b": vb, "delta": delta}
     sites_a, sites_b = _sites_of(first), _sites_of(second)
+    sites_a, sites_b = _today_ids(first, sites_a, second), _today_ids(second, sites_b, first)
     sites_by_tier: dict[str, dict[str, Any]] = {}
     for tier in sorted(set(sites_a) | set(sites_b)):
         sa, sb = sites_a.get(tier, []), sites_b.get(tier, [])
@@ -424,9 +436,14 @@ def compare_outputs(a: str | Path, b: str | Path) -> Comparison:
         newly_covered, newly_uncovered = sorted(map(str, gained)), sorted(map(str, lost))
         weight_in = float(weights[gained].sum())
         weight_out = float(weights[lost].sum())
+    name_a, name_b = _name_of(first, Path(a)), _name_of(second, Path(b))
+    if name_a == name_b:
+        name_a, name_b = f"{name_a} ({Path(a).name})", f"{name_b} ({Path(b).name})"
     return Comparison(
         a=str(a),
         b=str(b),
+        name_a=name_a,
+        name_b=name_b,
         kpis=kpis,
         sites_by_tier=sites_by_tier,
         newly_covered=newly_covered,
@@ -439,8 +456,8 @@ def compare_outputs(a: str | Path, b: str | Path) -> Comparison:
 # --------------------------------------------------------------------------- the report
 
 
-def _zone_rows(zones: Any, top: int) -> list[dict[str, str]]:
-    """Return the ``top`` heaviest blind-spot zones as display rows."""
+def _zone_rows(zones: Any, top: int, places: _Places | None = None) -> list[dict[str, str]]:
+    """Return the ``top`` heaviest blind-spot zones as display rows (with their place)."""
     rows: list[dict[str, str]] = []
     if zones is None or not len(zones):
         return rows
@@ -451,6 +468,9 @@ def _zone_rows(zones: Any, top: int) -> list[dict[str, str]]:
         rows.append(
             {
                 "zone": str(row.get("zone_id", "")),
+                "place": places.of_zone(row) if places is not None else "",
+                "province": _text_or_empty(row.get("province")),
+                "city": _text_or_empty(row.get("city")),
                 "points": _fmt_number(row.get("n_points")),
                 "weight": _fmt_number(row.get("weight"), 1),
                 "area": _fmt_number(row.get("area_km2"), 1),
@@ -495,6 +515,8 @@ class _Figures:
     plan_kpis: dict[str, Any] | None
     after_coverage: CoverageLike | None
     tier_labels: dict[str, str] = field(default_factory=dict)
+    currency: str = "CNY"
+    notes: list[str] = field(default_factory=list)
 
 
 def _figures(
@@ -535,11 +557,18 @@ def _figures(
         plan_kpis=plan_kpis,
         after_coverage=after_coverage,
         tier_labels=tier_labels,
+        currency=scenario.currency if scenario is not None else "CNY",
     )
 
 
-def _headline(f: _Figures, zones: Any, scores: pd.DataFrame | None) -> list[str]:
-    """Return the headline sentences: coverage today and with the plan, blind spots, best site."""
+def _headline(
+    f: _Figures,
+    zones: Any,
+    scores: pd.DataFrame | None,
+    costs: Mapping[str, float | None] | None = None,
+    plan: PlanLike | None = None,
+) -> list[str]:
+    """Return the headline sentences: coverage today and with the plan, cost, blind spots."""
     lang, scenario, tier_labels = f.lang, f.scenario, f.tier_labels
     before, after, plan_kpis = f.before, f.after, f.plan_kpis
     headline: list[str] = []
@@ -559,7 +588,13 @@ def _headline(f: _Figures, zones: Any, scores: pd.DataFrame | None) -> list[str]
                 ),
                 opened=opened,
                 closed=closed,
-                cost=_fmt_number((plan_kpis or {}).get("total_fixed_cost")),
+                new_cost=text("per_year", lang, amount=_money(f, (costs or {}).get("new"))),
+                budget=(
+                    text("headline_budget", lang, budget=_money(f, (costs or {}).get("budget")))
+                    if (costs or {}).get("budget") is not None
+                    else ""
+                ),
+                network=text("per_year", lang, amount=_money(f, (costs or {}).get("network"))),
             )
         )
         # A plan that opens nothing or spends little says why (summary.json `explanation`).
@@ -588,9 +623,13 @@ def _headline(f: _Figures, zones: Any, scores: pd.DataFrame | None) -> list[str]
         best = scores.sort_values(
             ["total_score", "site_id"], ascending=[False, True], kind="mergesort"
         ).iloc[0]
+        decision = ""
+        if plan is not None and "decision" in plan.sites.columns:
+            match = plan.sites.loc[plan.sites["id"].astype(str) == str(best["site_id"]), "decision"]
+            decision = str(match.iloc[0]) if len(match) else ""
         headline.append(
             text(
-                "headline_scores",
+                "headline_scores_left_out" if decision == "not_selected" else "headline_scores",
                 lang,
                 site=str(best["site_id"]),
                 tier=_tier_label(scenario, best["tier"], lang, tier_labels),
@@ -611,7 +650,9 @@ def _plan_rows(f: _Figures) -> list[dict[str, str]]:
             {"label": t["kpi_n_sites"], "value": _fmt_number(plan_kpis.get("n_open"))},
             {
                 "label": t["kpi_total_fixed_cost"],
-                "value": _fmt_number(plan_kpis.get("total_fixed_cost")),
+                "value": text(
+                    "per_year", f.lang, amount=_money(f, plan_kpis.get("total_fixed_cost"))
+                ),
             },
         ]
     return plan_rows
@@ -642,46 +683,10 @@ def _tier_rows(f: _Figures, plan: PlanLike | None) -> list[dict[str, str]]:
             "before": _fmt_number(count_before),
             "before_coverage": _fmt_percent(_dig(before, f"by_tier.{name}.weighted_coverage_rate")),
             "after": _fmt_number(open_count.get(name, 0)) if plan is not None else "",
-            "cost": _fmt_number(open_cost.get(name)) if plan is not None else "",
+            "cost": _money(f, open_cost.get(name)) if plan is not None else "",
         }
         tiers.append(row)
     return tiers
-
-
-def _change_rows(
-    f: _Figures, plan: PlanLike | None, score_table: pd.DataFrame | None
-) -> list[dict[str, str]]:
-    """Return the sites the plan opens or closes, with their scores and reasons."""
-    lang, scenario, tier_labels = f.lang, f.scenario, f.tier_labels
-    changes: list[dict[str, str]] = []
-    if plan is not None:
-        changed = plan.sites[plan.sites["decision"].isin(["opened", "closed"])]
-        order = {"opened": 0, "closed": 1}
-        changed = changed.assign(_order=changed["decision"].map(order)).sort_values(
-            ["_order", "tier", "id"], kind="mergesort"
-        )
-        for _, change in changed.iterrows():
-            site_id = str(change["id"])
-            score = (
-                score_table.loc[site_id]
-                if score_table is not None and site_id in score_table.index
-                else None
-            )
-            changes.append(
-                {
-                    "site": site_id,
-                    "name": "" if pd.isna(change.get("name")) else str(change.get("name", "")),
-                    "tier": _tier_label(scenario, change.get("tier"), lang, tier_labels),
-                    "decision": _decision_label(change["decision"], lang),
-                    "cost": _fmt_number(change.get("fixed_cost")),
-                    "assigned": _fmt_number(change.get("assigned_weight"), 1),
-                    "score": _fmt_number(score["total_score"], 1) if score is not None else "—",
-                    "reasons": str(score[f"reasons_{lang}"])
-                    if score is not None and f"reasons_{lang}" in score
-                    else "",
-                }
-            )
-    return changes
 
 
 def _top_score_rows(f: _Figures, scores: pd.DataFrame | None, top: int) -> list[dict[str, str]]:
@@ -708,79 +713,110 @@ def _top_score_rows(f: _Figures, scores: pd.DataFrame | None, top: int) -> list[
     return top_scores
 
 
-def _distance_svg(f: _Figures, coverage: CoverageLike | None) -> str:
-    """Return the distance curve: share of demand within each distance, today and with the plan."""
+def _nice_ceiling(value: float) -> float:
+    if value <= 0 or not math.isfinite(value):
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if value <= step * power:
+            return float(step * power)
+    return float(10 * power)
+
+
+def _distance_chart(f: _Figures, coverage: CoverageLike | None) -> str:
+    """Return the distance curve (data URI): share of demand within each distance."""
+    from netplan.charts import Series, line_chart
+
     t, after_coverage = f.t, f.after_coverage
-    distance_svg = ""
-    if coverage is not None and {"distance_km", "weight"} <= set(coverage.points.columns):
-        distances = pd.to_numeric(coverage.points["distance_km"], errors="coerce").to_numpy(float)
-        distances = np.where(np.isnan(distances), np.inf, distances)
-        weights = (
-            pd.to_numeric(coverage.points["weight"], errors="coerce").fillna(0.0).to_numpy(float)
-        )
-        finite = distances[np.isfinite(distances)]
-        x_max = _nice_ceiling(float(np.quantile(finite, 0.95))) if finite.size else 100.0
-        grid = np.linspace(0.0, x_max, 101)
-        series = [(t["col_before"], "#0072b2", grid, distance_curve(distances, weights, grid))]
-        if after_coverage is not None:
-            after_points = after_coverage.points
-            after_d = pd.to_numeric(after_points["distance_km"], errors="coerce").to_numpy(float)
-            after_d = np.where(np.isnan(after_d), np.inf, after_d)
-            after_w = pd.to_numeric(after_points["weight"], errors="coerce").fillna(0.0)
-            series.append(
-                (
-                    t["col_after"],
-                    "#d55e00",
-                    grid,
-                    distance_curve(after_d, after_w.to_numpy(float), grid),
-                )
-            )
-        distance_svg = _svg_line_chart(
-            [(n, c, list(map(float, x)), list(map(float, y))) for n, c, x, y in series],
-            x_label=t["curve_x"],
-            y_label=t["curve_y"],
-            x_max=x_max,
-        )
-    return distance_svg
+    if coverage is None or not {"distance_km", "weight"} <= set(coverage.points.columns):
+        return ""
+    distances = pd.to_numeric(coverage.points["distance_km"], errors="coerce").to_numpy(float)
+    distances = np.where(np.isnan(distances), np.inf, distances)
+    weights = pd.to_numeric(coverage.points["weight"], errors="coerce").fillna(0.0).to_numpy(float)
+    finite = distances[np.isfinite(distances)]
+    x_max = _nice_ceiling(float(np.quantile(finite, 0.95))) if finite.size else 100.0
+    grid = np.linspace(0.0, x_max, 101)
+    series = [
+        Series(t["col_before"], grid.tolist(), distance_curve(distances, weights, grid).tolist())
+    ]
+    if after_coverage is not None:
+        after_points = after_coverage.points
+        after_d = pd.to_numeric(after_points["distance_km"], errors="coerce").to_numpy(float)
+        after_d = np.where(np.isnan(after_d), np.inf, after_d)
+        after_w = pd.to_numeric(after_points["weight"], errors="coerce").fillna(0.0)
+        curve = distance_curve(after_d, after_w.to_numpy(float), grid)
+        series.append(Series(t["col_after"], grid.tolist(), curve.tolist()))
+    return line_chart(
+        series,
+        x_label=t["curve_x"],
+        y_label=t["curve_y"],
+        x_max=x_max,
+        x_format=lambda value: f"{value:,.0f}",
+        notes=f.notes,
+    )
 
 
-def _tradeoff_svg(f: _Figures, frontier: pd.DataFrame | None, plan: PlanLike | None) -> str:
-    """Return the trade-off curve (coverage by budget or by number of sites), if any."""
+def _tradeoff_chart(f: _Figures, frontier: pd.DataFrame | None, plan: PlanLike | None) -> str:
+    """Return the trade-off curve (data URI): coverage by budget or by number of sites."""
+    from netplan.charts import Series, line_chart
+
     t = f.t
-    tradeoff_svg = ""
     if frontier is None and plan is not None:
         frontier = getattr(plan, "frontier", None)
-    if frontier is not None and len(frontier):
-        x_col = next(
-            (
-                c
-                for c in ("limit", "total_fixed_cost", "budget", "net_cost", "n_sites", "n_open")
-                if c in frontier.columns
-            ),
-            None,
-        )
-        y_col = next(
-            (
-                c
-                for c in ("weighted_coverage_rate", "coverage_rate", "coverage")
-                if c in frontier.columns
-            ),
-            None,
-        )
-        if x_col is not None and y_col is not None:
-            by_sites = x_col in ("n_sites", "n_open") or (
-                x_col == "limit" and frontier.attrs.get("by") == "sites"
-            )
-            frame = frontier[[x_col, y_col]].apply(pd.to_numeric, errors="coerce").dropna()
-            frame = frame.sort_values(x_col, kind="mergesort")
-            if len(frame):
-                tradeoff_svg = _svg_line_chart(
-                    [(t["tradeoff_y"], "#009e73", frame[x_col].tolist(), frame[y_col].tolist())],
-                    x_label=t["tradeoff_x_sites"] if by_sites else t["tradeoff_x"],
-                    y_label=t["tradeoff_y"],
-                    x_max=_nice_ceiling(float(frame[x_col].max())),
-                )
-    return tradeoff_svg
+    if frontier is None or not len(frontier):
+        return ""
+    x_col = next(
+        (
+            c
+            for c in ("limit", "total_fixed_cost", "budget", "net_cost", "n_sites", "n_open")
+            if c in frontier.columns
+        ),
+        None,
+    )
+    y_col = next(
+        (
+            c
+            for c in ("weighted_coverage_rate", "coverage_rate", "coverage")
+            if c in frontier.columns
+        ),
+        None,
+    )
+    if x_col is None or y_col is None:
+        return ""
+    by_sites = x_col in ("n_sites", "n_open") or (
+        x_col == "limit" and frontier.attrs.get("by") == "sites"
+    )
+    frame = frontier[[x_col, y_col]].apply(pd.to_numeric, errors="coerce").dropna()
+    frame = frame.sort_values(x_col, kind="mergesort")
+    if not len(frame):
+        return ""
+    if by_sites:
+        x_label, divisor = t["tradeoff_x_sites"], 1.0
+    else:
+        unit, divisor = _money_axis(f.currency, f.lang)
+        x_label = text("chart_money_axis", f.lang, label=t["tradeoff_x"], unit=unit)
+    xs = (frame[x_col] / divisor).tolist()
+    return line_chart(
+        [Series(t["tradeoff_y"], xs, frame[y_col].tolist(), marker="o")],
+        x_label=x_label,
+        y_label=t["tradeoff_y"],
+        x_format=lambda value: f"{value:,.0f}" if by_sites or divisor == 1e4 else f"{value:,.1f}",
+        integer_x=by_sites,
+        notes=f.notes,
+    )
+
+
+def _id_list(entry: Mapping[str, Any], key: str, lang: str, shown: int = 20) -> str:
+    """Return the ids added or removed (up to ``shown``), or their count when ids are unknown."""
+    if key in entry:
+        ids = [str(i) for i in entry[key]]
+        more = f" … (+{len(ids) - shown})" if len(ids) > shown else ""
+        return ", ".join(ids[:shown]) + more
+    a, b = entry.get("a"), entry.get("b")
+    if not (_is_number(a) and _is_number(b)):
+        return ""
+    change = int(b) - int(a) if key == "added" else int(a) - int(b)
+    return text("compare_count", lang, n=change) if change > 0 else ""
 
 
 def _comparison_rows(
@@ -809,8 +845,8 @@ def _comparison_rows(
                     "tier": _tier_label(scenario, tier, lang, tier_labels),
                     "a": _fmt_number(entry["a"]),
                     "b": _fmt_number(entry["b"]),
-                    "added": ", ".join(entry.get("added", [])[:20]),
-                    "removed": ", ".join(entry.get("removed", [])[:20]),
+                    "added": _id_list(entry, "added", lang),
+                    "removed": _id_list(entry, "removed", lang),
                 }
             )
         comparison_demand = [
@@ -826,6 +862,715 @@ def _comparison_rows(
             },
         ]
     return comparison_rows, comparison_sites, comparison_demand
+
+
+# --------------------------------------------------------------------------- places, costs, summary
+
+
+def _lonlat(frame: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """Return the lon/lat arrays of a table (``lon``/``lat`` columns, else point geometry)."""
+    if frame is None or not len(frame):
+        return None
+    if {"lon", "lat"} <= set(frame.columns):
+        lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(float)
+        lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(float)
+        return lon, lat
+    geometry = getattr(frame, "geometry", None)
+    if geometry is not None and "geometry" in frame.columns:
+        with contextlib.suppress(Exception):
+            return np.asarray(geometry.x, dtype=float), np.asarray(geometry.y, dtype=float)
+    return None
+
+
+def _text_or_empty(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value).strip()
+
+
+def _region_name(value: Any) -> str:
+    """Return a province/city name, ``""`` when missing or outside every boundary."""
+    from netplan.regions import OUTSIDE
+
+    name = _text_or_empty(value)
+    return "" if name == OUTSIDE else name
+
+
+class _Places:
+    """Names the place of a blind-spot zone.
+
+    Its ``province``/``city`` properties first, else the ``province``/``city``
+    columns of the demand point nearest its centroid, else its nearest site.
+    """
+
+    def __init__(self, f: _Figures, coverage: CoverageLike | None, plan: PlanLike | None) -> None:
+        self.lang = f.lang
+        self._frame = coverage.points if coverage is not None else None
+        self._points: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[Any]] | None = None
+        self.site_names: dict[str, str] = {}
+        if plan is not None and "name" in plan.sites.columns:
+            for site_id, name in zip(plan.sites["id"], plan.sites["name"], strict=True):
+                if _text_or_empty(name):
+                    self.site_names[str(site_id)] = str(name)
+
+    def _named_points(
+        self,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[Any]] | None:
+        """Return the demand points' lon, lat and "province city" (built on first use)."""
+        points = self._frame
+        if self._points is not None or points is None:
+            return self._points
+        self._frame = None  # built once
+        if not ({"province", "city"} & set(points.columns)):
+            return None
+        xy = _lonlat(points)
+        if xy is None:
+            return None
+        from netplan.regions import OUTSIDE
+
+        names = pd.Series("", index=points.index, dtype=object)
+        for column in ("province", "city"):
+            if column in points.columns:
+                part = points[column].astype(object).where(points[column].notna(), "")
+                part = part.astype(str).str.strip().replace(OUTSIDE, "")
+                names = (names + " " + part).str.strip()
+        self._points = (xy[0], xy[1], names.to_numpy(dtype=object))
+        return self._points
+
+    def of_zone(self, row: Any) -> str:
+        """Return the place of one zone (``""`` when nothing is known)."""
+        named = " ".join(
+            p for p in (_region_name(row.get("province")), _region_name(row.get("city"))) if p
+        )
+        if named:
+            return named
+        lon, lat = row.get("centroid_lon"), row.get("centroid_lat")
+        points = self._named_points()
+        if points is not None and _is_number(lon) and _is_number(lat):
+            from netplan.geo import great_circle_km
+
+            plon, plat, names = points
+            distance = great_circle_km(float(lon), float(lat), plon, plat)
+            distance = np.where(np.isnan(distance), np.inf, distance)
+            if len(distance) and np.isfinite(distance).any():
+                found = str(names[int(np.argmin(distance))])
+                if found:
+                    return found
+        nearest = _text_or_empty(row.get("nearest_site"))
+        if nearest:
+            return text("place_near", self.lang, site=self.site_names.get(nearest, nearest))
+        return ""
+
+
+def _site_places(plan: PlanLike | None) -> pd.DataFrame | None:
+    """Return ``province``/``city`` of the plan's sites (index: site id), or ``None``.
+
+    The plan's own columns when it has them, else the sites' coordinates looked up in
+    the administrative boundaries (:func:`netplan.regions.tag_points`); ``None`` when
+    neither is possible or no site lies in any boundary (a network outside China).
+    """
+    if plan is None or not len(plan.sites) or "id" not in plan.sites.columns:
+        return None
+    ids = plan.sites["id"].astype(str)
+    if {"province", "city"} <= set(plan.sites.columns):
+        table = pd.DataFrame(
+            {
+                "province": plan.sites["province"].map(_text_or_empty).to_numpy(),
+                "city": plan.sites["city"].map(_text_or_empty).to_numpy(),
+            },
+            index=ids.to_numpy(),
+        )
+        return table[~table.index.duplicated()]
+    xy = _lonlat(plan.sites)
+    if xy is None:
+        return None
+    from netplan.regions import OUTSIDE, tag_points
+
+    finite = np.isfinite(xy[0]) & np.isfinite(xy[1])
+    if not finite.any():
+        return None
+    try:
+        tags = tag_points(xy[0][finite], xy[1][finite])
+    except (ImportError, NetplanError, OSError):  # the dataset is optional for the report
+        return None
+    inside = tags["province"].to_numpy() != OUTSIDE
+    if not inside.any():
+        return None
+    table = pd.DataFrame(
+        {
+            "province": np.where(inside, tags["province"].to_numpy(), ""),
+            "city": np.where(inside, tags["city"].to_numpy(), ""),
+        },
+        index=ids.to_numpy()[finite],
+    )
+    return table[~table.index.duplicated()]
+
+
+def _plan_costs(f: _Figures, plan: PlanLike | None) -> dict[str, float | None]:
+    """Return the plan's yearly fixed costs: new (opened), saved (closed), network, budget."""
+    out: dict[str, float | None] = {"new": None, "saved": None, "network": None, "budget": None}
+    if plan is None:
+        return out
+    sites = plan.sites
+    cost = (
+        pd.to_numeric(sites["fixed_cost"], errors="coerce").fillna(0.0)
+        if "fixed_cost" in sites.columns
+        else pd.Series(0.0, index=sites.index)
+    )
+    decision = sites["decision"].astype(str)
+    out["new"] = float(cost[decision == "opened"].sum())
+    out["saved"] = float(cost[decision == "closed"].sum())
+    network = (f.plan_kpis or {}).get("total_fixed_cost")
+    out["network"] = (
+        float(network)
+        if _is_number(network)
+        else float(cost[decision.isin(["kept", "opened"])].sum())
+    )
+    budget = _dig(f.plan_kpis, "options.budget")
+    out["budget"] = float(budget) if _is_number(budget) else None
+    return out
+
+
+def _money(f: _Figures, value: Any) -> str:
+    return _fmt_money(value, f.currency, f.lang)
+
+
+def _zone_labels(zones: Any, places: _Places, top: int) -> list[str]:
+    """Return ``"Z0001 · 广东省 东莞市 — 8,031"`` for the ``top`` heaviest zones."""
+    if zones is None or not len(zones):
+        return []
+    labels = []
+    ordered = zones.sort_values("weight", ascending=False, kind="mergesort").head(top)
+    for _, row in ordered.iterrows():
+        place = places.of_zone(row)
+        zone = str(row.get("zone_id", ""))
+        name = f"{zone} · {place}" if place else zone
+        labels.append(f"{name} — {_fmt_number(row.get('weight'), 0)}")
+    return labels
+
+
+def _summary_block(
+    f: _Figures,
+    plan: PlanLike | None,
+    zones: Any,
+    places: _Places,
+    costs: Mapping[str, float | None],
+) -> dict[str, Any]:
+    """Return the one-screen summary: key cards, sites by tier and decision, top blind spots."""
+    t, before, after = f.t, f.before, f.after
+    cards: list[dict[str, str]] = []
+    if before:
+        value = _fmt_percent(before.get("weighted_coverage_rate"))
+        detail = t["summary_today"]
+        if after:
+            value = f"{value} → {_fmt_percent(after.get('weighted_coverage_rate'))}"
+            detail = _format_delta(
+                before.get("weighted_coverage_rate"), after.get("weighted_coverage_rate"), "rate"
+            )
+        cards.append({"label": t["kpi_weighted_coverage"], "value": value, "detail": detail})
+    if plan is not None:
+        budget = costs["budget"]
+        detail = (
+            text(
+                "summary_budget",
+                f.lang,
+                budget=_money(f, budget),
+                share=_fmt_percent((costs["new"] or 0.0) / budget) if budget else "—",
+            )
+            if budget
+            else t["summary_no_budget"]
+        )
+        cards.append(
+            {
+                "label": t["summary_new_cost"],
+                "value": _money(f, costs["new"]),
+                "detail": detail,
+            }
+        )
+        counts = (f.plan_kpis or {}).get("n_by_decision") or {}
+        cards.append(
+            {
+                "label": t["summary_sites"],
+                "value": text(
+                    "summary_opened_closed",
+                    f.lang,
+                    opened=int(counts.get("opened", 0) or 0),
+                    closed=int(counts.get("closed", 0) or 0),
+                ),
+                "detail": text(
+                    "summary_network",
+                    f.lang,
+                    n=_fmt_number((f.plan_kpis or {}).get("n_open")),
+                    cost=text("per_year", f.lang, amount=_money(f, costs["network"])),
+                ),
+            }
+        )
+    n_today = _dig(before, "n_blindspots")
+    if n_today is not None:
+        n_plan = _dig(after, "n_blindspots") if after else None
+        value = _fmt_number(n_today) + (f" → {_fmt_number(n_plan)}" if n_plan is not None else "")
+        weight = _dig(after if n_plan is not None else before, "blindspot_weight")
+        cards.append(
+            {
+                "label": t["kpi_blindspots"],
+                "value": value,
+                "detail": text("summary_blindspot_weight", f.lang, weight=_fmt_number(weight, 0)),
+            }
+        )
+    tiers: list[dict[str, str]] = []
+    if plan is not None and "tier" in plan.sites.columns:
+        sites = plan.sites.assign(
+            _tier=plan.sites["tier"].astype(str), _decision=plan.sites["decision"].astype(str)
+        )
+        for name in _tier_order(f, sites["_tier"]):
+            group = sites[sites["_tier"] == name]
+            count = {d: int((group["_decision"] == d).sum()) for d in ("kept", "opened", "closed")}
+            if not any(count.values()):
+                continue
+            tiers.append(
+                {
+                    "tier": _tier_label(f.scenario, name, f.lang, f.tier_labels),
+                    "kept": _fmt_number(count["kept"]),
+                    "opened": _fmt_number(count["opened"]),
+                    "closed": _fmt_number(count["closed"]),
+                    "open": _fmt_number(count["kept"] + count["opened"]),
+                }
+            )
+    after_zones = f.after_coverage.blindspots if f.after_coverage is not None else None
+    return {
+        "cards": cards,
+        "tiers": tiers,
+        "zones_today": _zone_labels(zones, places, 3),
+        "zones_plan": _zone_labels(after_zones, places, 3) if after_zones is not None else None,
+    }
+
+
+def _tier_order(f: _Figures, present: Any) -> list[str]:
+    """Return tier names in the scenario's order (hub first), then any other present."""
+    names = list(f.scenario.tiers) if f.scenario is not None else []
+    for name in f.tier_labels:
+        if name not in names:
+            names.append(name)
+    for name in sorted({str(v) for v in present}):
+        if name not in names:
+            names.append(name)
+    return names
+
+
+# --------------------------------------------------------------------------- reasons
+
+
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?%?")
+
+
+def _dedupe_reasons(reasons: str) -> str:
+    """Return a reasons text without repeated clauses.
+
+    A clause whose figures all appear in a longer clause (``serves 9,259 demand``
+    beside ``captures 9,259 demand no outlet covers today``) says nothing more and is
+    dropped; repeated clauses are said once.
+
+    Examples
+    --------
+    >>> _dedupe_reasons("serves 9,259 demand; captures 9,259 new demand; serves 9,259 demand")
+    'captures 9,259 new demand'
+    """
+    separator = "；" if "；" in reasons else "; "
+    clauses = list(dict.fromkeys(_clauses(reasons)))  # exact repeats once, in order
+    kept: list[str] = []
+    for clause in clauses:
+        figures = set(_NUMBER.findall(clause))
+        if figures and any(
+            len(other) > len(clause) and figures <= set(_NUMBER.findall(other)) for other in clauses
+        ):
+            continue  # a longer clause says the same figures, and more
+        kept.append(clause)
+    return separator.join(kept)
+
+
+def _clauses(reasons: str) -> list[str]:
+    return [c.strip() for c in re.split(r"[;；]\s*", reasons) if c.strip()]
+
+
+def _join_clauses(clauses: Sequence[str], lang: str) -> str:
+    return ("；" if lang == "zh" else "; ").join(clauses)
+
+
+def _common_clauses(reasons: Sequence[str]) -> list[str]:
+    """Return the clauses at least half of 3+ sites share (said once for their group)."""
+    lists = [_clauses(r) for r in reasons if r]
+    if len(lists) < 3:
+        return []
+    counts: dict[str, int] = {}
+    for clauses in lists:
+        for clause in dict.fromkeys(clauses):
+            counts[clause] = counts.get(clause, 0) + 1
+    return [c for c, n in counts.items() if 2 * n >= len(lists)]
+
+
+def _site_groups(
+    f: _Figures,
+    plan: PlanLike | None,
+    score_table: pd.DataFrame | None,
+    places: pd.DataFrame | None = None,
+) -> list[dict[str, Any]]:
+    """Return the plan's sites grouped by tier (hub first): opened, kept, then closed."""
+    if plan is None or "tier" not in plan.sites.columns:
+        return []
+    sites = plan.sites[plan.sites["decision"].isin(["opened", "kept", "closed"])]
+    sites = sites.assign(
+        _tier=sites["tier"].astype(str),
+        _order=sites["decision"].map({"opened": 0, "kept": 1, "closed": 2}),
+    )
+    groups = []
+    for name in _tier_order(f, sites["_tier"]):
+        group = sites[sites["_tier"] == name].sort_values(["_order", "id"], kind="mergesort")
+        if not len(group):
+            continue
+        rows = []
+        for _, site in group.iterrows():
+            site_id = str(site["id"])
+            score = (
+                score_table.loc[site_id]
+                if score_table is not None and site_id in score_table.index
+                else None
+            )
+            reasons = ""
+            if score is not None and f"reasons_{f.lang}" in score:
+                reasons = _dedupe_reasons(_text_or_empty(score[f"reasons_{f.lang}"]))
+            place = ""
+            if places is not None and site_id in places.index:
+                place = str(places.at[site_id, "city"] or places.at[site_id, "province"])
+            rows.append(
+                {
+                    "site": site_id,
+                    "name": _text_or_empty(site.get("name")),
+                    "place": place,
+                    "decision": _decision_label(site["decision"], f.lang),
+                    "decision_key": str(site["decision"]),
+                    "cost": _money(f, site.get("fixed_cost")),
+                    "assigned": _fmt_number(site.get("assigned_weight"), 0),
+                    "utilisation": _fmt_percent(site.get("utilisation")),
+                    "score": _fmt_number(score["total_score"], 1) if score is not None else "—",
+                    "reasons": reasons,
+                }
+            )
+        common = _common_clauses([row["reasons"] for row in rows])
+        for row in rows:
+            row["reasons"] = _join_clauses(
+                [c for c in _clauses(row["reasons"]) if c not in common][:2], f.lang
+            )
+        groups.append(
+            {
+                "tier": _tier_label(f.scenario, name, f.lang, f.tier_labels),
+                "n_open": int(group["decision"].isin(["opened", "kept"]).sum()),
+                "common": (
+                    text("reasons_common", f.lang, reasons=_join_clauses(common, f.lang))
+                    if common
+                    else ""
+                ),
+                "rows": rows,
+            }
+        )
+    return groups
+
+
+def _why_not(
+    f: _Figures,
+    plan: PlanLike | None,
+    scores: pd.DataFrame | None,
+    coverage: CoverageLike | None,
+    costs: Mapping[str, float | None],
+    top: int = 5,
+) -> list[dict[str, Any]]:
+    """Return why the best-scored candidates the plan did not open were left out, with figures.
+
+    Everything comes from the outputs: the candidate's score and cost (``scores.csv``,
+    ``plan.csv``), the demand within its reach that the plan's network already covers
+    (the plan's coverage points), the open sites of its parent tier (support chain),
+    and the plan's cost per newly covered call and remaining budget.
+    """
+    if plan is None or scores is None or not len(scores) or "decision" not in plan.sites.columns:
+        return []
+    lang, scenario = f.lang, f.scenario
+    sites = plan.sites.assign(id=plan.sites["id"].astype(str)).drop_duplicates("id")
+    sites = sites.set_index("id")
+    ranked = scores.sort_values(
+        ["total_score", "site_id"], ascending=[False, True], kind="mergesort"
+    )
+    left_out = [
+        row
+        for _, row in ranked.iterrows()
+        if str(row["site_id"]) in sites.index
+        and str(sites.loc[str(row["site_id"]), "decision"]) == "not_selected"
+    ][:top]
+    if not left_out:
+        return []
+    site_xy = _lonlat(sites.reset_index())
+    after_points = f.after_coverage.points if f.after_coverage is not None else None
+    point_xy = _lonlat(after_points) if after_points is not None else None
+    covered_after: NDArray[np.bool_] | None = None
+    weights: NDArray[np.float64] | None = None
+    if after_points is not None and point_xy is not None and "covered" in after_points.columns:
+        covered_after = (
+            after_points["covered"]
+            .map(lambda v: str(v).strip().lower() in ("true", "1", "yes"))
+            .to_numpy(bool)
+        )
+        weights = pd.to_numeric(after_points["weight"], errors="coerce").fillna(0.0).to_numpy(float)
+    gained = None
+    if f.before and f.after:
+        b, a = f.before.get("covered_weight"), f.after.get("covered_weight")
+        if _is_number(a) and _is_number(b) and float(a) > float(b):
+            gained = float(a) - float(b)
+    cost_per_call_plan = (costs["new"] or 0.0) / gained if gained and costs["new"] else None
+    remaining = (
+        costs["budget"] - (costs["new"] or 0.0) + (costs["saved"] or 0.0)
+        if costs["budget"] is not None
+        else None
+    )
+    support_chain = bool(_dig(f.plan_kpis, "options.support_chain"))
+    positions = {site_id: k for k, site_id in enumerate(sites.index)}
+    open_mask = sites["decision"].isin(["kept", "opened"]).to_numpy(bool)
+    tier_of = sites["tier"].astype(str).to_numpy() if "tier" in sites.columns else None
+    out = []
+    for row in left_out:
+        site_id = str(row["site_id"])
+        site = sites.loc[site_id]
+        tier_name = str(site.get("tier", row.get("tier", "")))
+        tier = scenario.tiers.get(tier_name) if scenario is not None else None
+        cost = site.get("fixed_cost")
+        reasons: list[str] = []
+        here = positions[site_id]
+        # 1. the support chain: no open parent-tier site close enough
+        if (
+            support_chain
+            and tier is not None
+            and tier.parent
+            and tier.support_radius_km
+            and site_xy is not None
+            and tier_of is not None
+        ):
+            parents = open_mask & (tier_of == tier.parent)
+            if parents.any():
+                from netplan.geo import great_circle_km
+
+                distance = great_circle_km(
+                    site_xy[0][here], site_xy[1][here], site_xy[0][parents], site_xy[1][parents]
+                )
+                nearest = float(np.nanmin(distance))
+                if nearest > tier.support_radius_km:
+                    reasons.append(
+                        text(
+                            "why_support",
+                            lang,
+                            parent=_tier_label(scenario, tier.parent, lang, f.tier_labels),
+                            radius=_fmt_number(tier.support_radius_km),
+                            nearest=_fmt_number(nearest),
+                        )
+                    )
+            else:
+                reasons.append(
+                    text(
+                        "why_support_none",
+                        lang,
+                        parent=_tier_label(scenario, tier.parent, lang, f.tier_labels),
+                    )
+                )
+        # 2. its demand: how much the plan's sites already cover
+        new_weight: float | None = None
+        if (
+            tier is not None
+            and scenario is not None
+            and scenario.distance_model != "matrix"
+            and site_xy is not None
+            and point_xy is not None
+            and covered_after is not None
+            and weights is not None
+            and after_points is not None
+        ):
+            from netplan.geo import great_circle_km
+
+            distance = great_circle_km(site_xy[0][here], site_xy[1][here], *point_xy)
+            if "grade" in after_points.columns and tier.grades():
+                grades = after_points["grade"].astype(str).to_numpy()
+                reach = np.array(
+                    [
+                        tier.reach_km(
+                            g if g in tier.grades() else None,
+                            distance_model=scenario.distance_model,
+                        )
+                        for g in grades
+                    ]
+                )
+            else:
+                reach = np.full(
+                    len(distance), tier.reach_km(distance_model=scenario.distance_model)
+                )
+            inside = distance <= reach
+            in_reach = float(weights[inside].sum())
+            covered = float(weights[inside & covered_after].sum())
+            new_weight = in_reach - covered
+            if in_reach > 0 and new_weight <= 1e-9 * in_reach:
+                reasons.append(
+                    text(
+                        "why_all_covered",
+                        lang,
+                        demand=_fmt_number(in_reach),
+                        cost=_money(f, cost),
+                    )
+                )
+            elif in_reach > 0:
+                reasons.append(
+                    text(
+                        "why_covered",
+                        lang,
+                        share=_fmt_percent(covered / in_reach),
+                        demand=_fmt_number(in_reach),
+                        new=_fmt_number(new_weight),
+                    )
+                )
+            else:
+                reasons.append(text("why_no_demand", lang))
+        elif _is_number(row.get("gap_fill_value")):
+            new_weight = float(row["gap_fill_value"])
+        # 3. cost per newly covered call against the plan's
+        if (
+            _is_number(cost)
+            and new_weight is not None
+            and new_weight > 0
+            and cost_per_call_plan is not None
+        ):
+            reasons.append(
+                text(
+                    "why_cost_per_call",
+                    lang,
+                    cost=_money(f, float(cost) / new_weight),
+                    plan=_money(f, cost_per_call_plan),
+                )
+            )
+        # 4. the budget left
+        if remaining is not None and _is_number(cost) and float(cost) > remaining:
+            reasons.append(
+                text("why_budget", lang, cost=_money(f, cost), left=_money(f, max(remaining, 0.0)))
+            )
+        out.append(
+            {
+                "site": site_id,
+                "name": _text_or_empty(row.get("name")) or _text_or_empty(site.get("name")),
+                "tier": _tier_label(scenario, tier_name, lang, f.tier_labels),
+                "score": _fmt_number(row.get("total_score"), 1),
+                "score_value": (
+                    float(row["total_score"]) if _is_number(row.get("total_score")) else None
+                ),
+                "rank": _fmt_number(row.get("rank")),
+                "cost": _money(f, cost),
+                "cost_value": float(cost) if _is_number(cost) else None,
+                "reasons": reasons or [text("why_other", lang)],
+            }
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- the static map
+
+
+def _province_outlines(
+    bounds: tuple[float, float, float, float] | None, lang: str
+) -> tuple[list[Any], list[tuple[str, float, float]]]:
+    """Return the province outlines near the data (``bounds``) and their name labels.
+
+    From :func:`netplan.boundaries.outlines`; none when the boundary dataset is not
+    installed or no province lies near the data (a network outside China).
+    """
+    if bounds is None:
+        return [], []
+    from netplan.boundaries import outlines
+
+    try:
+        frame = outlines("province")
+    except (ImportError, NetplanError, OSError):  # the dataset is optional for the report
+        return [], []
+    west, south, east, north = bounds
+    margin = 1.0
+    frame = frame.cx[west - margin : east + margin, south - margin : north + margin]
+    labels = [
+        (str(name), float(lon), float(lat))
+        for name, lon, lat in zip(
+            frame["name"], frame["label_lon"], frame["label_lat"], strict=True
+        )
+        if west - margin <= lon <= east + margin and south - margin <= lat <= north + margin
+    ]
+    return [g for g in frame.geometry if g is not None], labels
+
+
+def _extent(
+    zones_today: Sequence[Any],
+    zones_plan: Sequence[Any],
+    groups: Sequence[tuple[str, list[float], list[float], str]],
+) -> tuple[float, float, float, float] | None:
+    """Return (west, south, east, north) of the zones and sites drawn."""
+    boxes = [g.bounds for g in (*zones_today, *zones_plan) if g is not None and not g.is_empty]
+    for _, lon, lat, _ in groups:
+        if lon:
+            boxes.append((min(lon), min(lat), max(lon), max(lat)))
+    if not boxes:
+        return None
+    array = np.asarray(boxes, dtype=float)
+    return (
+        float(array[:, 0].min()),
+        float(array[:, 1].min()),
+        float(array[:, 2].max()),
+        float(array[:, 3].max()),
+    )
+
+
+def _map_chart(f: _Figures, coverage: CoverageLike | None, plan: PlanLike | None) -> str:
+    """Return the static network map (data URI): outlines, blind spots, sites by tier."""
+    from netplan.charts import MapLayers, network_map_figure
+
+    zones_today = (
+        list(coverage.blindspots.geometry)
+        if coverage is not None and len(coverage.blindspots) and "geometry" in coverage.blindspots
+        else []
+    )
+    after = f.after_coverage
+    zones_plan = (
+        list(after.blindspots.geometry)
+        if after is not None and len(after.blindspots) and "geometry" in after.blindspots
+        else []
+    )
+    groups: list[tuple[str, list[float], list[float], str]] = []
+    if plan is not None and "tier" in plan.sites.columns:
+        xy = _lonlat(plan.sites)
+        if xy is not None:
+            tiers = plan.sites["tier"].astype(str).to_numpy()
+            decisions = plan.sites["decision"].astype(str).to_numpy()
+            for name in _tier_order(f, tiers):
+                label = _tier_label(f.scenario, name, f.lang, f.tier_labels)
+                for style in ("kept", "closed", "opened"):
+                    mask = (tiers == name) & (decisions == style) & np.isfinite(xy[0])
+                    if mask.any():
+                        groups.append((label, xy[0][mask].tolist(), xy[1][mask].tolist(), style))
+    if not (zones_today or zones_plan or groups):
+        return ""
+    t = f.t
+    outlines, outline_labels = _province_outlines(_extent(zones_today, zones_plan, groups), f.lang)
+    layers = MapLayers(
+        outlines=outlines,
+        outline_labels=outline_labels,
+        zones_today=zones_today,
+        zones_plan=zones_plan,
+        sites=groups,
+        labels={
+            "zones_today": t["layer_blindspots_today"],
+            "zones_plan": t["layer_blindspots_plan"],
+            "opened": t["status_proposed"],
+            "kept": t["map_kept"],
+            "closed": t["status_closed"],
+        },
+    )
+    return network_map_figure(layers, notes=f.notes)
 
 
 def report_context(
@@ -847,7 +1592,7 @@ def report_context(
 
     The HTML template and the XLSX writer both read this; every value is
     escaped by the template's autoescaping. Each section has its builder
-    (``_headline``, ``_tier_rows``, ``_change_rows``, ...); they read results
+    (``_headline``, ``_summary_block``, ``_site_groups``, ``_why_not``, ...); they read results
     and compute nothing.
     """
     lang = check_lang(lang)
@@ -858,8 +1603,10 @@ def report_context(
     )
     zones = coverage.blindspots if coverage is not None else None
     after_coverage = f.after_coverage
+    places = _Places(f, coverage, plan)
+    costs = _plan_costs(f, plan)
     comparison_rows, comparison_sites, comparison_demand = _comparison_rows(f, comparison)
-    roadmap_rows, roadmap_svg = _roadmap_section(roadmap, roadmap_sites, before, t)
+    roadmap_rows, roadmap_chart = _roadmap_section(roadmap, roadmap_sites, before, t, f.notes)
     if map_href is not None and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", map_href):
         map_href = "./" + map_href  # a link to a file beside the report, never a script URL
     inputs = [
@@ -867,104 +1614,147 @@ def report_context(
         for name, source in (
             ("coverage", str(getattr(coverage, "source", "")) if coverage is not None else ""),
             ("plan", str(getattr(plan, "source", "")) if plan is not None else ""),
-            ("comparison", f"{comparison.a} → {comparison.b}" if comparison is not None else ""),
+            (
+                "comparison",
+                f"{comparison.name_a} → {comparison.name_b}" if comparison is not None else "",
+            ),
         )
         if source
     ]
-    return {
+    score_table = _score_lookup(scores)
+    staffing_rows = _staffing_rows(f)
+    site_places = _site_places(plan)
+    context = {
         "lang": lang,
         "t": t,
         "title": title or text("report_title", lang),
         "scenario_name": scenario_name,
+        "currency": f.currency,
         "inputs": inputs,
-        "headline": _headline(f, zones, scores),
+        "headline": _headline(f, zones, scores, costs, plan),
+        "summary": _summary_block(f, plan, zones, places, costs),
+        "costs": costs,
         "has_plan": plan is not None,
         "kpis": kpi_table(before, after, lang) if before or after else [],
         "plan_rows": _plan_rows(f),
         "tiers": _tier_rows(f, plan),
-        "staffing_rows": _staffing_rows(f),
-        "changes": _change_rows(f, plan, _score_lookup(scores)),
-        "blindspots": _zone_rows(zones, top),
+        "staffing_rows": staffing_rows,
+        "staffing_rows_shown": _regions_shown(staffing_rows),
+        "site_groups": _site_groups(f, plan, score_table, site_places),
+        "has_site_places": site_places is not None,
+        "why_not": _why_not(f, plan, scores, coverage, costs),
+        "blindspots": _zone_rows(zones, top, places),
         "blindspots_after": (
-            _zone_rows(after_coverage.blindspots, top) if after_coverage is not None else None
+            _zone_rows(after_coverage.blindspots, top, places)
+            if after_coverage is not None
+            else None
         ),
         "top_scores": _top_score_rows(f, scores, top),
-        "distance_svg": _distance_svg(f, coverage),
-        "tradeoff_svg": _tradeoff_svg(f, frontier, plan),
+        "map_chart": _map_chart(f, coverage, plan),
+        "distance_chart": _distance_chart(f, coverage),
+        "tradeoff_chart": _tradeoff_chart(f, frontier, plan),
         "comparison_rows": comparison_rows,
         "comparison_sites": comparison_sites,
         "comparison_demand": comparison_demand,
+        "comparison_names": (
+            (comparison.name_a, comparison.name_b) if comparison is not None else ("", "")
+        ),
         "map_href": map_href,
         "roadmap_rows": roadmap_rows,
-        "roadmap_svg": roadmap_svg,
+        "roadmap_chart": roadmap_chart,
     }
+    context["notes"] = list(f.notes)
+    context["_figures"] = f  # for the workbook: the numbers behind the texts
+    context["_places"] = places
+    context["_site_places"] = site_places
+    return context
 
 
-def _staffing_rows(f: _Figures) -> list[dict[str, str]]:
-    """Return the staffing and response-time rows (label, today, plan) of a plan's summary."""
+def _regions_shown(rows: list[dict[str, Any]], most: int = 8) -> list[dict[str, Any]]:
+    """Return the staffing rows for the page, with at most ``most`` region rows.
+
+    Every region row would make a long list of 100 %; the page shows only the
+    regions furthest from the promise (below 100 %), the workbook all of them.
+    """
+    regions = [r for r in rows if "region_share" in r and r["region_share"] < 1.0 - 1e-9]
+    regions.sort(key=lambda r: (r["region_share"], r["label"]))
+    return [r for r in rows if "region_share" not in r] + regions[:most]
+
+
+def _staffing_rows(f: _Figures) -> list[dict[str, Any]]:
+    """Return the staffing and response-time rows of a plan's summary.
+
+    Each row has its ``label``, the ``today`` and ``plan`` texts, and the numbers
+    behind them (``today_value``, ``plan_value``, ``kind``) for the workbook.
+    """
     staffing = (f.plan_kpis or {}).get("staffing")
     if not isinstance(staffing, Mapping):
         return []
     t = f.t
     response = staffing.get("response") or {}
     today, planned = response.get("today") or {}, response.get("plan") or {}
+
+    def row(label: str, first: Any, second: Any, kind: str) -> dict[str, Any]:
+        def shown(value: Any) -> str:
+            if kind == "rate":
+                return _fmt_percent(value)
+            return _fmt_number(value, 1 if kind == "hours" else 0)
+
+        return {
+            "label": label,
+            "today": shown(first) if first is not None else "",
+            "plan": shown(second),
+            "today_value": float(first) if _is_number(first) else None,
+            "plan_value": float(second) if _is_number(second) else None,
+            "kind": kind,
+        }
+
     rows = [
-        {
-            "label": t["staffing_engineers"],
-            "today": "",
-            "plan": _fmt_number(staffing.get("engineers")),
-        },
-        {
-            "label": t["staffing_calls"],
-            "today": "",
-            "plan": _fmt_number(staffing.get("annual_calls")),
-        },
+        row(t["staffing_engineers"], None, staffing.get("engineers"), "count"),
+        row(t["staffing_calls"], None, staffing.get("annual_calls"), "count"),
     ]
     if _is_number(staffing.get("output_per_engineer")):
-        rows.append(
-            {
-                "label": t["staffing_output"],
-                "today": "",
-                "plan": _fmt_number(staffing.get("output_per_engineer")),
-            }
-        )
+        rows.append(row(t["staffing_output"], None, staffing.get("output_per_engineer"), "count"))
     rows.append(
-        {
-            "label": t["response_overall"],
-            "today": _fmt_percent(today.get("share_within_promise")),
-            "plan": _fmt_percent(planned.get("share_within_promise")),
-        }
+        row(
+            t["response_overall"],
+            today.get("share_within_promise"),
+            planned.get("share_within_promise"),
+            "rate",
+        )
     )
     rows.append(
-        {
-            "label": t["response_mean_hours"],
-            "today": _fmt_number(_dig(today, "arrival_hours.mean"), 1),
-            "plan": _fmt_number(_dig(planned, "arrival_hours.mean"), 1),
-        }
+        row(
+            t["response_mean_hours"],
+            _dig(today, "arrival_hours.mean"),
+            _dig(planned, "arrival_hours.mean"),
+            "hours",
+        )
     )
 
-    def share(block: Mapping[str, Any], table: str, key: str) -> str:
+    def share(block: Mapping[str, Any], table: str, key: str) -> Any:
         entry = (block.get(table) or {}).get(key)
-        return _fmt_percent(
-            entry.get("share_within_promise") if isinstance(entry, Mapping) else None
-        )
+        return entry.get("share_within_promise") if isinstance(entry, Mapping) else None
 
     for grade in sorted((planned.get("by_grade") or {}).keys()):
         rows.append(
-            {
-                "label": text("response_grade", f.lang, grade=grade),
-                "today": share(today, "by_grade", grade),
-                "plan": share(planned, "by_grade", grade),
-            }
+            row(
+                text("response_grade", f.lang, grade=grade),
+                share(today, "by_grade", grade),
+                share(planned, "by_grade", grade),
+                "rate",
+            )
         )
     for region in sorted((planned.get("by_region") or {}).keys()):
-        rows.append(
-            {
-                "label": str(region),
-                "today": share(today, "by_region", region),
-                "plan": share(planned, "by_region", region),
-            }
+        entry = row(
+            str(region),
+            share(today, "by_region", region),
+            share(planned, "by_region", region),
+            "rate",
         )
+        plan_share = entry["plan_value"]
+        entry["region_share"] = plan_share if plan_share is not None else 1.0
+        rows.append(entry)
     return rows
 
 
@@ -973,6 +1763,7 @@ def _roadmap_section(
     sites: pd.DataFrame | None,
     before: Mapping[str, Any] | None,
     t: Mapping[str, str],
+    notes: list[str] | None = None,
 ) -> tuple[list[dict[str, str]], str]:
     """Return the roadmap table rows and its coverage-by-year chart (``""`` without a roadmap)."""
     if by_year is None or not len(by_year):
@@ -1001,18 +1792,22 @@ def _roadmap_section(
                 "opened": shown,
             }
         )
+    from netplan.charts import Series, line_chart
+
     years = [int(y) for y in by_year["year"].tolist()]
     rates = [float(r) for r in pd.to_numeric(by_year["weighted_coverage_rate"]).tolist()]
     today = (before or {}).get("weighted_coverage_rate")
     if today is not None and _is_number(today):
         years, rates = [0, *years], [float(today), *rates]
-    svg = _svg_line_chart(
-        [(t["tradeoff_y"], "#0072b2", years, rates)],
+    chart = line_chart(
+        [Series(t["tradeoff_y"], [float(y) for y in years], rates, marker="o")],
         x_label=t["roadmap_x"],
         y_label=t["tradeoff_y"],
-        x_max=float(max(years)),
+        integer_x=True,
+        x_format=lambda value: f"{value:.0f}",
+        notes=notes,
     )
-    return rows, svg
+    return rows, chart
 
 
 def _environment() -> jinja2.Environment:
@@ -1029,17 +1824,14 @@ def _environment() -> jinja2.Environment:
 def report_html(**options: Any) -> str:
     """Return the self-contained HTML report; options as for :func:`report_context`.
 
-    The template autoescapes every value; the two charts are SVG built by
-    netplan with their labels escaped (:func:`markupsafe.Markup` marks them trusted).
+    The template autoescapes every value; charts and the static map are SVG
+    images drawn by matplotlib (:mod:`netplan.charts`) and embedded as
+    ``data:`` URIs, so the page loads nothing from elsewhere.
     """
     return _render_html(report_context(**options))
 
 
 def _render_html(context: dict[str, Any]) -> str:
-    context = dict(context)
-    context["distance_svg"] = markupsafe.Markup(context["distance_svg"])
-    context["tradeoff_svg"] = markupsafe.Markup(context["tradeoff_svg"])
-    context["roadmap_svg"] = markupsafe.Markup(context["roadmap_svg"])
     return _environment().get_template("report.html.j2").render(**context)
 
 
@@ -1054,81 +1846,144 @@ def report_xlsx(path: str | Path, **options: Any) -> Path:
     return _write_xlsx(path, report_context(**options), options)
 
 
+#: Number formats of the workbook, by kind.
+_FORMATS = {
+    "rate": "0.0%",
+    "pp": '+0.0" pp";-0.0" pp";0.0" pp"',
+    "km": '#,##0.0" km"',
+    "km2": '#,##0.0" km²"',
+    "count": "#,##0",
+    "number": "#,##0.0",
+    "score": "0.0",
+    "hours": '#,##0.0" h"',
+    "degrees": "0.000000",
+}
+
+
+def _money_format(currency: str, lang: str) -> str:
+    """Return the number format of amounts: ``"CNY "#,##0`` (``#,##0" 元"`` in Chinese)."""
+    if lang == "zh" and currency == "CNY":
+        return '#,##0" 元"'
+    return f'"{currency} "#,##0'
+
+
+def _column_kind(name: str, values: pd.Series) -> str | None:
+    """Return the number-format kind of a table column from its name (and dtype)."""
+    lower = name.lower()
+    if lower in ("lon", "lat", "centroid_lon", "centroid_lat"):
+        return "degrees"
+    if lower in ("fixed_cost", "cost_value", "spend", "budget", "net_cost", "closing_cost") or (
+        lower.endswith("_cost") or lower.endswith("cost_change")
+    ):
+        return "money"
+    if lower == "area_km2":
+        return "km2"
+    if lower in ("distance", "distance_km", "distance_to_outlet_value") or lower.endswith("_km"):
+        return "km"
+    if (
+        lower in ("utilisation", "engineer_utilisation", "overlap_value", "coverage_target")
+        or lower.endswith("_rate")
+        or lower.startswith("share")
+        or lower.endswith("share_within_promise")
+    ):
+        return "rate"
+    if lower.endswith("_score") or lower == "total_score":
+        return "score"
+    if lower.endswith("hours"):
+        return "hours"
+    if pd.api.types.is_bool_dtype(values):
+        return None
+    if pd.api.types.is_integer_dtype(values):
+        return "count"
+    if pd.api.types.is_float_dtype(values):
+        numbers = values.dropna()
+        whole = bool(len(numbers)) and bool(np.all(np.mod(numbers.to_numpy(float), 1) == 0))
+        return "count" if whole else "number"
+    return None
+
+
+def _display_width(value: Any) -> int:
+    """Return the width of a value in Excel's character units (CJK characters count twice)."""
+    shown = value if isinstance(value, str) else _fmt_number(value, 1)
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in shown)
+
+
+def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(index))
+
+
+def _xlsx_header(name: str, lang: str) -> str:
+    """Return a table column's header: the column name, or its Chinese title under zh."""
+    if lang != "zh":
+        return name
+    key = f"xcol_{name}"
+    if key in STRINGS:
+        return text(key, lang)
+    for suffix, label in (("_value", "xcol__value"), ("_score", "xcol__score")):
+        if name.endswith(suffix):
+            stem = name[: -len(suffix)]
+            base = text(f"factor_{stem}", lang) if f"factor_{stem}" in STRINGS else stem
+            return text(label, lang, name=base)
+    return name
+
+
+def _xlsx_values(frame: pd.DataFrame, f: _Figures) -> pd.DataFrame:
+    """Return the table with coded values (decision, status, tier) in Chinese under zh."""
+    if f.lang != "zh":
+        return frame
+    out = frame.copy()
+    for column in ("decision", "status_before", "status"):
+        if column in out.columns:
+            out[column] = out[column].map(
+                lambda v: (
+                    _decision_label(v, "zh")
+                    if f"decision_{v}" in STRINGS
+                    else (text(f"status_{v}", "zh") if f"status_{v}" in STRINGS else v)
+                )
+            )
+    if "tier" in out.columns:
+        out["tier"] = out["tier"].map(
+            lambda v: _tier_label(f.scenario, v, "zh", f.tier_labels) if isinstance(v, str) else v
+        )
+    return out
+
+
 def _write_xlsx(path: str | Path, context: dict[str, Any], options: Mapping[str, Any]) -> Path:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
 
     coverage: CoverageLike | None = options.get("coverage")
     plan: PlanLike | None = options.get("plan")
     assignment = getattr(plan, "assignment", None) if plan is not None else None
     scores: pd.DataFrame | None = options.get("scores")
-    t = context["t"]
+    f: _Figures = context["_figures"]
+    t, lang = context["t"], context["lang"]
     book = Workbook(write_only=True)
-    bold = Font(bold=True)
-
-    def cells(sheet: Any, values: Sequence[Any], *, header: bool = False) -> list[Any]:
-        out = []
-        for value in values:
-            value = _cell(value)
-            if header or (isinstance(value, str) and value.startswith("=")):
-                cell = WriteOnlyCell(sheet, value=value)
-                if isinstance(value, str) and value.startswith("="):
-                    cell.data_type = "s"  # netplan writes no formulas: such text stays text
-                if header:
-                    cell.font = bold
-                out.append(cell)
-            else:
-                out.append(value)
-        return out
-
-    summary = book.create_sheet("Summary")
-    header = [t["col_kpi"], t["col_before"]] + (
-        [t["col_after"], t["col_change"]] if context["has_plan"] else []
-    )
-    summary.append(cells(summary, [context["title"]]))
-    summary.append(cells(summary, [context["scenario_name"]]))
-    summary.append(cells(summary, header, header=True))
-    for row in context["kpis"]:
-        values = [row["label"], row["before"]]
-        if context["has_plan"]:
-            values += [row["after"], row["change"]]
-        summary.append(cells(summary, values))
-    for row in context["plan_rows"]:
-        summary.append(cells(summary, [row["label"], row["value"]]))
-    for line in context["headline"]:
-        summary.append(cells(summary, [line]))
-    sheets = {
-        "Sites": (
-            pd.DataFrame(plan.sites.drop(columns="geometry", errors="ignore"))
-            if plan is not None
-            else pd.DataFrame(columns=["id"])
+    writer = _SheetWriter(book, _money_format(context["currency"], lang))
+    writer.summary(context, f)
+    sheets: list[tuple[str, pd.DataFrame]] = [
+        (t["sheet_sites"], _sites_table(plan, context.get("_site_places"))),
+        (t["sheet_scores"], scores if scores is not None else pd.DataFrame(columns=["site_id"])),
+        (t["sheet_blindspots"], _zones_table(coverage, context.get("_places"))),
+        (
+            t["sheet_assignment"],
+            (
+                pd.DataFrame(assignment)
+                if assignment is not None
+                else pd.DataFrame(columns=["demand_id", "site_id", "distance"])
+            ),
         ),
-        "Scores": scores if scores is not None else pd.DataFrame(columns=["site_id"]),
-        "Blind spots": (
-            pd.DataFrame(coverage.blindspots.drop(columns="geometry", errors="ignore"))
-            if coverage is not None
-            else pd.DataFrame(columns=["zone_id"])
-        ),
-        "Assignment": (
-            pd.DataFrame(assignment)
-            if assignment is not None
-            else pd.DataFrame(columns=["demand_id", "site_id", "distance"])
-        ),
-    }
+    ]
     roadmap: pd.DataFrame | None = options.get("roadmap")
     if roadmap is not None:
-        sheets["Roadmap"] = roadmap
+        sheets.append((t["sheet_roadmap"], roadmap))
+    for name, frame in sheets:
+        writer.table(name, _xlsx_values(frame, f), lang)
     if context.get("staffing_rows"):
-        sheets["Response"] = pd.DataFrame(
-            [[r["label"], r["today"], r["plan"]] for r in context["staffing_rows"]],
-            columns=[t["col_kpi"], t["col_before"], t["col_after"]],
-        )
-    for name, frame in sheets.items():
-        sheet = book.create_sheet(name)
-        sheet.append(cells(sheet, [str(c) for c in frame.columns], header=True))
-        for record in frame.itertuples(index=False, name=None):
-            sheet.append(cells(sheet, record))
+        writer.response(t["sheet_response"], context["staffing_rows"], t)
+    if context.get("why_not"):
+        writer.why_not(t["sheet_why_not"], context["why_not"], t)
     fixed = datetime.datetime(2000, 1, 1)
     book.properties.created = fixed
     book.properties.modified = fixed
@@ -1150,6 +2005,269 @@ def _write_xlsx(path: str | Path, context: dict[str, Any], options: Mapping[str,
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return path
+
+
+def _sites_table(plan: PlanLike | None, places: pd.DataFrame | None) -> pd.DataFrame:
+    """Return the plan's sites as a table, with ``province``/``city`` after ``name`` if known."""
+    if plan is None:
+        return pd.DataFrame(columns=["id"])
+    sites = pd.DataFrame(plan.sites.drop(columns="geometry", errors="ignore"))
+    if places is None or {"province", "city"} <= set(sites.columns):
+        return sites
+    ids = sites["id"].astype(str)
+    at = list(sites.columns).index("name") + 1 if "name" in sites.columns else 1
+    for offset, column in enumerate(("province", "city")):
+        values = ids.map(places[column]).fillna("").to_numpy()
+        sites.insert(at + offset, column, values)
+    return sites
+
+
+def _zones_table(coverage: CoverageLike | None, places: _Places | None) -> pd.DataFrame:
+    """Return the blind-spot zones as a table, with ``place`` when no province/city is given."""
+    if coverage is None:
+        return pd.DataFrame(columns=["zone_id"])
+    zones = pd.DataFrame(coverage.blindspots.drop(columns="geometry", errors="ignore"))
+    named = {"province", "city"} <= set(zones.columns) and bool(
+        zones["province"].map(_region_name).astype(bool).any()
+    )
+    if named:  # the place right after the zone id
+        order = ["zone_id", "province", "city"] if "zone_id" in zones.columns else []
+        zones = zones[order + [c for c in zones.columns if c not in order]]
+    if places is not None and len(zones) and not named:
+        place = [places.of_zone(row) for _, row in zones.iterrows()]
+        zones.insert(1 if "zone_id" in zones.columns else 0, "place", place)
+    return zones
+
+
+class _SheetWriter:
+    """Writes the workbook's sheets: typed numbers with formats, frozen headers, filters, widths."""
+
+    def __init__(self, book: Any, money_format: str) -> None:
+        from openpyxl.styles import Alignment, Font, PatternFill
+
+        self.book = book
+        self.money_format = money_format
+        self.bold = Font(bold=True)
+        self.title_font = Font(bold=True, size=14)
+        self.header_fill = PatternFill("solid", fgColor="DDE7F0")
+        self.wrap = Alignment(wrap_text=True, vertical="top")
+
+    def _cell(self, sheet: Any, value: Any, number_format: str | None = None, **style: Any) -> Any:
+        from openpyxl.cell import WriteOnlyCell
+
+        value = _cell(value)
+        cell = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, str) and value.startswith("="):
+            cell.data_type = "s"  # netplan writes no formulas: such text stays text
+        if number_format is not None and isinstance(value, int | float):
+            cell.number_format = number_format
+        for key, setting in style.items():
+            setattr(cell, key, setting)
+        return cell
+
+    def _format(self, kind: str | None) -> str | None:
+        if kind is None:
+            return None
+        return self.money_format if kind == "money" else _FORMATS[kind]
+
+    def _widths(self, sheet: Any, columns: Sequence[Sequence[Any]]) -> None:
+        for index, values in enumerate(columns, start=1):
+            width = max((_display_width(v) for v in values if v is not None), default=8)
+            sheet.column_dimensions[_column_letter(index)].width = float(min(max(width + 2, 8), 60))
+
+    def _finish(self, sheet: Any, header_row: int, n_columns: int, last_row: int) -> None:
+        sheet.freeze_panes = f"A{header_row + 1}"
+        if n_columns:
+            sheet.auto_filter.ref = (
+                f"A{header_row}:{_column_letter(n_columns)}{max(last_row, header_row)}"
+            )
+
+    def table(self, name: str, frame: pd.DataFrame, lang: str) -> None:
+        """Write one table sheet: header row, typed cells, formats by column."""
+        sheet = self.book.create_sheet(name)
+        columns = [str(c) for c in frame.columns]
+        headers = [_xlsx_header(c, lang) for c in columns]
+        kinds = [_column_kind(c, frame[c]) for c in columns]
+        sample = frame.head(1000)
+        self._widths(
+            sheet,
+            [
+                [h, *(sample[c].map(lambda v, k=k: _sample_text(v, k)).tolist())]
+                for h, c, k in zip(headers, columns, kinds, strict=True)
+            ],
+        )
+        self._finish(sheet, 1, len(columns), len(frame) + 1)
+        sheet.append([self._cell(sheet, h, font=self.bold, fill=self.header_fill) for h in headers])
+        formats = [self._format(k) for k in kinds]
+        for record in frame.itertuples(index=False, name=None):
+            sheet.append(
+                [
+                    self._cell(sheet, v, fmt) if fmt is not None or isinstance(v, str) else _cell(v)
+                    for v, fmt in zip(record, formats, strict=True)
+                ]
+            )
+
+    def summary(self, context: Mapping[str, Any], f: _Figures) -> None:
+        """Write the Summary sheet: title, the headline, then Today / Plan / Change columns."""
+        t = context["t"]
+        sheet = self.book.create_sheet(t["sheet_summary"])
+        has_plan = context["has_plan"]
+        header = [t["col_kpi"], t["col_before"]] + (
+            [t["col_after"], t["col_change"]] if has_plan else []
+        )
+        rows: list[list[Any]] = []
+        for key, label, kind in KPI_ROWS:
+            first, second = _dig(f.before, key), _dig(f.after, key)
+            if first is None and second is None:
+                continue
+            row: list[Any] = [
+                text(label, f.lang),
+                self._cell(sheet, first, self._format(kind)),
+            ]
+            if has_plan:
+                change: Any = None
+                if _is_number(first) and _is_number(second):
+                    change = float(second) - float(first)
+                    if kind == "rate":
+                        change *= 100.0  # percentage points
+                change_kind = "pp" if kind == "rate" else kind
+                row += [
+                    self._cell(sheet, second, self._format(kind)),
+                    self._cell(sheet, change, self._format(change_kind)),
+                ]
+            rows.append(row)
+        if has_plan:
+            plan_kpis = f.plan_kpis or {}
+            costs = context["costs"]
+            money = self._format("money")
+            rows += [
+                [t["kpi_solver_status"], None, str(plan_kpis.get("status", "")), None],
+                [t["kpi_gap"], None, self._cell(sheet, plan_kpis.get("gap"), "0.00%"), None],
+                [
+                    t["kpi_n_sites"],
+                    self._cell(sheet, _dig(f.before, "n_sites"), _FORMATS["count"]),
+                    self._cell(sheet, plan_kpis.get("n_open"), _FORMATS["count"]),
+                    self._cell(
+                        sheet,
+                        (
+                            float(plan_kpis["n_open"]) - float(f.before["n_sites"])
+                            if f.before
+                            and _is_number(f.before.get("n_sites"))
+                            and _is_number(plan_kpis.get("n_open"))
+                            else None
+                        ),
+                        "+#,##0;-#,##0;0",
+                    ),
+                ],
+                [
+                    t["summary_new_cost"],
+                    None,
+                    self._cell(sheet, costs.get("new"), money),
+                    None,
+                ],
+                [t["xlsx_budget"], None, self._cell(sheet, costs.get("budget"), money), None],
+                [
+                    t["kpi_total_fixed_cost"],
+                    None,
+                    self._cell(sheet, costs.get("network"), money),
+                    None,
+                ],
+            ]
+        lines = [context["title"], context["scenario_name"], *context["headline"]]
+        header_row = len(lines) + 2
+        self._widths(
+            sheet,
+            [
+                [header[0], *(r[0] for r in rows)],
+                *([header[k], "x" * 16] for k in range(1, len(header))),
+            ],
+        )
+        self._finish(sheet, header_row, len(header), header_row + len(rows))
+        sheet.append([self._cell(sheet, lines[0], font=self.title_font)])
+        for line in lines[1:]:
+            sheet.append([self._cell(sheet, line)])
+        sheet.append([])
+        sheet.append([self._cell(sheet, h, font=self.bold, fill=self.header_fill) for h in header])
+        for row in rows:
+            sheet.append([self._cell(sheet, v) if isinstance(v, str) else v for v in row])
+
+    def response(self, name: str, rows: Sequence[Mapping[str, Any]], t: Mapping[str, str]) -> None:
+        """Write the staffing and response-time sheet (numbers with formats)."""
+        sheet = self.book.create_sheet(name)
+        header = [t["col_kpi"], t["col_before"], t["col_after"]]
+        self._widths(
+            sheet,
+            [
+                [header[0], *(r["label"] for r in rows)],
+                [header[1], "x" * 10],
+                [header[2], "x" * 10],
+            ],
+        )
+        self._finish(sheet, 1, 3, len(rows) + 1)
+        sheet.append([self._cell(sheet, h, font=self.bold, fill=self.header_fill) for h in header])
+        for row in rows:
+            fmt = _FORMATS[row["kind"]]
+            sheet.append(
+                [
+                    self._cell(sheet, row["label"]),
+                    self._cell(sheet, row.get("today_value"), fmt),
+                    self._cell(sheet, row.get("plan_value"), fmt),
+                ]
+            )
+
+    def why_not(self, name: str, rows: Sequence[Mapping[str, Any]], t: Mapping[str, str]) -> None:
+        """Write the why-not sheet: one row per left-out candidate, its reasons in one cell."""
+        sheet = self.book.create_sheet(name)
+        header = [
+            t["col_site"],
+            t["col_name"],
+            t["col_tier"],
+            t["col_score"],
+            t["col_cost_year"],
+            t["col_reasons"],
+        ]
+        values = [
+            [
+                r["site"],
+                r["name"],
+                r["tier"],
+                r["score_value"],
+                r["cost_value"],
+                "\n".join(r["reasons"]),
+            ]
+            for r in rows
+        ]
+        widths = [[h, *(v[k] for v in values)] for k, h in enumerate(header)]
+        widths[-1] = [header[-1], "x" * 80]
+        self._widths(sheet, widths)
+        self._finish(sheet, 1, len(header), len(values) + 1)
+        sheet.append([self._cell(sheet, h, font=self.bold, fill=self.header_fill) for h in header])
+        for v in values:
+            sheet.append(
+                [
+                    self._cell(sheet, v[0]),
+                    self._cell(sheet, v[1]),
+                    self._cell(sheet, v[2]),
+                    self._cell(sheet, v[3], _FORMATS["score"]),
+                    self._cell(sheet, v[4], self.money_format),
+                    self._cell(sheet, v[5], alignment=self.wrap),
+                ]
+            )
+
+
+def _sample_text(value: Any, kind: str | None) -> Any:
+    """Return how a value shows in Excel (for column widths)."""
+    if not _is_number(value):
+        return (
+            "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+        )
+    if kind == "rate":
+        return _fmt_percent(value)
+    if kind in ("money", "count"):
+        return _fmt_number(value) + "    "
+    if kind == "degrees":
+        return f"{float(value):.6f}"
+    return _fmt_number(value, 1) + ("   " if kind in ("km", "km2", "hours") else "")
 
 
 def _cell(value: Any) -> Any:

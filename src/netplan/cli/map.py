@@ -78,28 +78,47 @@ def map_command(
         Language, typer.Option("--lang", help="Labels in English or Chinese.")
     ] = Language.en,
     offline: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            "--offline", help="Inline Leaflet (no basemap): the file opens with no internet."
+            "--offline/--online",
+            help=(
+                "--offline (the default): no web tiles, the file opens with no internet. "
+                "--online: add web tiles (AMap, OpenStreetMap, CartoDB positron) as base "
+                "layers under the outlines."
+            ),
         ),
-    ] = False,
+    ] = None,
+    tiles: Annotated[
+        str | None,
+        typer.Option(
+            "--tiles",
+            metavar="NAME[,NAME]",
+            help=(
+                "Web tile layers to add, comma-separated, the first shown: "
+                "amap, amap_satellite, osm, positron (implies --online)."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Write a folium map: sites by tier, service radii, demand heat map, blind spots, KPIs.
 
     Every layer can be toggled; tier labels come from the scenario. With
-    --roadmap, one layer per year shows the sites opened (and closed) that year. Without
-    --offline the page loads Leaflet and basemap tiles (OpenStreetMap, CartoDB
-    positron) from the internet; with --offline it carries Leaflet inline and
-    needs no network (no basemap).
+    --roadmap, one layer per year shows the sites opened (and closed) that year.
+    The file is self-contained and opens with no internet: Leaflet is inlined and
+    province and city outlines with province names make the basemap. --online
+    or --tiles add web tiles as base layers (AMap tiles, which work in mainland
+    China, are shifted from GCJ-02 so that points sit where they belong); if
+    they cannot load, the map still works and says so.
 
     Example: netplan map --installed-base data/samples/national/installed_base.csv
     --sites data/samples/national/sites.csv --coverage out/coverage
-    --config data/samples/national/scenario.toml --out out/map.html --offline
+    --config data/samples/national/scenario.toml --out out/map.html --tiles amap
     """
     from netplan.io import read_points
     from netplan.maps import network_map
     from netplan.report import read_coverage_outputs, read_plan_outputs, read_scores
 
+    tile_names = _tile_names(tiles, offline)
     scenario = scenario_from_option(config, input_options)
     if all(v is None for v in (demand, installed_base, sites, coverage, plan, roadmap)):
         msg = (
@@ -125,7 +144,7 @@ def map_command(
             plan=read_plan_outputs(plan) if plan is not None else None,
             scores=read_scores(scores) if scores is not None else None,
             lang=lang.value,
-            offline=offline,
+            tiles=tile_names,
         )
         if roadmap_sites is not None:
             from netplan.maps import add_roadmap_layers
@@ -137,6 +156,27 @@ def map_command(
     size_mb = path.stat().st_size / 1e6
     console.print(
         f"map: {path} ({size_mb:.1f} MB; {result.n_sites} sites, {result.n_heat_cells} heat cells, "
-        f"{result.n_zones} blind spots; {'offline' if offline else 'online basemaps'})",
+        f"{result.n_zones} blind spots; "
+        f"{'offline' if result.offline else 'web tiles: ' + ', '.join(result.tiles)})",
         markup=False,
     )
+
+
+def _tile_names(tiles: str | None, offline: bool | None) -> list[str]:
+    """Return the web tile layers asked for by --tiles / --online (none by default)."""
+    from netplan.maps import DEFAULT_TILES, TILE_PROVIDERS
+
+    names = [name.strip() for name in (tiles or "").split(",") if name.strip()]
+    if offline and names:
+        msg = "--offline draws no web tiles; drop --offline to add --tiles"
+        raise typer.BadParameter(msg, param_hint="--tiles")
+    unknown = [name for name in names if name not in TILE_PROVIDERS]
+    if unknown:
+        msg = f"unknown tile layer {unknown[0]!r}; choose from {', '.join(TILE_PROVIDERS)}"
+        raise typer.BadParameter(msg, param_hint="--tiles")
+    if tiles is not None and not names:
+        msg = f"give at least one tile layer: {', '.join(TILE_PROVIDERS)}"
+        raise typer.BadParameter(msg, param_hint="--tiles")
+    if not names and offline is False:
+        return list(DEFAULT_TILES)
+    return names

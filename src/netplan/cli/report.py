@@ -89,7 +89,7 @@ def report_command(
         typer.Option(
             "--config",
             "-c",
-            help="Scenario TOML: tier labels.",
+            help="Scenario TOML: tier labels and order, currency, support chain (why-not).",
             dir_okay=False,
         ),
     ] = None,
@@ -97,12 +97,15 @@ def report_command(
 ) -> None:
     """Write the executive report (HTML, self-contained) and optionally report.xlsx.
 
-    Reads the folders the other commands wrote: headline, key figures before and
-    after, sites by tier with cost, sites opened and closed with scores and reasons,
-    the largest blind spots, coverage by distance, the trade-off curve (--frontier, or
-    frontier.csv in the plan folder), the roll-out by year (--roadmap), and the top-scored
-    candidates. The workbook has sheets Summary, Sites, Scores, Blind spots and Assignment
-    (and Response when the plan carries staffing; Roadmap with --roadmap).
+    Reads the folders the other commands wrote: a one-screen summary (coverage today and
+    with the plan, the new yearly cost against the budget, sites by tier and decision, the
+    largest blind spots by place), a static map, key figures before and after, the plan's
+    sites by tier with scores and reasons, why the best-scored candidates left out were
+    not opened, the largest blind spots, coverage by distance, the trade-off curve
+    (--frontier, or frontier.csv in the plan folder), the roll-out by year (--roadmap), and
+    the top-scored candidates. The workbook has sheets Summary, Sites, Scores, Blind spots
+    and Assignment (and Response when the plan carries staffing, Why not with a plan and
+    scores, Roadmap with --roadmap); Chinese sheet names and headers with --lang zh.
 
     Example: netplan report --coverage out/coverage --plan out/plan --scores out/scores
     --out out/report.html --xlsx out/report.xlsx
@@ -168,10 +171,10 @@ def report_command(
 @command
 def compare_command(
     a_dir: Annotated[
-        Path, typer.Argument(help="First coverage or plan folder (A).", file_okay=False)
+        Path, typer.Argument(help="First coverage or plan folder (the baseline).", file_okay=False)
     ],
     b_dir: Annotated[
-        Path, typer.Argument(help="Second coverage or plan folder (B).", file_okay=False)
+        Path, typer.Argument(help="Second coverage or plan folder (compared).", file_okay=False)
     ],
     json_out: Annotated[
         Path | None,
@@ -187,6 +190,10 @@ def compare_command(
 ) -> None:
     """Compare two coverage or plan outputs: KPI deltas, sites per tier, demand gained and lost.
 
+    Columns are headed by each folder's scenario name and kind (``national · today``,
+    ``national · plan``); sites added and removed are listed by id (a coverage folder's
+    sites are named from the plan's ``status_before`` when it is that plan's today).
+
     Example: netplan compare out/coverage out/plan --json out/compare.json
     """
     from netplan.io import write_text
@@ -197,14 +204,15 @@ def compare_command(
         comparison = compare_outputs(a_dir, b_dir)
         context = report_context(comparison=comparison, scenario=scenario, lang=lang.value)
     t = context["t"]
-    table = Table(title=Text(f"{a_dir} → {b_dir}"), title_justify="left")
-    for column in (t["col_kpi"], "A", "B", t["col_change"]):
+    name_a, name_b = comparison.name_a, comparison.name_b
+    table = Table(title=Text(f"{name_a} → {name_b}  ({a_dir} → {b_dir})"), title_justify="left")
+    for column in (t["col_kpi"], name_a, name_b, t["col_change"]):
         table.add_column(Text(column))
     for row in context["comparison_rows"]:
         table.add_row(Text(row["label"]), Text(row["a"]), Text(row["b"]), Text(row["change"]))
     console.print(table)
     sites = Table(title=Text(t["section_sites_by_tier"]), title_justify="left")
-    for column in (t["col_tier"], "A", "B", t["compare_added"], t["compare_removed"]):
+    for column in (t["col_tier"], name_a, name_b, t["compare_added"], t["compare_removed"]):
         sites.add_column(Text(column), overflow="fold")
     for row in context["comparison_sites"]:
         sites.add_row(*(Text(row[k]) for k in ("tier", "a", "b", "added", "removed")))
