@@ -43,6 +43,7 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_cli_docs.py
+	$(BIN)/python scripts/render_notebooks.py
 	$(BIN)/python scripts/screenshot_docs.py
 
 $(LAB_STAMP): $(STAMP)

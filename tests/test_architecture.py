@@ -49,3 +49,23 @@ def _private_imports() -> list[str]:
 
 def test_no_module_imports_another_modules_private_names() -> None:
     assert _private_imports() == []
+
+
+def test_by_name_imports_only_at_the_plugin_points() -> None:
+    """`importlib.import_module` hides an import from lint-imports: only two places may use it.
+
+    The package's lazy public names (``netplan/__init__.py``) and the plug-in
+    point of ``result.map()`` / ``result.explore()`` (``netplan/display.py``,
+    which imports ``display.MAP_PLUGIN``; docs/architecture.md says why).
+    """
+    allowed = {"__init__.py", "display.py"}
+    found = [
+        str(path.relative_to(SRC))
+        for path in sorted(SRC.rglob("*.py"))
+        if "import_module" in path.read_text(encoding="utf-8")
+        and str(path.relative_to(SRC)) not in allowed
+    ]
+    assert found == []
+    from netplan import display
+
+    assert display.MAP_PLUGIN == "netplan.notebook"

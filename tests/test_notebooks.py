@@ -7,9 +7,11 @@ samples with :func:`netplan.demo.samples_dir` and write under ``out/``).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import nbformat
 import pytest
@@ -34,7 +36,10 @@ EXPECTED = (
     "02_site_selection.ipynb",
     "03_your_data.ipynb",
     "04_large_installed_base.ipynb",
+    "05_large_points_map.ipynb",
 )
+#: Demand points notebook 05 draws in the tests (a million when run by hand or for the docs).
+TEST_POINTS = "100000"
 #: Seconds one cell may take before the run is called hung (a guard, not a benchmark: the
 #: notebooks take well under a minute each on an idle machine; CI machines may be loaded).
 TIME_LIMIT = 600
@@ -104,7 +109,10 @@ def _execute(path: Path, workdir: Path, kernel_dirs: list[str]) -> nbformat.Note
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
-def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, kernel_dirs: list[str]) -> None:
+def test_notebook_runs_top_to_bottom(
+    path: Path, tmp_path: Path, kernel_dirs: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NETPLAN_NOTEBOOK_POINTS", TEST_POINTS)  # the kernel inherits it
     try:
         executed = _execute(path, tmp_path, kernel_dirs)
     except CellExecutionError as error:
@@ -120,3 +128,78 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path, kernel_dirs: li
     code_cells = [cell for cell in executed.cells if cell.cell_type == "code"]
     assert all(cell.execution_count is not None for cell in code_cells)
     assert (tmp_path / "out").is_dir(), "the notebook writes its outputs under out/"
+
+
+def _render_script() -> ModuleType:
+    path = ROOT / "scripts" / "render_notebooks.py"
+    spec = importlib.util.spec_from_file_location("render_notebooks", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("render_notebooks", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_rendered_copy_is_fresh(path: Path) -> None:
+    """docs/notebooks/<name>.md was rendered from the notebook as committed."""
+    render = _render_script()
+    rendered = ROOT / "docs" / "notebooks" / f"{path.stem}.md"
+    hint = "run `python scripts/render_notebooks.py` (make docs) and commit docs/notebooks/"
+    assert rendered.is_file(), f"{rendered.name} is missing: {hint}"
+    assert render.recorded_hash(rendered) == (path.name, render.cells_hash(path)), (
+        f"docs/notebooks/{rendered.name} is stale: {hint}"
+    )
+    text = rendered.read_text(encoding="utf-8")
+    assert "Traceback" not in text
+    # Every code cell is there, with its outputs after it.
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.source.strip() in text
+
+
+def test_rendering_of_outputs(tmp_path: Path) -> None:
+    """Markdown cells pass through, stream text is fenced, big maps and widgets become notes."""
+    render = _render_script()
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "source": "# Title"},
+            {
+                "cell_type": "code",
+                "source": "print('hi')",
+                "outputs": [
+                    {"output_type": "stream", "name": "stdout", "text": "\x1b[1mhi\x1b[0m\n"},
+                    {
+                        "output_type": "display_data",
+                        "data": {"text/html": "<div class='folium-map'></div>"},
+                    },
+                    {
+                        "output_type": "display_data",
+                        "data": {"application/vnd.jupyter.widget-view+json": {}},
+                    },
+                    {
+                        "output_type": "execute_result",
+                        "data": {
+                            "text/html": "<style>p{}</style>\n<table>\n\n<tr><td>1</td></tr>"
+                            "</table>"
+                        },
+                    },
+                ],
+            },
+        ]
+    }
+    notebook["cells"][1]["outputs"].append(
+        {"output_type": "display_data", "data": {"text/html": "<pre style='x'></pre>"}}
+    )
+    text = render.render(notebook, "x.ipynb", "0" * 64)
+    assert "<pre" not in text  # an empty print (a progress bar's last refresh) is dropped
+    assert text.startswith(f"<!-- rendered from notebooks/x.ipynb cells sha256:{'0' * 64} -->")
+    assert "# Title" in text
+    assert "```text\nhi\n```" in text  # ANSI colours dropped
+    assert "*(an interactive map: run the notebook to see it)*" in text
+    assert "*(an interactive widget: run the notebook to see it)*" in text
+    assert "<div>\n<table>\n<tr><td>1</td></tr></table>\n</div>" in text  # no style, no blank line
+    copy = tmp_path / "x.md"
+    copy.write_text(text, encoding="utf-8")
+    assert render.recorded_hash(copy) == ("x.ipynb", "0" * 64)

@@ -39,6 +39,7 @@ from netplan.errors import InputError, InputWarning, Problem
 from netplan.geo import great_circle_km, km_from_chord, unit_xyz
 from netplan.inputs import input_notes
 from netplan.io import read_matrix, source_file
+from netplan.progress import ProgressArg, callback_of, reports_progress
 from netplan.reach import ProgressCallback, ReachMatrix, reach_from_points
 from netplan.regions import tag_points
 from netplan.results import CoverageTables, stable_json
@@ -78,7 +79,7 @@ POINT_COLUMNS = (
 )
 
 
-@dataclass
+@dataclass(repr=False)
 class CoverageResult(CoverageTables):
     """Coverage of a network: per-point results, blind spots, KPIs and the reach matrix.
 
@@ -608,6 +609,7 @@ def zone_places(
 # --------------------------------------------------------------------------- the analysis
 
 
+@reports_progress("coverage")
 def coverage_from_points(
     gdf_demand: gpd.GeoDataFrame,
     gdf_sites: gpd.GeoDataFrame,
@@ -616,7 +618,7 @@ def coverage_from_points(
     matrix: pd.DataFrame | str | Path | None = None,
     blindspots: BlindspotOptions | None = BlindspotOptions(),  # noqa: B008 (frozen, immutable)
     customers: gpd.GeoDataFrame | None = None,
-    progress: ProgressCallback | None = None,
+    progress: ProgressArg = None,
     reach: ReachMatrix | None = None,
 ) -> CoverageResult:
     """Compute the coverage of today's network (existing and required outlets).
@@ -641,7 +643,9 @@ def coverage_from_points(
         ``customers`` block of the summary), e.g. when the weighted demand is
         the installed base.
     progress
-        ``progress(done, total)`` callback over the demand points.
+        ``progress(done, total)`` callback over the demand points while the
+        reach matrix is built, or ``True``/``False`` for a progress bar or
+        none; ``None`` shows a bar in notebooks only (:mod:`netplan.progress`).
     reach
         The reach matrix of ``gdf_demand`` against every site of
         ``gdf_sites`` (in that order), already built, e.g. the one a plan was
@@ -699,7 +703,13 @@ def coverage_from_points(
     matrices = _matrix_for(matrix, *id_sets)
     counting_sites = gdf_sites[counting]
     reach = _counting_reach(
-        gdf_demand, gdf_sites, counting, scenario, matrices[0], reach=reach, progress=progress
+        gdf_demand,
+        gdf_sites,
+        counting,
+        scenario,
+        matrices[0],
+        reach=reach,
+        progress=callback_of(progress),
     )
     covering_index, _ = reach.covering_nearest()
     points = _points_frame(gdf_demand, weight, reach, covering_index)

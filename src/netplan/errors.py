@@ -16,6 +16,7 @@ __all__ = [
     "InfeasibleError",
     "InputError",
     "InputWarning",
+    "MissingExtraError",
     "NetplanError",
     "NetplanWarning",
     "Problem",
@@ -133,6 +134,12 @@ class SolverError(NetplanError):
     """The solver failed or is not available."""
 
     exit_code = 3
+
+
+class MissingExtraError(NetplanError, ImportError):
+    """An optional feature needs a package that is not installed (the message names the extra)."""
+
+    exit_code = 2
 
 
 class NetplanWarning(UserWarning):

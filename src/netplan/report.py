@@ -35,6 +35,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
+from netplan import display
 from netplan.config import Scenario
 from netplan.errors import InputError, NetplanError
 from netplan.i18n import STRINGS, check_lang, text
@@ -234,7 +235,7 @@ def distance_curve(
 # --------------------------------------------------------------------------- comparison
 
 
-@dataclass
+@dataclass(repr=False)
 class Comparison:
     """Two coverage or plan outputs side by side (A → B).
 
@@ -294,6 +295,12 @@ class Comparison:
     def to_json(self) -> str:
         """Return :meth:`summary` as stable JSON text."""
         return stable_json(self.summary())
+
+    def __repr__(self) -> str:
+        return display.comparison_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.comparison_html(self)
 
 
 def _kpis_of(outputs: CoverageOutputs | PlanOutputs) -> dict[str, Any]:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from netplan import display
 from netplan._readback import check_summary
 from netplan.errors import InputError, Problem
 from netplan.io import OUTPUT_FORMATS, write_frame, write_text
@@ -258,6 +259,29 @@ class CoverageTables:
         """Read a coverage folder back (see :func:`read_coverage_outputs`)."""
         return read_coverage_outputs(folder)
 
+    def map(self, **options: Any) -> Any:
+        """Return the folium map of this coverage (demand heat, blind spots, key figures).
+
+        Shown inline in Jupyter. ``options`` go to :func:`netplan.notebook.result_map`:
+        ``sites=`` (the sites to draw), ``scenario=``, ``lang=``, ``offline=``, ``title=``.
+        """
+        return display.map_of(self, **options)
+
+    def explore(self, **options: Any) -> Any:
+        """Return an interactive GPU map of every demand point (``netplan[notebook]`` extra).
+
+        Points are coloured by ``covered`` (default) or ``distance``
+        (``color_by="distance"``), all of them, no sampling; see
+        :func:`netplan.notebook.explore`.
+        """
+        return display.explore_of(self, **options)
+
+    def __repr__(self) -> str:
+        return display.coverage_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.coverage_html(self)
+
 
 #: A coverage folder read back (the name the report has always used).
 CoverageOutputs = CoverageTables
@@ -324,7 +348,7 @@ def _read_table(path: Path) -> pd.DataFrame:
     return frame
 
 
-@dataclass
+@dataclass(repr=False)
 class PlanOutputs:
     """A plan folder read back.
 
@@ -355,6 +379,23 @@ class PlanOutputs:
     def summary(self) -> dict[str, Any]:
         """Return the plan's summary (``summary.json``)."""
         return dict(self.kpis)
+
+    def map(self, **options: Any) -> Any:
+        """Return the folium map of this plan (see :func:`netplan.notebook.result_map`)."""
+        return display.map_of(self, **options)
+
+    def explore(self, **options: Any) -> Any:
+        """Return a GPU map of every demand point and the open sites (``netplan[notebook]``).
+
+        See :func:`netplan.notebook.explore`.
+        """
+        return display.explore_of(self, **options)
+
+    def __repr__(self) -> str:
+        return display.plan_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.plan_html(self)
 
 
 def read_coverage_outputs(folder: str | Path) -> CoverageTables:

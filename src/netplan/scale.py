@@ -79,6 +79,7 @@ from netplan.io import (
     csv_safe,
     strip_gpkg_timestamps,
 )
+from netplan.progress import ProgressArg, callback_of, reports_progress
 from netplan.reach import demand_grades, point_coordinates, reach_from_arrays, site_arrays
 from netplan.results import CoverageTables
 from netplan.stream import (
@@ -131,7 +132,7 @@ _CONNECT_TIMEOUT = "10s"  # how long to try reaching a --scheduler
 # --------------------------------------------------------------------------- the result
 
 
-@dataclass
+@dataclass(repr=False)
 class LargeCoverageResult(CoverageTables):
     """Coverage of a network over a large demand: per-point columns, blind spots, KPIs.
 
@@ -546,6 +547,7 @@ def _check_options(scenario: Scenario, matrix: object) -> None:
 # --------------------------------------------------------------------------- local engine
 
 
+@reports_progress("coverage")
 def coverage_local(
     demand: str | Path | gpd.GeoDataFrame,
     gdf_sites: gpd.GeoDataFrame,
@@ -558,7 +560,7 @@ def coverage_local(
     threads: int = 1,
     read_options: Mapping[str, Any] | None = None,
     matrix: object = None,
-    progress: ProgressCallback | None = None,
+    progress: ProgressArg = None,
 ) -> LargeCoverageResult:
     """Compute coverage of a large demand in one process, chunk by chunk.
 
@@ -592,7 +594,9 @@ def coverage_local(
         Not supported (a user cost matrix needs the in-memory path); given,
         it raises :class:`~netplan.errors.ConfigError`.
     progress
-        ``progress(points done, points in all)``.
+        ``progress(points done, points in all)``, or ``True``/``False`` for a
+        progress bar or none; ``None`` shows a bar in notebooks only
+        (:mod:`netplan.progress`).
 
     Returns
     -------
@@ -612,7 +616,7 @@ def coverage_local(
     sites = SiteArrays.from_sites(counting_sites, scenario)
     options = dict(read_options or {})
     name, source_kind = _describe(demand, kind)
-    chunks = _chunks(demand, kind, chunk_rows, options, scenario, progress)
+    chunks = _chunks(demand, kind, chunk_rows, options, scenario, callback_of(progress))
     frames = list(_map_in_threads(coverage_columns, chunks, sites, scenario, threads))
     frame = _concat_frames(frames)
     customer_block = None
@@ -750,6 +754,7 @@ def use_large_engine(
     return streams(installed_base if installed_base is not None else demand)
 
 
+@reports_progress("coverage")
 def coverage_from_files(
     demand: str | Path,
     gdf_sites: gpd.GeoDataFrame,
@@ -761,7 +766,7 @@ def coverage_from_files(
     workers: int | None = None,
     blindspots: BlindspotOptions | None = BlindspotOptions(),  # noqa: B008 (frozen, immutable)
     matrix: object = None,
-    progress: ProgressCallback | None = None,
+    progress: ProgressArg = None,
 ) -> LargeCoverageResult:
     """Run the ``local`` (streamed) or ``dask`` engine the way ``netplan coverage`` does.
 
@@ -918,6 +923,7 @@ def _read_partition(path: str) -> pd.DataFrame:
     return read_light_frame(path)
 
 
+@reports_progress("coverage", "partitions")
 def coverage_dask(
     demand: str | Path | Any,
     gdf_sites: gpd.GeoDataFrame,
@@ -931,7 +937,7 @@ def coverage_dask(
     kind: PointKind = "customers",
     read_options: Mapping[str, Any] | None = None,
     matrix: object = None,
-    progress: ProgressCallback | None = None,
+    progress: ProgressArg = None,
 ) -> LargeCoverageResult:
     """Compute coverage on Dask: one task per partition, sites broadcast to every worker.
 
@@ -959,7 +965,8 @@ def coverage_dask(
     matrix
         Not supported; given, it raises :class:`~netplan.errors.ConfigError`.
     progress
-        ``progress(partitions done, partitions in all)``.
+        ``progress(partitions done, partitions in all)``, or ``True``/``False``
+        (see :func:`coverage_local`).
 
     Returns
     -------
@@ -1000,7 +1007,9 @@ def coverage_dask(
         counting_sites, _ = _counting_sites(gdf_sites)
         sites = SiteArrays.from_sites(counting_sites, scenario)
         dask = stack.enter_context(dask_client(client=client, workers=workers, scheduler=scheduler))
-        frame = _run_partitions(dask, ddf, coverage_columns, sites, scenario, sample, progress)
+        frame = _run_partitions(
+            dask, ddf, coverage_columns, sites, scenario, sample, callback_of(progress)
+        )
     customer_block = None
     if customers is not None:
         customer_name, _ = _describe(customers, "customers")

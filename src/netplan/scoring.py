@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from netplan import display
 from netplan.config import Scenario, default_scenario
 from netplan.errors import ConfigError, InputError, InputWarning, Problem
 from netplan.geo import chord_from_km, km_from_chord, unit_xyz
@@ -81,7 +82,7 @@ NETWORK_STATUSES = ("existing", "required")
 N_REASONS = 3
 
 
-@dataclass
+@dataclass(repr=False)
 class ScoreResult:
     """Scores of candidate sites.
 
@@ -132,6 +133,12 @@ class ScoreResult:
             "best_by_tier": best,
             "notes": list(self.notes),
         }
+
+    def __repr__(self) -> str:
+        return display.score_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.score_html(self)
 
     def to_files(self, out_dir: str | Path) -> dict[str, Path]:
         """Write ``scores.csv`` and ``summary.json`` to ``out_dir``; return the paths."""

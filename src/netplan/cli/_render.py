@@ -72,170 +72,58 @@ def explanation_text(explanation: list[Mapping[str, Any]]) -> Text:
     return Text("\n".join(lines))
 
 
-def _percent(value: Any) -> str:
-    return "-" if value is None else f"{100 * float(value):.1f}%"
+def _kv_table(title: str, rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=Text(title), show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value", overflow="fold")
+    for what, value in rows:
+        table.add_row(Text(what), Text(value))
+    return table
 
 
-def _number(value: Any, digits: int = 1) -> str:
-    return "-" if value is None else f"{float(value):,.{digits}f}"
+def _columns_table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for index, column in enumerate(columns):
+        table.add_column(column, justify="left" if index == 0 else "right")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    return table
 
 
 def coverage_summary_tables(summary: Mapping[str, Any]) -> list[Table]:
-    """Return the terminal tables of a coverage summary (headline, by tier, by grade)."""
-    unit = "min" if summary.get("unit") == "minutes" else "km"
-    head = Table(
-        title=Text(
-            f"Coverage ({summary.get('scenario', '')}, {summary.get('distance_model', '')})"
-        ),
-        show_header=False,
-        title_justify="left",
-    )
-    head.add_column("what", style="bold")
-    head.add_column("value", overflow="fold")
-    head.add_row("demand points", f"{summary['n_demand']:,}")
-    head.add_row("total weight", _number(summary["total_weight"], 2))
-    head.add_row("outlets counted", f"{summary['n_sites']:,} (existing + required)")
-    head.add_row(
-        "weighted coverage",
-        f"{_percent(summary['weighted_coverage_rate'])} "
-        f"({_number(summary['covered_weight'], 2)} of {_number(summary['total_weight'], 2)})",
-    )
-    head.add_row(
-        "coverage by count",
-        f"{_percent(summary['coverage_rate'])} "
-        f"({summary['n_covered']:,} of {summary['n_demand']:,})",
-    )
-    customers = summary.get("customers")
-    if customers:
-        head.add_row(
-            "customers covered",
-            f"{_percent(customers['coverage_rate'])} "
-            f"({customers['n_covered']:,} of {customers['n_demand']:,})",
-        )
-    distance = summary["distance_km"]
-    head.add_row(
-        f"nearest outlet ({unit})",
-        f"mean {_number(distance['mean'])}, p50 {_number(distance['p50'])}, "
-        f"p90 {_number(distance['p90'])}, p95 {_number(distance['p95'])}, "
-        f"max {_number(distance['max'])}",
-    )
-    head.add_row("overlap (covered weight reached by 2+)", _percent(summary["overlap_rate"]))
-    head.add_row(
-        "blind spots",
-        f"{summary['n_blindspots']:,} zones, weight {_number(summary['blindspot_weight'], 2)}",
-    )
-    for tier, chain in summary.get("support_chain", {}).items():
-        if chain["n_unsupported"]:
-            head.add_row(
-                Text(f"unsupported {tier}"),
-                Text(
-                    f"{chain['n_unsupported']} of {chain['n_sites']} farther than "
-                    f"{chain['support_radius_km']:g} km from every {chain['parent']}"
-                ),
-            )
-    for warning in summary.get("warnings", []):
-        head.add_row("warning", Text(str(warning)))
-    tables = [head]
+    """Return the terminal tables of a coverage summary (headline, by tier, by grade).
 
-    tiers = Table(title="By tier", title_justify="left")
-    for column in ("tier", "outlets", "covered weight", "weighted rate", "rate by count"):
-        tiers.add_column(column, justify="left" if column == "tier" else "right")
-    for name, row in summary.get("by_tier", {}).items():
-        tiers.add_row(
-            Text(str(row.get("label", name))),
-            f"{row['n_sites']:,}",
-            _number(row["covered_weight"], 2),
-            _percent(row["weighted_coverage_rate"]),
-            _percent(row["coverage_rate"]),
-        )
-    tables.append(tiers)
+    The figures come from :mod:`netplan.display`, as in a notebook's rich display.
+    """
+    from netplan import display
+
+    tables = [_kv_table(display.coverage_title(summary), display.coverage_headline(summary))]
+    tables.append(_columns_table("By tier", display.TIER_COLUMNS, display.tier_rows(summary)))
     if summary.get("by_grade"):
-        grades = Table(title="By region grade", title_justify="left")
-        for column in ("grade", "points", "weight", "weighted rate", "rate by count"):
-            grades.add_column(column, justify="left" if column == "grade" else "right")
-        for name, row in summary["by_grade"].items():
-            grades.add_row(
-                Text(str(name)),
-                f"{row['n_demand']:,}",
-                _number(row["weight"], 2),
-                _percent(row["weighted_coverage_rate"]),
-                _percent(row["coverage_rate"]),
-            )
-        tables.append(grades)
+        tables.append(
+            _columns_table("By region grade", display.GRADE_COLUMNS, display.grade_rows(summary))
+        )
     return tables
 
 
 def before_after_table(summary: dict[str, Any]) -> Table:
     """Return today-vs-plan key figures of a plan summary."""
+    from netplan import display
+
     table = Table(title="Before and after", title_justify="left")
     table.add_column("")
     table.add_column("today", justify="right")
     table.add_column("plan", justify="right")
-    before, after = summary.get("before", {}), summary.get("after", {})
-
-    def percent(value: Any) -> str:
-        return "—" if value is None else f"{100 * value:.1f}%"
-
-    def number(value: Any) -> str:
-        return "—" if value is None else f"{value:,.0f}"
-
-    table.add_row(
-        "weighted coverage",
-        percent(before.get("weighted_coverage_rate")),
-        percent(after.get("weighted_coverage_rate")),
-    )
-    table.add_row(
-        "coverage (count)",
-        percent(before.get("coverage_rate")),
-        percent(after.get("coverage_rate")),
-    )
-    table.add_row(
-        "covered weight", number(before.get("covered_weight")), number(after.get("covered_weight"))
-    )
-    table.add_row("outlets", number(before.get("n_sites")), number(after.get("n_sites")))
-    before_km, after_km = before.get("distance_km") or {}, after.get("distance_km") or {}
-    table.add_row("median km to outlet", number(before_km.get("p50")), number(after_km.get("p50")))
-    table.add_row("p90 km to outlet", number(before_km.get("p90")), number(after_km.get("p90")))
+    for row in display.before_after_rows(summary):
+        table.add_row(*(Text(cell) for cell in row))
     return table
 
 
 def plan_table(summary: dict[str, Any]) -> Table:
     """Return the solve figures of a plan summary (status, objective, bound, gap, sites)."""
-    table = Table(title=f"Plan ({summary['model']})", show_header=False, title_justify="left")
-    table.add_column("what", style="bold")
-    table.add_column("value", overflow="fold")
-    gap = summary.get("gap")
-    table.add_row("status", str(summary["status"]))
-    table.add_row(
-        "objective", "—" if summary.get("objective") is None else f"{summary['objective']:,.2f}"
-    )
-    table.add_row(
-        "best bound", "—" if summary.get("best_bound") is None else f"{summary['best_bound']:,.2f}"
-    )
-    table.add_row("gap", "—" if gap is None else f"{100 * gap:.3f}%")
-    table.add_row(
-        "build / solve",
-        f"{summary['build_seconds']:.2f} s / {summary['solve_seconds']:.2f} s "
-        f"({summary.get('solver', '')})",
-    )
-    table.add_row(
-        "open by tier",
-        ", ".join(f"{k}: {v}" for k, v in summary["n_open_by_tier"].items()) or "none",
-    )
-    table.add_row("decisions", ", ".join(f"{k}: {v}" for k, v in summary["n_by_decision"].items()))
-    table.add_row("total fixed cost", f"{summary['total_fixed_cost']:,.0f}")
-    table.add_row("net cost change", f"{summary['net_cost_change']:,.0f}")
-    details = summary.get("details", {})
-    if "aggregation" in details:
-        table.add_row(
-            "aggregation",
-            f"{details['aggregation']}: {details['aggregation_n_points']:,} points → "
-            f"{details['aggregation_n_cells']:,} cells, max displacement "
-            f"{details['aggregation_max_displacement_km']:.2f} km; coverage on cells "
-            f"{100 * (details.get('aggregated_weighted_coverage_rate') or 0):.2f}%, "
-            "on raw points below",
-        )
-    return table
+    from netplan import display
+
+    return _kv_table(display.plan_title(summary), display.plan_rows(summary))
 
 
 #: Files `netplan optimize` / `netplan frontier` write into --out (an earlier run's are replaced).

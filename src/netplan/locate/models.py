@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
+from netplan import display
 from netplan.errors import InfeasibleError, InputError
 from netplan.locate._checks import COVERAGE_TOLERANCE, MAX_AMOUNT, check_amounts
 from netplan.locate._matrix import (
@@ -81,7 +82,7 @@ __all__ = [
 ]
 
 
-@dataclass
+@dataclass(repr=False)
 class LocateResult:
     """The answer of a location model on a matrix.
 
@@ -135,6 +136,12 @@ class LocateResult:
     def has_solution(self) -> bool:
         """Return ``True`` when the result carries a solution (optimal or feasible)."""
         return self.status in ("optimal", "feasible")
+
+    def __repr__(self) -> str:
+        return display.locate_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.locate_html(self)
 
     def summary(self) -> dict[str, Any]:
         """Return status, objective, bound, gap, times and counts as plain data."""

@@ -58,6 +58,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
+from netplan import display
 from netplan.blindspots import BlindspotOptions
 from netplan.config import PLAN_KEYS, PLAN_MODELS, PlanOptions, Scenario, parse_aggregate
 from netplan.coverage import CoverageResult, coverage_from_points
@@ -178,7 +179,7 @@ def solver_settings(
 # --------------------------------------------------------------------------- the result
 
 
-@dataclass
+@dataclass(repr=False)
 class Plan:
     """A site-selection plan.
 
@@ -344,6 +345,27 @@ class Plan:
             ``plan.csv`` or ``summary.json`` is missing or unreadable.
         """
         return read_plan_outputs(folder)
+
+    def map(self, **options: Any) -> Any:
+        """Return the folium map of this plan: kept, opened and closed sites, blind spots left.
+
+        Shown inline in Jupyter; ``options`` go to
+        :func:`netplan.notebook.result_map` (``scenario=``, ``lang=``, ``offline=``, ...).
+        """
+        return display.map_of(self, **options)
+
+    def explore(self, **options: Any) -> Any:
+        """Return a GPU map of every demand point and the open sites (``netplan[notebook]``).
+
+        See :func:`netplan.notebook.explore`.
+        """
+        return display.explore_of(self, **options)
+
+    def __repr__(self) -> str:
+        return display.plan_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.plan_html(self)
 
 
 #: Stable JSON of a plan summary (the one rule: :func:`netplan.results.stable_json`).

@@ -44,7 +44,7 @@ import json
 import math
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from netplan import display
 from netplan.blindspots import BlindspotOptions
 from netplan.config import PlanOptions, Scenario
 from netplan.coverage import coverage_from_points
@@ -70,6 +71,7 @@ from netplan.locate.plan import (
 )
 from netplan.locate.solve import MilpArrays, SolveOutcome, SolverSettings, solve_milp
 from netplan.locate.tiered import openable_sites
+from netplan.progress import ProgressArg, callback_of, reports_progress
 from netplan.reach import reach_from_points
 from netplan.staffing import staffing_from_points
 
@@ -756,7 +758,7 @@ def demand_weights_by_year(
     return np.asarray(weight[None, :] * (1.0 + rate[None, :]) ** steps, dtype=np.float64)
 
 
-@dataclass
+@dataclass(repr=False)
 class Roadmap:
     """A phased roll-out: which sites open in which year, and each year's coverage.
 
@@ -789,6 +791,12 @@ class Roadmap:
     options: RoadmapOptions
     details: dict[str, Any] = field(default_factory=dict)
     staffing: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return display.roadmap_repr(self)
+
+    def _repr_html_(self) -> str:
+        return display.roadmap_html(self)
 
     def open_in_year(self, year: int) -> gpd.GeoDataFrame:
         """Return the sites open in ``year`` (1-based)."""
@@ -886,6 +894,7 @@ def _expand(values: Sequence[float] | float | None, years: int) -> tuple[float, 
     return items * years if len(items) == 1 else items
 
 
+@reports_progress("roadmap reach")
 def roadmap_from_points(
     gdf_demand: gpd.GeoDataFrame,
     gdf_sites: gpd.GeoDataFrame,
@@ -901,7 +910,7 @@ def roadmap_from_points(
     gap: float | None = None,
     reach: ReachMatrix | None = None,
     blindspots: bool = True,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressArg = None,
 ) -> Roadmap:
     """Phase the roll-out of sites over ``years`` and return the roadmap.
 
@@ -931,7 +940,9 @@ def roadmap_from_points(
     blindspots
         Count blind-spot zones per year (``n_blindspots``); ``False`` skips it (0).
     progress
-        ``progress(done, total)`` while the reach matrix is built.
+        ``progress(done, total)`` while the reach matrix is built, or
+        ``True``/``False`` for a progress bar or none; ``None`` shows a bar
+        in notebooks only (:mod:`netplan.progress`).
 
     Returns
     -------
@@ -963,7 +974,9 @@ def roadmap_from_points(
     for note in notes:
         warnings.warn(note, InputWarning, stacklevel=2)
     settings = solver_settings(scenario, solver=solver, time_limit=time_limit, gap=gap)
-    inputs = prepare_inputs(gdf_demand, gdf_sites, scenario, base, reach=reach, progress=progress)
+    inputs = prepare_inputs(
+        gdf_demand, gdf_sites, scenario, base, reach=reach, progress=callback_of(progress)
+    )
     raw_weights = demand_weights_by_year(gdf_demand, scenario, years)
     model_weights = _model_weights(gdf_demand, inputs.demand, raw_weights, base)
     result = roadmap(

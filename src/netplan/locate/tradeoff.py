@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from netplan import display
 from netplan.config import Scenario
 from netplan.errors import InfeasibleError, InputError
 from netplan.io import write_frame, write_text
@@ -37,6 +38,7 @@ from netplan.locate.plan import (
     solver_settings,
 )
 from netplan.locate.solve import SolverSession
+from netplan.progress import LOGGER, ProgressArg, callback_of, reports_progress
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -49,7 +51,7 @@ __all__ = ["FRONTIER_BY", "Frontier", "frontier_from_points", "frontier_svg"]
 FRONTIER_BY = ("budget", "sites")
 
 
-@dataclass
+@dataclass(repr=False)
 class Frontier:
     """A trade-off curve.
 
@@ -92,7 +94,14 @@ class Frontier:
             "summary": write_text(out / "frontier.json", plan_json(self.summary())),
         }
 
+    def __repr__(self) -> str:
+        return display.frontier_repr(self)
 
+    def _repr_html_(self) -> str:
+        return display.frontier_html(self, svg=frontier_svg(self) if len(self.table) else "")
+
+
+@reports_progress("frontier", "steps")
 def frontier_from_points(
     gdf_demand: gpd.GeoDataFrame,
     gdf_sites: gpd.GeoDataFrame,
@@ -109,7 +118,7 @@ def frontier_from_points(
     time_limit: float | None = None,
     gap: float | None = None,
     reach: ReachMatrix | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressArg = None,
     on_step: Callable[[int, int], None] | None = None,
 ) -> Frontier:
     """Trace covered demand against a budget or a site count.
@@ -133,8 +142,12 @@ def frontier_from_points(
         Plan options (other limits, capacities, grade requirements); the
         scenario's ``[plan]`` table when ``None``. Its coverage target and the
         stepped limit are replaced per step.
-    aggregate, matrix, solver, time_limit, gap, reach, progress
+    aggregate, matrix, solver, time_limit, gap, reach
         As for :func:`~netplan.locate.plan_from_points` (the time limit is per step).
+    progress
+        ``progress(steps solved, steps)``, or ``True``/``False`` for a
+        progress bar or none; ``None`` shows a bar in notebooks only
+        (:mod:`netplan.progress`).
     on_step
         ``on_step(k, n)`` before the solve of step ``k`` (from 1) of ``n``.
 
@@ -160,9 +173,7 @@ def frontier_from_points(
         base = plan_options(scenario, aggregate=aggregate)
     base = replace(base, model="tiered", objective="max_coverage", coverage_target=None)
     settings = solver_settings(scenario, solver=solver, time_limit=time_limit, gap=gap)
-    inputs = prepare_inputs(
-        gdf_demand, gdf_sites, scenario, base, matrix=matrix, reach=reach, progress=progress
-    )
+    inputs = prepare_inputs(gdf_demand, gdf_sites, scenario, base, matrix=matrix, reach=reach)
     total = float(inputs.weights.sum())
     forced = inputs.forced(base)
     existing = inputs.existing
@@ -172,6 +183,7 @@ def frontier_from_points(
     steps = sorted(float(v) for v in values)
     session = SolverSession(settings)
     rows: list[dict[str, Any]] = []
+    report = callback_of(progress)
     for number, limit in enumerate(steps, start=1):
         if on_step is not None:
             on_step(number, len(steps))
@@ -182,6 +194,9 @@ def frontier_from_points(
         else:
             step_options = replace(base, tier_counts={**dict(base.tier_counts), tier: int(limit)})
         rows.append(_frontier_row(inputs, step_options, scenario, settings, session, limit, total))
+        LOGGER.debug("frontier: %s %g solved (%s)", by, limit, rows[-1]["status"])
+        if report is not None:
+            report(len(rows), len(steps))
     table = pd.DataFrame(rows)
     details = {
         "total_weight": total,
