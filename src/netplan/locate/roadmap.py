@@ -70,7 +70,7 @@ from netplan.locate.plan import (
     solver_settings,
 )
 from netplan.locate.solve import MilpArrays, SolveOutcome, SolverSettings, solve_milp
-from netplan.locate.tiered import openable_sites
+from netplan.locate.tiered import site_roles
 from netplan.progress import ProgressArg, callback_of, reports_progress
 from netplan.reach import reach_from_points
 from netplan.staffing import staffing_from_points
@@ -323,18 +323,12 @@ def roadmap(
     totals = weights.sum(axis=1)
     delta = options.year_weights()
 
-    has_tier = np.array([t is not None and t == t for t in tiers.tolist()], dtype=bool)
-    existing = (status == "existing") & has_tier
-    required = (status == "required") & has_tier
-    allowed = has_tier & np.isin(status, ["existing", "candidate", "required"])
-    forced = required | (existing & (not options.allow_close))
-    need_support = np.asarray(needs_support, dtype=bool) & ~existing & bool(options.support)
-    if support is None or not options.support:
-        support_matrix = sp.csr_array((n_sites, n_sites))
-        need_support = np.zeros(n_sites, dtype=bool)
-    else:
-        support_matrix = sp.csr_array(support)
-    can_open = openable_sites(tiers, allowed, forced, support_matrix, need_support)
+    roles = site_roles(
+        tiers, status, needs_support, support, use_support=bool(options.support),
+        allow_close=options.allow_close,
+    )  # fmt: skip
+    existing, allowed, forced = roles.existing, roles.allowed, roles.forced
+    need_support, support_matrix, can_open = roles.need_support, roles.support, roles.can_open
     if (forced & ~can_open).any():
         names = ", ".join(str(i) for i in np.flatnonzero(forced & ~can_open)[:10])
         msg = f"required site(s) at index {names} have no supporting parent site that can open"

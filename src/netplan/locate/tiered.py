@@ -181,6 +181,61 @@ def openable_sites(
         can = new
 
 
+@dataclass(frozen=True)
+class SiteRoles:
+    """What each site may do in a tiered model (one boolean per site, and the support matrix).
+
+    Attributes
+    ----------
+    existing, required
+        Sites with a tier and that status.
+    allowed
+        Sites with a tier that may be open (existing, candidate, required).
+    forced
+        Sites that must be open: required ones, and existing ones unless closing is allowed.
+    need_support
+        Sites that open only with a supporting parent open (new sites of a child tier).
+    support
+        ``support[i, j]`` is non-zero when site ``j`` can support site ``i``.
+    can_open
+        Allowed sites that can open once the support chain is respected.
+    """
+
+    existing: NDArray[np.bool_]
+    required: NDArray[np.bool_]
+    allowed: NDArray[np.bool_]
+    forced: NDArray[np.bool_]
+    need_support: NDArray[np.bool_]
+    support: sp.csr_array
+    can_open: NDArray[np.bool_]
+
+
+def site_roles(
+    tiers: NDArray[Any],
+    status: NDArray[Any],
+    needs_support: Sequence[bool] | NDArray[np.bool_],
+    support: Any,
+    *,
+    use_support: bool,
+    allow_close: bool,
+) -> SiteRoles:
+    """Return the sites' roles from their tiers and statuses (tiered plans and roadmaps alike)."""
+    n_sites = len(tiers)
+    has_tier = np.array([t is not None and t == t for t in tiers.tolist()], dtype=bool)
+    existing = (status == "existing") & has_tier
+    required = (status == "required") & has_tier
+    allowed = has_tier & np.isin(status, ["existing", "candidate", "required"])
+    forced = required | (existing & (not allow_close))
+    need_support = np.asarray(needs_support, dtype=bool) & ~existing & use_support
+    if support is None or not use_support:
+        support_matrix = sp.csr_array((n_sites, n_sites))
+        need_support = np.zeros(n_sites, dtype=bool)
+    else:
+        support_matrix = sp.csr_array(support)
+    can_open = openable_sites(tiers, allowed, forced, support_matrix, need_support)
+    return SiteRoles(existing, required, allowed, forced, need_support, support_matrix, can_open)
+
+
 @dataclass
 class _Sites:
     """Phase 1: the sites and demand as the model sees them, and the diagnosis numbers."""
@@ -392,7 +447,7 @@ def _site_setup(
 ) -> _Sites:
     """Phase 1: statuses, the support chain, what can open, costs; refuse what cannot work."""
     cover = sp.csr_array(cover)
-    n_demand, n_sites = cover.shape
+    n_demand = cover.shape[0]
     weight = np.asarray(weights, dtype=np.float64)
     tiers = np.asarray(site_tiers, dtype=object)
     status = np.asarray(site_status, dtype=object)
@@ -402,18 +457,12 @@ def _site_setup(
     check_amounts(fixed, "site fixed costs")
     total = float(weight.sum())
 
-    has_tier = np.array([t is not None and t == t for t in tiers.tolist()], dtype=bool)
-    existing = (status == "existing") & has_tier
-    required = (status == "required") & has_tier
-    allowed = has_tier & np.isin(status, ["existing", "candidate", "required"])
-    forced = required | (existing & (not options.allow_close))
-    need_support = np.asarray(needs_support, dtype=bool) & ~existing & bool(options.support)
-    if support is None or not options.support:
-        support_matrix = sp.csr_array((n_sites, n_sites))
-        need_support = np.zeros(n_sites, dtype=bool)
-    else:
-        support_matrix = sp.csr_array(support)
-    can_open = openable_sites(tiers, allowed, forced, support_matrix, need_support)
+    roles = site_roles(
+        tiers, status, needs_support, support, use_support=bool(options.support),
+        allow_close=options.allow_close,
+    )  # fmt: skip
+    existing, allowed, forced = roles.existing, roles.allowed, roles.forced
+    need_support, support_matrix, can_open = roles.need_support, roles.support, roles.can_open
     unsupported_forced = forced & ~can_open
     pattern = structure(cover)
     if unsupported_forced.any():
