@@ -897,45 +897,19 @@ def _region_name(value: Any) -> str:
 
 
 class _Places:
-    """Names the place of a blind-spot zone.
+    """Names the place of a blind-spot zone: its ``province``/``city``, else its nearest site.
 
-    Its ``province``/``city`` properties first, else the ``province``/``city``
-    columns of the demand point nearest its centroid, else its nearest site.
+    Coverage folders name every zone's province and city (from the administrative
+    boundaries); the report reads them and computes nothing.
     """
 
-    def __init__(self, f: _Figures, coverage: CoverageLike | None, plan: PlanLike | None) -> None:
+    def __init__(self, f: _Figures, plan: PlanLike | None) -> None:
         self.lang = f.lang
-        self._frame = coverage.points if coverage is not None else None
-        self._points: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[Any]] | None = None
         self.site_names: dict[str, str] = {}
         if plan is not None and "name" in plan.sites.columns:
             for site_id, name in zip(plan.sites["id"], plan.sites["name"], strict=True):
                 if _text_or_empty(name):
                     self.site_names[str(site_id)] = str(name)
-
-    def _named_points(
-        self,
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[Any]] | None:
-        """Return the demand points' lon, lat and "province city" (built on first use)."""
-        points = self._frame
-        if self._points is not None or points is None:
-            return self._points
-        self._frame = None  # built once
-        if not ({"province", "city"} & set(points.columns)):
-            return None
-        xy = _lonlat(points)
-        if xy is None:
-            return None
-        from netplan.regions import OUTSIDE
-
-        names = pd.Series("", index=points.index, dtype=object)
-        for column in ("province", "city"):
-            if column in points.columns:
-                part = points[column].astype(object).where(points[column].notna(), "")
-                part = part.astype(str).str.strip().replace(OUTSIDE, "")
-                names = (names + " " + part).str.strip()
-        self._points = (xy[0], xy[1], names.to_numpy(dtype=object))
-        return self._points
 
     def of_zone(self, row: Any) -> str:
         """Return the place of one zone (``""`` when nothing is known)."""
@@ -944,18 +918,6 @@ class _Places:
         )
         if named:
             return named
-        lon, lat = row.get("centroid_lon"), row.get("centroid_lat")
-        points = self._named_points()
-        if points is not None and _is_number(lon) and _is_number(lat):
-            from netplan.geo import great_circle_km
-
-            plon, plat, names = points
-            distance = great_circle_km(float(lon), float(lat), plon, plat)
-            distance = np.where(np.isnan(distance), np.inf, distance)
-            if len(distance) and np.isfinite(distance).any():
-                found = str(names[int(np.argmin(distance))])
-                if found:
-                    return found
         nearest = _text_or_empty(row.get("nearest_site"))
         if nearest:
             return text("place_near", self.lang, site=self.site_names.get(nearest, nearest))
@@ -1603,7 +1565,7 @@ def report_context(
     )
     zones = coverage.blindspots if coverage is not None else None
     after_coverage = f.after_coverage
-    places = _Places(f, coverage, plan)
+    places = _Places(f, plan)
     costs = _plan_costs(f, plan)
     comparison_rows, comparison_sites, comparison_demand = _comparison_rows(f, comparison)
     roadmap_rows, roadmap_chart = _roadmap_section(roadmap, roadmap_sites, before, t, f.notes)
