@@ -668,3 +668,14 @@ def test_without_a_cjk_font_the_report_says_so_in_one_line(
     html = report_html(**loaded, lang="zh")  # no glyph warning escapes (warnings are errors)
     assert html.count("no CJK font found") == 1
     assert "no CJK font found" not in report_html(**loaded, lang="en")
+
+
+def test_currency_assumed_without_a_scenario_is_said(loaded: dict[str, object]) -> None:
+    from netplan.report import report_context
+
+    with_scenario = report_context(**loaded)  # type: ignore[arg-type]
+    assert not [n for n in with_scenario["notes"] if "default currency" in n]
+    without = report_context(**{**loaded, "scenario": None})  # type: ignore[arg-type]
+    assert [n for n in without["notes"] if "CNY, the default currency" in n]
+    zh = report_context(**{**loaded, "scenario": None, "lang": "zh"})  # type: ignore[arg-type]
+    assert [n for n in zh["notes"] if "默认币种" in n]

@@ -246,6 +246,12 @@ STRINGS: Mapping[str, Mapping[str, str]] = {
     "headline_budget": {"en": " (budget {budget})", "zh": "（预算 {budget}）"},
     "per_year": {"en": "{amount} per year", "zh": "{amount}/年"},
     "place_near": {"en": "near {site}", "zh": "{site}附近"},
+    "currency_assumed": {
+        "en": "Costs are shown in CNY, the default currency: no scenario was given "
+        "(pass --config with [scenario] currency to name yours).",
+        "zh": "成本按默认币种人民币（CNY）显示：未提供场景文件（用 --config 并在 [scenario] "
+        "中设置 currency 以指定币种）。",
+    },
     "section_summary": {"en": "Summary", "zh": "概要"},
     "summary_today": {"en": "today", "zh": "现状"},
     "summary_new_cost": {"en": "New fixed cost per year", "zh": "新增年度固定成本"},

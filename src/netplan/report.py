@@ -548,7 +548,7 @@ def _figures(
         for name, entry in ((source or {}).get("by_tier") or {}).items():
             if isinstance(entry, Mapping) and entry.get("label"):
                 tier_labels[str(name)] = str(entry["label"])
-    return _Figures(
+    figures = _Figures(
         lang=lang,
         t={key: value[lang] for key, value in STRINGS.items()},
         scenario=scenario,
@@ -559,6 +559,9 @@ def _figures(
         tier_labels=tier_labels,
         currency=scenario.currency if scenario is not None else "CNY",
     )
+    if scenario is None and plan_kpis:  # costs shown in a currency nobody named: say so
+        figures.notes.append(text("currency_assumed", lang))
+    return figures
 
 
 def _headline(
