@@ -57,7 +57,7 @@ from netplan.locate.heuristics import (
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["LagrangianProblem", "LagrangianResult", "lagrangian_bound"]
+__all__ = ["LagrangianProblem", "LagrangianResult", "dominated_columns", "lagrangian_bound"]
 
 #: Relative tolerance under which a flip is not counted as crossing the incumbent.
 FIX_TOLERANCE = 1e-7
@@ -173,7 +173,8 @@ class LagrangianResult:
     plan_value
         Its objective, the offset included.
     fixed_closed, fixed_open
-        Columns proven closed (open) in every plan strictly better than ``plan``.
+        Columns proven closed (open) in every plan strictly better than ``plan``
+        (closed: also the columns :func:`dominated_columns` finds).
     iterations
         Subgradient steps taken.
     seconds
@@ -399,7 +400,13 @@ def lagrangian_bound(
             plan, plan_value = _keep_better(problem, plan, plan_value, split.is_open)
     # One more repair from the best multipliers' sites.
     plan, plan_value = _keep_better(problem, plan, plan_value, best.is_open)
+    dominated = dominated_columns(problem.space)
+    if (plan & dominated).any():
+        plan = plan & ~dominated
+        plan_value = problem.value(plan)
     fixed_closed, fixed_open = _fixings(problem, best, plan, plan_value, integral_step)
+    fixed_closed |= dominated
+    fixed_open &= ~dominated
     return LagrangianResult(
         bound=best.value,
         plan=plan,
@@ -409,6 +416,29 @@ def lagrangian_bound(
         iterations=iteration,
         seconds=time.perf_counter() - started,
     )
+
+
+def dominated_columns(space: CoverNeighbourhood) -> NDArray[np.bool_]:
+    """Return the chained columns no plan needs: every parent covers all they cover.
+
+    Such a column (a community point, say, whose every possible station covers
+    its whole neighbourhood) adds no coverage once its parent is open, and no
+    other column needs it as a parent; closing it keeps every row of a plan
+    and saves its cost, so no best plan opens it (cost above 0, not forced).
+    """
+    parents = sp.csr_array(space.parents, dtype=np.float64)
+    parents.data[:] = 1.0
+    n_parents = np.diff(parents.indptr)
+    is_parent = np.asarray(parents.T @ space.chained.astype(np.float64)) > 0
+    cover = sp.csr_array(space.cover, dtype=np.float64)
+    # For every entry (row i, column j): how many of j's parents cover row i too.
+    shared = sp.csr_array(cover @ parents.T)
+    rows = np.repeat(np.arange(cover.shape[0]), np.diff(cover.indptr))
+    columns = cover.indices
+    hits = np.asarray(shared[rows, columns]).ravel()
+    own = np.bincount(columns[hits < n_parents[columns]], minlength=cover.shape[1])
+    candidates = space.chained & ~space.forced & (space.cost > 0) & (n_parents > 0)
+    return np.asarray(candidates & ~is_parent & (own == 0), dtype=bool)
 
 
 def _keep_better(
