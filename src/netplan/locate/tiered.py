@@ -1033,6 +1033,14 @@ def _with_bound(
         )
         if tighter:
             bound, source = lagrangian.bound, "lagrangian"
+        step = 0.0 if maximize else _objective_step(model.y_cost)
+        if bound is not None and step > 0:
+            # Every plan costs the offset plus a whole number of steps: round the bound up.
+            # (Less a tolerance first: a solver's bound may sit a hair above a plan's cost.)
+            offset = model.program.offset
+            slack = 1e-6 * max(1.0, abs(bound))
+            steps = math.ceil((bound - slack - offset) / step)
+            bound = max(bound, offset + steps * step)
         details.update(
             {
                 "lagrangian_bound": lagrangian.bound,
