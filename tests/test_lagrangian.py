@@ -25,7 +25,7 @@ from netplan.locate.lagrangian import (
     _solve_split,
     lagrangian_bound,
 )
-from netplan.locate.solve import SolverSettings, relative_gap
+from netplan.locate.solve import SolveOutcome, SolverSettings, relative_gap
 from netplan.locate.tiered import TieredOptions, tiered
 
 TIERS = ("hub", "station", "point")
@@ -309,3 +309,34 @@ def test_unknown_method_is_an_input_error() -> None:
     inst = random_instance(0)
     with pytest.raises(InputError, match="unknown tiered method 'fast'"):
         solve(inst, TieredOptions(budget=60.0), "fast", SolverSettings())
+
+
+@pytest.mark.parametrize(
+    "options", [TieredOptions(coverage_target=0.6), TieredOptions(budget=60.0)]
+)
+def test_plan_and_bound_survive_a_solver_without_answer(
+    monkeypatch: pytest.MonkeyPatch, options: TieredOptions
+) -> None:
+    """A solve that stops with nothing keeps the heuristic's plan and the Lagrangian bound."""
+    tiered_module = sys.modules["netplan.locate.tiered"]
+
+    def no_answer(program: object, settings: object = None) -> SolveOutcome:
+        return SolveOutcome("no_solution", None, None, None, None, 0.0, "highs")
+
+    monkeypatch.setattr(tiered_module, "solve_milp", no_answer)
+    inst = random_instance(2)
+    expected = tiered_brute_force(inst, options)
+    assert expected is not None
+    result = solve(inst, options, "lagrangian", SolverSettings())
+    kind = options.resolved_objective()
+    optimum = expected[0] if kind == "min_cost" else -expected[0]
+    assert result.status == "feasible"
+    assert result.details["bound_source"] == "lagrangian"
+    assert result.objective == pytest.approx(result.details["lagrangian_plan"])
+    value = result.details["net_cost"] if kind == "min_cost" else result.details["covered_weight"]
+    assert result.objective == pytest.approx(value)
+    if kind == "min_cost":
+        assert result.best_bound <= optimum + 1e-6 <= result.objective + 2e-6
+    else:
+        assert result.best_bound >= optimum - 1e-6 >= result.objective - 2e-6
+    assert result.gap == pytest.approx(relative_gap(result.objective, result.best_bound), abs=1e-9)

@@ -449,6 +449,8 @@ def tiered(
     )
     if outcome.status == "infeasible":
         outcome = _explain_infeasible(sites, model, options, objective_kind, outcome, settings)
+    if relaxation is not None:
+        outcome = _keep_relaxation_plan(model, outcome, relaxation)
     if searcher is not None and outcome.status == "feasible" and outcome.values is not None:
         outcome = _improve_incumbent(searcher, model, outcome)
     second: SolveOutcome | None = None
@@ -1004,6 +1006,31 @@ def _lagrangian_phase(
         )
     n_fixed = int(result.fixed_closed.sum() + result.fixed_open.sum())
     return _Relaxation(result, remaining, n_fixed)
+
+
+def _keep_relaxation_plan(
+    model: _Model, outcome: SolveOutcome, relaxation: _Relaxation
+) -> SolveOutcome:
+    """Return ``outcome``, or the Lagrangian heuristic's plan when the solve ended worse.
+
+    The plan is the solver's start, so a solve normally keeps it or betters it;
+    should a solver drop the start (or stop without any plan), the plan is not lost.
+    """
+    if outcome.status not in ("feasible", "no_solution"):
+        return outcome
+    plan_value = relaxation.result.plan_value
+    if outcome.objective is not None:
+        sign = -1.0 if model.program.maximize else 1.0
+        if sign * outcome.objective <= sign * plan_value:
+            return outcome
+    return replace(
+        outcome,
+        status="feasible",
+        objective=plan_value,
+        values=_values_for(model, relaxation.result.plan),
+        gap=relative_gap(plan_value, outcome.best_bound),
+        detail=outcome.detail + " (plan of the Lagrangian heuristic)",
+    )
 
 
 def _with_bound(
