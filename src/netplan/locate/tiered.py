@@ -29,6 +29,12 @@ Variables: :math:`y_j \in \{0, 1\}` (site open), :math:`z_i \in [0, 1]`
 * Grade requirements: points of a grade listed in ``grade_min_tier`` must be
   covered by an open site of that tier or a tier above it in the support
   chain, wherever such a candidate reaches them.
+
+On large uncapacitated models a Lagrangian phase
+(:mod:`netplan.locate.lagrangian`) runs before the MILP: a second bound,
+reduced-cost fixing and a heuristic start. The bound reported is the better
+of the solver's and the Lagrangian's (``details["bound_source"]``), and the
+gap compares it with the plan re-evaluated from the reach matrix.
 """
 
 from __future__ import annotations
