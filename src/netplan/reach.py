@@ -39,10 +39,13 @@ at grade A.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -86,6 +89,8 @@ _DENSE_PAIRS_PER_POINT = 16
 # enough for the row sort's scattered writes to stay in cache (1 M pairs builds the
 # dense benchmark matrix ~20 % faster than 4 M), large enough for the KD-tree traversal.
 _PAIRS_PER_CHUNK = 1_000_000
+# From this many demand points chunks run on one thread per core (below, one thread).
+_PARALLEL_FROM = 200_000
 
 try:  # scipy's linear COO -> CSR counting sort (private, stable for a decade)
     from scipy.sparse._sparsetools import coo_tocsr as _coo_tocsr
@@ -660,6 +665,35 @@ def _sort_by_row_col(
     )
 
 
+def _row_col_order(
+    rows: NDArray[np.int32], cols: NDArray[np.int32], n_rows: int, n_cols: int
+) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.intp]] | None:
+    """Sort unique (row, col) pairs by row then column with one sort of packed 64-bit keys.
+
+    Each key holds the row, the column and the pair's position in its bits, so a
+    plain (SIMD) sort of the keys orders the pairs and carries the permutation along:
+    several times faster than an argsort or a counting sort with scattered writes.
+    Returns the count per row, the sorted columns and the permutation, or ``None``
+    when the three do not fit in 64 bits (the caller sorts another way).
+    """
+    n_pairs = rows.size
+    col_bits = max(int(n_cols - 1).bit_length(), 1)
+    position_bits = max(int(n_pairs - 1).bit_length(), 1)
+    if int(max(n_rows - 1, 1)).bit_length() + col_bits + position_bits > 64:
+        return None
+    key = rows.astype(np.uint64)
+    key <<= np.uint64(col_bits)
+    key |= cols.astype(np.uint64)
+    key <<= np.uint64(position_bits)
+    key |= np.arange(n_pairs, dtype=np.uint64)
+    key.sort()
+    order = (key & np.uint64((1 << position_bits) - 1)).astype(np.intp)
+    key >>= np.uint64(position_bits)
+    key &= np.uint64((1 << col_bits) - 1)
+    counts = np.bincount(rows, minlength=n_rows).astype(np.int64, copy=False)
+    return counts, key.astype(np.int32), order
+
+
 def _nearest_from_pairs(
     counts: NDArray[np.int64],
     cols: NDArray[np.int32] | NDArray[np.int64],
@@ -695,6 +729,7 @@ def reach_from_points(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: ProgressCallback | None = None,
     sort_indices: bool = True,
+    workers: int | None = None,
 ) -> ReachMatrix:
     """Build the sparse demand × site reach matrix and each point's nearest site.
 
@@ -722,6 +757,9 @@ def reach_from_points(
         ``False`` skips that sort (about half the build time on dense
         networks); rows then hold their sites in a fixed but unsorted order
         (``matrix.has_sorted_indices`` tells; ``matrix.sort_indices()`` sorts).
+    workers
+        Threads building chunks side by side (the result is the same for any
+        number); ``None``: one per core from 200,000 demand points, else one.
 
     Returns
     -------
@@ -759,6 +797,7 @@ def reach_from_points(
         chunk_size=chunk_size,
         progress=progress,
         sort_indices=sort_indices,
+        workers=workers,
     )
 
 
@@ -801,6 +840,7 @@ def reach_from_arrays(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: ProgressCallback | None = None,
     sort_indices: bool = True,
+    workers: int | None = None,
 ) -> ReachMatrix:
     """Build the reach matrix from coordinate arrays (the engine under :func:`reach_from_points`).
 
@@ -820,7 +860,7 @@ def reach_from_arrays(
         with a ``matrix``, whose ids they resolve.
     grades
         Region grade per demand point (``None`` entries take the default promise).
-    matrix, chunk_size, progress, sort_indices
+    matrix, chunk_size, progress, sort_indices, workers
         As in :func:`reach_from_points`.
 
     Returns
@@ -853,7 +893,7 @@ def reach_from_arrays(
     if model == "matrix":
         assert matrix is not None
         return _reach_from_matrix(inputs, matrix, progress)
-    return _reach_by_tree(inputs, chunk_size, progress, sort_indices)
+    return _reach_by_tree(inputs, chunk_size, progress, sort_indices, workers)
 
 
 @dataclass
@@ -1024,43 +1064,110 @@ def _reach_by_tree(
     chunk_size: int,
     progress: ProgressCallback | None,
     sort_indices: bool,
+    workers: int | None = None,
 ) -> ReachMatrix:
     """Return the reach matrix by great-circle (or scaled) distance, chunk by chunk."""
     n_demand, n_sites = len(inputs.demand_ids), len(inputs.site_ids)
     trees = _site_trees(inputs)
+    threads = _thread_count(workers, n_demand)
+    query_workers = 1 if threads > 1 else None
     nearest = np.full(n_demand, -1, dtype=np.int64)
     distance = np.full(n_demand, np.inf)
     row_counts = np.zeros(n_demand, dtype=np.int64)
     chunk_cols: list[NDArray[np.int32]] = []  # site counts fit in int32
     chunk_values: list[NDArray[np.float64]] = []
     stored_pairs = 0
-    start = 0
-    size = min(chunk_size, 65_536)  # the first chunk measures how dense the pairs are
-    while start < n_demand:
-        stop = min(start + size, n_demand)
+
+    def run(start: int, stop: int) -> _ChunkEntries:
         xyz = unit_xyz(inputs.demand_lon[start:stop], inputs.demand_lat[start:stop])
         chunk = _chunk_entries(xyz, inputs, trees, start, stop, sort_indices)
+        if chunk.need.any() and trees.nearest_trees:
+            _nearest_by_query(xyz, chunk.need, chunk.best, chunk.best_site, trees, query_workers)
+        return chunk
+
+    for start, stop, chunk in _map_chunks(n_demand, chunk_size, threads, run):
         if chunk.counts is not None and chunk.cols is not None and chunk.values is not None:
             row_counts[start:stop] = chunk.counts
             chunk_cols.append(chunk.cols)
             chunk_values.append(chunk.values)
-        if chunk.need.any() and trees.nearest_trees:
-            _nearest_by_query(xyz, chunk, trees)
         nearest[start:stop] = chunk.best_site
         distance[start:stop] = chunk.best
         stored_pairs += int(row_counts[start:stop].sum())
         _check_reach_memory(stored_pairs, stop, n_demand)
         if progress is not None:
             progress(stop, n_demand)
-        start = stop
-        # Size the next chunk for about _PAIRS_PER_CHUNK pairs (memory), within 1,024..chunk_size.
-        n_here = chunk.best.size
-        size = int(min(chunk_size, max(1_024, n_here * _PAIRS_PER_CHUNK / max(chunk.n_pairs, 1))))
 
     cols = np.concatenate(chunk_cols) if chunk_cols else np.empty(0, dtype=np.int32)
     values = np.concatenate(chunk_values) if chunk_values else np.empty(0, dtype=np.float64)
     matrix = _csr_from_sorted(row_counts, cols, values, (n_demand, n_sites), sort_indices)
     return inputs.result(matrix, nearest, distance, None)
+
+
+class _Chunk(Protocol):
+    """What the chunk scheduler reads from a chunk's result: how many pairs it held."""
+
+    n_pairs: int
+
+
+_ChunkT = TypeVar("_ChunkT", bound=_Chunk)
+
+
+def _thread_count(workers: int | None, n_demand: int) -> int:
+    """Return the threads to run chunks on: ``workers``, else every core for large inputs.
+
+    The KD-tree traversals, sorts and NumPy passes of a chunk release the GIL, so
+    chunks run side by side on threads (no copies, no processes to start).
+    """
+    if workers is not None:
+        if workers < 1:
+            msg = f"workers must be 1 or more, got {workers}"
+            raise ValueError(msg)
+        return workers
+    if n_demand < _PARALLEL_FROM:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, 8))
+
+
+def _map_chunks(
+    n_demand: int, chunk_size: int, threads: int, run: Callable[[int, int], _ChunkT]
+) -> Iterator[tuple[int, int, _ChunkT]]:
+    """Yield ``(start, stop, run(start, stop))`` over the demand in order, chunk by chunk.
+
+    The first chunk (at most 65,536 points) measures how dense the pairs are; each
+    later chunk is sized for about :data:`_PAIRS_PER_CHUNK` pairs from the chunk last
+    finished (within 1,024..``chunk_size`` points). With ``threads`` > 1 up to
+    ``threads + 1`` chunks are in flight (memory stays bounded) and results are
+    still yielded in demand order.
+    """
+    start = 0
+    size = min(chunk_size, 65_536)
+
+    def resize(stop_minus_start: int, n_pairs: int) -> int:
+        ideal = stop_minus_start * _PAIRS_PER_CHUNK / max(n_pairs, 1)
+        return int(min(chunk_size, max(1_024, ideal)))
+
+    if threads <= 1:
+        while start < n_demand:
+            stop = min(start + size, n_demand)
+            result = run(start, stop)
+            yield start, stop, result
+            size = resize(stop - start, result.n_pairs)
+            start = stop
+        return
+    pending: deque[tuple[int, int, Future[_ChunkT]]] = deque()
+    measured = False
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        while start < n_demand or pending:
+            while start < n_demand and len(pending) <= threads and (measured or not pending):
+                stop = min(start + size, n_demand)
+                pending.append((start, stop, pool.submit(run, start, stop)))
+                start = stop
+            first, last, future = pending.popleft()
+            result = future.result()
+            measured = True
+            size = resize(last - first, result.n_pairs)
+            yield first, last, result
 
 
 @dataclass
@@ -1104,15 +1211,19 @@ def _chunk_entries(
         return chunk
     if trees.every_site_tiered and pair_rows.size <= _DENSE_PAIRS_PER_POINT * n_here:
         # Sort the pair positions, read each point's nearest site from its pairs.
-        counts, cols_sorted, position = _sort_by_row_col(
-            pair_rows,
-            pair_cols,
-            np.arange(pair_rows.size, dtype=np.float64),
-            n_here,
-            n_sites,
-            sort_indices,
-        )
-        order = position.astype(np.int64)
+        packed = _row_col_order(pair_rows, pair_cols, n_here, n_sites)
+        if packed is not None:
+            counts, cols_sorted, order = packed
+        else:
+            counts, cols_sorted, position = _sort_by_row_col(
+                pair_rows,
+                pair_cols,
+                np.arange(pair_rows.size, dtype=np.float64),
+                n_here,
+                n_sites,
+                sort_indices,
+            )
+            order = position.astype(np.int64)
         values_sorted = pair_values[order]
         _nearest_from_pairs(counts, cols_sorted, values_sorted, chunk.best, chunk.best_site)
         chunk.need = ~(chunk.best <= cover_limit)
@@ -1128,27 +1239,42 @@ def _chunk_entries(
                 pair_cols[pair_keep],
                 pair_values[pair_keep],
             )
-        counts, cols_sorted, values_sorted = _sort_by_row_col(
-            pair_rows, pair_cols, pair_values, n_here, n_sites, sort_indices
-        )
+        packed = _row_col_order(pair_rows, pair_cols, n_here, n_sites)
+        if packed is not None:
+            counts, cols_sorted, order = packed
+            values_sorted = pair_values[order]
+        else:
+            counts, cols_sorted, values_sorted = _sort_by_row_col(
+                pair_rows, pair_cols, pair_values, n_here, n_sites, sort_indices
+            )
     chunk.counts, chunk.cols, chunk.values = counts, cols_sorted, values_sorted
     return chunk
 
 
-def _nearest_by_query(xyz: NDArray[np.float64], chunk: _ChunkEntries, trees: _Trees) -> None:
-    """Fill the chunk's nearest sites that its pairs do not prove, by k=1 queries."""
-    need = chunk.need
+def _nearest_by_query(
+    xyz: NDArray[np.float64],
+    need: NDArray[np.bool_],
+    best: NDArray[np.float64],
+    best_site: NDArray[np.int64],
+    trees: _Trees,
+    workers: int | None = None,
+) -> None:
+    """Fill ``best``/``best_site`` where ``need``: the nearest site of any tier, by k=1 queries.
+
+    ``workers`` threads per query (``None``: all cores for large queries).
+    """
     query = xyz if need.all() else xyz[need]
     found = np.full(query.shape[0], np.inf)
     found_site = np.full(query.shape[0], -1, dtype=np.int64)
+    threads = _query_workers(query.shape[0]) if workers is None else workers
     for tree, members, scale in trees.nearest_trees:
-        chord, position = tree.query(query, k=1, workers=_query_workers(query.shape[0]))
+        chord, position = tree.query(query, k=1, workers=threads)
         value = km_from_chord(chord) * scale
         better = value < found
         found[better] = value[better]
         found_site[better] = members[position[better]]
-    chunk.best[need] = found
-    chunk.best_site[need] = found_site
+    best[need] = found
+    best_site[need] = found_site
 
 
 def _query_workers(n: int) -> int:
