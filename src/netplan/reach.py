@@ -66,10 +66,13 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "EARTH_RADIUS_KM",
     "ProgressCallback",
+    "ReachCounts",
     "ReachMatrix",
     "chord_from_km",
     "great_circle_km",
     "km_from_chord",
+    "reach_counts_from_arrays",
+    "reach_counts_from_matrix",
     "reach_from_arrays",
     "reach_from_points",
     "read_matrix",
@@ -1280,6 +1283,316 @@ def _nearest_by_query(
 def _query_workers(n: int) -> int:
     """Threads for a KD-tree query of ``n`` points: all cores for large queries (same result)."""
     return -1 if n >= 50_000 else 1
+
+
+# --------------------------------------------------------------------------- counts only
+
+
+@dataclass(frozen=True, eq=False)
+class ReachCounts:
+    """What coverage reads from a reach matrix, per demand point, without the matrix.
+
+    Every array equals what the same inputs' :class:`ReachMatrix` gives:
+    :attr:`nearest_site`/:attr:`nearest_distance` are its attributes,
+    :attr:`covering_site`/:attr:`covering_distance` its
+    :meth:`~ReachMatrix.covering_nearest`, :attr:`n_covering` its
+    :meth:`~ReachMatrix.n_covering`.
+
+    Attributes
+    ----------
+    nearest_site
+        Index of the nearest site of any tier (``-1`` when there are no sites).
+    nearest_distance
+        Distance to it in :attr:`unit` (``inf`` when there is none).
+    covering_site
+        Index of the closest site that reaches the point (``-1``: none reaches
+        it); ties go to the lower site index.
+    covering_distance
+        Distance to it (``inf`` when none reaches the point).
+    n_covering
+        Number of sites reaching the point.
+    reached_tiers
+        Bit mask: bit ``k`` is set when a site of ``tier_names[k]`` reaches the point.
+    tier_names
+        The scenario's tier names, in its order (the bit positions).
+    unit
+        ``"km"``.
+    distance_model
+        ``"great_circle"`` or ``"road_estimate"``.
+    """
+
+    nearest_site: NDArray[np.int64]
+    nearest_distance: NDArray[np.float64]
+    covering_site: NDArray[np.int64]
+    covering_distance: NDArray[np.float64]
+    n_covering: NDArray[np.int64]
+    reached_tiers: NDArray[np.int64]
+    tier_names: tuple[str, ...]
+    unit: str
+    distance_model: str
+
+
+def reach_counts_from_arrays(
+    demand_lon: ArrayLike,
+    demand_lat: ArrayLike,
+    site_lon: ArrayLike,
+    site_lat: ArrayLike,
+    site_tiers: ArrayLike,
+    scenario: Scenario,
+    *,
+    grades: ArrayLike | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress: ProgressCallback | None = None,
+    workers: int | None = None,
+) -> ReachCounts:
+    """Return each point's nearest and closest covering site and reach counts, matrix-free.
+
+    The fused kernel under coverage: the same KD-tree pairs as
+    :func:`reach_from_arrays`, reduced chunk by chunk to per-point numbers
+    (minimum per row, counts, tier bits) as they are found, with no sort and
+    no sparse matrix, on one thread per core. Memory stays at a few arrays per
+    demand point whatever the density of the network.
+
+    Parameters
+    ----------
+    demand_lon, demand_lat, site_lon, site_lat
+        Coordinates in degrees (EPSG:4326).
+    site_tiers
+        Tier name per site; ``None`` for sites that reach nothing (competitors).
+    scenario
+        Tiers, promises and the distance model (``great_circle`` or
+        ``road_estimate``).
+    grades
+        Region grade per demand point (``None`` entries take the default promise).
+    chunk_size
+        Most demand points per chunk.
+    progress
+        Called as ``progress(done, total)`` after each chunk, in order.
+    workers
+        Threads (the result is the same for any number); ``None``: one per core
+        from 200,000 demand points, else one.
+
+    Returns
+    -------
+    ReachCounts
+        Per-point arrays equal to those of :func:`reach_from_arrays`'s result.
+
+    Raises
+    ------
+    ConfigError
+        A site's tier is not in the scenario, the scenario's distance model is
+        ``matrix`` (build the matrix with :func:`reach_from_arrays` and call
+        :func:`reach_counts_from_matrix`), or it has more than 62 tiers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netplan import default_scenario
+    >>> scenario = default_scenario()
+    >>> tier = next(iter(scenario.tiers))
+    >>> counts = reach_counts_from_arrays(
+    ...     [116.40, 121.47], [39.90, 31.23], [116.41], [39.91], [tier], scenario
+    ... )
+    >>> counts.nearest_site.tolist(), counts.n_covering.tolist()
+    ([0, 0], [1, 0])
+    """
+    if chunk_size < 1:
+        msg = f"chunk_size must be 1 or more, got {chunk_size}"
+        raise ValueError(msg)
+    model = scenario.distance_model
+    if model == "matrix":
+        msg = (
+            f"{scenario.source}: reach counts need distances (great_circle or road_estimate); "
+            "with a cost matrix build reach_from_arrays(..., matrix=...) and pass it to "
+            "reach_counts_from_matrix"
+        )
+        raise ConfigError(msg)
+    tier_names = _bit_tiers(scenario)
+    inputs = _reach_inputs(
+        demand_lon, demand_lat, site_lon, site_lat, site_tiers, scenario, model, None, None, grades
+    )
+    n_demand = len(inputs.demand_ids)
+    trees = _site_trees(inputs)
+    site_bit = _site_bits(inputs.tiers, tier_names)
+    threads = _thread_count(workers, n_demand)
+    query_workers = 1 if threads > 1 else None
+    out = _ChunkCounts.empty(n_demand)
+
+    def run(start: int, stop: int) -> _ChunkCounts:
+        xyz = unit_xyz(inputs.demand_lon[start:stop], inputs.demand_lat[start:stop])
+        return _chunk_counts(xyz, inputs, trees, start, stop, site_bit, query_workers)
+
+    for start, stop, chunk in _map_chunks(n_demand, chunk_size, threads, run):
+        out.put(start, stop, chunk)
+        if progress is not None:
+            progress(stop, n_demand)
+    return out.result(tier_names, inputs.unit, model)
+
+
+def reach_counts_from_matrix(reach: ReachMatrix, scenario: Scenario) -> ReachCounts:
+    """Return the per-point numbers of :func:`reach_counts_from_arrays` from a built matrix.
+
+    For cost matrices (which the matrix-free kernel cannot read) and as its
+    reference in tests.
+
+    Parameters
+    ----------
+    reach
+        A reach matrix, e.g. from :func:`reach_from_arrays`.
+    scenario
+        The scenario whose tiers number the bits of
+        :attr:`ReachCounts.reached_tiers`.
+
+    Returns
+    -------
+    ReachCounts
+        The matrix's nearest sites, closest covering sites, counts and tier bits.
+    """
+    tier_names = _bit_tiers(scenario)
+    covering_site, covering_distance = reach.covering_nearest()
+    site_bit = _site_bits(reach.site_tiers, tier_names)
+    rows = np.repeat(np.arange(reach.n_demand), np.diff(reach.matrix.indptr))
+    reached = np.zeros(reach.n_demand, dtype=np.int64)
+    np.bitwise_or.at(reached, rows, site_bit[np.asarray(reach.matrix.indices)])
+    return ReachCounts(
+        nearest_site=reach.nearest_site,
+        nearest_distance=reach.nearest_distance,
+        covering_site=covering_site,
+        covering_distance=covering_distance,
+        n_covering=reach.n_covering(),
+        reached_tiers=reached,
+        tier_names=tier_names,
+        unit=reach.unit,
+        distance_model=reach.distance_model,
+    )
+
+
+def _bit_tiers(scenario: Scenario) -> tuple[str, ...]:
+    names = tuple(scenario.tiers)
+    if len(names) > 62:
+        msg = f"{scenario.source}: at most 62 tiers are supported, got {len(names)}"
+        raise ConfigError(msg)
+    return names
+
+
+def _site_bits(tiers: NDArray[np.object_], tier_names: tuple[str, ...]) -> NDArray[np.int64]:
+    """Return each site's tier bit (``1 << k`` for ``tier_names[k]``; 0 without a tier)."""
+    position = {name: k for k, name in enumerate(tier_names)}
+    return np.array(
+        [0 if t is None or t not in position else 1 << position[t] for t in tiers.tolist()],
+        dtype=np.int64,
+    )
+
+
+@dataclass
+class _ChunkCounts:
+    """Per-point reach numbers of a chunk (or, via :meth:`put`, of all the demand)."""
+
+    best: NDArray[np.float64]
+    best_site: NDArray[np.int64]
+    covering: NDArray[np.float64]
+    covering_site: NDArray[np.int64]
+    n_covering: NDArray[np.int64]
+    reached: NDArray[np.int64]
+    n_pairs: int = 0
+
+    @classmethod
+    def empty(cls, n: int) -> _ChunkCounts:
+        return cls(
+            best=np.full(n, np.inf),
+            best_site=np.full(n, -1, dtype=np.int64),
+            covering=np.full(n, np.inf),
+            covering_site=np.full(n, -1, dtype=np.int64),
+            n_covering=np.zeros(n, dtype=np.int64),
+            reached=np.zeros(n, dtype=np.int64),
+        )
+
+    def put(self, start: int, stop: int, chunk: _ChunkCounts) -> None:
+        for name in ("best", "best_site", "covering", "covering_site", "n_covering", "reached"):
+            getattr(self, name)[start:stop] = getattr(chunk, name)
+
+    def result(self, tier_names: tuple[str, ...], unit: str, model: str) -> ReachCounts:
+        return ReachCounts(
+            nearest_site=self.best_site,
+            nearest_distance=self.best,
+            covering_site=self.covering_site,
+            covering_distance=self.covering,
+            n_covering=self.n_covering,
+            reached_tiers=self.reached,
+            tier_names=tier_names,
+            unit=unit,
+            distance_model=model,
+        )
+
+
+def _chunk_counts(
+    xyz: NDArray[np.float64],
+    inputs: _ReachInputs,
+    trees: _Trees,
+    start: int,
+    stop: int,
+    site_bit: NDArray[np.int64],
+    query_workers: int | None,
+) -> _ChunkCounts:
+    """Reduce one chunk's pairs to per-point numbers, as :func:`_chunk_entries` would read them."""
+    n_here = stop - start
+    rows, cols, values, keep, cover_limit = _chunk_pairs(
+        xyz, trees.tier_trees, inputs.promises, start, stop, len(inputs.site_ids)
+    )
+    chunk = _ChunkCounts.empty(n_here)
+    chunk.n_pairs = int(rows.size)
+    need = np.ones(n_here, dtype=bool)
+    if rows.size and trees.every_site_tiered and rows.size <= _DENSE_PAIRS_PER_POINT * n_here:
+        _minimum_by_row(rows, cols, values, chunk.best, chunk.best_site)  # as the matrix path
+        need = ~(chunk.best <= cover_limit)
+    if keep is not None:
+        rows, cols, values = rows[keep], cols[keep], values[keep]
+    if rows.size:
+        chunk.n_covering = np.bincount(rows, minlength=n_here).astype(np.int64, copy=False)
+        _minimum_by_row(rows, cols, values, chunk.covering, chunk.covering_site)
+        _tier_bits(rows, cols, site_bit, chunk.n_covering, chunk.reached)
+    if need.any() and trees.nearest_trees:
+        _nearest_by_query(xyz, need, chunk.best, chunk.best_site, trees, query_workers)
+    return chunk
+
+
+def _tier_bits(
+    rows: NDArray[np.int32],
+    cols: NDArray[np.int32],
+    site_bit: NDArray[np.int64],
+    n_covering: NDArray[np.int64],
+    reached: NDArray[np.int64],
+) -> None:
+    """Set bit ``k`` of ``reached[row]`` when a site of the ``k``-th tier reaches the row."""
+    bits = np.unique(site_bit[site_bit != 0])
+    if bits.size == 1:  # pairs come from tiered sites only: one tier, any reach is it
+        reached[n_covering > 0] |= bits[0]
+        return
+    pair_bit = site_bit[cols]
+    for bit in bits.tolist():
+        hit = np.zeros(reached.size, dtype=bool)
+        hit[rows[pair_bit == bit]] = True
+        reached[hit] |= bit
+
+
+def _minimum_by_row(
+    rows: NDArray[np.int32],
+    cols: NDArray[np.int32],
+    values: NDArray[np.float64],
+    best: NDArray[np.float64],
+    best_site: NDArray[np.int64],
+) -> None:
+    """Fill ``best``/``best_site`` (all ``inf``/-1) with each row's smallest value and column.
+
+    Ties go to the lowest column, as :func:`_nearest_from_pairs` breaks them; unsorted
+    pairs, no sort (two unbuffered ``ufunc.at`` passes).
+    """
+    np.minimum.at(best, rows, values)
+    hit = values == best[rows]
+    site = np.full(best.size, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(site, rows[hit], cols[hit].astype(np.int64))
+    found = site != np.iinfo(np.int64).max
+    best_site[found] = site[found]
 
 
 # --------------------------------------------------------------------------- for other engines
