@@ -584,7 +584,8 @@ def _chunk_pairs(
     keeps: list[NDArray[np.bool_] | None] = []
     cover_limit = np.inf
     if tier_trees:
-        chunk_tree = cKDTree(xyz, balanced_tree=False, compact_nodes=False)  # fastest build
+        # Fastest build; leaves of 64 points make the dual traversal ~10-20 % faster than 16.
+        chunk_tree = cKDTree(xyz, leafsize=64, balanced_tree=False, compact_nodes=False)
     for name, tree, members, scale in tier_trees:
         promise = promises[name][start:stop]
         largest = float(promise.max())
@@ -609,6 +610,8 @@ def _chunk_pairs(
     if not rows:
         empty = np.empty(0, dtype=np.int32)
         return empty, empty, np.empty(0, dtype=np.float64), None, cover_limit
+    if len(rows) == 1:  # one tier: no copies
+        return rows[0], cols[0], values[0], keeps[0], cover_limit
     keep_all: NDArray[np.bool_] | None = None
     if any(k is not None for k in keeps):
         keep_all = np.concatenate(
