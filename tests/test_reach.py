@@ -413,3 +413,35 @@ def test_packed_key_sort_matches_the_counting_sort():
         np.testing.assert_array_equal(data[order], expected[2])
     wide = np.zeros(1, dtype=np.int32)
     assert reach_module._row_col_order(wide, wide, 2**40, 2**30) is None
+
+
+@pytest.mark.parametrize("order", ["far-first", "near-first"])
+def test_matrix_buffer_sized_from_the_first_chunk(order, monkeypatch):
+    # The entries go into one buffer reserved from the first chunk's density; points
+    # sorted so that the projection is far too small (or too large) still give the
+    # same matrix as chunks joined at the end.
+    rng = np.random.default_rng(17)
+    lon, lat, slon, slat = random_instance(rng, 6000, 80, "china")
+    far = np.arange(6000) < 3000
+    lon = np.where(far, lon - 60.0, lon)  # half the demand 60 degrees west: no site near
+    key = far if order == "near-first" else ~far
+    lon, lat = lon[np.argsort(key, kind="stable")], lat[np.argsort(key, kind="stable")]
+    tiers = np.full(80, "station", dtype=object)
+    built = reach_from_arrays(lon, lat, slon, slat, tiers, SCENARIO, chunk_size=500)
+    monkeypatch.setattr(reach_module._Entries, "reserve", lambda self, capacity: None)
+    monkeypatch.setattr(
+        reach_module._Entries,
+        "append",
+        lambda self, c, v: self.overflow.append((c, v)),
+    )
+
+    def joined(self):
+        return np.concatenate([c for c, _ in self.overflow]), np.concatenate(
+            [v for _, v in self.overflow]
+        )
+
+    monkeypatch.setattr(reach_module._Entries, "arrays", joined)
+    expected = reach_from_arrays(lon, lat, slon, slat, tiers, SCENARIO, chunk_size=500)
+    assert built.matrix.nnz > 1000
+    for name in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(built.matrix, name), getattr(expected.matrix, name))

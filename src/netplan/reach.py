@@ -1080,8 +1080,7 @@ def _reach_by_tree(
     nearest = np.full(n_demand, -1, dtype=np.int64)
     distance = np.full(n_demand, np.inf)
     row_counts = np.zeros(n_demand, dtype=np.int64)
-    chunk_cols: list[NDArray[np.int32]] = []  # site counts fit in int32
-    chunk_values: list[NDArray[np.float64]] = []
+    entries = _Entries()
     stored_pairs = 0
 
     def run(start: int, stop: int) -> _ChunkEntries:
@@ -1094,19 +1093,61 @@ def _reach_by_tree(
     for start, stop, chunk in _map_chunks(n_demand, chunk_size, threads, run):
         if chunk.counts is not None and chunk.cols is not None and chunk.values is not None:
             row_counts[start:stop] = chunk.counts
-            chunk_cols.append(chunk.cols)
-            chunk_values.append(chunk.values)
         nearest[start:stop] = chunk.best_site
         distance[start:stop] = chunk.best
         stored_pairs += int(row_counts[start:stop].sum())
         _check_reach_memory(stored_pairs, stop, n_demand)
+        if chunk.cols is not None and chunk.values is not None:
+            # Room for the projected matrix once the first chunk has measured its density.
+            entries.reserve(int(stored_pairs / stop * n_demand * 1.25) + chunk.cols.size)
+            entries.append(chunk.cols, chunk.values)
         if progress is not None:
             progress(stop, n_demand)
 
-    cols = np.concatenate(chunk_cols) if chunk_cols else np.empty(0, dtype=np.int32)
-    values = np.concatenate(chunk_values) if chunk_values else np.empty(0, dtype=np.float64)
+    cols, values = entries.arrays()
     matrix = _csr_from_sorted(row_counts, cols, values, (n_demand, n_sites), sort_indices)
     return inputs.result(matrix, nearest, distance, None)
+
+
+class _Entries:
+    """The matrix's columns and values, written chunk by chunk into one buffer.
+
+    The buffer is reserved once, for the size projected from the first chunk
+    (pages untouched past the end cost no memory), so the final CSR arrays are
+    that buffer: no second copy of every entry at the end, about half the peak
+    memory of concatenating chunks. Entries beyond the projection go to a list
+    and are joined at the end (one copy, as before).
+    """
+
+    def __init__(self) -> None:
+        self.cols: NDArray[np.int32] | None = None
+        self.values: NDArray[np.float64] | None = None
+        self.size = 0
+        self.overflow: list[tuple[NDArray[np.int32], NDArray[np.float64]]] = []
+
+    def reserve(self, capacity: int) -> None:
+        if self.cols is None:
+            self.cols = np.empty(capacity, dtype=np.int32)  # site counts fit in int32
+            self.values = np.empty(capacity, dtype=np.float64)
+
+    def append(self, cols: NDArray[np.int32], values: NDArray[np.float64]) -> None:
+        assert self.cols is not None and self.values is not None
+        end = self.size + cols.size
+        if self.overflow or end > self.cols.size:
+            self.overflow.append((cols, values))
+            return
+        self.cols[self.size : end] = cols
+        self.values[self.size : end] = values
+        self.size = end
+
+    def arrays(self) -> tuple[NDArray[np.int32], NDArray[np.float64]]:
+        if self.cols is None or self.values is None:
+            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float64)
+        cols, values = self.cols[: self.size], self.values[: self.size]
+        if self.overflow:
+            cols = np.concatenate([cols, *(c for c, _ in self.overflow)])
+            values = np.concatenate([values, *(v for _, v in self.overflow)])
+        return cols, values
 
 
 class _Chunk(Protocol):
