@@ -142,3 +142,16 @@ def test_one_tier_beside_competitors() -> None:
     assert set(expected.reached_tiers.tolist()) == {0, 2}
     counts = reach_counts_from_arrays(lon, lat, slon, slat, tiers, scenario, grades=grades)
     _assert_same(counts, expected)
+
+
+def test_tiers_match_what_coverage_reads_from_the_matrix() -> None:
+    from netplan.coverage import tier_reach
+
+    lon, lat, slon, slat, tiers, grades = _instance(12, 3000, 100, "china")
+    scenario = _scenario("road_estimate")
+    reach = reach_from_arrays(lon, lat, slon, slat, tiers, scenario, grades=grades)
+    counts = reach_counts_from_arrays(lon, lat, slon, slat, tiers, scenario, grades=grades)
+    bits, covering_tier = tier_reach(reach, reach.covering_nearest()[0], scenario)
+    np.testing.assert_array_equal(counts.reached_tiers, bits)
+    np.testing.assert_array_equal(counts.covering_tier(), covering_tier)
+    assert (covering_tier == -1).any() and len(set(covering_tier.tolist())) == 4

@@ -1359,6 +1359,8 @@ class ReachCounts:
         Bit mask: bit ``k`` is set when a site of ``tier_names[k]`` reaches the point.
     tier_names
         The scenario's tier names, in its order (the bit positions).
+    site_tiers
+        Tier name of each site (``None`` for sites that reach nothing).
     unit
         ``"km"``.
     distance_model
@@ -1372,8 +1374,19 @@ class ReachCounts:
     n_covering: NDArray[np.int64]
     reached_tiers: NDArray[np.int64]
     tier_names: tuple[str, ...]
+    site_tiers: NDArray[np.object_]
     unit: str
     distance_model: str
+
+    def covering_tier(self) -> NDArray[np.int64]:
+        """Return, per point, the position in :attr:`tier_names` of its covering site's tier.
+
+        ``-1`` where no site reaches the point. With :attr:`reached_tiers` this
+        is what :func:`netplan.coverage.tier_reach` returns from a matrix.
+        """
+        position = {name: k for k, name in enumerate(self.tier_names)}
+        site_code = np.array([position.get(t, -1) for t in self.site_tiers.tolist()] + [-1])
+        return np.asarray(site_code[self.covering_site], dtype=np.int64)
 
 
 def reach_counts_from_arrays(
@@ -1470,7 +1483,7 @@ def reach_counts_from_arrays(
         out.put(start, stop, chunk)
         if progress is not None:
             progress(stop, n_demand)
-    return out.result(tier_names, inputs.unit, model)
+    return out.result(tier_names, inputs.tiers, inputs.unit, model)
 
 
 def reach_counts_from_matrix(reach: ReachMatrix, scenario: Scenario) -> ReachCounts:
@@ -1506,6 +1519,7 @@ def reach_counts_from_matrix(reach: ReachMatrix, scenario: Scenario) -> ReachCou
         n_covering=reach.n_covering(),
         reached_tiers=reached,
         tier_names=tier_names,
+        site_tiers=reach.site_tiers,
         unit=reach.unit,
         distance_model=reach.distance_model,
     )
@@ -1555,7 +1569,9 @@ class _ChunkCounts:
         for name in ("best", "best_site", "covering", "covering_site", "n_covering", "reached"):
             getattr(self, name)[start:stop] = getattr(chunk, name)
 
-    def result(self, tier_names: tuple[str, ...], unit: str, model: str) -> ReachCounts:
+    def result(
+        self, tier_names: tuple[str, ...], site_tiers: NDArray[np.object_], unit: str, model: str
+    ) -> ReachCounts:
         return ReachCounts(
             nearest_site=self.best_site,
             nearest_distance=self.best,
@@ -1564,6 +1580,7 @@ class _ChunkCounts:
             n_covering=self.n_covering,
             reached_tiers=self.reached,
             tier_names=tier_names,
+            site_tiers=site_tiers,
             unit=unit,
             distance_model=model,
         )
