@@ -8,7 +8,6 @@ light: the command modules (and typer, rich) load on first access to
 
 from __future__ import annotations
 
-import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -17,26 +16,23 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "main"]
 
-#: Command modules: importing one registers its commands on the app.
-COMMAND_MODULES = (
-    "candidates",  # netplan candidates
-    "convert",  # netplan convert
-    "coverage",  # netplan coverage
-    "demo",  # netplan demo
-    "map",  # netplan map
-    "plan",  # netplan optimize, netplan frontier
-    "report",  # netplan report, netplan compare
-    "roadmap",  # netplan roadmap
-    "score",  # netplan score
-    "validate",  # netplan validate
-)
-
 
 def _load_app() -> tuple[typer.Typer, Any]:
     """Import every command module; return the app with all commands and its run state."""
     try:
-        for name in COMMAND_MODULES:
-            importlib.import_module(f"netplan.cli.{name}")
+        # Importing a command module registers its commands on the app.
+        from netplan.cli import (  # noqa: F401
+            candidates,  # netplan candidates
+            convert,  # netplan convert
+            coverage,  # netplan coverage
+            demo,  # netplan demo
+            map,  # netplan map
+            plan,  # netplan optimize, netplan frontier
+            report,  # netplan report, netplan compare
+            roadmap,  # netplan roadmap
+            score,  # netplan score
+            validate,  # netplan validate
+        )
         from netplan.cli._app import app, state
     except KeyboardInterrupt:  # Ctrl-C while starting up: one line, the usual exit code
         sys.stderr.write("interrupted while starting: nothing was done\n")
