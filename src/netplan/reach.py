@@ -1127,8 +1127,12 @@ class _Entries:
 
     def reserve(self, capacity: int) -> None:
         if self.cols is None:
-            self.cols = np.empty(capacity, dtype=np.int32)  # site counts fit in int32
-            self.values = np.empty(capacity, dtype=np.float64)
+            try:
+                self.cols = np.empty(capacity, dtype=np.int32)  # site counts fit in int32
+                self.values = np.empty(capacity, dtype=np.float64)
+            except MemoryError:  # a projection the system will not map: join chunks instead
+                self.cols = np.empty(0, dtype=np.int32)
+                self.values = np.empty(0, dtype=np.float64)
 
     def append(self, cols: NDArray[np.int32], values: NDArray[np.float64]) -> None:
         assert self.cols is not None and self.values is not None
