@@ -20,15 +20,17 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 import typer.core
 from rich.console import Console
 
 from netplan import __version__
-from netplan.config import Scenario, default_scenario, load_scenario
 from netplan.errors import NetplanError
+
+if TYPE_CHECKING:
+    from netplan.config import Scenario
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -492,6 +494,8 @@ def scenario_from_option(path: Path | None, inputs: list[str] | None = None) -> 
     ``inputs`` are ``--input KIND.KEY=VALUE`` values laid over the scenario's
     ``[inputs.*]`` sections (see :func:`netplan.inputs.with_inputs`).
     """
+    from netplan.config import default_scenario, load_scenario
+
     scenario = default_scenario() if path is None else load_scenario(path)
     if inputs:
         from netplan.inputs import with_inputs
