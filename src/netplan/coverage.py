@@ -148,15 +148,30 @@ def group_stats(
 def group_codes(values: pd.Series) -> tuple[NDArray[np.int64], list[str]]:
     """Return each value's group code and the sorted labels (missing values are ``(none)``).
 
+    Labels are the values' text (``str``), sorted; values with the same text
+    share a code. Vectorised: the distinct values are found first
+    (``pandas.factorize``, or a categorical's own categories) and only those
+    are turned into text.
+
     Examples
     --------
     >>> codes, labels = group_codes(pd.Series(["B", None, "A", "B"]))
     >>> codes.tolist(), labels
     ([2, 0, 1, 2], ['(none)', 'A', 'B'])
     """
-    text = values.astype(object).where(values.notna(), "(none)").map(str)
-    labels = sorted(pd.unique(text))
-    codes = pd.Categorical(text, categories=labels).codes.astype(np.int64)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        raw = np.asarray(values.cat.codes.to_numpy(), dtype=np.int64)
+        uniques = list(values.cat.categories)
+    else:
+        raw, found = pd.factorize(values, use_na_sentinel=True)
+        raw = np.asarray(raw, dtype=np.int64)
+        uniques = list(found)
+    texts = [str(u) for u in uniques] + ["(none)"]  # -1 (missing) picks the last
+    used = np.bincount(raw + 1, minlength=len(texts)) > 0  # (an unused category has no label)
+    labels = sorted({texts[k - 1] for k in np.flatnonzero(used).tolist()})
+    position = {label: k for k, label in enumerate(labels)}
+    lookup = np.array([position.get(text, -1) for text in texts], dtype=np.int64)
+    codes: NDArray[np.int64] = lookup[raw]
     return codes, labels
 
 
@@ -550,10 +565,12 @@ def place_columns(
     if not missing:
         return out, None
     tags = tag_points(
-        points["lon"].to_numpy(dtype=np.float64), points["lat"].to_numpy(dtype=np.float64)
+        points["lon"].to_numpy(dtype=np.float64),
+        points["lat"].to_numpy(dtype=np.float64),
+        categorical=True,
     )
     for column in missing:
-        out[column] = pd.Series(tags[column].to_numpy(), index=points.index, dtype=object)
+        out[column] = pd.Series(tags[column].array, index=points.index)
     return out, tags
 
 
@@ -587,7 +604,7 @@ def zone_places(
     n_zones = len(zones)
     keep = np.ones(zone_of_point.size, dtype=bool)
     for column in PLACE_COLUMNS:
-        labels, code = np.unique(tags[column].to_numpy(dtype=object), return_inverse=True)
+        labels, code = _sorted_codes(tags[column])
         if n_zones == 0:
             out[column] = pd.Series([], index=zones.index, dtype=object)
             continue
@@ -604,6 +621,20 @@ def zone_places(
     geometry = out.geometry.name
     ordered = [c for c in out.columns if c != geometry] + [geometry]
     return out[ordered]
+
+
+def _sorted_codes(values: pd.Series) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
+    """Return the sorted distinct values and each value's position among them.
+
+    ``np.unique(values, return_inverse=True)``, from the codes when ``values``
+    is a categorical with sorted categories (:func:`netplan.regions.tag_points`).
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.categories.is_monotonic_increasing:
+        categories = np.asarray(values.cat.categories, dtype=object)
+        present, code = np.unique(values.cat.codes.to_numpy(), return_inverse=True)
+        return categories[present], np.asarray(code, dtype=np.int64).ravel()
+    labels, code = np.unique(values.to_numpy(dtype=object), return_inverse=True)
+    return labels, np.asarray(code, dtype=np.int64).ravel()
 
 
 # --------------------------------------------------------------------------- the analysis

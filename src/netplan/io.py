@@ -2317,7 +2317,8 @@ def write_frame(
                 encoding=encoding or csv_encoding(),
             )
         elif fmt == "parquet":
-            gdf.to_parquet(tmp, index=False)
+            if not write_point_geoparquet(gdf, tmp):
+                gdf.to_parquet(tmp, index=False)
         else:
             import pyogrio
 
@@ -2445,6 +2446,110 @@ def _csv_frame(gdf: gpd.GeoDataFrame | pd.DataFrame) -> pd.DataFrame:
         wkt[~present] = None
         frame["wkt"] = wkt
     return frame
+
+
+def write_point_geoparquet(
+    frame: pd.DataFrame,
+    path: str | Path,
+    lon: NDArray[np.float64] | None = None,
+    lat: NDArray[np.float64] | None = None,
+) -> bool:
+    """Write a table of points as GeoParquet from coordinate arrays; ``False`` when it cannot.
+
+    The bytes are those ``GeoDataFrame.to_parquet(path, index=False)`` writes
+    (same schema, pandas and ``geo`` metadata, WKB), but the WKB is built
+    with NumPy from the coordinates (:func:`point_wkb`): no shapely object
+    per point, and no ``shapely.to_wkb``.
+
+    Parameters
+    ----------
+    frame
+        A GeoDataFrame whose geometry is all non-empty 2D points (their
+        coordinates are read with ``shapely.get_x``/``get_y``), or a plain
+        DataFrame with ``lon``/``lat`` given: it is written as the
+        GeoDataFrame with those points (EPSG:4326) appended as ``geometry``.
+    path
+        The file to write (not atomically: :func:`write_frame` does that).
+    lon, lat
+        The points of a plain ``frame``.
+
+    Returns
+    -------
+    bool
+        ``False`` (nothing written) for a geometry this path does not write
+        (missing, empty, non-point or 3D geometries, another geometry column,
+        column names that are not text): write it with geopandas then.
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        import geopandas as geopandas_module
+        from geopandas.io.arrow import METADATA_VERSION, _remove_id_from_member_of_ensembles
+    except ImportError:  # pragma: no cover - a geopandas without these names
+        return False
+    if not all(isinstance(c, str) for c in frame.columns):
+        return False
+    if isinstance(frame, gpd.GeoDataFrame):
+        if frame.geometry.name not in frame.columns or lon is not None:
+            return False
+        geometry_name = frame.geometry.name
+        if int((frame.dtypes == "geometry").sum()) != 1:
+            return False
+        values = frame.geometry.to_numpy()
+        if len(values) and not (
+            bool(np.all(shapely.get_type_id(values) == 0))
+            and not bool(shapely.has_z(values).any())
+        ):
+            return False
+        x = np.asarray(shapely.get_x(values), dtype=np.float64)
+        y = np.asarray(shapely.get_y(values), dtype=np.float64)
+        crs = frame.crs
+        columns = pd.DataFrame(frame.copy(deep=False))
+        columns[geometry_name] = None
+    else:
+        if lon is None or lat is None or "geometry" in frame.columns:
+            return False
+        geometry_name = "geometry"
+        x = np.asarray(lon, dtype=np.float64)
+        y = np.asarray(lat, dtype=np.float64)
+        crs = _WGS84
+        columns = pd.DataFrame(frame.copy(deep=False))
+        columns[geometry_name] = None
+    if np.isnan(x).any() or np.isnan(y).any():  # empty points: geopandas writes them
+        return False
+    table = pa.Table.from_pandas(columns, preserve_index=False)
+    extension = {"ARROW:extension:name": "geoarrow.wkb"}
+    extension["ARROW:extension:metadata"] = (
+        "{}" if crs is None else json.dumps({"crs": crs.to_json_dict()})
+    )
+    field = pa.field(geometry_name, type=pa.binary(), nullable=True, metadata=extension)
+    table = table.set_column(table.schema.get_field_index(geometry_name), field, point_wkb(x, y))
+    crs_json = None
+    if crs:
+        crs_json = crs.to_json_dict()
+        _remove_id_from_member_of_ensembles(crs_json)
+    column: dict[str, Any] = {
+        "encoding": "WKB",
+        "crs": crs_json,
+        "geometry_types": ["Point"] if len(x) else [],
+    }
+    if len(x):
+        column["bbox"] = [float(x.min()), float(y.min()), float(x.max()), float(y.max())]
+    geo = {
+        "primary_column": geometry_name,
+        "columns": {geometry_name: column},
+        "version": METADATA_VERSION,
+        "creator": {"library": "geopandas", "version": geopandas_module.__version__},
+    }
+    metadata = dict(table.schema.metadata or {})
+    metadata[b"geo"] = json.dumps(geo).encode("utf-8")
+    if frame.attrs:
+        metadata["PANDAS_ATTRS"] = json.dumps(frame.attrs)  # type: ignore[index]
+    pq.write_table(table.replace_schema_metadata(metadata), path, compression="snappy")
+    return True
 
 
 def _strip_gpkg_timestamps(path: Path) -> None:
