@@ -707,6 +707,7 @@ def read_points(
     crs: str | None = None,
     layer: str | None = None,
     scenario: Scenario | None = None,
+    geometry: bool = True,
 ) -> gpd.GeoDataFrame:
     """Read and validate customers, installed base or sites from a file.
 
@@ -730,13 +731,20 @@ def read_points(
     scenario
         Scenario whose tiers sites must use and whose rates weight the
         installed base; the built-in default when ``None``.
+    geometry
+        Build the point geometry (the default). ``False`` returns a plain
+        DataFrame with ``lon``/``lat`` columns (EPSG:4326) last instead: no
+        shapely object per point, what large inputs want (see
+        :func:`points_from_frame`); :func:`netplan.coverage_from_points`
+        takes either.
 
     Returns
     -------
     geopandas.GeoDataFrame
         Points in EPSG:4326 with ``id`` (str) first, then ``weight`` (float,
         customers and installed base) or ``tier``/``status``/``fixed_cost``/
-        ``capacity`` (sites), the other columns as read, and ``geometry``.
+        ``capacity`` (sites), the other columns as read, and ``geometry``
+        (a plain DataFrame with ``lon``/``lat`` when ``geometry`` is false).
 
     Raises
     ------
@@ -781,9 +789,10 @@ def read_points(
         crs=crs,
         scenario=scenario,
         points=points,
+        geometry=geometry,
     )
-    assert isinstance(gdf, gpd.GeoDataFrame)  # geometry=True
-    return gdf
+    assert not geometry or isinstance(gdf, gpd.GeoDataFrame)
+    return gdf  # a plain DataFrame when geometry=False
 
 
 def points_from_frame(
@@ -2501,6 +2510,7 @@ def write_point_geoparquet(
         values = frame.geometry.to_numpy()
         if len(values) and not (
             bool(np.all(shapely.get_type_id(values) == 0))
+            and not bool(shapely.is_empty(values).any())
             and not bool(shapely.has_z(values).any())
         ):
             return False
@@ -2547,7 +2557,7 @@ def write_point_geoparquet(
     metadata = dict(table.schema.metadata or {})
     metadata[b"geo"] = json.dumps(geo).encode("utf-8")
     if frame.attrs:
-        metadata["PANDAS_ATTRS"] = json.dumps(frame.attrs)  # type: ignore[index]
+        metadata["PANDAS_ATTRS"] = json.dumps(frame.attrs)
     pq.write_table(table.replace_schema_metadata(metadata), path, compression="snappy")
     return True
 

@@ -227,9 +227,10 @@ def coverage(
         console.print(inputs_text(gdf_sites))
         print_outputs(large_paths)
         return
-    gdf_customers = read_customers(demand, scenario=scenario)
+    # The points stay lon/lat arrays from reader to writer (no shapely object per point).
+    gdf_customers = read_customers(demand, scenario=scenario, geometry=False)
     if installed_base is not None:
-        gdf_demand = read_installed_base(installed_base, scenario=scenario)
+        gdf_demand = read_installed_base(installed_base, scenario=scenario, geometry=False)
         customers = gdf_customers
     else:
         gdf_demand = gdf_customers
