@@ -209,6 +209,15 @@ def _read_csv(path: Path, name: str) -> pd.DataFrame:
         msg = "the file is empty; it needs a header row and data"
         raise InputError([Problem(name, None, None, msg)])
     encoding = detect_encoding(raw, name=name)
+    if encoding in ("utf-8", "utf-8-sig") and len(raw) > CSV_SAMPLE_BYTES:
+        # A large UTF-8 file: the delimiter and header from its first lines (as
+        # read_csv_chunks does), the cells parsed by Arrow's multithreaded reader.
+        sample = _text_sample(raw, encoding)
+        if sample is not None:
+            delimiter = _csv_delimiter(sample, name)
+            fast = _arrow_csv_frame(raw, delimiter)
+            if fast is not None:
+                return fast
     text = raw.decode(encoding)
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -220,6 +229,79 @@ def _read_csv(path: Path, name: str) -> pd.DataFrame:
         msg = f"not a readable CSV table: {first}"
         raise InputError([Problem(name, None, None, msg)]) from None
     return _tidy_csv_frame(frame)
+
+
+def _text_sample(raw: bytes, encoding: str) -> str | None:
+    """Return the first complete lines of a large file (at least 51), or ``None``.
+
+    Enough for :func:`_sniff_delimiter` (which looks at the first 50 lines) and
+    the header to read as they read in the whole text.
+    """
+    cut = raw.rfind(b"\n", 0, CSV_SAMPLE_BYTES) + 1
+    if cut <= 0:
+        return None
+    text = raw[:cut].decode(encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text if len(text.splitlines()) > 50 else None
+
+
+def _arrow_csv_frame(raw: bytes, delimiter: str) -> pd.DataFrame | None:
+    """Return a UTF-8 CSV's cells as pandas reads them (text, empty cells ``None``), by Arrow.
+
+    ``None`` when the file has anything pandas and Arrow could read apart:
+    a cell starting with a space or tab (pandas skips initial spaces), a
+    lone carriage return, a ragged row, a blank or odd first line; the
+    caller then reads it with pandas (and its error messages).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+
+    body = raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw
+    if body[:1] in (b"\r", b"\n", b" ", b"\t") or body.count(b"\r") != body.count(b"\r\n"):
+        return None
+    header_end = body.find(b"\n")
+    header_line = body[: header_end if header_end >= 0 else len(body)].rstrip(b"\r")
+    try:
+        names = next(csv.reader([header_line.decode("utf-8")], delimiter=delimiter))
+    except (csv.Error, StopIteration, UnicodeDecodeError):
+        return None
+    if header_line.count(b'"') % 2 or len(set(names)) != len(names):
+        return None
+    if any(n != n.strip() or not n for n in names):
+        return None
+    try:
+        table = pa_csv.read_csv(
+            pa.BufferReader(body),
+            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=b'"' in body),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+        return None
+    if table.num_rows == 0:
+        return None
+    for column in table.columns:
+        if pc.any(pc.match_substring_regex(column, "^[ \t]")).as_py():
+            return None
+    # As pandas.read_csv(dtype=str) then .replace({"": None}) gives them: text columns,
+    # and object columns holding None where a column has empty cells.
+    reference = pd.read_csv(_io.StringIO("a\nx\n"), **_CSV_OPTIONS)["a"].dtype
+    columns = {}
+    for name, column in zip(names, table.columns, strict=True):
+        if column.null_count:
+            values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+            values[~np.asarray(column.is_valid())] = None
+            columns[name] = pd.Series(values, dtype=object)
+        else:
+            columns[name] = pd.Series(column.to_pandas(), dtype=reference)
+    return pd.DataFrame(columns)
 
 
 #: ``pandas.read_csv`` options of every CSV read: cells as text, empty cells missing.
@@ -606,11 +688,47 @@ def _negative_message(label: str, values: NDArray[np.float64]) -> Callable[[int]
     return lambda row: f"{label} {values[row]:g} is negative"
 
 
+def _arrow_numbers(raw: pd.Series) -> NDArray[np.float64] | None:
+    """Return a text column of plain numbers as floats (NaN where missing), by Arrow's parser.
+
+    ``None`` unless every present cell is a plain number Arrow reads (it
+    reads those exactly as pandas and Python do): anything else (spaces,
+    thousands separators, degrees, ``nan``, non-text cells) goes through
+    :func:`netplan.numbers.parse_cells`, which reports what is wrong.
+    """
+    text_column = raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype)
+    if not text_column or len(raw) < _ARROW_NUMBERS_FROM:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pa.array(raw, type=pa.string(), from_pandas=True)
+        values = pc.cast(text, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None
+    numbers = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+    if values.null_count:
+        present = np.asarray(values.is_valid())
+        if np.isnan(numbers[present]).any():
+            return None
+    elif np.isnan(numbers).any():
+        return None
+    return numbers
+
+
+#: Text columns from which :func:`_numeric` tries Arrow's number parser first.
+_ARROW_NUMBERS_FROM = 10_000
+
+
 def _numeric(
     frame: pd.DataFrame, column: str, collector: _Collector, what: str
 ) -> NDArray[np.float64]:
     """Return ``column`` as floats read by :func:`numbers_from_cells`, reporting non-numbers."""
     raw = frame[column]
+    fast = _arrow_numbers(raw)
+    if fast is not None:
+        return fast
     as_float, reasons = parse_cells(raw, what)
     shown = raw.to_numpy()
     bad = np.zeros(len(as_float), dtype=bool)
