@@ -2580,6 +2580,7 @@ def write_point_geoparquet(
     path: str | Path,
     lon: NDArray[np.float64] | None = None,
     lat: NDArray[np.float64] | None = None,
+    **options: Any,
 ) -> bool:
     """Write a table of points as GeoParquet from coordinate arrays; ``False`` when it cannot.
 
@@ -2599,6 +2600,9 @@ def write_point_geoparquet(
         The file to write (not atomically: :func:`write_frame` does that).
     lon, lat
         The points of a plain ``frame``.
+    **options
+        ``pyarrow.parquet.write_table`` options, as ``to_parquet`` passes
+        them on (``compression`` defaults to snappy, as there).
 
     Returns
     -------
@@ -2676,7 +2680,8 @@ def write_point_geoparquet(
     metadata[b"geo"] = json.dumps(geo).encode("utf-8")
     if frame.attrs:
         metadata["PANDAS_ATTRS"] = json.dumps(frame.attrs)
-    pq.write_table(table.replace_schema_metadata(metadata), path, compression="snappy")
+    options.setdefault("compression", "snappy")
+    pq.write_table(table.replace_schema_metadata(metadata), path, **options)
     return True
 
 
