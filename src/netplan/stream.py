@@ -772,7 +772,7 @@ class _PartitionWriter:
         part = part.reset_index(drop=True)
         part.attrs = {}
         name = _PART_NAME.format(len(self.files))
-        options = {"row_group_size": _ROWS_PER_ROW_GROUP, "compression": "zstd"}
+        options: dict[str, Any] = {"row_group_size": _ROWS_PER_ROW_GROUP, "compression": "zstd"}
         if _has_geometry(part):
             if not write_point_geoparquet(part, self.folder / name, **options):
                 part.to_parquet(self.folder / name, index=False, **options)
