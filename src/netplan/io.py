@@ -246,6 +246,18 @@ def _text_sample(raw: bytes, encoding: str) -> str | None:
     return text if len(text.splitlines()) > 50 else None
 
 
+def _starts_with_blank(array: pa.StringArray) -> bool:
+    """Whether a cell of a string array starts with a space or a tab (read off its bytes)."""
+    n = len(array)
+    if n == 0 or array.buffers()[2] is None:
+        return False
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[array.offset : array.offset + n + 1]
+    data = np.frombuffer(array.buffers()[2], dtype=np.uint8)
+    starts = offsets[:-1][offsets[1:] > offsets[:-1]]  # non-empty cells (nulls are empty)
+    first = data[starts]
+    return bool(((first == 0x20) | (first == 0x09)).any())
+
+
 def _arrow_csv_frame(raw: bytes, delimiter: str) -> pd.DataFrame | None:
     """Return a UTF-8 CSV's cells as pandas reads them (text, empty cells ``None``), by Arrow.
 
@@ -255,7 +267,6 @@ def _arrow_csv_frame(raw: bytes, delimiter: str) -> pd.DataFrame | None:
     caller then reads it with pandas (and its error messages).
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pa_csv
 
     body = raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw
@@ -288,7 +299,7 @@ def _arrow_csv_frame(raw: bytes, delimiter: str) -> pd.DataFrame | None:
     if table.num_rows == 0:
         return None
     for column in table.columns:
-        if pc.any(pc.match_substring_regex(column, "^[ \t]")).as_py():
+        if _starts_with_blank(column.combine_chunks()):
             return None
     # As pandas.read_csv(dtype=str) then .replace({"": None}) gives them: text columns,
     # and object columns holding None where a column has empty cells.
@@ -1445,10 +1456,23 @@ def _ids(
         return pd.Series([str(i + row_offset) for i in range(len(frame))], dtype=object)
     used.add(column)
     raw = frame[column]
-    ids = _texts(raw)
+    arrow = _normalised_text_array(raw)
+    if arrow is not None:
+        # Text ids: duplicates found by Arrow's hashing, on the Arrow strings.
+        ids = pd.Series(
+            arrow.to_numpy(zero_copy_only=False).astype(object, copy=False),
+            index=raw.index,
+            dtype=object,
+        )
+        first_seen = _first_occurrences(arrow)
+        duplicated = np.ones(len(ids), dtype=bool)
+        duplicated[first_seen] = False
+    else:
+        ids = _texts(raw)
+        duplicated = ids.duplicated(keep="first").to_numpy()
     missing = ids.isna().to_numpy()
     collector.rows(missing, column, lambda i: "id is missing")
-    duplicated = ids.duplicated(keep="first").to_numpy() & ~missing
+    duplicated &= ~missing
     if duplicated.any():
         first_row: dict[str, int] = {}
         for position, value in enumerate(ids):
@@ -1463,6 +1487,18 @@ def _ids(
             ),
         )
     return ids.astype(object)
+
+
+def _first_occurrences(array: pa.StringArray) -> NDArray[np.intp]:
+    """Return the position of each distinct value's first occurrence (nulls count as one)."""
+    if len(array) == 0:
+        return np.zeros(0, dtype=np.intp)
+    encoded = array.dictionary_encode()
+    indices = np.asarray(
+        encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
+    _, first = np.unique(indices, return_index=True)
+    return np.asarray(first, dtype=np.intp)
 
 
 def _text(value: Any) -> str | None:
