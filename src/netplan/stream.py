@@ -297,7 +297,11 @@ class _IdRegistry:
         if len(self.arrays) < 2:
             return [], 0
         import pyarrow as pa
+        import pyarrow.compute as pc
 
+        ids = pa.chunked_array(self.arrays, type=pa.large_string())
+        if pc.count_distinct(ids, mode="all").as_py() == len(ids):
+            return [], 0  # every id once (the usual case): no copy, no sort
         encoded = pa.concat_arrays(self.arrays).dictionary_encode()
         codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
         lengths = np.array([len(a) for a in self.arrays])
