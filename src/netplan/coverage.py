@@ -699,7 +699,11 @@ def coverage_from_points(
     gdf_demand
         The weighted demand (installed base or customers) as
         :func:`netplan.io.read_points` returns it: ``id``, ``weight``,
-        optional ``grade`` and admin columns, points in EPSG:4326.
+        optional ``grade`` and admin columns, points in EPSG:4326; or the
+        plain frame with ``lon``/``lat`` columns that ``read_points(...,
+        geometry=False)`` returns (then :attr:`CoverageResult.points` has
+        ``lon``/``lat`` and no geometry, and is written from them: the same
+        files). Same for ``customers``.
     gdf_sites
         All sites; only status ``existing`` and ``required`` count.
     scenario
