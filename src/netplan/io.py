@@ -1494,6 +1494,8 @@ def _first_occurrences(array: pa.StringArray) -> NDArray[np.intp]:
     if len(array) == 0:
         return np.zeros(0, dtype=np.intp)
     encoded = array.dictionary_encode()
+    if array.null_count == 0 and len(encoded.dictionary) == len(array):
+        return np.arange(len(array), dtype=np.intp)  # all distinct (the usual case): no sort
     indices = np.asarray(
         encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64
     )
