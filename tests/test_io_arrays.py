@@ -262,3 +262,33 @@ def test_arrow_numbers_match_pandas() -> None:
     assert np.array_equal(fast, expected, equal_nan=True)
     assert io._arrow_numbers(pd.Series([*cells, " 1"], dtype=object)) is None
     assert io._arrow_numbers(pd.Series([*cells, "nan"], dtype=object)) is None
+
+
+@pytest.mark.parametrize("case", sorted(_CSV_CASES))
+@pytest.mark.parametrize("chunk_rows", [1, 7, 100, 1000])
+def test_arrow_csv_chunks_equal_pandas_chunks(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch, case: str, chunk_rows: int
+) -> None:
+    from pathlib import Path
+
+    monkeypatch.setattr(io, "CSV_SAMPLE_BYTES", 2048)
+    path = Path(str(tmp_path)) / "points.csv"
+    path.write_bytes(_CSV_CASES[case])
+    outcomes = []
+    original = io._arrow_csv_chunks
+    for allowed in (True, False):
+        monkeypatch.setattr(io, "_arrow_csv_chunks", original if allowed else (lambda *args: None))
+        try:
+            outcomes.append(list(io.read_csv_chunks(path, chunk_rows=chunk_rows)))
+        except io.InputError as exc:
+            outcomes.append([str(exc)])
+    fast, slow = outcomes
+    assert len(fast) == len(slow)
+    for a, b in zip(fast, slow, strict=True):
+        if isinstance(b, str):
+            assert a == b
+            continue
+        assert a.dtypes.tolist() == b.dtypes.tolist()
+        pd.testing.assert_frame_equal(a, b)
+    if case == "plain":
+        assert original(path, ",", chunk_rows) is not None  # the Arrow path was taken

@@ -270,7 +270,25 @@ def _arrow_csv_frame(raw: bytes, delimiter: str) -> pd.DataFrame | None:
     import pyarrow.csv as pa_csv
 
     body = raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw
-    if body[:1] in (b"\r", b"\n", b" ", b"\t") or body.count(b"\r") != body.count(b"\r\n"):
+    if body.count(b"\r") != body.count(b"\r\n"):
+        return None
+    names = _arrow_header(body, delimiter)
+    if names is None:
+        return None
+    try:
+        table = pa_csv.read_csv(
+            pa.BufferReader(body), **_arrow_csv_options(names, delimiter, b'"' in body)
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+        return None
+    if table.num_rows == 0 or any(_starts_with_blank(c.combine_chunks()) for c in table.columns):
+        return None
+    return _pandas_text_frame(table, names, 0)
+
+
+def _arrow_header(body: bytes, delimiter: str) -> list[str] | None:
+    """Return the column names of a CSV's first line for Arrow, or ``None`` when odd."""
+    if body[:1] in (b"\r", b"\n", b" ", b"\t"):
         return None
     header_end = body.find(b"\n")
     header_line = body[: header_end if header_end >= 0 else len(body)].rstrip(b"\r")
@@ -282,37 +300,104 @@ def _arrow_csv_frame(raw: bytes, delimiter: str) -> pd.DataFrame | None:
         return None
     if any(n != n.strip() or not n for n in names):
         return None
-    try:
-        table = pa_csv.read_csv(
-            pa.BufferReader(body),
-            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1),
-            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=b'"' in body),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-                null_values=[""],
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
-        return None
-    if table.num_rows == 0:
-        return None
-    for column in table.columns:
-        if _starts_with_blank(column.combine_chunks()):
-            return None
-    # As pandas.read_csv(dtype=str) then .replace({"": None}) gives them: text columns,
-    # and object columns holding None where a column has empty cells.
+    return names
+
+
+def _arrow_csv_options(names: list[str], delimiter: str, quotes: bool) -> dict[str, Any]:
+    """Arrow CSV options reading every cell as text, empty cells null, the header skipped."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    return {
+        "read_options": pa_csv.ReadOptions(column_names=names, skip_rows=1),
+        "parse_options": pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=quotes),
+        "convert_options": pa_csv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            null_values=[""],
+        ),
+    }
+
+
+def _pandas_text_frame(table: pa.Table, names: list[str], start: int) -> pd.DataFrame:
+    """Return Arrow text columns as ``pandas.read_csv(dtype=str)`` + ``replace({"": None})`` would.
+
+    Text columns, and object columns holding ``None`` where a column has
+    empty cells; indexed from ``start`` (the rows before, as pandas' chunks).
+    """
     reference = pd.read_csv(_io.StringIO("a\nx\n"), **_CSV_OPTIONS)["a"].dtype
+    index = pd.RangeIndex(start, start + table.num_rows)
     columns = {}
     for name, column in zip(names, table.columns, strict=True):
         if column.null_count:
             values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
             values[~np.asarray(column.is_valid())] = None
-            columns[name] = pd.Series(values, dtype=object)
+            columns[name] = pd.Series(values, index=index, dtype=object)
         else:
-            columns[name] = pd.Series(column.to_pandas(), dtype=reference)
-    return pd.DataFrame(columns)
+            columns[name] = pd.Series(column.to_pandas(), dtype=reference).set_axis(index)
+    return pd.DataFrame(columns, index=index)
+
+
+def _arrow_csv_chunks(path: Path, delimiter: str, chunk_rows: int) -> Iterator[pd.DataFrame] | None:
+    """Return a UTF-8 CSV's chunks as :func:`read_csv_chunks` reads them, parsed by Arrow.
+
+    The file is checked first in one streamed Arrow pass (memory bounded by
+    a block): ``None`` when anything could make Arrow and pandas read it
+    apart (see :func:`_arrow_csv_frame`); then the chunks, ``chunk_rows``
+    rows each, from a second pass.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    block = 1 << 24
+    with path.open("rb") as handle:
+        head = handle.read(CSV_SAMPLE_BYTES)
+        body_head = head[len(codecs.BOM_UTF8) :] if head.startswith(codecs.BOM_UTF8) else head
+        names = _arrow_header(body_head, delimiter)
+        if names is None:
+            return None
+        handle.seek(0)
+        carriage = crlf = 0
+        quotes = False
+        previous = b""
+        while piece := handle.read(block):
+            carriage += piece.count(b"\r")
+            crlf += piece.count(b"\r\n") + (previous.endswith(b"\r") and piece[:1] == b"\n")
+            quotes = quotes or b'"' in piece
+            previous = piece
+    if carriage != crlf:
+        return None
+    options = _arrow_csv_options(names, delimiter, quotes)
+    rows = 0
+    try:
+        with pa_csv.open_csv(path, **options) as reader:
+            for batch in reader:
+                rows += batch.num_rows
+                if any(_starts_with_blank(column) for column in batch.columns):
+                    return None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+        return None
+    if rows == 0:
+        return None
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        pending: list[pa.RecordBatch] = []
+        pending_rows = done = 0
+        with pa_csv.open_csv(path, **options) as reader:
+            for batch in reader:
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                while pending_rows >= chunk_rows:
+                    table = pa.Table.from_batches(pending)
+                    yield _pandas_text_frame(table.slice(0, chunk_rows), names, done)
+                    done += chunk_rows
+                    rest = table.slice(chunk_rows)
+                    pending, pending_rows = rest.to_batches(), rest.num_rows
+        if pending_rows:
+            yield _pandas_text_frame(pa.Table.from_batches(pending), names, done)
+
+    return chunks()
 
 
 #: ``pandas.read_csv`` options of every CSV read: cells as text, empty cells missing.
@@ -381,6 +466,15 @@ def read_csv_chunks(path: str | Path, *, chunk_rows: int) -> Iterator[pd.DataFra
     encoding = detect_encoding(sample, name=name)
     text = sample.decode(encoding)
     delimiter = _csv_delimiter(text[1:] if text.startswith("\ufeff") else text, name)
+    if encoding in ("utf-8", "utf-8-sig") and path.stat().st_size > CSV_SAMPLE_BYTES:
+        fast = _arrow_csv_chunks(path, delimiter, chunk_rows)
+        if fast is not None:
+            try:
+                yield from fast
+            except UnicodeDecodeError:  # (checked by the first pass; a file changed since)
+                msg = "the file changed while it was read; read it again"
+                raise InputError([Problem(name, None, None, msg)]) from None
+            return
     try:
         reader = pd.read_csv(
             path, sep=delimiter, encoding=encoding, chunksize=chunk_rows, **_CSV_OPTIONS
@@ -1472,7 +1566,7 @@ def _ids(
         duplicated = ids.duplicated(keep="first").to_numpy()
     missing = ids.isna().to_numpy()
     collector.rows(missing, column, lambda i: "id is missing")
-    duplicated &= ~missing
+    duplicated = duplicated & ~missing
     if duplicated.any():
         first_row: dict[str, int] = {}
         for position, value in enumerate(ids):
