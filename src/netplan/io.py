@@ -77,9 +77,11 @@ __all__ = [
     "read_matrix",
     "read_points",
     "read_sites",
+    "return_freed_memory",
     "set_csv_encoding",
     "source_file",
     "write_frame",
+    "write_point_geoparquet",
     "write_text",
 ]
 
@@ -2705,6 +2707,19 @@ def _csv_frame(gdf: gpd.GeoDataFrame | pd.DataFrame) -> pd.DataFrame:
         wkt[~present] = None
         frame["wkt"] = wkt
     return frame
+
+
+def return_freed_memory() -> None:
+    """Let Arrow allocate with the system allocator, which hands freed blocks back at once.
+
+    Arrow's default pool (mimalloc) keeps freed memory for reuse: reading,
+    checking and writing millions of points leaves hundreds of MB resident
+    that the next phase cannot use (``netplan coverage`` on 2e6 points: peak
+    RSS 1.28 → 1.08 GB). The commands that read large inputs call it first.
+    """
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 def write_point_geoparquet(

@@ -74,18 +74,6 @@ def _progress_bar(total: int) -> Iterator[ProgressCallback | None]:
         yield update
 
 
-def _return_freed_memory() -> None:
-    """Let Arrow allocate with the system allocator, which hands freed blocks back at once.
-
-    Arrow's default pool (mimalloc) keeps freed memory for reuse: reading,
-    checking and writing millions of points leaves hundreds of MB resident
-    that the next phase cannot use (peak RSS 1.28 → 1.08 GB at 2e6 points).
-    """
-    import pyarrow as pa
-
-    pa.set_memory_pool(pa.system_memory_pool())
-
-
 #: Files `netplan coverage` writes into --out (an earlier run's are replaced).
 COVERAGE_FILES = ("coverage.*", "blindspots.geojson", "summary.json")
 
@@ -196,12 +184,13 @@ def coverage(
         read_customers,
         read_installed_base,
         read_sites,
+        return_freed_memory,
     )
     from netplan.scale import coverage_from_files, use_large_engine
 
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"{out} is a file; pass a folder", param_hint="--out")
-    _return_freed_memory()
+    return_freed_memory()
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=COVERAGE_FILES, force=force, inputs=inputs)
     scenario = scenario_from_option(config, input_options)
