@@ -176,3 +176,119 @@ def test_point_coordinates_of_wkb_and_geoarrow() -> None:
     xy = io.point_coordinates(big_endian)
     assert xy is not None
     np.testing.assert_array_equal(xy[0], lon)
+
+
+# --------------------------------------------------------------------------- Arrow CSV reads
+
+
+def _big_csv(rows: list[str], header: str = "id,lon,lat,weight,name") -> bytes:
+    """A CSV over the (lowered) sample size: the rows given, then plain rows."""
+    plain = [f"p{i},{100 + i / 1000:.6f},{30 + i / 1000:.6f},{i % 5},n{i}" for i in range(300)]
+    return ("\n".join([header, *rows, *plain]) + "\n").encode()
+
+
+_CSV_CASES = {
+    "plain": _big_csv([]),
+    "crlf": _big_csv([]).replace(b"\n", b"\r\n"),
+    "bom": b"\xef\xbb\xbf" + _big_csv([]),
+    "quoted": _big_csv(['"q1","101.5","31.5","2","a, b"', 'q2,101,31,1,""']),
+    "newline in a cell": _big_csv(['q1,101,31,1,"two\nlines"']),
+    "empty cells": _big_csv(["q1,101,31,,", "q2,,31,1,x"]),
+    "blank lines": _big_csv(["", "q1,101,31,1,x", ""]),
+    "initial space": _big_csv(["q1, 101,31,1,x"]),
+    "ragged": _big_csv(["q1,101,31,1,x,extra"]),
+    "short row": _big_csv(["q1,101,31"]),
+    "bad numbers": _big_csv(["q1,x,31,1,a", "q2,1,1,nan,b", "q3,101°E,31,1,c", "q4,101,31,1,200"]),
+    "duplicate id": _big_csv(["p7,101,31,1,a"]),
+    "thousands": _big_csv(['q1,101,31,"1,234",a']),
+    "chinese": _big_csv(["甲,101,31,1,北京"], header="编号,经度,纬度,权重,名称"),
+    "semicolons": _big_csv([]).replace(b",", b";"),
+    "quoted header": _big_csv([], header='"id","lon","lat","weight","name"'),
+}
+
+
+def _read_both(path: object, monkeypatch: pytest.MonkeyPatch) -> tuple[list[object], list[object]]:
+    """Read a CSV with the Arrow path allowed and with it refused: frames or error texts."""
+    outcomes: list[list[object]] = []
+    original = io._arrow_csv_frame
+    for allowed in (True, False):
+        monkeypatch.setattr(
+            io, "_arrow_csv_frame", original if allowed else (lambda raw, delimiter: None)
+        )
+        try:
+            frame = io.read_points(path, geometry=False)  # type: ignore[arg-type]
+            outcomes.append([frame, frame.dtypes.tolist(), frame.attrs])
+        except io.InputError as exc:
+            outcomes.append([str(exc)])
+    return outcomes[0], outcomes[1]
+
+
+@pytest.mark.parametrize("case", sorted(_CSV_CASES))
+def test_arrow_csv_read_equals_the_pandas_read(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    from pathlib import Path
+
+    monkeypatch.setattr(io, "CSV_SAMPLE_BYTES", 2048)
+    monkeypatch.setattr(io, "_ARROW_NUMBERS_FROM", 1)
+    path = Path(str(tmp_path)) / "points.csv"
+    path.write_bytes(_CSV_CASES[case])
+    fast, slow = _read_both(path, monkeypatch)
+    if len(fast) == 1 or len(slow) == 1:
+        assert fast == slow
+        return
+    assert fast[1:] == slow[1:]
+    pd.testing.assert_frame_equal(fast[0], slow[0])  # type: ignore[arg-type]
+
+
+def test_arrow_csv_read_is_used_on_large_plain_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(io, "CSV_SAMPLE_BYTES", 2048)
+    frame = io._arrow_csv_frame(_CSV_CASES["plain"], ",")
+    assert frame is not None and len(frame) == 300
+    assert io._arrow_csv_frame(_CSV_CASES["initial space"], ",") is None
+    assert io._arrow_csv_frame(_CSV_CASES["ragged"], ",") is None
+
+
+def test_arrow_numbers_match_pandas() -> None:
+    rng = np.random.default_rng(3)
+    cells = [f"{v:.{d}f}" for d in range(12) for v in rng.uniform(-200, 200, 2000)]
+    cells += [
+        repr(float(v)) for v in rng.standard_normal(2000) * 10.0 ** rng.integers(-20, 20, 2000)
+    ]
+    values = pd.Series([*cells, None, "1e5", "-.5"], dtype=object)
+    fast = io._arrow_numbers(values)
+    assert fast is not None
+    expected = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    assert np.array_equal(fast, expected, equal_nan=True)
+    assert io._arrow_numbers(pd.Series([*cells, " 1"], dtype=object)) is None
+    assert io._arrow_numbers(pd.Series([*cells, "nan"], dtype=object)) is None
+
+
+@pytest.mark.parametrize("case", sorted(_CSV_CASES))
+@pytest.mark.parametrize("chunk_rows", [1, 7, 100, 1000])
+def test_arrow_csv_chunks_equal_pandas_chunks(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch, case: str, chunk_rows: int
+) -> None:
+    from pathlib import Path
+
+    monkeypatch.setattr(io, "CSV_SAMPLE_BYTES", 2048)
+    path = Path(str(tmp_path)) / "points.csv"
+    path.write_bytes(_CSV_CASES[case])
+    outcomes = []
+    original = io._arrow_csv_chunks
+    for allowed in (True, False):
+        monkeypatch.setattr(io, "_arrow_csv_chunks", original if allowed else (lambda *args: None))
+        try:
+            outcomes.append(list(io.read_csv_chunks(path, chunk_rows=chunk_rows)))
+        except io.InputError as exc:
+            outcomes.append([str(exc)])
+    fast, slow = outcomes
+    assert len(fast) == len(slow)
+    for a, b in zip(fast, slow, strict=True):
+        if isinstance(b, str):
+            assert a == b
+            continue
+        assert a.dtypes.tolist() == b.dtypes.tolist()
+        pd.testing.assert_frame_equal(a, b)
+    if case == "plain":
+        assert original(path, ",", chunk_rows) is not None  # the Arrow path was taken

@@ -90,6 +90,30 @@ def test_the_grid_agrees_with_exact_tests_everywhere() -> None:
     assert np.array_equal(fast, exact)
 
 
+def test_two_threads_tag_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Border points (many candidate pairs, ties on shared borders included: vertices
+    # themselves) tagged in two threads and in one give the same rows.
+    xy = _random_and_border_points(3000, 6000, seed=13)
+    vertices = shapely.get_coordinates(load_boundaries("district").geometry.to_numpy())[::997]
+    xy = np.vstack([xy, vertices])
+    monkeypatch.setattr(regions, "_THREADED_PAIRS", 1)
+    threaded = district_index(xy[:, 0], xy[:, 1])
+    monkeypatch.setattr(regions, "_THREADED_PAIRS", 10**12)
+    single = district_index(xy[:, 0], xy[:, 1])
+    assert np.array_equal(threaded, single)
+    assert (threaded >= 0).sum() > len(xy) // 2
+
+
+def test_categorical_tags_equal_the_names() -> None:
+    xy = _random_and_border_points(500, 500, seed=17)
+    plain = tag_points(xy[:, 0], xy[:, 1])
+    categorical = tag_points(xy[:, 0], xy[:, 1], categorical=True)
+    for column in TAG_COLUMNS:
+        assert isinstance(categorical[column].dtype, pd.CategoricalDtype)
+        assert categorical[column].cat.categories.is_monotonic_increasing
+        assert categorical[column].astype(object).tolist() == plain[column].tolist()
+
+
 # --------------------------------------------------------------------------- coverage
 
 

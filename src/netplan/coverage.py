@@ -38,9 +38,22 @@ from netplan.config import Scenario
 from netplan.errors import InputError, InputWarning, Problem
 from netplan.geo import great_circle_km, km_from_chord, unit_xyz
 from netplan.inputs import input_notes
-from netplan.io import read_matrix, source_file
+from netplan.io import (
+    atomic_path,
+    read_matrix,
+    source_file,
+    write_frame,
+    write_point_geoparquet,
+)
 from netplan.progress import ProgressArg, callback_of, reports_progress
-from netplan.reach import ProgressCallback, ReachMatrix, reach_from_points
+from netplan.reach import (
+    ProgressCallback,
+    ReachMatrix,
+    demand_grades,
+    reach_from_arrays,
+    reach_from_points,
+    site_arrays,
+)
 from netplan.regions import tag_points
 from netplan.results import CoverageTables, stable_json
 
@@ -101,6 +114,24 @@ class CoverageResult(CoverageTables):
 
     reach: ReachMatrix = field(kw_only=True)
 
+    def write_points(self, path: Path, fmt: str) -> Path:
+        """Write the per-point table; points read as ``lon``/``lat`` are written from the arrays.
+
+        The same bytes as the GeoDataFrame of those points would give
+        (:func:`netplan.io.write_point_geoparquet` for GeoParquet).
+        """
+        points = self.points
+        if _has_geometry(points) or fmt == "csv":
+            return super().write_points(path, fmt)
+        lon = points["lon"].to_numpy(dtype=np.float64)
+        lat = points["lat"].to_numpy(dtype=np.float64)
+        if fmt == "parquet":
+            with atomic_path(path) as tmp:
+                if not write_point_geoparquet(points, tmp, lon, lat):
+                    _with_geometry(points, lon, lat).to_parquet(tmp, index=False)
+            return path
+        return write_frame(_with_geometry(points, lon, lat), path, fmt=fmt)
+
 
 #: Stable JSON of a coverage summary (the one rule: :func:`netplan.results.stable_json`).
 summary_json = stable_json
@@ -148,15 +179,36 @@ def group_stats(
 def group_codes(values: pd.Series) -> tuple[NDArray[np.int64], list[str]]:
     """Return each value's group code and the sorted labels (missing values are ``(none)``).
 
+    Labels are the values' text (``str``), sorted; values with the same text
+    share a code. Vectorised: the distinct values are found first
+    (``pandas.factorize``, or a categorical's own categories) and only those
+    are turned into text.
+
     Examples
     --------
     >>> codes, labels = group_codes(pd.Series(["B", None, "A", "B"]))
     >>> codes.tolist(), labels
     ([2, 0, 1, 2], ['(none)', 'A', 'B'])
     """
-    text = values.astype(object).where(values.notna(), "(none)").map(str)
-    labels = sorted(pd.unique(text))
-    codes = pd.Categorical(text, categories=labels).codes.astype(np.int64)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        raw = np.asarray(values.cat.codes.to_numpy(), dtype=np.int64)
+        uniques = list(values.cat.categories)
+    else:
+        raw, found = pd.factorize(values, use_na_sentinel=True)
+        raw = np.asarray(raw, dtype=np.int64)
+        uniques = list(found)
+        if values.dtype == object and not all(isinstance(u, str) for u in uniques):
+            # Mixed objects (1 and 1.0 are one value but two texts): go by text.
+            text = values.astype(object).where(values.notna(), "(none)").map(str)
+            raw, found = pd.factorize(text)
+            raw = np.asarray(raw, dtype=np.int64)
+            uniques = list(found)
+    texts = [str(u) for u in uniques] + ["(none)"]  # -1 (missing) picks the last
+    used = np.bincount(raw + 1, minlength=len(texts)) > 0  # (an unused category has no label)
+    labels = sorted({texts[k - 1] for k in np.flatnonzero(used).tolist()})
+    position = {label: k for k, label in enumerate(labels)}
+    lookup = np.array([position.get(text, -1) for text in texts], dtype=np.int64)
+    codes: NDArray[np.int64] = lookup[raw]
     return codes, labels
 
 
@@ -550,10 +602,12 @@ def place_columns(
     if not missing:
         return out, None
     tags = tag_points(
-        points["lon"].to_numpy(dtype=np.float64), points["lat"].to_numpy(dtype=np.float64)
+        points["lon"].to_numpy(dtype=np.float64),
+        points["lat"].to_numpy(dtype=np.float64),
+        categorical=True,
     )
     for column in missing:
-        out[column] = pd.Series(tags[column].to_numpy(), index=points.index, dtype=object)
+        out[column] = pd.Series(tags[column].array, index=points.index)
     return out, tags
 
 
@@ -587,7 +641,7 @@ def zone_places(
     n_zones = len(zones)
     keep = np.ones(zone_of_point.size, dtype=bool)
     for column in PLACE_COLUMNS:
-        labels, code = np.unique(tags[column].to_numpy(dtype=object), return_inverse=True)
+        labels, code = _sorted_codes(tags[column])
         if n_zones == 0:
             out[column] = pd.Series([], index=zones.index, dtype=object)
             continue
@@ -604,6 +658,23 @@ def zone_places(
     geometry = out.geometry.name
     ordered = [c for c in out.columns if c != geometry] + [geometry]
     return out[ordered]
+
+
+def _sorted_codes(values: pd.Series) -> tuple[NDArray[np.object_], NDArray[np.int64]]:
+    """Return the sorted distinct values and each value's position among them.
+
+    ``np.unique(values, return_inverse=True)``, from the codes when ``values``
+    is a categorical with sorted categories (:func:`netplan.regions.tag_points`).
+    """
+    if (
+        isinstance(values.dtype, pd.CategoricalDtype)
+        and values.cat.categories.is_monotonic_increasing
+    ):
+        categories = np.asarray(values.cat.categories, dtype=object)
+        present, code = np.unique(values.cat.codes.to_numpy(), return_inverse=True)
+        return categories[present], np.asarray(code, dtype=np.int64).ravel()
+    labels, code = np.unique(values.to_numpy(dtype=object), return_inverse=True)
+    return labels, np.asarray(code, dtype=np.int64).ravel()
 
 
 # --------------------------------------------------------------------------- the analysis
@@ -628,7 +699,11 @@ def coverage_from_points(
     gdf_demand
         The weighted demand (installed base or customers) as
         :func:`netplan.io.read_points` returns it: ``id``, ``weight``,
-        optional ``grade`` and admin columns, points in EPSG:4326.
+        optional ``grade`` and admin columns, points in EPSG:4326; or the
+        plain frame with ``lon``/``lat`` columns that ``read_points(...,
+        geometry=False)`` returns (then :attr:`CoverageResult.points` has
+        ``lon``/``lat`` and no geometry, and is written from them: the same
+        files). Same for ``customers``.
     gdf_sites
         All sites; only status ``existing`` and ``required`` count.
     scenario
@@ -770,10 +845,69 @@ def _counting_reach(
             raise InputError(msg)
         return reach.subset_sites(counting)
     if matrix is not None:
-        return reach_from_points(
-            gdf_demand, gdf_sites, scenario, matrix=matrix, progress=progress
-        ).subset_sites(counting)
-    return reach_from_points(gdf_demand, gdf_sites[counting], scenario, progress=progress)
+        return _reach(gdf_demand, gdf_sites, scenario, matrix, progress).subset_sites(counting)
+    return _reach(gdf_demand, gdf_sites[counting], scenario, None, progress)
+
+
+def _reach(
+    demand: pd.DataFrame,
+    sites: gpd.GeoDataFrame,
+    scenario: Scenario,
+    matrix: pd.DataFrame | None,
+    progress: ProgressCallback | None,
+) -> ReachMatrix:
+    """Return :func:`netplan.reach.reach_from_points`, also for demand given as ``lon``/``lat``.
+
+    A plain DataFrame with ``lon`` and ``lat`` columns (EPSG:4326, as
+    :func:`netplan.io.read_points` returns it with ``geometry=False``) goes
+    to :func:`netplan.reach.reach_from_arrays`: no shapely point is read.
+    """
+    if _has_geometry(demand):
+        return reach_from_points(demand, sites, scenario, matrix=matrix, progress=progress)
+    if "id" not in demand.columns:
+        msg = "demand points have no 'id' column; read them with netplan.io.read_points"
+        raise InputError(msg)
+    lon, lat = _lon_lat(demand, "demand points")
+    site_ids, site_tiers, site_lon, site_lat = site_arrays(sites, scenario)
+    return reach_from_arrays(
+        lon,
+        lat,
+        site_lon,
+        site_lat,
+        site_tiers,
+        scenario,
+        demand_ids=np.asarray(demand["id"].astype(str).to_numpy(), dtype=object),
+        site_ids=site_ids,
+        grades=demand_grades(demand) if "grade" in demand.columns else None,
+        matrix=matrix,
+        progress=progress,
+    )
+
+
+def _with_geometry(
+    frame: pd.DataFrame, lon: NDArray[np.float64], lat: NDArray[np.float64]
+) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+
+
+def _has_geometry(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` is a GeoDataFrame with its geometry (else: ``lon``/``lat`` columns)."""
+    return isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns
+
+
+def _lon_lat(frame: pd.DataFrame, what: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Return the ``lon``/``lat`` columns of a frame without geometry, checked."""
+    if "lon" not in frame.columns or "lat" not in frame.columns:
+        msg = f"{what} have no geometry nor lon/lat columns; read them with netplan.io.read_points"
+        raise InputError(msg)
+    lon = frame["lon"].to_numpy(dtype=np.float64)
+    lat = frame["lat"].to_numpy(dtype=np.float64)
+    bad = ~(np.isfinite(lon) & np.isfinite(lat))
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        msg = f"{what}: {int(bad.sum())} point(s) without coordinates (first at position {first})"
+        raise InputError(msg)
+    return lon, lat
 
 
 def _matrix_for(
@@ -856,6 +990,8 @@ def _points_frame(
         grade = gdf_demand["grade"].astype(object)
         frame["grade"] = grade.where(grade.notna(), None).to_numpy()
     frame = with_passthrough(frame, gdf_demand)
+    if not _has_geometry(gdf_demand):
+        return frame  # lon/lat demand: the points stay arrays (written from lon/lat)
     return gpd.GeoDataFrame(frame, geometry=gdf_demand.geometry.to_numpy(), crs="EPSG:4326")
 
 

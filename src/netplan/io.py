@@ -77,9 +77,11 @@ __all__ = [
     "read_matrix",
     "read_points",
     "read_sites",
+    "return_freed_memory",
     "set_csv_encoding",
     "source_file",
     "write_frame",
+    "write_point_geoparquet",
     "write_text",
 ]
 
@@ -205,10 +207,19 @@ def _sniff_delimiter(text: str) -> str:
 
 def _read_csv(path: Path, name: str) -> pd.DataFrame:
     raw = path.read_bytes()
-    if not raw.strip():
+    if not raw or raw.isspace():  # (what `not raw.strip()` says, without copying the file)
         msg = "the file is empty; it needs a header row and data"
         raise InputError([Problem(name, None, None, msg)])
     encoding = detect_encoding(raw, name=name)
+    if encoding in ("utf-8", "utf-8-sig") and len(raw) > CSV_SAMPLE_BYTES:
+        # A large UTF-8 file: the delimiter and header from its first lines (as
+        # read_csv_chunks does), the cells parsed by Arrow's multithreaded reader.
+        sample = _text_sample(raw, encoding)
+        if sample is not None:
+            delimiter = _csv_delimiter(sample, name)
+            fast = _arrow_csv_frame(raw, delimiter)
+            if fast is not None:
+                return fast
     text = raw.decode(encoding)
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -220,6 +231,175 @@ def _read_csv(path: Path, name: str) -> pd.DataFrame:
         msg = f"not a readable CSV table: {first}"
         raise InputError([Problem(name, None, None, msg)]) from None
     return _tidy_csv_frame(frame)
+
+
+def _text_sample(raw: bytes, encoding: str) -> str | None:
+    """Return the first complete lines of a large file (at least 51), or ``None``.
+
+    Enough for :func:`_sniff_delimiter` (which looks at the first 50 lines) and
+    the header to read as they read in the whole text.
+    """
+    cut = raw.rfind(b"\n", 0, CSV_SAMPLE_BYTES) + 1
+    if cut <= 0:
+        return None
+    text = raw[:cut].decode(encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text if len(text.splitlines()) > 50 else None
+
+
+def _starts_with_blank(array: pa.StringArray) -> bool:
+    """Whether a cell of a string array starts with a space or a tab (read off its bytes)."""
+    n = len(array)
+    if n == 0 or array.buffers()[2] is None:
+        return False
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[array.offset : array.offset + n + 1]
+    data = np.frombuffer(array.buffers()[2], dtype=np.uint8)
+    starts = offsets[:-1][offsets[1:] > offsets[:-1]]  # non-empty cells (nulls are empty)
+    first = data[starts]
+    return bool(((first == 0x20) | (first == 0x09)).any())
+
+
+def _arrow_csv_frame(raw: bytes, delimiter: str) -> pd.DataFrame | None:
+    """Return a UTF-8 CSV's cells as pandas reads them (text, empty cells ``None``), by Arrow.
+
+    ``None`` when the file has anything pandas and Arrow could read apart:
+    a cell starting with a space or tab (pandas skips initial spaces), a
+    lone carriage return, a ragged row, a blank or odd first line; the
+    caller then reads it with pandas (and its error messages).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    body = raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw
+    if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
+        return None
+    names = _arrow_header(body, delimiter)
+    if names is None:
+        return None
+    try:
+        table = pa_csv.read_csv(
+            pa.BufferReader(body), **_arrow_csv_options(names, delimiter, b'"' in body)
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+        return None
+    if table.num_rows == 0 or any(_starts_with_blank(c.combine_chunks()) for c in table.columns):
+        return None
+    return _pandas_text_frame(table, names, 0)
+
+
+def _arrow_header(body: bytes, delimiter: str) -> list[str] | None:
+    """Return the column names of a CSV's first line for Arrow, or ``None`` when odd."""
+    if body[:1] in (b"\r", b"\n", b" ", b"\t"):
+        return None
+    header_end = body.find(b"\n")
+    header_line = body[: header_end if header_end >= 0 else len(body)].rstrip(b"\r")
+    try:
+        names = next(csv.reader([header_line.decode("utf-8")], delimiter=delimiter))
+    except (csv.Error, StopIteration, UnicodeDecodeError):
+        return None
+    if header_line.count(b'"') % 2 or len(set(names)) != len(names):
+        return None
+    if any(n != n.strip() or not n for n in names):
+        return None
+    return names
+
+
+def _arrow_csv_options(names: list[str], delimiter: str, quotes: bool) -> dict[str, Any]:
+    """Arrow CSV options reading every cell as text, empty cells null, the header skipped."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    return {
+        "read_options": pa_csv.ReadOptions(column_names=names, skip_rows=1),
+        "parse_options": pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=quotes),
+        "convert_options": pa_csv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            null_values=[""],
+        ),
+    }
+
+
+def _pandas_text_frame(table: pa.Table, names: list[str], start: int) -> pd.DataFrame:
+    """Return Arrow text columns as ``pandas.read_csv(dtype=str)`` + ``replace({"": None})`` would.
+
+    Text columns, and object columns holding ``None`` where a column has
+    empty cells; indexed from ``start`` (the rows before, as pandas' chunks).
+    """
+    reference = pd.read_csv(_io.StringIO("a\nx\n"), **_CSV_OPTIONS)["a"].dtype
+    index = pd.RangeIndex(start, start + table.num_rows)
+    columns = {}
+    for name, column in zip(names, table.columns, strict=True):
+        if column.null_count:
+            values = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+            values[~np.asarray(column.is_valid())] = None
+            columns[name] = pd.Series(values, index=index, dtype=object)
+        else:
+            columns[name] = pd.Series(column.to_pandas(), dtype=reference).set_axis(index)
+    return pd.DataFrame(columns, index=index)
+
+
+def _arrow_csv_chunks(path: Path, delimiter: str, chunk_rows: int) -> Iterator[pd.DataFrame] | None:
+    """Return a UTF-8 CSV's chunks as :func:`read_csv_chunks` reads them, parsed by Arrow.
+
+    The file is checked first in one streamed Arrow pass (memory bounded by
+    a block): ``None`` when anything could make Arrow and pandas read it
+    apart (see :func:`_arrow_csv_frame`); then the chunks, ``chunk_rows``
+    rows each, from a second pass.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    block = 1 << 24
+    with path.open("rb") as handle:
+        head = handle.read(CSV_SAMPLE_BYTES)
+        body_head = head[len(codecs.BOM_UTF8) :] if head.startswith(codecs.BOM_UTF8) else head
+        names = _arrow_header(body_head, delimiter)
+        if names is None:
+            return None
+        handle.seek(0)
+        carriage = crlf = 0
+        quotes = False
+        previous = b""
+        while piece := handle.read(block):
+            carriage += piece.count(b"\r")
+            crlf += piece.count(b"\r\n") + (previous.endswith(b"\r") and piece[:1] == b"\n")
+            quotes = quotes or b'"' in piece
+            previous = piece
+    if carriage != crlf:
+        return None
+    options = _arrow_csv_options(names, delimiter, quotes)
+    rows = 0
+    try:
+        with pa_csv.open_csv(path, **options) as reader:
+            for batch in reader:
+                rows += batch.num_rows
+                if any(_starts_with_blank(column) for column in batch.columns):
+                    return None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+        return None
+    if rows == 0:
+        return None
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        pending: list[pa.RecordBatch] = []
+        pending_rows = done = 0
+        with pa_csv.open_csv(path, **options) as reader:
+            for batch in reader:
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                while pending_rows >= chunk_rows:
+                    table = pa.Table.from_batches(pending)
+                    yield _pandas_text_frame(table.slice(0, chunk_rows), names, done)
+                    done += chunk_rows
+                    rest = table.slice(chunk_rows)
+                    pending, pending_rows = rest.to_batches(), rest.num_rows
+        if pending_rows:
+            yield _pandas_text_frame(pa.Table.from_batches(pending), names, done)
+
+    return chunks()
 
 
 #: ``pandas.read_csv`` options of every CSV read: cells as text, empty cells missing.
@@ -288,6 +468,15 @@ def read_csv_chunks(path: str | Path, *, chunk_rows: int) -> Iterator[pd.DataFra
     encoding = detect_encoding(sample, name=name)
     text = sample.decode(encoding)
     delimiter = _csv_delimiter(text[1:] if text.startswith("\ufeff") else text, name)
+    if encoding in ("utf-8", "utf-8-sig") and path.stat().st_size > CSV_SAMPLE_BYTES:
+        fast = _arrow_csv_chunks(path, delimiter, chunk_rows)
+        if fast is not None:
+            try:
+                yield from fast
+            except UnicodeDecodeError:  # (checked by the first pass; a file changed since)
+                msg = "the file changed while it was read; read it again"
+                raise InputError([Problem(name, None, None, msg)]) from None
+            return
     try:
         reader = pd.read_csv(
             path, sep=delimiter, encoding=encoding, chunksize=chunk_rows, **_CSV_OPTIONS
@@ -606,11 +795,47 @@ def _negative_message(label: str, values: NDArray[np.float64]) -> Callable[[int]
     return lambda row: f"{label} {values[row]:g} is negative"
 
 
+def _arrow_numbers(raw: pd.Series) -> NDArray[np.float64] | None:
+    """Return a text column of plain numbers as floats (NaN where missing), by Arrow's parser.
+
+    ``None`` unless every present cell is a plain number Arrow reads (it
+    reads those exactly as pandas and Python do): anything else (spaces,
+    thousands separators, degrees, ``nan``, non-text cells) goes through
+    :func:`netplan.numbers.parse_cells`, which reports what is wrong.
+    """
+    text_column = raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype)
+    if not text_column or len(raw) < _ARROW_NUMBERS_FROM:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pa.array(raw, type=pa.string(), from_pandas=True)
+        values = pc.cast(text, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return None
+    numbers = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+    if values.null_count:
+        present = np.asarray(values.is_valid())
+        if np.isnan(numbers[present]).any():
+            return None
+    elif np.isnan(numbers).any():
+        return None
+    return numbers
+
+
+#: Text columns from which :func:`_numeric` tries Arrow's number parser first.
+_ARROW_NUMBERS_FROM = 10_000
+
+
 def _numeric(
     frame: pd.DataFrame, column: str, collector: _Collector, what: str
 ) -> NDArray[np.float64]:
     """Return ``column`` as floats read by :func:`numbers_from_cells`, reporting non-numbers."""
     raw = frame[column]
+    fast = _arrow_numbers(raw)
+    if fast is not None:
+        return fast
     as_float, reasons = parse_cells(raw, what)
     shown = raw.to_numpy()
     bad = np.zeros(len(as_float), dtype=bool)
@@ -707,6 +932,7 @@ def read_points(
     crs: str | None = None,
     layer: str | None = None,
     scenario: Scenario | None = None,
+    geometry: bool = True,
 ) -> gpd.GeoDataFrame:
     """Read and validate customers, installed base or sites from a file.
 
@@ -730,13 +956,20 @@ def read_points(
     scenario
         Scenario whose tiers sites must use and whose rates weight the
         installed base; the built-in default when ``None``.
+    geometry
+        Build the point geometry (the default). ``False`` returns a plain
+        DataFrame with ``lon``/``lat`` columns (EPSG:4326) last instead: no
+        shapely object per point, what large inputs want (see
+        :func:`points_from_frame`); :func:`netplan.coverage_from_points`
+        takes either.
 
     Returns
     -------
     geopandas.GeoDataFrame
         Points in EPSG:4326 with ``id`` (str) first, then ``weight`` (float,
         customers and installed base) or ``tier``/``status``/``fixed_cost``/
-        ``capacity`` (sites), the other columns as read, and ``geometry``.
+        ``capacity`` (sites), the other columns as read, and ``geometry``
+        (a plain DataFrame with ``lon``/``lat`` when ``geometry`` is false).
 
     Raises
     ------
@@ -781,9 +1014,10 @@ def read_points(
         crs=crs,
         scenario=scenario,
         points=points,
+        geometry=geometry,
     )
-    assert isinstance(gdf, gpd.GeoDataFrame)  # geometry=True
-    return gdf
+    assert not geometry or isinstance(gdf, gpd.GeoDataFrame)
+    return gdf  # a plain DataFrame when geometry=False
 
 
 def points_from_frame(
@@ -1318,10 +1552,23 @@ def _ids(
         return pd.Series([str(i + row_offset) for i in range(len(frame))], dtype=object)
     used.add(column)
     raw = frame[column]
-    ids = _texts(raw)
+    arrow = _normalised_text_array(raw)
+    if arrow is not None:
+        # Text ids: duplicates found by Arrow's hashing, on the Arrow strings.
+        ids = pd.Series(
+            arrow.to_numpy(zero_copy_only=False).astype(object, copy=False),
+            index=raw.index,
+            dtype=object,
+        )
+        first_seen = _first_occurrences(arrow)
+        duplicated = np.ones(len(ids), dtype=bool)
+        duplicated[first_seen] = False
+    else:
+        ids = _texts(raw)
+        duplicated = ids.duplicated(keep="first").to_numpy()
     missing = ids.isna().to_numpy()
     collector.rows(missing, column, lambda i: "id is missing")
-    duplicated = ids.duplicated(keep="first").to_numpy() & ~missing
+    duplicated = duplicated & ~missing
     if duplicated.any():
         first_row: dict[str, int] = {}
         for position, value in enumerate(ids):
@@ -1336,6 +1583,20 @@ def _ids(
             ),
         )
     return ids.astype(object)
+
+
+def _first_occurrences(array: pa.StringArray) -> NDArray[np.intp]:
+    """Return the position of each distinct value's first occurrence (nulls count as one)."""
+    if len(array) == 0:
+        return np.zeros(0, dtype=np.intp)
+    encoded = array.dictionary_encode()
+    if array.null_count == 0 and len(encoded.dictionary) == len(array):
+        return np.arange(len(array), dtype=np.intp)  # all distinct (the usual case): no sort
+    indices = np.asarray(
+        encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
+    _, first = np.unique(indices, return_index=True)
+    return np.asarray(first, dtype=np.intp)
 
 
 def _text(value: Any) -> str | None:
@@ -2317,7 +2578,8 @@ def write_frame(
                 encoding=encoding or csv_encoding(),
             )
         elif fmt == "parquet":
-            gdf.to_parquet(tmp, index=False)
+            if not write_point_geoparquet(gdf, tmp):
+                gdf.to_parquet(tmp, index=False)
         else:
             import pyogrio
 
@@ -2445,6 +2707,129 @@ def _csv_frame(gdf: gpd.GeoDataFrame | pd.DataFrame) -> pd.DataFrame:
         wkt[~present] = None
         frame["wkt"] = wkt
     return frame
+
+
+def return_freed_memory() -> None:
+    """Let Arrow allocate with the system allocator, which hands freed blocks back at once.
+
+    Arrow's default pool (mimalloc) keeps freed memory for reuse: reading,
+    checking and writing millions of points leaves hundreds of MB resident
+    that the next phase cannot use (``netplan coverage`` on 2e6 points: peak
+    RSS 1.28 → 1.08 GB). The commands that read large inputs call it first.
+    """
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
+def write_point_geoparquet(
+    frame: pd.DataFrame,
+    path: str | Path,
+    lon: NDArray[np.float64] | None = None,
+    lat: NDArray[np.float64] | None = None,
+    **options: Any,
+) -> bool:
+    """Write a table of points as GeoParquet from coordinate arrays; ``False`` when it cannot.
+
+    The bytes are those ``GeoDataFrame.to_parquet(path, index=False)`` writes
+    (same schema, pandas and ``geo`` metadata, WKB), but the WKB is built
+    with NumPy from the coordinates (:func:`point_wkb`): no shapely object
+    per point, and no ``shapely.to_wkb``.
+
+    Parameters
+    ----------
+    frame
+        A GeoDataFrame whose geometry is all non-empty 2D points (their
+        coordinates are read with ``shapely.get_x``/``get_y``), or a plain
+        DataFrame with ``lon``/``lat`` given: it is written as the
+        GeoDataFrame with those points (EPSG:4326) appended as ``geometry``.
+    path
+        The file to write (not atomically: :func:`write_frame` does that).
+    lon, lat
+        The points of a plain ``frame``.
+    **options
+        ``pyarrow.parquet.write_table`` options, as ``to_parquet`` passes
+        them on (``compression`` defaults to snappy, as there).
+
+    Returns
+    -------
+    bool
+        ``False`` (nothing written) for a geometry this path does not write
+        (missing, empty, non-point or 3D geometries, another geometry column,
+        column names that are not text): write it with geopandas then.
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        import geopandas as geopandas_module
+        from geopandas.io.arrow import METADATA_VERSION, _remove_id_from_member_of_ensembles
+    except ImportError:  # pragma: no cover - a geopandas without these names
+        return False
+    if not all(isinstance(c, str) for c in frame.columns):
+        return False
+    if isinstance(frame, gpd.GeoDataFrame):
+        if frame.geometry.name not in frame.columns or lon is not None:
+            return False
+        geometry_name = frame.geometry.name
+        if int((frame.dtypes == "geometry").sum()) != 1:
+            return False
+        values = frame.geometry.to_numpy()
+        if len(values) and not (
+            bool(np.all(shapely.get_type_id(values) == 0))
+            and not bool(shapely.is_empty(values).any())
+            and not bool(shapely.has_z(values).any())
+        ):
+            return False
+        x = np.asarray(shapely.get_x(values), dtype=np.float64)
+        y = np.asarray(shapely.get_y(values), dtype=np.float64)
+        crs = frame.crs
+        columns = pd.DataFrame(frame.copy(deep=False))
+        columns[geometry_name] = None
+    else:
+        if lon is None or lat is None or "geometry" in frame.columns:
+            return False
+        geometry_name = "geometry"
+        x = np.asarray(lon, dtype=np.float64)
+        y = np.asarray(lat, dtype=np.float64)
+        crs = _WGS84
+        columns = pd.DataFrame(frame.copy(deep=False))
+        columns[geometry_name] = None
+    if np.isnan(x).any() or np.isnan(y).any():  # empty points: geopandas writes them
+        return False
+    table = pa.Table.from_pandas(columns, preserve_index=False)
+    extension = {"ARROW:extension:name": "geoarrow.wkb"}
+    extension["ARROW:extension:metadata"] = (
+        "{}" if crs is None else json.dumps({"crs": crs.to_json_dict()})
+    )
+    field = pa.field(geometry_name, type=pa.binary(), nullable=True, metadata=extension)
+    table = table.set_column(table.schema.get_field_index(geometry_name), field, point_wkb(x, y))
+    crs_json = None
+    if crs:
+        crs_json = crs.to_json_dict()
+        _remove_id_from_member_of_ensembles(crs_json)
+    column: dict[str, Any] = {
+        "encoding": "WKB",
+        "crs": crs_json,
+        "geometry_types": ["Point"] if len(x) else [],
+    }
+    if len(x):
+        column["bbox"] = [float(x.min()), float(y.min()), float(x.max()), float(y.max())]
+    geo = {
+        "primary_column": geometry_name,
+        "columns": {geometry_name: column},
+        "version": METADATA_VERSION,
+        "creator": {"library": "geopandas", "version": geopandas_module.__version__},
+    }
+    metadata = dict(table.schema.metadata or {})
+    metadata[b"geo"] = json.dumps(geo).encode("utf-8")
+    if frame.attrs:
+        metadata["PANDAS_ATTRS"] = json.dumps(frame.attrs)
+    options.setdefault("compression", "snappy")
+    pq.write_table(table.replace_schema_metadata(metadata), path, **options)
+    return True
 
 
 def _strip_gpkg_timestamps(path: Path) -> None:

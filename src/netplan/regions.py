@@ -108,13 +108,17 @@ class _Grid:
         return out
 
 
-def tag_points(lon: ArrayLike, lat: ArrayLike) -> pd.DataFrame:
+def tag_points(lon: ArrayLike, lat: ArrayLike, *, categorical: bool = False) -> pd.DataFrame:
     """Return the province, city and district of each point (WGS84 degrees).
 
     Parameters
     ----------
     lon, lat
         Longitudes and latitudes, EPSG:4326, same length.
+    categorical
+        Return the columns as pandas categoricals (the same names, sorted
+        categories, one small integer per point instead of a string object):
+        what millions of points need.
 
     Returns
     -------
@@ -132,10 +136,16 @@ def tag_points(lon: ArrayLike, lat: ArrayLike) -> pd.DataFrame:
     """
     index = district_index(lon, lat)
     districts = load_boundaries("district")
-    columns = {}
+    columns: dict[str, object] = {}
     for column, source in zip(TAG_COLUMNS, ("province", "city", "name"), strict=True):
         names = np.append(districts[source].to_numpy(dtype=object), OUTSIDE)
-        columns[column] = names[index]  # -1 picks the trailing OUTSIDE
+        if categorical:
+            labels, code = np.unique(names.astype(str), return_inverse=True)
+            columns[column] = pd.Categorical.from_codes(
+                code.astype(np.int16)[index], categories=pd.Index(labels.astype(object))
+            )
+        else:
+            columns[column] = names[index]  # -1 picks the trailing OUTSIDE
     return pd.DataFrame(columns)
 
 
@@ -287,18 +297,54 @@ def _test_pairs(
     """Set ``out[p] = k`` for each candidate pair (p, k) whose point lies in polygon k.
 
     Polygons are tried in ascending row order and a point keeps its first
-    hit: a point on a shared border goes to the smaller adcode.
+    hit: a point on a shared border goes to the smaller adcode. Large sets
+    of pairs are split between two threads (alternate polygons; shapely
+    releases the GIL), each keeping its first hits, and a point takes the
+    smaller of the two: the same answer.
     """
-    import shapely
-
     if point_pos.size == 0:
         return
-    geometries, _ = _polygons()
     order = np.lexsort((point_pos, polygon))
     point_pos, polygon = point_pos[order], polygon[order]
     starts = np.flatnonzero(np.r_[True, polygon[1:] != polygon[:-1]])
     stops = np.r_[starts[1:], polygon.size]
-    for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
+    groups = list(zip(starts.tolist(), stops.tolist(), strict=True))
+    if point_pos.size < _THREADED_PAIRS or len(groups) < 2:
+        _first_hits(out, groups, point_pos, polygon, x, y)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    halves = [out.copy(), out.copy()]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [
+            pool.submit(_first_hits, halves[k], groups[k::2], point_pos, polygon, x, y)
+            for k in range(2)
+        ]:
+            future.result()
+    first, second = halves
+    # A hit in both halves: the smaller row (the first polygon tried).
+    out[:] = np.where(
+        (first != _OUTSIDE_CELL) & ((second == _OUTSIDE_CELL) | (first < second)), first, second
+    )
+
+
+#: Candidate pairs from which :func:`_test_pairs` uses two threads.
+_THREADED_PAIRS = 100_000
+
+
+def _first_hits(
+    out: NDArray[np.int64],
+    groups: list[tuple[int, int]],
+    point_pos: NDArray[np.int64],
+    polygon: NDArray[np.int64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+) -> None:
+    """Test the pairs of ``groups`` (runs of one polygon, ascending); first hit wins."""
+    import shapely
+
+    geometries, _ = _polygons()
+    for start, stop in groups:
         members = point_pos[start:stop]
         members = members[out[members] == _OUTSIDE_CELL]
         if members.size:

@@ -440,7 +440,8 @@ def _point_columns(frame: pd.DataFrame, sites: SiteArrays) -> pd.DataFrame:
             "covered": frame["covered"].to_numpy(dtype=bool),
             "covering_site": pd.Series(site_ids[covering], dtype=object),
             "n_covering": frame["n_covering"].to_numpy(dtype=np.int64),
-        }
+        },
+        copy=False,  # share the frame's arrays (copy-on-write): ~60 bytes a point less at peak
     )
     if "grade" in frame.columns:
         grade = frame["grade"].astype(object)

@@ -55,6 +55,7 @@ from netplan.io import (
     points_from_frame,
     read_csv_chunks,
     read_points,
+    write_point_geoparquet,
 )
 
 if TYPE_CHECKING:
@@ -296,7 +297,11 @@ class _IdRegistry:
         if len(self.arrays) < 2:
             return [], 0
         import pyarrow as pa
+        import pyarrow.compute as pc
 
+        ids = pa.chunked_array(self.arrays, type=pa.large_string())
+        if pc.count_distinct(ids, mode="all").as_py() == len(ids):
+            return [], 0  # every id once (the usual case): no copy, no sort
         encoded = pa.concat_arrays(self.arrays).dictionary_encode()
         codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
         lengths = np.array([len(a) for a in self.arrays])
@@ -646,6 +651,7 @@ def convert_to_geoparquet(
         crs=crs,
         scenario=scenario,
         progress=progress,
+        geometry=False,  # lon/lat arrays: the WKB is built from them (write_point_geoparquet)
     )
     return write_dataset(
         chunks, out_dir, source=display_name(path), kind=kind, rows_per_partition=rows_per_partition
@@ -668,7 +674,9 @@ def write_dataset(
     Parameters
     ----------
     chunks
-        Points in EPSG:4326 as :func:`netplan.io.read_points` returns them.
+        Points in EPSG:4326 as :func:`netplan.io.read_points` returns them
+        (GeoDataFrames, or plain frames with ``lon``/``lat`` last, written
+        as the same GeoParquet).
     out_dir
         Folder to write (must not exist, or be an earlier dataset or empty).
     source, kind
@@ -746,7 +754,7 @@ class _PartitionWriter:
             for k, part in weight_slices(chunk["weight"].to_numpy(dtype=np.float64)).items():
                 self.weight_slices[k] = self.weight_slices.get(k, 0.0) + float(part.sum())
         if len(chunk):
-            minx, miny, maxx, maxy = chunk.total_bounds
+            minx, miny, maxx, maxy = _bounds(chunk)
             low = np.minimum(self.bounds[:2], [minx, miny])
             high = np.maximum(self.bounds[2:], [maxx, maxy])
             self.bounds = np.concatenate([low, high])
@@ -768,9 +776,19 @@ class _PartitionWriter:
         part = part.reset_index(drop=True)
         part.attrs = {}
         name = _PART_NAME.format(len(self.files))
-        part.to_parquet(
-            self.folder / name, index=False, row_group_size=_ROWS_PER_ROW_GROUP, compression="zstd"
-        )
+        options: dict[str, Any] = {"row_group_size": _ROWS_PER_ROW_GROUP, "compression": "zstd"}
+        if _has_geometry(part):
+            if not write_point_geoparquet(part, self.folder / name, **options):
+                part.to_parquet(self.folder / name, index=False, **options)
+        else:
+            lon = part["lon"].to_numpy(dtype=np.float64)
+            lat = part["lat"].to_numpy(dtype=np.float64)
+            part = part.drop(columns=["lon", "lat"])
+            if not write_point_geoparquet(part, self.folder / name, lon, lat, **options):
+                gpd.GeoDataFrame(
+                    part, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326"
+                ).to_parquet(self.folder / name, index=False, **options)
+            part["geometry"] = None  # (for the column list)
         if not self.columns:
             self.columns = [str(c) for c in part.columns]
         self.files.append((name, len(part)))
@@ -782,6 +800,20 @@ class _PartitionWriter:
     def bbox(self) -> tuple[float, float, float, float]:
         minx, miny, maxx, maxy = (float(v) for v in self.bounds)
         return (minx, miny, maxx, maxy)
+
+
+def _has_geometry(frame: pd.DataFrame) -> bool:
+    return isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns
+
+
+def _bounds(chunk: pd.DataFrame) -> tuple[float, float, float, float]:
+    """Return a chunk's extent, from its geometry or its ``lon``/``lat`` columns."""
+    if _has_geometry(chunk):
+        minx, miny, maxx, maxy = (float(v) for v in chunk.total_bounds)
+        return minx, miny, maxx, maxy
+    lon = chunk["lon"].to_numpy(dtype=np.float64)
+    lat = chunk["lat"].to_numpy(dtype=np.float64)
+    return float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())
 
 
 def _check_target(out_dir: Path) -> None:

@@ -67,7 +67,8 @@ def input_summary(gdf: gpd.GeoDataFrame) -> InputSummary:
     Parameters
     ----------
     gdf
-        Loaded points or sites.
+        Loaded points or sites (or the plain frame with ``lon``/``lat`` that
+        ``read_points(..., geometry=False)`` returns).
 
     Returns
     -------
@@ -76,7 +77,14 @@ def input_summary(gdf: gpd.GeoDataFrame) -> InputSummary:
         value counts.
     """
     source = gdf.attrs.get("netplan_source", {})
-    minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds) if len(gdf) else (np.nan,) * 4
+    if isinstance(gdf, gpd.GeoDataFrame):
+        geometry_columns = [gdf.geometry.name]
+        bounds = gdf.total_bounds if len(gdf) else None
+    else:  # lon/lat arrays last, in place of the geometry
+        geometry_columns = ["lon", "lat"]
+        lon, lat = gdf["lon"].to_numpy(dtype=float), gdf["lat"].to_numpy(dtype=float)
+        bounds = (lon.min(), lat.min(), lon.max(), lat.max()) if len(gdf) else None
+    minx, miny, maxx, maxy = (float(v) for v in bounds) if bounds is not None else (np.nan,) * 4
     by_value: dict[str, dict[str, int]] = {}
     for column in ("tier", "status", "grade", "product"):
         if column in gdf.columns:
@@ -88,7 +96,7 @@ def input_summary(gdf: gpd.GeoDataFrame) -> InputSummary:
         kind=str(source.get("kind", "")),
         format=str(source.get("format", "")),
         n_rows=len(gdf),
-        columns=[c for c in gdf.columns if c != gdf.geometry.name],
+        columns=[c for c in gdf.columns if c not in geometry_columns],
         lon_column=str(source.get("lon_column", "")),
         lat_column=str(source.get("lat_column", "")),
         source_crs=str(source.get("source_crs", "")),

@@ -184,11 +184,13 @@ def coverage(
         read_customers,
         read_installed_base,
         read_sites,
+        return_freed_memory,
     )
     from netplan.scale import coverage_from_files, use_large_engine
 
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"{out} is a file; pass a folder", param_hint="--out")
+    return_freed_memory()
     inputs = (demand, sites, installed_base, matrix, config)
     check_output_folder(out, owned=COVERAGE_FILES, force=force, inputs=inputs)
     scenario = scenario_from_option(config, input_options)
@@ -227,9 +229,10 @@ def coverage(
         console.print(inputs_text(gdf_sites))
         print_outputs(large_paths)
         return
-    gdf_customers = read_customers(demand, scenario=scenario)
+    # The points stay lon/lat arrays from reader to writer (no shapely object per point).
+    gdf_customers = read_customers(demand, scenario=scenario, geometry=False)
     if installed_base is not None:
-        gdf_demand = read_installed_base(installed_base, scenario=scenario)
+        gdf_demand = read_installed_base(installed_base, scenario=scenario, geometry=False)
         customers = gdf_customers
     else:
         gdf_demand = gdf_customers

@@ -67,6 +67,7 @@ def validate(
         file,
         kind=kind.value,
         scenario=scenario,
+        geometry=False,  # the summary needs the coordinates, not a shapely point per row
         **read_options(lon, lat, id_col, weight, crs, layer),
     )
     console.print(input_summary_table(input_summary(gdf)))
