@@ -259,3 +259,60 @@ def test_empty_blindspots_file_is_readable(tmp_path: Path):
     demand = tiny_demand().iloc[[0]]
     paths = coverage_from_points(demand, sites, SCENARIO).to_files(tmp_path)
     assert len(pyogrio.read_dataframe(paths["blindspots"])) == 0
+
+
+def _random_network(seed: int) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    rng = np.random.default_rng(seed)
+    n, m = 3_000, 40
+    demand = gpd.GeoDataFrame(
+        {
+            "id": [f"d{k}" for k in range(n)],
+            "weight": rng.integers(1, 9, n).astype(float),
+            "grade": rng.choice(["A", "B", None], n),
+        },
+        geometry=gpd.points_from_xy(rng.uniform(0, 3, n), rng.uniform(-1, 1, n)),
+        crs="EPSG:4326",
+    )
+    sites = gpd.GeoDataFrame(
+        {
+            "id": [f"S{k}" for k in range(m)],
+            "tier": rng.choice(["hub", "station"], m),
+            "status": rng.choice(["existing", "existing", "candidate", "competitor"], m),
+        },
+        geometry=gpd.points_from_xy(rng.uniform(0, 3, m), rng.uniform(-1, 1, m)),
+        crs="EPSG:4326",
+    )
+    return demand, sites
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_coverage_without_a_matrix_builds_none_and_equals_the_matrix_route(seed, monkeypatch):
+    """Distances alone: the matrix-free kernel gives the per-point figures and the KPIs, equal
+    to those read from a reach matrix; ``result.reach`` builds the matrix on first access."""
+    import netplan.reach
+    from netplan.reach import reach_from_points
+
+    demand, sites = _random_network(seed)
+    counting = sites["status"].isin(["existing", "required"]).to_numpy()
+    matrix = reach_from_points(demand, sites, SCENARIO)  # against every site, as a plan has it
+    by_matrix = coverage_from_points(demand, sites, SCENARIO, reach=matrix)
+
+    builds: list[int] = []
+    original = netplan.reach.reach_from_arrays
+
+    def counted(*args, **kwargs):
+        builds.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(netplan.reach, "reach_from_arrays", counted)
+    free = coverage_from_points(demand, sites, SCENARIO)
+    assert builds == []  # no matrix built for the figures
+    pd.testing.assert_frame_equal(free.points, by_matrix.points)
+    assert free.summary() == by_matrix.summary()
+    assert free.blindspots.to_json() == by_matrix.blindspots.to_json()
+    reach = free.reach  # built now, once, and kept
+    assert builds == [1]
+    assert free.reach is reach
+    expected = matrix.subset_sites(counting)
+    assert reach.site_ids.tolist() == expected.site_ids.tolist()
+    assert (reach.matrix != expected.matrix).nnz == 0

@@ -23,7 +23,7 @@ nearest-by-time outlet and the points gain a ``travel_minutes`` column.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,8 +48,11 @@ from netplan.io import (
 from netplan.progress import ProgressArg, callback_of, reports_progress
 from netplan.reach import (
     ProgressCallback,
+    ReachCounts,
     ReachMatrix,
     demand_grades,
+    point_coordinates,
+    reach_counts_from_arrays,
     reach_from_arrays,
     reach_from_points,
     site_arrays,
@@ -110,9 +113,20 @@ class CoverageResult(CoverageTables):
         The figures :meth:`summary` returns.
     reach
         The reach matrix of the counting outlets (columns are those sites).
+        When coverage was computed from distances alone (no matrix given,
+        none passed in), the per-point figures come from the matrix-free
+        kernel :func:`netplan.reach.reach_counts_from_arrays` and the matrix is
+        built on first access of this attribute (the same matrix).
     """
 
-    reach: ReachMatrix = field(kw_only=True)
+    reach_source: ReachMatrix | Callable[[], ReachMatrix] = field(kw_only=True, repr=False)
+
+    @property
+    def reach(self) -> ReachMatrix:
+        """The reach matrix of the counting outlets, built on first access if need be."""
+        if not isinstance(self.reach_source, ReachMatrix):
+            self.reach_source = self.reach_source()
+        return self.reach_source
 
     def write_points(self, path: Path, fmt: str) -> Path:
         """Write the per-point table; points read as ``lon``/``lat`` are written from the arrays.
@@ -777,32 +791,50 @@ def coverage_from_points(
     id_sets = [demand_ids] if customer_ids is None else [demand_ids, customer_ids]
     matrices = _matrix_for(matrix, *id_sets)
     counting_sites = gdf_sites[counting]
-    reach = _counting_reach(
-        gdf_demand,
-        gdf_sites,
-        counting,
-        scenario,
-        matrices[0],
-        reach=reach,
-        progress=callback_of(progress),
-    )
-    covering_index, _ = reach.covering_nearest()
-    points = _points_frame(gdf_demand, weight, reach, covering_index)
+    figures: _Figures
+    reach_source: ReachMatrix | Callable[[], ReachMatrix]
+    if reach is None and matrices[0] is None and scenario.distance_model != "matrix":
+        # Distances alone: the matrix-free kernel gives every per-point figure coverage
+        # reads; the matrix itself is built only if somebody asks for result.reach.
+        figures = _counts_figures(
+            gdf_demand, counting_sites, scenario, demand_ids, callback_of(progress)
+        )
+
+        def reach_source() -> ReachMatrix:
+            return _counting_reach(gdf_demand, gdf_sites, counting, scenario, None)
+
+    else:
+        built = _counting_reach(
+            gdf_demand,
+            gdf_sites,
+            counting,
+            scenario,
+            matrices[0],
+            reach=reach,
+            progress=callback_of(progress),
+        )
+        figures = _matrix_figures(built, scenario)
+        reach_source = built
+    points = _points_frame(gdf_demand, weight, figures)
     lower = {str(c).lower(): c for c in gdf_demand.columns}
     customer_block = None
     if customers is not None:
         customer_name = source_name(customers, "customers")
         customer_weight = check_demand(customers, customer_name)
-        customer_reach = _counting_reach(customers, gdf_sites, counting, scenario, matrices[-1])
-        customer_block = customer_kpis(
-            customer_name, customer_weight, customer_reach.n_covering() > 0
-        )
+        if matrices[-1] is None and scenario.distance_model != "matrix":
+            customer_ids = customers["id"].astype(str).to_numpy(dtype=object)
+            reached = _counts_figures(customers, counting_sites, scenario, customer_ids, None)
+            customer_covered = reached.n_covering > 0
+        else:
+            customer_reach = _counting_reach(customers, gdf_sites, counting, scenario, matrices[-1])
+            customer_covered = customer_reach.n_covering() > 0
+        customer_block = customer_kpis(customer_name, customer_weight, customer_covered)
     kpis, zones = coverage_kpis(
         points,
         status=status,
         counting_sites=counting_sites,
         scenario=scenario,
-        tiers=tier_reach(reach, covering_index, scenario),
+        tiers=(figures.reached_tiers, figures.covering_tier),
         grades=gdf_demand["grade"] if "grade" in gdf_demand.columns else None,
         admin={c: gdf_demand[lower[c]] for c in ADMIN_COLUMNS if c in lower},
         source={
@@ -810,14 +842,102 @@ def coverage_from_points(
             "demand_file": demand_name,
             "demand_kind": str(gdf_demand.attrs.get("netplan_source", {}).get("kind", "")),
             "sites_file": sites_name,
-            "distance_model": reach.distance_model,
-            "unit": reach.unit,
+            "distance_model": figures.distance_model,
+            "unit": figures.unit,
         },
         blindspots=blindspots,
         customers=customer_block,
         notes=[*input_notes(gdf_demand, gdf_sites, customers), *notes],
     )
-    return CoverageResult(points=points, blindspots=zones, reach=reach, kpis=kpis)
+    return CoverageResult(points=points, blindspots=zones, reach_source=reach_source, kpis=kpis)
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """The per-point figures coverage reads, from a reach matrix or the matrix-free kernel."""
+
+    demand_ids: NDArray[np.object_]
+    demand_lon: NDArray[np.float64]
+    demand_lat: NDArray[np.float64]
+    site_ids: NDArray[np.object_]
+    site_tiers: NDArray[np.object_]
+    site_lon: NDArray[np.float64]
+    site_lat: NDArray[np.float64]
+    nearest_site: NDArray[np.int64]
+    nearest_distance: NDArray[np.float64]
+    covering_site: NDArray[np.int64]
+    n_covering: NDArray[np.int64]
+    reached_tiers: NDArray[np.int64]
+    covering_tier: NDArray[np.int64]
+    unit: str
+    distance_model: str
+
+
+def _matrix_figures(reach: ReachMatrix, scenario: Scenario) -> _Figures:
+    covering, _ = reach.covering_nearest()
+    reached, covering_tier = tier_reach(reach, covering, scenario)
+    return _Figures(
+        demand_ids=reach.demand_ids,
+        demand_lon=reach.demand_lon,
+        demand_lat=reach.demand_lat,
+        site_ids=reach.site_ids,
+        site_tiers=reach.site_tiers,
+        site_lon=reach.site_lon,
+        site_lat=reach.site_lat,
+        nearest_site=reach.nearest_site,
+        nearest_distance=reach.nearest_distance,
+        covering_site=covering,
+        n_covering=reach.n_covering(),
+        reached_tiers=reached,
+        covering_tier=covering_tier,
+        unit=reach.unit,
+        distance_model=reach.distance_model,
+    )
+
+
+def _counts_figures(
+    demand: pd.DataFrame,
+    counting_sites: pd.DataFrame,
+    scenario: Scenario,
+    demand_ids: NDArray[np.object_],
+    progress: ProgressCallback | None,
+) -> _Figures:
+    """Return the figures from :func:`netplan.reach.reach_counts_from_arrays` (no matrix)."""
+    if _has_geometry(demand):
+        lon, lat = point_coordinates(demand, "demand points")
+    else:
+        if "id" not in demand.columns:
+            msg = "demand points have no 'id' column; read them with netplan.io.read_points"
+            raise InputError(msg)
+        lon, lat = _lon_lat(demand, "demand points")
+    site_ids, site_tiers, site_lon, site_lat = site_arrays(counting_sites, scenario)
+    counts: ReachCounts = reach_counts_from_arrays(
+        lon,
+        lat,
+        site_lon,
+        site_lat,
+        site_tiers,
+        scenario,
+        grades=demand_grades(demand) if "grade" in demand.columns else None,
+        progress=progress,
+    )
+    return _Figures(
+        demand_ids=np.asarray(demand_ids, dtype=object),
+        demand_lon=lon,
+        demand_lat=lat,
+        site_ids=site_ids,
+        site_tiers=site_tiers,
+        site_lon=site_lon,
+        site_lat=site_lat,
+        nearest_site=counts.nearest_site,
+        nearest_distance=counts.nearest_distance,
+        covering_site=counts.covering_site,
+        n_covering=counts.n_covering,
+        reached_tiers=counts.reached_tiers,
+        covering_tier=counts.covering_tier(),
+        unit=counts.unit,
+        distance_model=counts.distance_model,
+    )
 
 
 def _counting_reach(
@@ -945,11 +1065,9 @@ def _matrix_for(
 
 
 def _points_frame(
-    gdf_demand: gpd.GeoDataFrame,
-    weight: NDArray[np.float64],
-    reach: ReachMatrix,
-    covering: NDArray[np.int64],
+    gdf_demand: gpd.GeoDataFrame, weight: NDArray[np.float64], reach: _Figures
 ) -> gpd.GeoDataFrame:
+    covering = reach.covering_site
     nearest = reach.nearest_site
     has_nearest = nearest >= 0
     site_ids = np.concatenate([reach.site_ids.astype(object), np.array([None], dtype=object)])
@@ -968,7 +1086,7 @@ def _points_frame(
             "covering_site": pd.Series(
                 site_ids[np.where(covering >= 0, covering, -1)], dtype=object
             ),
-            "n_covering": reach.n_covering(),
+            "n_covering": reach.n_covering,
         }
     )
     if reach.unit == "minutes":

@@ -67,7 +67,6 @@ from netplan.coverage import (
     passthrough_columns,
     site_notes,
     source_name,
-    tier_reach,
 )
 from netplan.demand import h3_from_partials, h3_partials
 from netplan.errors import ConfigError, InputError, Problem
@@ -80,7 +79,12 @@ from netplan.io import (
     strip_gpkg_timestamps,
 )
 from netplan.progress import ProgressArg, callback_of, reports_progress
-from netplan.reach import demand_grades, point_coordinates, reach_from_arrays, site_arrays
+from netplan.reach import (
+    demand_grades,
+    point_coordinates,
+    reach_counts_from_arrays,
+    site_arrays,
+)
 from netplan.results import CoverageTables
 from netplan.stream import (
     DEFAULT_CHUNK_ROWS,
@@ -339,7 +343,7 @@ def coverage_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario)
     """Return the per-point coverage columns of one chunk of demand.
 
     The function each Dask partition (and each streamed chunk) runs: the
-    reach engine (:func:`netplan.reach.reach_from_arrays`) against the
+    reach kernel (:func:`netplan.reach.reach_counts_from_arrays`) against the
     counting sites, then the per-point columns of
     :func:`netplan.coverage.coverage_from_points`, plus helper columns the
     KPIs need (tiers reaching each point, tier of its covering outlet, admin
@@ -364,19 +368,19 @@ def coverage_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario)
     name = source_name(chunk, "demand")
     weight = check_demand(chunk, name)
     lon, lat = _chunk_coordinates(chunk)
-    reach = reach_from_arrays(
+    # The matrix-free kernel: every per-point figure below, no sparse matrix built.
+    reach = reach_counts_from_arrays(
         lon,
         lat,
         sites.lon,
         sites.lat,
         sites.tiers,
         scenario,
-        site_ids=sites.ids,
         grades=demand_grades(chunk) if "grade" in chunk.columns else None,
     )
     # Compact per-point columns (site indices, categories): cheap to send from a worker;
     # _point_columns turns them into the output columns of netplan.coverage.
-    covering, _ = reach.covering_nearest()
+    covering = reach.covering_site
     has_covering = covering >= 0
     distance = reach.nearest_distance
     frame = pd.DataFrame(
@@ -389,14 +393,14 @@ def coverage_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario)
             "distance_km": np.where(np.isfinite(distance), distance, np.nan),
             "covered": has_covering,
             _COVERING: covering.astype(np.int32),
-            "n_covering": reach.n_covering().astype(np.int32),
+            "n_covering": reach.n_covering.astype(np.int32),
         }
     )
     if "grade" in chunk.columns:
         grade = chunk["grade"].astype(object)
         frame["grade"] = pd.Categorical(grade.where(grade.notna(), None).to_numpy())
 
-    reached, covering_tier = tier_reach(reach, covering, scenario)
+    reached, covering_tier = reach.reached_tiers, reach.covering_tier()
     frame[_REACHED_TIERS] = reached.astype(np.uint16 if len(scenario.tiers) <= 16 else np.int64)
     frame[_COVERING_TIER] = covering_tier.astype(np.int16)
     lower = {str(c).lower(): c for c in chunk.columns}
@@ -457,17 +461,16 @@ def _customer_columns(chunk: pd.DataFrame, sites: SiteArrays, scenario: Scenario
     name = source_name(chunk, "customers")
     weight = check_demand(chunk, name)
     lon, lat = _chunk_coordinates(chunk)
-    reach = reach_from_arrays(
+    reach = reach_counts_from_arrays(
         lon,
         lat,
         sites.lon,
         sites.lat,
         sites.tiers,
         scenario,
-        site_ids=sites.ids,
         grades=demand_grades(chunk) if "grade" in chunk.columns else None,
     )
-    return pd.DataFrame({"weight": weight, "covered": reach.n_covering() > 0}, index=chunk.index)
+    return pd.DataFrame({"weight": weight, "covered": reach.n_covering > 0}, index=chunk.index)
 
 
 # --------------------------------------------------------------------------- the KPIs
