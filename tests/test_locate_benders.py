@@ -21,13 +21,16 @@ def instance(seed: int, n: int = 14, m: int = 9) -> tuple[np.ndarray, np.ndarray
 
 
 def brute_force(distance: np.ndarray, weight: np.ndarray, p: int, forced=(), banned=()) -> float:
-    best = np.inf
     m = distance.shape[1]
-    for chosen in itertools.combinations(range(m), p):
-        if set(forced) - set(chosen) or set(banned) & set(chosen):
-            continue
-        best = min(best, float(weight @ distance[:, list(chosen)].min(axis=1)))
-    return best
+    chosen = np.array(list(itertools.combinations(range(m), p)))
+    keep = np.ones(len(chosen), dtype=bool)
+    for site in forced:
+        keep &= (chosen == site).any(axis=1)
+    for site in banned:
+        keep &= ~(chosen == site).any(axis=1)
+    if not keep.any():
+        return np.inf
+    return float((weight @ distance[:, chosen[keep]].min(axis=2)).min())
 
 
 def gapped_instance(seed: int, n: int = 30, m: int = 18) -> tuple[np.ndarray, np.ndarray]:

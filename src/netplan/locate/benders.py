@@ -513,7 +513,7 @@ class _Node:
 RELIABLE = 2
 #: Sites strong-branched on at most per node, and dual simplex iterations per probe.
 STRONG_CANDIDATES = 8
-STRONG_ITERATIONS = 200
+STRONG_ITERATIONS = 60
 
 
 class _Search:
