@@ -510,10 +510,12 @@ class _Node:
 
 
 #: Measurements per branch direction before a site's pseudo-cost is trusted.
-RELIABLE = 2
+RELIABLE = 1
 #: Sites strong-branched on at most per node, and dual simplex iterations per probe.
-STRONG_CANDIDATES = 8
+STRONG_CANDIDATES = 4
 STRONG_ITERATIONS = 60
+#: Strong branching stops after this many probes in a row that found no better site.
+LOOKAHEAD = 2
 
 
 class _Search:
@@ -708,6 +710,7 @@ class _Search:
         highspy = self.master.highspy
         highs.setOptionValue("simplex_iteration_limit", STRONG_ITERATIONS)
         best_score, best_site, best_dirs = -math.inf, int(candidates[order[0]]), (1, 0)
+        stale = 0
         try:
             for index in probe.tolist():
                 site = int(candidates[index])
@@ -753,7 +756,11 @@ class _Search:
                     _score(np.array([results[0] - bound]), np.array([results[1] - bound]))[0]
                 )
                 if site_score > best_score:
-                    best_score, best_site = site_score, site
+                    best_score, best_site, stale = site_score, site, 0
+                else:
+                    stale += 1
+                    if stale >= LOOKAHEAD:
+                        break
         finally:
             highs.setOptionValue("simplex_iteration_limit", 2147483647)
             self._set_basis(basis)
