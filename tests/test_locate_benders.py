@@ -187,3 +187,20 @@ def test_nearest_matches_brute_force() -> None:
         mask[0] = True
         assert np.array_equal(levels.nearest(mask), distance[:, mask].min(axis=1))
     assert np.isinf(levels.nearest(np.zeros(12, dtype=bool))).all()
+
+
+@pytest.mark.parametrize("rounds", [1, 2, 3])
+def test_a_root_cut_short_still_bounds_and_fixes_correctly(rounds: int) -> None:
+    # The rounds may run out right after cuts were added: the duals used for fixing must
+    # still be the LP's as it stands.
+    distance, weight = gapped_instance(4)
+    n, m = distance.shape
+    rows, cols, dist = pairs(distance)
+    none = np.zeros(m, dtype=bool)
+    plan = _p_median_start(rows, cols, dist, (n, m), weight, 3, none, none)
+    bound = p_median_bound(rows, cols, dist, (n, m), weight, 3, none, none, plan, max_rounds=rounds)
+    optimum = brute_force(distance, weight, 3)
+    assert bound.lower <= optimum + 1e-6
+    closed = np.flatnonzero(bound.fix_closed).tolist()
+    opened = np.flatnonzero(bound.fix_open).tolist()
+    assert brute_force(distance, weight, 3, forced=opened, banned=closed) == pytest.approx(optimum)

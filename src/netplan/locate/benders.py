@@ -217,6 +217,8 @@ class _Master:
         row_dual = np.asarray(solution.row_dual, dtype=np.float64)[self.cut_row :]
         points = np.concatenate(self.cut_points)
         levels = np.concatenate(self.cut_levels)
+        if len(row_value) != len(points) or len(row_dual) != len(points):
+            return points, levels  # no solution of the LP as it stands: keep every cut
         slack = row_value - levels
         keep = (np.abs(row_dual) > 1e-12) | (slack <= 1e-6 * np.maximum(1.0, np.abs(levels)))
         return points[keep], levels[keep]
@@ -299,11 +301,12 @@ def p_median_bound(
     lam = 0.5
     bound = -math.inf
     converged = solved = False
-    iterations = 0
+    iterations = rows_solved = 0
     y = plan_y
     while iterations < max_rounds:
         iterations += 1
         solved, values, objective = master.run()
+        rows_solved = master.highs.getNumRow()
         if not solved:
             break
         y, theta = values[:n_sites], values[n_sites:]
@@ -324,6 +327,13 @@ def p_median_bound(
             converged = True
             break
 
+    if solved and master.highs.getNumRow() != rows_solved:
+        # The rounds ran out right after adding cuts: solve once more, so that the duals
+        # used below (and the cuts kept for the search) belong to the LP as it stands.
+        solved, values, objective = master.run()
+        if solved:
+            y = values[:n_sites]
+            bound = max(bound, objective)
     fix_closed = np.zeros(n_sites, dtype=bool)
     fix_open = np.zeros(n_sites, dtype=bool)
     if solved and math.isfinite(bound):
