@@ -10,8 +10,13 @@ Cases
 -----
 floor
     lon/lat → xyz, ``cKDTree.query(k=1)`` + ``query_ball_point(return_length=True)``
+floor-threads
+    the same with ``workers=-1`` (every core)
 balltree
     sklearn ``BallTree(metric="haversine")``: ``query(k=1)`` + ``query_radius(count_only=True)``
+netplan-counts
+    :func:`netplan.reach.reach_counts_from_arrays` (nearest, closest covering site,
+    counts and tier bits per point: what coverage reads, no matrix; one thread per core)
 netplan-arrays
     :func:`netplan.reach.reach_from_arrays` (nearest + the full sparse reach matrix, from arrays)
 netplan-reach
@@ -34,8 +39,9 @@ cli-netplan
     ``netplan coverage --demand pts.parquet --sites sites.csv --config
     scenario.toml --out DIR --format parquet``
 
-Each row reports wall time, peak RSS and the machine's load average
-(``os.getloadavg``) when it started: the machine is shared.
+Each row reports wall time, CPU time (user + system of the case's process, threads
+included: fairer than wall time on a loaded machine), peak RSS and the machine's load
+average (``os.getloadavg``) when it started: the machine is shared.
 
 Usage::
 
@@ -46,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -83,27 +90,57 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_case(case: str, data: Path, radius_km: float) -> dict[str, float]:
-    """Run one case in this process and return its figures."""
+    """Run one case in this process and return its figures (CPU seconds of the timed part)."""
+    load = os.getloadavg()[0]
+    result = _run_case(case, data, radius_km)
+    result["load"] = load
+    return result
+
+
+def _run_case(case: str, data: Path, radius_km: float) -> dict[str, float]:
     lon = np.load(data / "lon.npy")
     lat = np.load(data / "lat.npy")
     site_lon = np.load(data / "site_lon.npy")
     site_lat = np.load(data / "site_lat.npy")
     n = lon.size
     result: dict[str, float] = {"n": n, "setup_s": 0.0}
-    if case == "floor":
+    if case in ("floor", "floor-threads"):
         from scipy.spatial import cKDTree
 
         from netplan.reach import chord_from_km, unit_xyz
 
+        workers = -1 if case == "floor-threads" else 1
         rss_before = _rss_mb()
         start = time.perf_counter()
+        cpu_start = _cpu_s()
         tree = cKDTree(unit_xyz(site_lon, site_lat))
         xyz = unit_xyz(lon, lat)
-        tree.query(xyz, k=1)
-        counts = tree.query_ball_point(xyz, float(chord_from_km(radius_km)), return_length=True)
+        tree.query(xyz, k=1, workers=workers)
+        counts = tree.query_ball_point(
+            xyz, float(chord_from_km(radius_km)), return_length=True, workers=workers
+        )
         result["wall_s"] = time.perf_counter() - start
+        result["cpu_s"] = _cpu_s() - cpu_start
         result["nnz"] = float(np.asarray(counts).sum())
+    elif case == "netplan-counts":
+        from netplan.config import scenario_from_dict
+        from netplan.reach import reach_counts_from_arrays
+
+        scenario = scenario_from_dict({"tiers": {"station": {"radius_km": radius_km}}})
+        tiers = np.full(site_lon.size, "station", dtype=object)
+        rss_before = _rss_mb()
+        start = time.perf_counter()
+        cpu_start = _cpu_s()
+        counts_only = reach_counts_from_arrays(lon, lat, site_lon, site_lat, tiers, scenario)
+        result["wall_s"] = time.perf_counter() - start
+        result["cpu_s"] = _cpu_s() - cpu_start
+        result["nnz"] = float(counts_only.n_covering.sum())
     elif case == "balltree":
         from sklearn.neighbors import BallTree
 
@@ -111,11 +148,13 @@ def run_case(case: str, data: Path, radius_km: float) -> dict[str, float]:
 
         rss_before = _rss_mb()
         start = time.perf_counter()
+        cpu_start = _cpu_s()
         tree = BallTree(np.radians(np.column_stack([site_lat, site_lon])), metric="haversine")
         points = np.radians(np.column_stack([lat, lon]))
         tree.query(points, k=1)
         counts = tree.query_radius(points, r=radius_km / EARTH_RADIUS_KM, count_only=True)
         result["wall_s"] = time.perf_counter() - start
+        result["cpu_s"] = _cpu_s() - cpu_start
         result["nnz"] = float(np.asarray(counts).sum())
     elif case in ("netplan-arrays", "netplan-arrays-unsorted"):
         from netplan.config import scenario_from_dict
@@ -125,10 +164,12 @@ def run_case(case: str, data: Path, radius_km: float) -> dict[str, float]:
         tiers = np.full(site_lon.size, "station", dtype=object)
         rss_before = _rss_mb()
         start = time.perf_counter()
+        cpu_start = _cpu_s()
         reach = reach_from_arrays(
             lon, lat, site_lon, site_lat, tiers, scenario, sort_indices=case == "netplan-arrays"
         )
         result["wall_s"] = time.perf_counter() - start
+        result["cpu_s"] = _cpu_s() - cpu_start
         result["nnz"] = float(reach.matrix.nnz)
     else:
         import geopandas as gpd
@@ -157,15 +198,21 @@ def run_case(case: str, data: Path, radius_km: float) -> dict[str, float]:
             from netplan.reach import reach_from_points
 
             start = time.perf_counter()
+
+            cpu_start = _cpu_s()
             reach = reach_from_points(demand, sites, scenario)
             result["wall_s"] = time.perf_counter() - start
+            result["cpu_s"] = _cpu_s() - cpu_start
             result["nnz"] = float(reach.matrix.nnz)
         elif case == "netplan-coverage":
             from netplan import coverage_from_points
 
             start = time.perf_counter()
+
+            cpu_start = _cpu_s()
             coverage = coverage_from_points(demand, sites, scenario)
             result["wall_s"] = time.perf_counter() - start
+            result["cpu_s"] = _cpu_s() - cpu_start
             result["nnz"] = float(coverage.reach.matrix.nnz)
             result["n_blindspots"] = float(len(coverage.blindspots))
         else:
@@ -241,8 +288,8 @@ def main() -> None:
         return
     sizes = [int(float(s)) for s in args.sizes.split(",") if s.strip()]
     header = (
-        f"{'N':>10} {'case':<17} {'wall s':>8} {'points/s':>12} {'peak RSS MB':>12} "
-        f"{'input RSS MB':>12} {'non-zeros':>11}"
+        f"{'N':>10} {'case':<17} {'wall s':>8} {'CPU s':>7} {'points/s':>12} {'peak RSS MB':>12} "
+        f"{'input RSS MB':>12} {'non-zeros':>11} {'load':>5}"
     )
     print(f"# {args.sites} sites, radius {args.radius:g} km, seed {args.seed}; 2 shared cores")
     print(header)
@@ -255,7 +302,9 @@ def main() -> None:
             figures: dict[str, dict[str, float]] = {}
             for case in (
                 "floor",
+                "floor-threads",
                 "balltree",
+                "netplan-counts",
                 "netplan-arrays",
                 "netplan-reach",
                 "netplan-coverage",
@@ -265,13 +314,15 @@ def main() -> None:
                     continue
                 figures[case] = f = in_subprocess(case, data, args.radius)
                 print(
-                    f"{n:>10} {case:<17} {f['wall_s']:>8.2f} {n / f['wall_s']:>12,.0f} "
-                    f"{f['peak_rss_mb']:>12,.0f} {f['rss_before_mb']:>12,.0f} {f['nnz']:>11,.0f}",
+                    f"{n:>10} {case:<17} {f['wall_s']:>8.2f} {f['cpu_s']:>7.2f} "
+                    f"{n / f['wall_s']:>12,.0f} {f['peak_rss_mb']:>12,.0f} "
+                    f"{f['rss_before_mb']:>12,.0f} {f['nnz']:>11,.0f} {f['load']:>5.1f}",
                     flush=True,
                 )
             floor = figures["floor"]["wall_s"]
             row = {
                 "n": n,
+                "counts/floor": figures["netplan-counts"]["wall_s"] / floor,
                 "arrays/floor": figures["netplan-arrays"]["wall_s"] / floor,
                 "reach/floor": figures["netplan-reach"]["wall_s"] / floor,
                 "coverage/floor": figures["netplan-coverage"]["wall_s"] / floor,
@@ -284,13 +335,14 @@ def main() -> None:
             ratios.append(row)
         print()
         print(
-            f"{'N':>10} {'arrays / floor':>15} {'reach / floor':>14} {'coverage / floor':>17} "
-            f"{'BallTree / reach':>17}"
+            f"{'N':>10} {'counts / floor':>15} {'arrays / floor':>15} {'reach / floor':>14} "
+            f"{'coverage / floor':>17} {'BallTree / reach':>17}"
         )
         for row in ratios:
             print(
-                f"{row['n']:>10} {row['arrays/floor']:>15.2f} {row['reach/floor']:>14.2f} "
-                f"{row['coverage/floor']:>17.2f} {row['balltree/reach']:>17.2f}"
+                f"{row['n']:>10} {row['counts/floor']:>15.2f} {row['arrays/floor']:>15.2f} "
+                f"{row['reach/floor']:>14.2f} {row['coverage/floor']:>17.2f} "
+                f"{row['balltree/reach']:>17.2f}"
             )
         if args.matrix_n > 0:
             n = int(args.matrix_n)
@@ -305,7 +357,8 @@ def main() -> None:
                     f"{rows} rows: "
                     f"{f['nnz']:,.0f} non-zeros in {f['wall_s']:.2f} s = "
                     f"{f['nnz'] / f['wall_s'] / 1e6:.1f} M non-zeros/s "
-                    f"(peak RSS {f['peak_rss_mb']:,.0f} MB)"
+                    f"({f['cpu_s']:.2f} CPU s = {f['nnz'] / f['cpu_s'] / 1e6:.1f} M/CPU s; "
+                    f"peak RSS {f['peak_rss_mb']:,.0f} MB; load {f['load']:.1f})"
                 )
     run_cli_cases(cli_sizes, args.sites, args.radius, args.seed)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,56 @@ def _modules_after(statement: str) -> set[str]:
 def test_import_does_not_load_heavy_libraries(statement: str) -> None:
     loaded = _modules_after(statement)
     assert not [name for name in HEAVY if name in loaded]
+
+
+#: Not even the CLI framework loads on `import netplan.cli` or `netplan --version`.
+FRAMEWORK = ("typer", "click", "rich", "pydantic", "netplan.config", "netplan.cli._app")
+#: What `--help` (top level or a command's) must not pay for: the heavy libraries, the
+#: reading layer, and pydantic (typer coerces option values through it, not help flags).
+NOT_FOR_HELP = (*HEAVY, "pydantic", "netplan.io", "netplan.coverage", "netplan.reach")
+
+
+def test_import_cli_loads_no_framework() -> None:
+    loaded = _modules_after("import netplan.cli")
+    assert not [name for name in FRAMEWORK if name in loaded]
+
+
+def _modules_after_main(args: list[str], tmp_path: Path) -> tuple[int, str, set[str]]:
+    """Run ``netplan ARGS`` through the console-script entry; return exit code, stdout, modules."""
+    listing = tmp_path / "modules.json"
+    code = (
+        "import atexit, json, sys\n"
+        f"out = open({str(listing)!r}, 'w')\n"
+        "atexit.register(lambda: out.write(json.dumps(sorted(sys.modules))) and out.close())\n"
+        f"sys.argv = ['netplan', *{args!r}]\n"
+        "from netplan.cli import main\n"
+        "main()\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return completed.returncode, completed.stdout, set(json.loads(listing.read_text()))
+
+
+def test_version_loads_no_framework(tmp_path: Path) -> None:
+    exit_code, output, loaded = _modules_after_main(["--version"], tmp_path)
+    assert (exit_code, output.startswith("netplan ")) == (0, True)
+    assert not [name for name in FRAMEWORK if name in loaded]
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["coverage", "--help"], ["optimize", "--help"], ["convert", "--help"]]
+)
+def test_help_loads_nothing_heavy(args: list[str], tmp_path: Path) -> None:
+    exit_code, output, loaded = _modules_after_main(args, tmp_path)
+    assert exit_code == 0
+    assert "Usage" in output
+    assert not [name for name in NOT_FOR_HELP if name in loaded]
+
+
+def test_plain_csv_still_reaches_the_writer(tmp_path: Path) -> None:
+    """--plain-csv loads the reading layer to set the encoding (it is lazy otherwise)."""
+    exit_code, _, loaded = _modules_after_main(["--plain-csv", "coverage", "--help"], tmp_path)
+    assert exit_code == 0
+    assert "netplan.io" in loaded
 
 
 def test_heavy_libraries_load_on_first_use() -> None:

@@ -109,10 +109,15 @@ def test_geometry_helpers():
 
 @pytest.mark.parametrize("where", ["china", "antimeridian", "pole"])
 @pytest.mark.parametrize("model", ["great_circle", "road_estimate"])
-@pytest.mark.parametrize("route", ["pairs", "dense", "public-sort", "unsorted"])
+@pytest.mark.parametrize(
+    "route", ["pairs", "dense", "public-sort", "unsorted", "no-packed-sort", "threads"]
+)
 def test_matches_brute_force(where, model, route, monkeypatch):
     # Every internal route must give the brute-force answer: nearest sites read from
-    # the pairs or from a k=1 query, and the radix or the public CSR sort.
+    # the pairs or from a k=1 query, the packed-key, radix or public CSR sort, and
+    # chunks built on several threads.
+    if route in ("public-sort", "no-packed-sort"):
+        monkeypatch.setattr(reach_module, "_row_col_order", lambda *args: None)
     if route == "dense":
         monkeypatch.setattr(reach_module, "_DENSE_PAIRS_PER_POINT", 0)
     elif route == "public-sort":
@@ -136,7 +141,12 @@ def test_matches_brute_force(where, model, route, monkeypatch):
     demand = demand_frame(lon, lat, grades)
     sites = site_frame(slon, slat, tiers)
     reach = reach_from_points(
-        demand, sites, scenario, chunk_size=97, sort_indices=route != "unsorted"
+        demand,
+        sites,
+        scenario,
+        chunk_size=97,
+        sort_indices=route != "unsorted",
+        workers=3 if route == "threads" else None,
     )
     if route != "unsorted":
         assert reach.matrix.has_sorted_indices
@@ -364,3 +374,74 @@ def test_reach_from_arrays_matches_the_frame_api():
         reach_from_arrays(lon, lat, slon, slat, tiers, SCENARIO, matrix=pd.DataFrame())
     with pytest.raises(ValueError, match="site_tiers has 2 entries for 25 sites"):
         reach_from_arrays(lon, lat, slon, slat, ["hub", "hub"], SCENARIO)
+
+
+def test_threads_build_the_same_matrix_as_one_thread():
+    rng = np.random.default_rng(5)
+    lon, lat, slon, slat = random_instance(rng, 20_000, 300, "china")
+    tiers = rng.choice(["hub", "station", "point"], 300, p=[0.02, 0.5, 0.48])
+    grades = rng.choice(np.array(["A", "B", "C", None], dtype=object), 20_000)
+    built = [
+        reach_from_arrays(
+            lon, lat, slon, slat, tiers, SCENARIO, grades=grades, chunk_size=1500, workers=w
+        )
+        for w in (1, 2, 5)
+    ]
+    for other in built[1:]:
+        for name in ("indptr", "indices", "data"):
+            np.testing.assert_array_equal(
+                getattr(other.matrix, name), getattr(built[0].matrix, name)
+            )
+        np.testing.assert_array_equal(other.nearest_site, built[0].nearest_site)
+        np.testing.assert_array_equal(other.nearest_distance, built[0].nearest_distance)
+    with pytest.raises(ValueError, match="workers must be 1 or more"):
+        reach_from_arrays(lon, lat, slon, slat, tiers, SCENARIO, workers=0)
+
+
+def test_packed_key_sort_matches_the_counting_sort():
+    rng = np.random.default_rng(9)
+    for n_rows, n_cols, n_pairs in ((1, 1, 1), (50, 7, 200), (3000, 40_000, 60_000)):
+        key = rng.choice(n_rows * n_cols, size=min(n_pairs, n_rows * n_cols), replace=False)
+        rows, cols = (key // n_cols).astype(np.int32), (key % n_cols).astype(np.int32)
+        data = rng.random(rows.size)
+        packed = reach_module._row_col_order(rows, cols, n_rows, n_cols)
+        assert packed is not None
+        counts, sorted_cols, order = packed
+        expected = reach_module._sort_by_row_col(rows, cols, data, n_rows, n_cols)
+        np.testing.assert_array_equal(counts, expected[0])
+        np.testing.assert_array_equal(sorted_cols, expected[1])
+        np.testing.assert_array_equal(data[order], expected[2])
+    wide = np.zeros(1, dtype=np.int32)
+    assert reach_module._row_col_order(wide, wide, 2**40, 2**30) is None
+
+
+@pytest.mark.parametrize("order", ["far-first", "near-first"])
+def test_matrix_buffer_sized_from_the_first_chunk(order, monkeypatch):
+    # The entries go into one buffer reserved from the first chunk's density; points
+    # sorted so that the projection is far too small (or too large) still give the
+    # same matrix as chunks joined at the end.
+    rng = np.random.default_rng(17)
+    lon, lat, slon, slat = random_instance(rng, 6000, 80, "china")
+    far = np.arange(6000) < 3000
+    lon = np.where(far, lon - 60.0, lon)  # half the demand 60 degrees west: no site near
+    key = far if order == "near-first" else ~far
+    lon, lat = lon[np.argsort(key, kind="stable")], lat[np.argsort(key, kind="stable")]
+    tiers = np.full(80, "station", dtype=object)
+    built = reach_from_arrays(lon, lat, slon, slat, tiers, SCENARIO, chunk_size=500)
+    monkeypatch.setattr(reach_module._Entries, "reserve", lambda self, capacity: None)
+    monkeypatch.setattr(
+        reach_module._Entries,
+        "append",
+        lambda self, c, v: self.overflow.append((c, v)),
+    )
+
+    def joined(self):
+        return np.concatenate([c for c, _ in self.overflow]), np.concatenate(
+            [v for _, v in self.overflow]
+        )
+
+    monkeypatch.setattr(reach_module._Entries, "arrays", joined)
+    expected = reach_from_arrays(lon, lat, slon, slat, tiers, SCENARIO, chunk_size=500)
+    assert built.matrix.nnz > 1000
+    for name in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(built.matrix, name), getattr(expected.matrix, name))

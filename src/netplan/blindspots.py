@@ -27,8 +27,9 @@ that order, so the same input always gives the same ids.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -139,27 +140,41 @@ def _cells(
 
 def _h3_labels(cells: NDArray[np.uint64]) -> NDArray[np.int64]:
     """Label points by the connected component of their cell among the occupied cells."""
-    import h3.api.basic_int as h3
-
     unique, inverse = np.unique(cells, return_inverse=True)
-    position = {int(cell): i for i, cell in enumerate(unique.tolist())}
-    rows: list[int] = []
-    cols: list[int] = []
-    for i, cell in enumerate(unique.tolist()):
-        for neighbour in h3.grid_disk(cell, 1):
-            j = position.get(neighbour)
-            if j is not None and j != i:
-                rows.append(i)
-                cols.append(j)
+    rows, cols = _neighbour_pairs(unique)
     graph = scipy.sparse.coo_array(
-        (
-            np.ones(len(rows), dtype=np.int8),
-            (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)),
-        ),
-        shape=(unique.size, unique.size),
+        (np.ones(rows.size, dtype=np.int8), (rows, cols)), shape=(unique.size, unique.size)
     )
     _, component = connected_components(graph, directed=False)
     return np.asarray(component[inverse.ravel()], dtype=np.int64)
+
+
+def _neighbour_pairs(unique: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Return the pairs (i, j), i != j, of sorted distinct cells that touch (share an edge).
+
+    One compiled ``grid_disk`` call per distinct cell (not per point); the
+    neighbours are matched to positions with one binary search over all of them.
+    """
+    disk = _grid_disk_function()
+    disks = [np.asarray(disk(cell, 1), dtype=np.uint64) for cell in unique.tolist()]
+    if not disks:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    neighbours = np.concatenate(disks)
+    owner = np.repeat(np.arange(unique.size, dtype=np.int64), [d.size for d in disks])
+    position = np.searchsorted(unique, neighbours)
+    position[position == unique.size] = 0
+    occupied = (unique[position] == neighbours) & (position != owner)
+    return owner[occupied], position[occupied].astype(np.int64)
+
+
+def _grid_disk_function() -> Callable[[int, int], Any]:
+    """Return h3's compiled grid disk (an array of cells), without the list-building wrapper."""
+    try:
+        from h3._cy import grid_disk
+    except ImportError:  # pragma: no cover - h3 reorganised: the public API, same cells
+        from h3.api.basic_int import grid_disk
+    return cast("Callable[[int, int], Any]", grid_disk)
 
 
 #: Points sampled to estimate DBSCAN's neighbour pairs (the tree / the queries).
@@ -233,16 +248,44 @@ def _zone_polygon(cells: NDArray[np.uint64]) -> shapely.Geometry:
     import h3.api.basic_int as h3
 
     if cells.size == 1:  # most zones are one cell: skip the merge
-        boundary = h3.cell_to_boundary(int(cells[0]))
-        return shapely.normalize(shapely.Polygon([(lng, lat) for lat, lng in boundary]))
+        return _cell_polygons([int(cells[0])])[0]
     return shapely.normalize(shape(h3.cells_to_geo([int(c) for c in cells.tolist()])))
 
 
-def _cell_areas_km2(cells: NDArray[np.uint64]) -> dict[int, float]:
-    """Return the spherical area (km²) of each distinct cell."""
+def _cell_polygons(cells: list[int]) -> NDArray[np.object_]:
+    """Return each cell's hexagon (or pentagon) as a normalised polygon, built in one go."""
     import h3.api.basic_int as h3
 
-    return {int(c): float(h3.cell_area(int(c), unit="km^2")) for c in np.unique(cells).tolist()}
+    boundaries = [h3.cell_to_boundary(cell) for cell in cells]
+    if not boundaries:
+        return np.empty(0, dtype=object)
+    lat_lng = np.array([vertex for boundary in boundaries for vertex in boundary], dtype=float)
+    ring = np.repeat(np.arange(len(boundaries)), [len(b) for b in boundaries])
+    rings = shapely.linearrings(lat_lng[:, ::-1], indices=ring)  # closed automatically
+    polygons: NDArray[np.object_] = shapely.normalize(shapely.polygons(rings))
+    return polygons
+
+
+def _cell_areas_km2(cells: list[int]) -> list[float]:
+    """Return the spherical area (km²) of each cell."""
+    import h3.api.basic_int as h3
+
+    return [float(h3.cell_area(cell, unit="km^2")) for cell in cells]
+
+
+def _zone_cells(
+    labels: NDArray[np.int64], cells: NDArray[np.uint64]
+) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
+    """Return every zone's distinct cells, sorted, and where each zone's run starts.
+
+    Zone ``z`` (a label, 0-based and dense) holds ``cells[start[z]:start[z + 1]]``.
+    """
+    order = np.lexsort((cells, labels))
+    zone, cell = labels[order], cells[order]
+    first = np.r_[True, (zone[1:] != zone[:-1]) | (cell[1:] != cell[:-1])]
+    zone, cell = zone[first], cell[first]
+    start = np.searchsorted(zone, np.arange(int(labels.max()) + 2))
+    return cell, start.astype(np.int64)
 
 
 def blindspots_from_points(
@@ -303,9 +346,18 @@ def blindspots_from_points(
 
     xyz = unit_xyz(lon, lat)
     distance = np.asarray(nearest_distance, dtype=np.float64)
-    areas = _cell_areas_km2(cells) if kept.size else {}
+    # Each zone's distinct cells (sorted) and their areas, found once for all zones.
+    dense = np.empty(n, dtype=np.int64)
+    dense[order] = np.cumsum(np.r_[False, sorted_labels[1:] != sorted_labels[:-1]])
+    all_zone_cells, zone_start = _zone_cells(dense, cells)
+    in_kept = np.zeros(all_zone_cells.size, dtype=bool)
+    for zone in kept.tolist():
+        in_kept[zone_start[zone] : zone_start[zone + 1]] = True
+    kept_cells = np.unique(all_zone_cells[in_kept]).tolist()
+    area_of = dict(zip(kept_cells, _cell_areas_km2(kept_cells), strict=True))
     records: list[dict[str, object]] = []
-    geometries: list[shapely.Geometry] = []
+    geometries: list[shapely.Geometry | None] = []
+    single: list[tuple[int, int]] = []
     width = max(4, len(str(ranking.size)))
     for rank, zone in enumerate(ranking.tolist()):
         members = order[starts[zone] : stops[zone]]
@@ -319,24 +371,32 @@ def blindspots_from_points(
         else:  # points spread evenly round the globe: take the first point
             centroid_lon, centroid_lat = float(lon[members[0]]), float(lat[members[0]])
         closest = members[int(np.argmin(distance[members]))]
-        zone_cells = np.unique(cells[members])
+        zone_cells = all_zone_cells[zone_start[zone] : zone_start[zone + 1]]
         has_site = np.isfinite(distance[closest])
         records.append(
             {
                 "zone_id": f"Z{rank + 1:0{width}d}",
                 "n_points": int(members.size),
                 "weight": float(w.sum()),
-                "area_km2": float(sum(areas[c] for c in zone_cells.tolist())),
+                "area_km2": float(sum(area_of[c] for c in zone_cells.tolist())),
                 "centroid_lon": centroid_lon,
                 "centroid_lat": centroid_lat,
                 "nearest_site": nearest_site[closest] if has_site else None,
                 "distance_km": float(distance[closest]) if has_site else np.nan,
             }
         )
-        geometries.append(_zone_polygon(zone_cells))
+        if zone_cells.size == 1:  # one cell: its hexagon, built with the others below
+            single.append((rank, int(zone_cells[0])))
+            geometries.append(None)
+        else:
+            geometries.append(_zone_polygon(zone_cells))
         zone_of_point[members] = rank
     if not records:
         return empty_blindspots(), zone_of_point
+    for (rank, _), polygon in zip(
+        single, _cell_polygons([cell for _, cell in single]), strict=True
+    ):
+        geometries[rank] = polygon
     frame = pd.DataFrame.from_records(records, columns=list(BLINDSPOT_COLUMNS))
     frame["nearest_site"] = frame["nearest_site"].astype(object)
     zones = gpd.GeoDataFrame(

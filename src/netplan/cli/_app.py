@@ -20,15 +20,17 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 import typer.core
 from rich.console import Console
 
 from netplan import __version__
-from netplan.config import Scenario, default_scenario, load_scenario
 from netplan.errors import NetplanError
+
+if TYPE_CHECKING:
+    from netplan.config import Scenario
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -69,6 +71,24 @@ class _Group(typer.core.TyperGroup):
         except typer.BadParameter as exc:
             exc.message = did_you_mean_choice(exc.message)
             raise
+
+    def get_help_option(self, ctx: Any) -> Any:
+        """Return the group's ``--help``, reading an absent flag as ``False``.
+
+        typer coerces a flag's missing value (``None``) through a pydantic adapter,
+        which imports pydantic (about 0.1 s) on every command, ``--help`` included;
+        ``False`` is what the absent flag means and skips that coercion.
+        """
+        option: Any = super().get_help_option(ctx)
+        if option is not None and not getattr(option, "_netplan_absent_is_false", False):
+            process_value = option.process_value
+
+            def absent_is_false(context: Any, value: Any) -> Any:
+                return process_value(context, False if value is None else value)
+
+            option.process_value = absent_is_false
+            option._netplan_absent_is_false = True
+        return option
 
 
 app = typer.Typer(
@@ -132,11 +152,21 @@ def _main(
     ] = False,
 ) -> None:
     """Plan after-sales service outlet networks."""
-    from netplan.io import set_csv_encoding
-
     state.debug = debug
-    set_csv_encoding("utf-8" if plain_csv else None)
-    ctx.call_on_close(lambda: set_csv_encoding(None))  # library calls after a run: the default
+    # netplan.io (pandas, geopandas) loads only when there is an encoding to set or reset: its
+    # setting defaults to None, so `netplan coverage --help` does not pay for it.
+    if plain_csv or "netplan.io" in sys.modules:
+        from netplan.io import set_csv_encoding
+
+        set_csv_encoding("utf-8" if plain_csv else None)
+    ctx.call_on_close(_reset_csv_encoding)  # library calls after a run: the default
+
+
+def _reset_csv_encoding() -> None:
+    if "netplan.io" in sys.modules:
+        from netplan.io import set_csv_encoding
+
+        set_csv_encoding(None)
 
 
 def command(func: Callable[P, R]) -> Callable[P, R]:
@@ -464,6 +494,8 @@ def scenario_from_option(path: Path | None, inputs: list[str] | None = None) -> 
     ``inputs`` are ``--input KIND.KEY=VALUE`` values laid over the scenario's
     ``[inputs.*]`` sections (see :func:`netplan.inputs.with_inputs`).
     """
+    from netplan.config import default_scenario, load_scenario
+
     scenario = default_scenario() if path is None else load_scenario(path)
     if inputs:
         from netplan.inputs import with_inputs

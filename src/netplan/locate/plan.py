@@ -690,8 +690,9 @@ def solve_tiered(
     *,
     polish: bool = True,
     session: SolverSession | None = None,
+    method: str = "auto",
 ) -> LocateResult:
-    """Run the tiered model on prepared inputs."""
+    """Run the tiered model on prepared inputs (``method``: see :func:`netplan.locate.tiered`)."""
     return tiered(
         inputs.cover,
         weights=inputs.weights,
@@ -708,6 +709,7 @@ def solve_tiered(
         demand_ids=inputs.demand_ids,
         polish=polish,
         session=session,
+        method=method,
     )
 
 

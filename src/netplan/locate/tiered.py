@@ -29,6 +29,12 @@ Variables: :math:`y_j \in \{0, 1\}` (site open), :math:`z_i \in [0, 1]`
 * Grade requirements: points of a grade listed in ``grade_min_tier`` must be
   covered by an open site of that tier or a tier above it in the support
   chain, wherever such a candidate reaches them.
+
+On large uncapacitated models a Lagrangian phase
+(:mod:`netplan.locate.lagrangian`) runs before the MILP: a second bound,
+reduced-cost fixing and a heuristic start. The bound reported is the better
+of the solver's and the Lagrangian's (``details["bound_source"]``), and the
+gap compares it with the plan re-evaluated from the reach matrix.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from netplan.locate.heuristics import (
     improve_max_coverage,
     improve_min_cost,
 )
+from netplan.locate.lagrangian import LagrangianProblem, LagrangianResult, lagrangian_bound
 from netplan.locate.models import LocateResult, net_cost_terms, uncovered_message
 from netplan.locate.solve import (
     MilpArrays,
@@ -63,10 +70,16 @@ from netplan.locate.solve import (
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["OBJECTIVES", "TieredOptions", "openable_sites", "tiered"]
+__all__ = ["LAGRANGIAN_SIZE", "METHODS", "OBJECTIVES", "TieredOptions", "openable_sites", "tiered"]
 
 #: Objectives of the tiered model.
 OBJECTIVES = ("min_cost", "max_coverage")
+#: How the tiered model is solved (see :func:`tiered`).
+METHODS = ("auto", "lagrangian", "local", "milp")
+#: Site columns × merged demand rows from which ``"auto"`` adds the Lagrangian phase.
+LAGRANGIAN_SIZE = 4_000_000
+#: Share of the time limit the Lagrangian phase may take (and at most this many seconds).
+LAGRANGIAN_SHARE, LAGRANGIAN_SECONDS = 0.15, 10.0
 
 
 @dataclass(frozen=True)
@@ -352,6 +365,7 @@ def tiered(
     polish: bool = True,
     session: SolverSession | None = None,
     local_search: bool = True,
+    method: str = "auto",
 ) -> LocateResult:
     """Solve the tiered model on a reach matrix.
 
@@ -392,6 +406,14 @@ def tiered(
         Improve the greedy start, and a time-limited incumbent, by local
         search (:mod:`netplan.locate.heuristics`); models without capacities
         or grade requirements.
+    method
+        One of :data:`METHODS`: ``"auto"`` (local search, and the Lagrangian
+        phase on models of at least :data:`LAGRANGIAN_SIZE` site × row pairs),
+        ``"lagrangian"`` (always the Lagrangian phase: a bound, reduced-cost
+        fixing and a heuristic start, :mod:`netplan.locate.lagrangian`),
+        ``"local"`` (local search, no Lagrangian phase) or ``"milp"`` (the
+        MILP alone). The Lagrangian phase needs the local search's view of the
+        model (no capacities, no grade requirements); elsewhere it is skipped.
 
     Returns
     -------
@@ -405,6 +427,9 @@ def tiered(
         With the best achievable coverage and the demand no candidate reaches.
     """
     started = time.perf_counter()
+    if method not in METHODS:
+        msg = f"unknown tiered method {method!r}; use one of {', '.join(METHODS)}"
+        raise InputError(msg)
     options.check()
     objective_kind = options.resolved_objective()
     sites = _site_setup(
@@ -412,12 +437,17 @@ def tiered(
         needs_support, options, demand_ids,
     )  # fmt: skip
     model = _build_model(sites, options, objective_kind, tier_ranks, demand_grades)
-    searcher = _neighbourhood(sites, model, options) if local_search else None
+    use_search = local_search and method != "milp"
+    searcher = _neighbourhood(sites, model, options) if use_search else None
     if searcher is not None and model.program.start is not None:
         better = _search(searcher, model, model.program.start[: model.n_y] > 0.5)
         model.program.start = _values_for(model, better)
-    build = time.perf_counter() - started
     settings = settings or SolverSettings()
+    relaxation: _Relaxation | None = None
+    if searcher is not None and _wants_lagrangian(method, model):
+        relaxation = _lagrangian_phase(searcher, model, options, settings)
+        settings = relaxation.settings
+    build = time.perf_counter() - started
     outcome = (
         session.solve(model.program, settings)
         if session is not None
@@ -425,12 +455,15 @@ def tiered(
     )
     if outcome.status == "infeasible":
         outcome = _explain_infeasible(sites, model, options, objective_kind, outcome, settings)
+    if relaxation is not None:
+        outcome = _keep_relaxation_plan(model, outcome, relaxation)
     if searcher is not None and outcome.status == "feasible" and outcome.values is not None:
         outcome = _improve_incumbent(searcher, model, outcome)
     second: SolveOutcome | None = None
     if polish and outcome.status == "optimal" and outcome.values is not None:
         second = _polish(model, objective_kind, outcome, settings)
-    return _decode(sites, model, options, objective_kind, outcome, second, build)
+    result = _decode(sites, model, options, objective_kind, outcome, second, build)
+    return _with_bound(result, model, outcome, relaxation)
 
 
 def _site_setup(
@@ -910,6 +943,157 @@ def _improve_incumbent(
         solve_seconds=seconds,
         detail=outcome.detail + " (incumbent improved by local search)",
     )
+
+
+@dataclass
+class _Relaxation:
+    """What the Lagrangian phase left for the solve: its result, and the solver's time."""
+
+    result: LagrangianResult
+    settings: SolverSettings
+    n_fixed: int
+
+
+def _wants_lagrangian(method: str, model: _Model) -> bool:
+    """Return ``True`` when ``method`` asks for the Lagrangian phase on this model."""
+    if model.program.start is None or model.n_z == 0:
+        return False
+    if method == "lagrangian":
+        return True
+    return method == "auto" and model.n_y * model.n_z >= LAGRANGIAN_SIZE
+
+
+def _objective_step(values: NDArray[np.float64]) -> float:
+    """Return the amount every plan's objective is a whole multiple of (0 when not integral)."""
+    values = np.abs(values[values != 0])
+    if values.size == 0 or not np.all(np.isfinite(values)) or values.max() > 2.0**52:
+        return 0.0
+    if not np.array_equal(values, np.round(values)):
+        return 0.0
+    return float(np.gcd.reduce(values.astype(np.int64)))
+
+
+def _lagrangian_phase(
+    searcher: CoverNeighbourhood, model: _Model, options: TieredOptions, settings: SolverSettings
+) -> _Relaxation:
+    """Run the Lagrangian relaxation: better start, fixed columns, and what time is left.
+
+    Columns the reduced costs prove closed (open) in every plan strictly better
+    than the heuristic's plan get their bounds fixed; that plan is the MILP's
+    start, so the fixed model keeps it and every better plan.
+    """
+    program = model.program
+    assert program.start is not None
+    problem = LagrangianProblem(
+        searcher,
+        maximize=program.maximize,
+        needed=model.coverage_needed,
+        budget=None if options.budget is None else model.budget_left,
+        row_lower=program.col_lower[model.n_y : model.n_y + model.n_z],
+        offset=program.offset,
+    )
+    limit = LAGRANGIAN_SECONDS
+    if settings.time_limit is not None:
+        limit = min(limit, LAGRANGIAN_SHARE * settings.time_limit)
+    step = 0.0 if program.maximize else _objective_step(model.y_cost)
+    result = lagrangian_bound(
+        problem, program.start[: model.n_y] > 0.5, time_limit=limit, integral_step=step
+    )
+    program.start = _values_for(model, result.plan)
+    program.col_lower = program.col_lower.copy()
+    program.col_upper = program.col_upper.copy()
+    program.col_upper[: model.n_y][result.fixed_closed] = 0.0
+    program.col_lower[: model.n_y][result.fixed_open] = 1.0
+    remaining = settings
+    if settings.time_limit is not None:
+        remaining = replace(
+            settings,
+            time_limit=max(settings.time_limit - result.seconds, 0.05 * settings.time_limit),
+        )
+    n_fixed = int(result.fixed_closed.sum() + result.fixed_open.sum())
+    return _Relaxation(result, remaining, n_fixed)
+
+
+def _keep_relaxation_plan(
+    model: _Model, outcome: SolveOutcome, relaxation: _Relaxation
+) -> SolveOutcome:
+    """Return ``outcome``, or the Lagrangian heuristic's plan when the solve ended worse.
+
+    The plan is the solver's start, so a solve normally keeps it or betters it;
+    should a solver drop the start (or stop without any plan), the plan is not lost.
+    """
+    if outcome.status not in ("feasible", "no_solution"):
+        return outcome
+    plan_value = relaxation.result.plan_value
+    if outcome.objective is not None:
+        sign = -1.0 if model.program.maximize else 1.0
+        if sign * outcome.objective <= sign * plan_value:
+            return outcome
+    return replace(
+        outcome,
+        status="feasible",
+        objective=plan_value,
+        values=_values_for(model, relaxation.result.plan),
+        gap=relative_gap(plan_value, outcome.best_bound),
+        detail=outcome.detail + " (plan of the Lagrangian heuristic)",
+    )
+
+
+def _with_bound(
+    result: LocateResult, model: _Model, outcome: SolveOutcome, relaxation: _Relaxation | None
+) -> LocateResult:
+    """Return ``result`` with the best true bound (solver's or Lagrangian) and its honest gap.
+
+    With columns fixed, the solver's bound holds for the fixed model only; the
+    plans fixing excluded are no better than the plan it was fixed against, so
+    the bound for the whole model is the weaker of the two. The gap compares
+    the bound with the plan's objective evaluated from the reach matrix.
+    """
+    details = dict(result.details)
+    bound = outcome.best_bound
+    source = "solver" if bound is not None else None
+    if relaxation is not None:
+        lagrangian = relaxation.result
+        maximize = model.program.maximize
+        if bound is not None and relaxation.n_fixed:
+            bound = (
+                min(bound, lagrangian.plan_value)
+                if not maximize
+                else max(bound, lagrangian.plan_value)
+            )
+        tighter = bound is None or (
+            lagrangian.bound < bound if maximize else lagrangian.bound > bound
+        )
+        if tighter:
+            bound, source = lagrangian.bound, "lagrangian"
+        step = 0.0 if maximize else _objective_step(model.y_cost)
+        if bound is not None and step > 0:
+            # Every plan costs the offset plus a whole number of steps: round the bound up.
+            # (Less a tolerance first: a solver's bound may sit a hair above a plan's cost.)
+            offset = model.program.offset
+            slack = 1e-6 * max(1.0, abs(bound))
+            steps = math.ceil((bound - slack - offset) / step)
+            bound = max(bound, offset + steps * step)
+        details.update(
+            {
+                "lagrangian_bound": lagrangian.bound,
+                "lagrangian_plan": lagrangian.plan_value,
+                "lagrangian_iterations": lagrangian.iterations,
+                "lagrangian_seconds": lagrangian.seconds,
+                "n_sites_fixed": relaxation.n_fixed,
+            }
+        )
+    if source is not None:
+        details["bound_source"] = source
+    gap = result.gap
+    objective = result.objective
+    if objective is not None and (
+        bound != outcome.best_bound
+        or outcome.objective is None
+        or abs(objective - outcome.objective) > 1e-9 * max(1.0, abs(objective))
+    ):
+        gap = relative_gap(objective, bound)
+    return replace(result, best_bound=bound, gap=gap, details=details)
 
 
 def _explain_infeasible(
