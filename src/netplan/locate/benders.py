@@ -94,7 +94,13 @@ class _Levels:
     def nearest(self, open_mask: NDArray[np.bool_]) -> NDArray[np.float64]:
         """Return each point's distance to its nearest open site (``inf`` for none)."""
         value = np.full(self.n_demand, np.inf)
-        np.minimum.at(value, self.rows, np.where(open_mask[self.cols], self.dist, np.inf))
+        # Pairs are sorted by point then distance: a point's first open pair is its nearest.
+        hits = np.flatnonzero(open_mask[self.cols])
+        if hits.size:
+            points = self.rows[hits]
+            first = np.ones(len(hits), dtype=bool)
+            first[1:] = points[1:] != points[:-1]
+            value[points[first]] = self.dist[hits[first]]
         return value
 
     def critical(self, y: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -167,6 +173,9 @@ class _Master:
         n_demand, n_sites = levels.n_demand, len(forced)
         self.n_sites = n_sites
         self.n_cuts = 0
+        # The (point, level) of every cut, in row order after the first ``cut_row`` rows.
+        self.cut_points: list[NDArray[np.int64]] = []
+        self.cut_levels: list[NDArray[np.float64]] = []
         highs = new_highs()
         highs.setOptionValue("output_flag", False)
         highs.setOptionValue("random_seed", 0)
@@ -186,6 +195,7 @@ class _Master:
             columns = levels.cols[lo:hi].astype(np.int32)
             highs.addRow(1.0, highspy.kHighsInf, hi - lo, columns, np.ones(hi - lo))
         self.highs = highs
+        self.cut_row = int(highs.getNumRow())
 
     def add_cuts(self, points: NDArray[np.int64], level: NDArray[np.float64]) -> None:
         """Add the optimality cut of each of ``points`` at its ``level``."""
@@ -195,6 +205,23 @@ class _Master:
         infinite = np.full(len(points), self.highspy.kHighsInf)
         self.highs.addRows(len(points), bounds, infinite, len(indices), starts, indices, values)
         self.n_cuts += len(points)
+        self.cut_points.append(points.copy())
+        self.cut_levels.append(np.asarray(level, dtype=np.float64).copy())
+
+    def binding_cuts(self) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Return the (point, level) of the cuts tight or priced at the last LP solution."""
+        if not self.cut_points:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        solution = self.highs.getSolution()
+        row_value = np.asarray(solution.row_value, dtype=np.float64)[self.cut_row :]
+        row_dual = np.asarray(solution.row_dual, dtype=np.float64)[self.cut_row :]
+        points = np.concatenate(self.cut_points)
+        levels = np.concatenate(self.cut_levels)
+        if len(row_value) != len(points) or len(row_dual) != len(points):
+            return points, levels  # no solution of the LP as it stands: keep every cut
+        slack = row_value - levels
+        keep = (np.abs(row_dual) > 1e-12) | (slack <= 1e-6 * np.maximum(1.0, np.abs(levels)))
+        return points[keep], levels[keep]
 
     def add_plan_cuts(self, y: NDArray[np.float64], theta: NDArray[np.float64] | None) -> int:
         """Add the cuts ``y`` violates (all of them when ``theta`` is None); return how many."""
@@ -274,11 +301,12 @@ def p_median_bound(
     lam = 0.5
     bound = -math.inf
     converged = solved = False
-    iterations = 0
+    iterations = rows_solved = 0
     y = plan_y
     while iterations < max_rounds:
         iterations += 1
         solved, values, objective = master.run()
+        rows_solved = master.highs.getNumRow()
         if not solved:
             break
         y, theta = values[:n_sites], values[n_sites:]
@@ -299,6 +327,13 @@ def p_median_bound(
             converged = True
             break
 
+    if solved and master.highs.getNumRow() != rows_solved:
+        # The rounds ran out right after adding cuts: solve once more, so that the duals
+        # used below (and the cuts kept for the search) belong to the LP as it stands.
+        solved, values, objective = master.run()
+        if solved:
+            y = values[:n_sites]
+            bound = max(bound, objective)
     fix_closed = np.zeros(n_sites, dtype=bool)
     fix_open = np.zeros(n_sites, dtype=bool)
     if solved and math.isfinite(bound):
@@ -339,9 +374,11 @@ class BendersSolution:
     root
         The LP phase (bound, fixing).
     master_rounds
-        Integer master solves.
+        Nodes of the search tree solved.
     seconds
         Wall time of the whole method.
+    lp_solves, strong_solves
+        Node LP solves (each after a round of cuts) and strong-branching probes.
     """
 
     plan: NDArray[np.bool_]
@@ -351,6 +388,8 @@ class BendersSolution:
     root: BendersBound
     master_rounds: int
     seconds: float
+    lp_solves: int = 0
+    strong_solves: int = 0
 
 
 def p_median_benders(
@@ -366,16 +405,22 @@ def p_median_benders(
     *,
     time_limit: float | None = None,
     gap: float = 0.0,
+    strong: bool = True,
+    reduce: bool = True,
 ) -> BendersSolution:
     """Solve a p-median by branch-and-Benders-cut on the radius formulation's projection.
 
     The root is :func:`p_median_bound` (cuts, bound, fixed sites). Each node of
-    the search tree then solves the same LP with its branching bounds, adds
-    the cuts its point violates (they are valid everywhere and stay), prunes
-    when its bound reaches the best plan's cost, fixes sites by reduced cost
-    for its subtree, tries the plan of its ``p`` largest ``y``, and branches
-    on the most fractional site. Nodes are taken best bound first, so the
-    smallest open bound is always a true lower bound.
+    the search tree then solves the same LP with its branching bounds, warm
+    started from its parent's basis, adds the cuts its point violates (they
+    are valid everywhere and stay), prunes when its bound reaches the best
+    plan's cost, fixes sites by reduced cost for its subtree, tries the plan
+    of its ``p`` largest ``y``, and branches. The branching site is chosen by
+    pseudo-costs (the bound each site's branches gained per unit of change so
+    far), measured by strong branching (a few dual simplex iterations on each
+    branch) while a site has too few measurements; a branch whose LP already
+    reaches the best plan's cost is dropped. Nodes are taken best bound first,
+    so the smallest open bound is always a true lower bound.
 
     Parameters
     ----------
@@ -385,6 +430,12 @@ def p_median_benders(
         Seconds for the whole method; the best plan and bound so far come back.
     gap
         Relative gap at which to stop.
+    strong
+        Choose branching sites by pseudo-costs with strong branching
+        (``False``: the most fractional site, as a baseline).
+    reduce
+        Search on a master rebuilt without the sites the root fixed closed
+        and without the cuts slack at the root's LP optimum.
 
     Returns
     -------
@@ -398,8 +449,31 @@ def p_median_benders(
         rows, cols, dist, shape, weight, p, forced, banned, plan,
         time_limit=None if time_limit is None else 0.5 * time_limit, master=master,
     )  # fmt: skip
-    search = _Search(master, weight, p, forced | root.fix_open, banned | root.fix_closed, plan)
-    heap: list[tuple[float, int, tuple[tuple[int, int], ...]]] = [(root.lower, 0, ())]
+    forced_tree, banned_tree = forced | root.fix_open, banned | root.fix_closed
+    if reduce and root.fix_closed.any() and math.isfinite(root.lower):
+        # Start the tree on a smaller master: without the sites fixed closed (pairs, columns
+        # in the cuts) and with only the cuts the root LP's optimum rests on.
+        points, levels = master.binding_cuts()
+        keep = ~banned_tree[cols]
+        served = np.bincount(rows[keep], minlength=shape[0]) > 0
+        if not served.all():
+            # Some point may only use sites fixed closed: no plan cheaper than ``plan`` exists.
+            return BendersSolution(
+                plan=plan.copy(),
+                objective=root.upper,
+                lower=root.upper,
+                optimal=True,
+                root=root,
+                master_rounds=0,
+                seconds=time.perf_counter() - started,
+            )
+        master = _Master(
+            _Levels(rows[keep], cols[keep], dist[keep], shape[0]),
+            weight, p, forced_tree, banned_tree,
+        )  # fmt: skip
+        master.add_cuts(points, levels)
+    search = _Search(master, weight, p, forced_tree, banned_tree, plan, root.upper, strong=strong)
+    heap: list[tuple[float, int, _Node]] = [(root.lower, 0, _Node((), None, root.lower))]
     counter = 0
     nodes = 0
     while heap:
@@ -407,9 +481,9 @@ def p_median_benders(
             break
         if deadline is not None and time.perf_counter() > deadline:
             break
-        node_lower, _, fixes = heapq.heappop(heap)
+        node_lower, _, node = heapq.heappop(heap)
         nodes += 1
-        result = search.node(fixes, deadline)
+        result = search.node(node, deadline)
         if result is None:
             continue
         bound, children = result
@@ -418,6 +492,8 @@ def p_median_benders(
             heapq.heappush(heap, (max(bound, node_lower), counter, child))
     lower = heap[0][0] if heap else search.best
     lower = min(max(lower, root.lower), search.best)
+    highs = master.highs
+    highs.setOptionValue("time_limit", math.inf)
     return BendersSolution(
         plan=search.best_plan,
         objective=search.best,
@@ -426,7 +502,30 @@ def p_median_benders(
         root=root,
         master_rounds=nodes,
         seconds=time.perf_counter() - started,
+        lp_solves=search.lp_solves,
+        strong_solves=search.strong_solves,
     )
+
+
+@dataclass
+class _Node:
+    """An open node: its branching bounds, its parent's basis, and how it was made."""
+
+    fixes: tuple[tuple[int, int], ...]
+    basis: tuple[list[object], list[object]] | None
+    parent_bound: float
+    site: int = -1
+    up: bool = False
+    change: float = 0.0
+
+
+#: Measurements per branch direction before a site's pseudo-cost is trusted.
+RELIABLE = 1
+#: Sites strong-branched on at most per node, and dual simplex iterations per probe.
+STRONG_CANDIDATES = 4
+STRONG_ITERATIONS = 60
+#: Strong branching stops after this many probes in a row that found no better site.
+LOOKAHEAD = 2
 
 
 class _Search:
@@ -440,6 +539,9 @@ class _Search:
         forced: NDArray[np.bool_],
         banned: NDArray[np.bool_],
         plan: NDArray[np.bool_],
+        plan_cost: float,
+        *,
+        strong: bool = True,
     ) -> None:
         self.master = master
         self.weight = weight
@@ -448,8 +550,15 @@ class _Search:
         self.banned = banned
         self.n_sites = len(forced)
         self.sites = np.arange(self.n_sites, dtype=np.int32)
-        self.best = self.cost(plan)
+        # ``plan`` may use sites this master no longer has: its cost comes from the caller.
+        self.best = plan_cost
         self.best_plan = plan.copy()
+        self.strong = strong
+        # Pseudo-costs: summed bound gain per unit change, and counts, per site and direction.
+        self.gain_sum = np.zeros((2, self.n_sites))
+        self.gain_count = np.zeros((2, self.n_sites))
+        self.lp_solves = 0
+        self.strong_solves = 0
 
     def cost(self, is_open: NDArray[np.bool_]) -> float:
         """Return the exact cost of a plan."""
@@ -461,10 +570,35 @@ class _Search:
         if cost < self.best - 1e-9 * max(1.0, abs(self.best)):
             self.best, self.best_plan = cost, is_open.copy()
 
-    def node(
-        self, fixes: tuple[tuple[int, int], ...], deadline: float | None
-    ) -> tuple[float, list[tuple[tuple[int, int], ...]]] | None:
+    def _record(self, site: int, up: bool, change: float, gain: float) -> None:
+        """Add one measurement of the bound gained by branching ``site`` (per unit change)."""
+        if site < 0 or change <= 1e-9 or not math.isfinite(gain):
+            return
+        self.gain_sum[int(up), site] += max(gain, 0.0) / change
+        self.gain_count[int(up), site] += 1
+
+    def _set_basis(self, basis: tuple[list[object], list[object]] | None) -> None:
+        """Warm start from ``basis`` (a parent's), its rows extended by the cuts added since."""
+        if basis is None:
+            return
+        highspy = self.master.highspy
+        col_status, row_status = basis
+        n_rows = self.master.highs.getNumRow()
+        warm = highspy.HighsBasis()
+        warm.col_status = col_status
+        warm.row_status = row_status + [highspy.HighsBasisStatus.kBasic] * (
+            n_rows - len(row_status)
+        )
+        warm.valid = True
+        self.master.highs.setBasis(warm)
+
+    def _get_basis(self) -> tuple[list[object], list[object]]:
+        basis = self.master.highs.getBasis()
+        return list(basis.col_status), list(basis.row_status)
+
+    def node(self, node: _Node, deadline: float | None) -> tuple[float, list[_Node]] | None:
         """Solve one node; return its bound and children, or ``None`` when it is pruned."""
+        fixes = node.fixes
         lower = self.forced.astype(np.float64)
         upper = np.where(self.banned, 0.0, 1.0)
         for site, value in fixes:
@@ -473,25 +607,29 @@ class _Search:
             return None
         highs = self.master.highs
         highs.changeColsBounds(self.n_sites, self.sites, lower, upper)
+        self._set_basis(node.basis)
         bound = -math.inf
         y = lower
         while True:
             if deadline is not None:
                 left = deadline - time.perf_counter()
                 if left <= 0:
-                    return None if bound == -math.inf else (bound, [fixes])
+                    return None if bound == -math.inf else (bound, [node])
                 highs.setOptionValue("time_limit", float(left))
             solved, values, objective = self.master.run()
+            self.lp_solves += 1
             if not solved:
                 if deadline is not None and time.perf_counter() >= deadline:
-                    return (bound, [fixes]) if bound > -math.inf else (-math.inf, [fixes])
+                    return (max(bound, node.parent_bound), [node])
                 return None
             bound = objective
             y, theta = values[: self.n_sites], values[self.n_sites :]
             if bound >= self.best or _closed(self.best, bound, 0.0):
+                self._record(node.site, node.up, node.change, bound - node.parent_bound)
                 return None
             if self.master.add_plan_cuts(y, theta) == 0:
                 break
+        self._record(node.site, node.up, node.change, bound - node.parent_bound)
         if (np.abs(y - np.round(y)) < 1e-6).all():
             self.offer(y > 0.5)
             return None
@@ -512,9 +650,136 @@ class _Search:
         fractional = free & ~close & ~keep & (np.abs(y - np.round(y)) >= 1e-6)
         if not fractional.any():  # pragma: no cover - an integral y was handled above
             return None
-        site = int(np.argmax(np.where(fractional, -np.abs(y - 0.5), -np.inf)))
+        basis = self._get_basis()
         base = fixes + extra
-        return bound, [(*base, (site, 1)), (*base, (site, 0))]
+        if self.strong:
+            choice = self._choose(y, fractional, lower, upper, basis, bound, deadline)
+            if choice is None:
+                return None
+            site, directions = choice
+        else:
+            site = int(np.argmax(np.where(fractional, -np.abs(y - 0.5), -np.inf)))
+            directions = (1, 0)
+        children = [
+            _Node(
+                (*base, (site, direction)),
+                basis,
+                bound,
+                site,
+                bool(direction),
+                float(1.0 - y[site] if direction else y[site]),
+            )
+            for direction in directions
+        ]
+        return bound, children
+
+    def _choose(
+        self,
+        y: NDArray[np.float64],
+        fractional: NDArray[np.bool_],
+        lower: NDArray[np.float64],
+        upper: NDArray[np.float64],
+        basis: tuple[list[object], list[object]],
+        bound: float,
+        deadline: float | None,
+    ) -> tuple[int, tuple[int, ...]] | None:
+        """Return the branching site and the directions worth exploring (``None``: prune).
+
+        Pseudo-cost scores rank the fractional sites; the best-ranked ones
+        whose pseudo-costs are not yet reliable are strong-branched: each
+        branch's LP (over the cuts found so far, a relaxation of the branch)
+        is solved for a few iterations from this node's basis. A branch whose
+        LP is solved and reaches the best plan's cost holds no better plan.
+        """
+        candidates = np.flatnonzero(fractional)
+        down_change = y[candidates]
+        up_change = 1.0 - y[candidates]
+        counts = self.gain_count[:, candidates]
+        # Unmeasured directions take the average pseudo-cost over measured sites.
+        average = [
+            float(self.gain_sum[k].sum() / self.gain_count[k].sum())
+            if self.gain_count[k].sum() > 0
+            else 1.0
+            for k in (0, 1)
+        ]
+        unit = [
+            np.where(
+                counts[k] > 0, self.gain_sum[k, candidates] / np.maximum(counts[k], 1), average[k]
+            )
+            for k in (0, 1)
+        ]
+        estimate_down = unit[0] * down_change
+        estimate_up = unit[1] * up_change
+        score = _score(estimate_down, estimate_up)
+        order = np.argsort(-score, kind="stable")
+        unreliable = (counts.min(axis=0) < RELIABLE)[order]
+        probe = order[unreliable][:STRONG_CANDIDATES]
+        if probe.size == 0:
+            return int(candidates[order[0]]), (1, 0)
+        highs = self.master.highs
+        highspy = self.master.highspy
+        highs.setOptionValue("simplex_iteration_limit", STRONG_ITERATIONS)
+        best_score, best_site, best_dirs = -math.inf, int(candidates[order[0]]), (1, 0)
+        stale = 0
+        try:
+            for index in probe.tolist():
+                site = int(candidates[index])
+                if deadline is not None and time.perf_counter() > deadline:
+                    break
+                results: dict[int, float] = {}
+                alive: list[int] = []
+                for direction in (1, 0):
+                    value = float(direction)
+                    highs.changeColsBounds(
+                        1, np.array([site], dtype=np.int32), np.array([value]), np.array([value])
+                    )
+                    self._set_basis(basis)
+                    highs.run()
+                    self.strong_solves += 1
+                    status = highs.getModelStatus()
+                    objective = float(highs.getInfo().objective_function_value)
+                    if status == highspy.HighsModelStatus.kInfeasible:
+                        results[direction] = math.inf
+                    elif status == highspy.HighsModelStatus.kOptimal:
+                        results[direction] = objective
+                        if objective < self.best and not _closed(self.best, objective, 0.0):
+                            alive.append(direction)
+                    else:
+                        results[direction] = max(objective, bound)
+                        alive.append(direction)
+                highs.changeColsBounds(
+                    1,
+                    np.array([site], dtype=np.int32),
+                    np.array([lower[site]]),
+                    np.array([upper[site]]),
+                )
+                change = {1: 1.0 - y[site], 0: y[site]}
+                for direction in (1, 0):
+                    gain = min(results[direction], self.best) - bound
+                    self._record(site, bool(direction), change[direction], gain)
+                if not alive:
+                    return None
+                if len(alive) == 1:
+                    # Only one branch can hold a better plan: a node with one child.
+                    return site, (alive[0],)
+                site_score = float(
+                    _score(np.array([results[0] - bound]), np.array([results[1] - bound]))[0]
+                )
+                if site_score > best_score:
+                    best_score, best_site, stale = site_score, site, 0
+                else:
+                    stale += 1
+                    if stale >= LOOKAHEAD:
+                        break
+        finally:
+            highs.setOptionValue("simplex_iteration_limit", 2147483647)
+            self._set_basis(basis)
+        return best_site, best_dirs
+
+
+def _score(down: NDArray[np.float64], up: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Return the product score of two branches' bound gains (the usual MIP choice)."""
+    return np.maximum(down, 1e-6) * np.maximum(up, 1e-6)
 
 
 def _closed(upper: float, lower: float, gap: float) -> bool:

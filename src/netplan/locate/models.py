@@ -1033,6 +1033,8 @@ def _p_median_by_benders(
         "benders_root_bound": root.lower,
         "benders_cuts": root.n_cuts,
         "benders_nodes": solution.master_rounds,
+        "benders_lp_solves": solution.lp_solves,
+        "benders_strong_probes": solution.strong_solves,
         "n_sites_fixed_closed": int(root.fix_closed.sum()),
         "n_sites_fixed_open": int(root.fix_open.sum()),
     }
