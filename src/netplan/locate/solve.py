@@ -1155,20 +1155,27 @@ def _side(value: float, scale: float, *, lower: bool) -> int | None:
 def cpsat_program(model: MilpArrays) -> CpsatProgram:
     """Translate ``model`` to integer data for CP-SAT, exactly, or refuse.
 
-    CP-SAT solves integer programs with integer coefficients. The translation
-    keeps the model's optimum and feasible set:
+    CP-SAT solves integer programs with integer coefficients and finite
+    domains. The translation keeps the model's optimum, and every point it
+    allows is a point of the model:
 
-    * every column needs finite bounds; an integer column's are rounded inwards;
-    * a continuous column is taken as integer only when that cannot change the
-      optimum: its bounds are integers and in each of its rows it is the only
-      continuous column, with every other coefficient and the row's bounds
-      integer multiples of its own (so once the integer columns are fixed its
-      feasible values form an interval with integer ends, on which a linear
-      objective has an integer optimum); otherwise the model is refused;
-    * each row is multiplied by the least power of ten (up to ``10**9``) that
-      makes its coefficients integers (to :data:`INTEGRAL_TOLERANCE`), and its
-      bounds are rounded to the integers the row's integral activity can take;
-      a row no such power makes integral is refused;
+    * an integer column's bounds must be finite; they are rounded inwards;
+    * the continuous columns are taken as integers only when that cannot change
+      the optimum. Each row may hold at most two of them; after dividing the
+      row by the first one's coefficient, a second one must have coefficient
+      -1, and every other coefficient and the row's bounds must be integers;
+      the continuous columns' bounds must be integers. Once the integer columns
+      are fixed, the continuous ones then face a network matrix (totally
+      unimodular) with integer right-hand sides, so the best of them is
+      integral. A continuous column may be unbounded on one side only, the side
+      the objective pushes it away from (then the best of them is a vertex and
+      no vertex lies beyond the sum of every row's largest right-hand side and
+      the largest column bound, which becomes its bound). Anything else is
+      refused (a coverage-target row over fractional demand weights, say);
+    * a row of integer columns is multiplied by the least power of ten (up to
+      ``10**9``) that makes its coefficients integers (to
+      :data:`INTEGRAL_TOLERANCE`), and its bounds are rounded to the values its
+      integral activity can take; a row no such power makes integral is refused;
     * the objective is scaled (by a power of ten when one makes it integral,
       else by a power of two) and rounded; the largest error this can make on
       any point is kept (:attr:`CpsatProgram.objective_error`), so that the
@@ -1182,61 +1189,78 @@ def cpsat_program(model: MilpArrays) -> CpsatProgram:
     matrix = sp.csr_array(model.matrix, copy=True)
     matrix.sum_duplicates()
     matrix.eliminate_zeros()
-    n_columns = model.n_columns
-    lower, upper = model.col_lower, model.col_upper
-    if not (np.isfinite(lower).all() and np.isfinite(upper).all()):
-        column = int(np.flatnonzero(~(np.isfinite(lower) & np.isfinite(upper)))[0])
-        raise _refuse(f"column {column} has an infinite bound")
-    if (np.abs(lower) > _CPSAT_LIMIT).any() or (np.abs(upper) > _CPSAT_LIMIT).any():
-        raise _refuse("a column bound is too large")
+    n_rows, n_columns = model.n_rows, model.n_columns
     integer = model.integer.astype(bool)
+    lower, upper = model.col_lower.astype(np.float64), model.col_upper.astype(np.float64)
+    if not (np.isfinite(lower[integer]).all() and np.isfinite(upper[integer]).all()):
+        raise _refuse("an integer column has an infinite bound")
     col_lower = np.where(integer, np.ceil(lower - INTEGRAL_TOLERANCE), lower)
     col_upper = np.where(integer, np.floor(upper + INTEGRAL_TOLERANCE), upper)
-    continuous = np.flatnonzero(~integer)
-    if continuous.size:
-        bad = continuous[~(_integral(lower[continuous]) & _integral(upper[continuous]))]
-        if bad.size:
-            raise _refuse(f"continuous column {int(bad[0])} has bounds that are not integers")
-    row_of = np.repeat(np.arange(model.n_rows), np.diff(matrix.indptr))
-    is_continuous = ~integer[matrix.indices]
-    n_continuous = np.bincount(row_of[is_continuous], minlength=model.n_rows)
-    if (n_continuous > 1).any():
-        row = int(np.flatnonzero(n_continuous > 1)[0])
+    continuous = ~integer
+    finite_lower = np.where(np.isfinite(lower), lower, 0.0)
+    finite_upper = np.where(np.isfinite(upper), upper, 0.0)
+    if not (
+        _integral(finite_lower[continuous]).all() and _integral(finite_upper[continuous]).all()
+    ):
+        raise _refuse("a continuous column has bounds that are not integers")
+    col_lower = np.where(continuous & np.isfinite(lower), np.round(finite_lower), col_lower)
+    col_upper = np.where(continuous & np.isfinite(upper), np.round(finite_upper), col_upper)
+
+    row_of = np.repeat(np.arange(n_rows), np.diff(matrix.indptr))
+    is_continuous = continuous[matrix.indices]
+    n_continuous = np.bincount(row_of[is_continuous], minlength=n_rows)
+    if (n_continuous > 2).any():
+        row = int(np.flatnonzero(n_continuous > 2)[0])
         raise _refuse(f"row {row} links {int(n_continuous[row])} continuous columns")
-    # Rows with one continuous column: divide by its coefficient (flipping the sides when it
-    # is negative); the rest of the row must then be integral as it stands.
-    divisor = np.ones(model.n_rows)
-    divisor[row_of[is_continuous]] = matrix.data[is_continuous]
+    # Divide each row holding continuous columns by its first one's coefficient (flipping the
+    # sides when it is negative): its continuous entries become 1 (and -1).
+    entries = np.flatnonzero(is_continuous)
+    first = (
+        entries[np.r_[True, row_of[entries][1:] != row_of[entries][:-1]]]
+        if entries.size
+        else entries
+    )
+    divisor = np.ones(n_rows)
+    divisor[row_of[first]] = matrix.data[first]
     data = matrix.data / divisor[row_of]
     row_lower = np.where(divisor > 0, model.row_lower, model.row_upper) / divisor
     row_upper = np.where(divisor > 0, model.row_upper, model.row_lower) / divisor
-    defining = n_continuous == 1
-    if defining.any():
-        checked = defining[row_of]
-        bad_entry = checked & ~_integral(data)
-        finite_lower = np.where(np.isfinite(row_lower), row_lower, 0.0)
-        finite_upper = np.where(np.isfinite(row_upper), row_upper, 0.0)
-        bad_row = defining & ~(_integral(finite_lower) & _integral(finite_upper))
+    linked = n_continuous > 0
+    if linked.any():
+        second = np.setdiff1d(entries, first)
+        if not np.allclose(data[second], -1.0, rtol=0.0, atol=INTEGRAL_TOLERANCE):
+            row = int(row_of[second[np.flatnonzero(np.abs(data[second] + 1) > 1e-9)[0]]])
+            raise _refuse(
+                f"row {row} holds two continuous columns that are not a difference (x - y)"
+            )
+        bad_entry = linked[row_of] & ~_integral(data)
+        side_lower = np.where(np.isfinite(row_lower), row_lower, 0.0)
+        side_upper = np.where(np.isfinite(row_upper), row_upper, 0.0)
+        bad_row = linked & ~(_integral(side_lower) & _integral(side_upper))
         if bad_entry.any() or bad_row.any():
-            row = int(row_of[np.flatnonzero(bad_entry)[0]] if bad_entry.any() else 0)
-            if not bad_entry.any():
-                row = int(np.flatnonzero(bad_row)[0])
-            raise _refuse(f"row {row} gives its continuous column values that need not be integers")
-    scales = np.ones(model.n_rows)
-    for row in np.flatnonzero(~defining).tolist():
-        entries = data[matrix.indptr[row] : matrix.indptr[row + 1]]
-        scale = _row_scale(entries) if entries.size else 1
+            row = int(row_of[bad_entry][0]) if bad_entry.any() else int(np.flatnonzero(bad_row)[0])
+            raise _refuse(
+                f"row {row} gives its continuous columns values that need not be integers"
+            )
+    scales = np.ones(n_rows)
+    for row in np.flatnonzero(~linked).tolist():
+        entries_of_row = data[matrix.indptr[row] : matrix.indptr[row + 1]]
+        scale = _row_scale(entries_of_row) if entries_of_row.size else 1
         if scale is None:
-            raise _refuse(f"row {row} has coefficients no power of ten up to 1e9 makes integers")
+            example = float(entries_of_row[~_integral(entries_of_row)][0])
+            raise _refuse(
+                f"row {row} has coefficients (e.g. {example!r}) that no power of ten up to "
+                "1e9 makes integers"
+            )
         scales[row] = scale
     scaled = np.round(data * scales[row_of])
-    span = np.maximum(np.abs(col_lower), np.abs(col_upper))
-    activity = np.bincount(
-        row_of, weights=np.abs(scaled) * span[matrix.indices], minlength=model.n_rows
+    _bound_unbounded_columns(
+        model, matrix, row_of, scaled, row_lower, row_upper, col_lower, col_upper
     )
-    if (activity > _CPSAT_LIMIT).any():
-        row = int(np.flatnonzero(activity > _CPSAT_LIMIT)[0])
-        raise _refuse(f"row {row} is too large for 64-bit integers once scaled")
+    span = np.maximum(np.abs(col_lower), np.abs(col_upper))
+    activity = np.bincount(row_of, weights=np.abs(scaled) * span[matrix.indices], minlength=n_rows)
+    if (span > _CPSAT_LIMIT).any() or (activity > _CPSAT_LIMIT).any():
+        raise _refuse("a row or column is too large for 64-bit integers once scaled")
     lowers = [
         _side(value, scale, lower=True)
         for value, scale in zip(row_lower.tolist(), scales.tolist(), strict=True)
@@ -1250,16 +1274,63 @@ def cpsat_program(model: MilpArrays) -> CpsatProgram:
         col_lower=col_lower.astype(np.int64),
         col_upper=col_upper.astype(np.int64),
         matrix=sp.csr_array(
-            (scaled.astype(np.int64), matrix.indices, matrix.indptr),
-            shape=(model.n_rows, n_columns),
+            (scaled.astype(np.int64), matrix.indices, matrix.indptr), shape=(n_rows, n_columns)
         ),
         row_lower=lowers,
         row_upper=uppers,
         objective=objective,
         scale=objective_scale,
         objective_error=error,
-        n_implied_integer=int(continuous.size),
+        n_implied_integer=int(continuous.sum()),
     )
+
+
+def _bound_unbounded_columns(
+    model: MilpArrays,
+    matrix: sp.csr_array,
+    row_of: NDArray[np.int64],
+    scaled: NDArray[np.float64],
+    row_lower: NDArray[np.float64],
+    row_upper: NDArray[np.float64],
+    col_lower: NDArray[np.float64],
+    col_upper: NDArray[np.float64],
+) -> None:
+    """Give the continuous columns unbounded on one side a bound no best point exceeds.
+
+    Refuses a column unbounded on both sides, or on the side its objective
+    coefficient pulls it to (the model might then be unbounded).
+    """
+    open_lower, open_upper = np.isinf(col_lower), np.isinf(col_upper)
+    if not (open_lower | open_upper).any():
+        return
+    cost = -model.objective if model.maximize else model.objective
+    if (
+        (open_lower & open_upper).any()
+        or (open_upper & (cost < 0)).any()
+        or (open_lower & (cost > 0)).any()
+    ):
+        raise _refuse("a continuous column is unbounded on a side the objective can push it to")
+    integer = model.integer.astype(bool)
+    entry_span = np.where(
+        integer[matrix.indices],
+        np.abs(scaled)
+        * np.maximum(np.abs(col_lower), np.abs(col_upper))[matrix.indices].clip(max=_CPSAT_LIMIT),
+        0.0,
+    )
+    integer_part = np.bincount(row_of, weights=entry_span, minlength=model.n_rows)
+    # Only the rows holding continuous columns shape the continuous part's vertices.
+    linked = np.bincount(row_of[~integer[matrix.indices]], minlength=model.n_rows) > 0
+    sides = linked * np.maximum(
+        np.where(np.isfinite(row_lower), np.abs(row_lower), 0.0),
+        np.where(np.isfinite(row_upper), np.abs(row_upper), 0.0),
+    )
+    finite = np.concatenate([col_lower[~open_lower], col_upper[~open_upper]])
+    reach = float((sides + linked * integer_part).sum()) + float(np.abs(finite).max(initial=0.0))
+    limit = float(math.ceil(reach)) + 1.0
+    if limit > _CPSAT_LIMIT:
+        raise _refuse("an unbounded continuous column would need a bound beyond 64-bit integers")
+    col_lower[open_lower] = -limit
+    col_upper[open_upper] = limit
 
 
 def _integer_objective(
@@ -1333,8 +1404,11 @@ def _solve_cpsat(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
         parameters.max_time_in_seconds = float(settings.time_limit)
     parameters.relative_gap_limit = float(settings.gap)
     parameters.random_seed = int(settings.seed)
-    if settings.threads is not None:
-        parameters.num_workers = int(settings.threads)
+    # One worker unless told otherwise: deterministic, and on these 0-1 covering models
+    # with the full LP relaxation (linearization level 2) it proved pmed6 where two
+    # workers of the default portfolio did not come near (bench_backends.py).
+    parameters.num_workers = int(settings.threads) if settings.threads is not None else 1
+    parameters.linearization_level = 2
     feedback = _feedback()
     offset = float(model.offset)
     scale, error = program.scale, program.objective_error
