@@ -1003,8 +1003,8 @@ class _ScipProgress:
         self.started = time.perf_counter()
 
     def tell(self, scip: Any) -> None:
-        objective = _finite(scip.getPrimalbound())
-        bound = _finite(scip.getDualbound())
+        objective = _scip_finite(scip, scip.getPrimalbound())
+        bound = _scip_finite(scip, scip.getDualbound())
         if objective is not None:
             objective += self.offset
         if bound is not None:
@@ -1018,6 +1018,11 @@ class _ScipProgress:
                 solver="scip",
             )
         )
+
+
+def _scip_finite(scip: Any, value: float) -> float | None:
+    """Return ``value``, or ``None`` when SCIP means infinity by it (1e20 by default)."""
+    return None if scip.isInfinity(abs(value)) else _finite(value)
 
 
 def _solve_scip(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
@@ -1057,7 +1062,7 @@ def _solve_scip(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
         best = scip.getBestSol()
         values = np.array([scip.getSolVal(best, v) for v in variables], dtype=np.float64)
         objective = float(model.objective @ values) + float(model.offset)
-    dual = _finite(scip.getDualbound()) if detail != "infeasible" else None
+    dual = _scip_finite(scip, scip.getDualbound()) if detail != "infeasible" else None
     bound = None if dual is None else dual + float(model.offset)
     if detail in ("optimal", "gaplimit") and values is not None:
         result = "optimal"
