@@ -987,7 +987,7 @@ class _ScipProgress:
     def __init__(self, pyscipopt: Any, report: Callable[[SolverProgress], None]) -> None:
         outer = self
 
-        class Handler(pyscipopt.Eventhdlr):  # type: ignore[misc, name-defined]
+        class Handler(pyscipopt.Eventhdlr):  # type: ignore[misc]
             def eventinit(self) -> None:
                 self.model.catchEvent(pyscipopt.SCIP_EVENTTYPE.BESTSOLFOUND, self)
 
@@ -1144,7 +1144,7 @@ def _row_scale(coefficients: NDArray[np.float64]) -> int | None:
     for digits in range(_MAX_ROW_DIGITS + 1):
         scaled = coefficients * 10.0**digits
         if _integral(scaled).all():
-            return 10**digits
+            return int(10**digits)
     return None
 
 
@@ -1216,7 +1216,10 @@ def cpsat_program(model: MilpArrays) -> CpsatProgram:
     n_continuous = np.bincount(row_of[is_continuous], minlength=n_rows)
     if (n_continuous > 2).any():
         row = int(np.flatnonzero(n_continuous > 2)[0])
-        raise _refuse(f"row {row} links {int(n_continuous[row])} continuous columns")
+        raise _refuse(
+            f"row {row} sums {int(n_continuous[row])} continuous columns (as a coverage "
+            "target or floor over demand weights does)"
+        )
     # Divide each row holding continuous columns by its first one's coefficient (flipping the
     # sides when it is negative): its continuous entries become 1 (and -1).
     entries = np.flatnonzero(is_continuous)
