@@ -1088,7 +1088,7 @@ def _solve_scip(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
 
 #: Relative tolerance to which CP-SAT's translation reads a number as an integer
 #: (finer than the solvers' feasibility tolerances, about 1e-6 absolute).
-INTEGRAL_TOLERANCE = 1e-9
+INTEGRAL_TOLERANCE = 1e-12
 #: Largest power of ten a constraint row is scaled by to make its data integral.
 _MAX_ROW_DIGITS = 9
 #: Every row's and the objective's largest possible activity must stay below this.
@@ -1237,7 +1237,7 @@ def cpsat_program(model: MilpArrays) -> CpsatProgram:
     if linked.any():
         second = np.setdiff1d(entries, first)
         if not np.allclose(data[second], -1.0, rtol=0.0, atol=INTEGRAL_TOLERANCE):
-            row = int(row_of[second[np.flatnonzero(np.abs(data[second] + 1) > 1e-9)[0]]])
+            row = int(row_of[second[np.flatnonzero(np.abs(data[second] + 1) > INTEGRAL_TOLERANCE)[0]]])
             raise _refuse(
                 f"row {row} holds two continuous columns that are not a difference (x - y)"
             )
