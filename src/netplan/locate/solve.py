@@ -1237,7 +1237,8 @@ def cpsat_program(model: MilpArrays) -> CpsatProgram:
     if linked.any():
         second = np.setdiff1d(entries, first)
         if not np.allclose(data[second], -1.0, rtol=0.0, atol=INTEGRAL_TOLERANCE):
-            row = int(row_of[second[np.flatnonzero(np.abs(data[second] + 1) > INTEGRAL_TOLERANCE)[0]]])
+            off = np.flatnonzero(np.abs(data[second] + 1) > INTEGRAL_TOLERANCE)[0]
+            row = int(row_of[second[off]])
             raise _refuse(
                 f"row {row} holds two continuous columns that are not a difference (x - y)"
             )
