@@ -923,14 +923,18 @@ def _log_value(log: str, pattern: str) -> float | None:
 # --------------------------------------------------------------------------- SCIP and CP-SAT
 
 
-def _import_optional(solver: str, module: str) -> Any:
-    """Import ``module`` for ``solver``; a missing package says which extra to install."""
-    import importlib
-
+def _import_optional(solver: str) -> Any:
+    """Return the module ``solver`` runs on; a missing package says which extra to install."""
     require_solver(solver)
-    extra = SOLVER_EXTRAS[solver][0]
+    extra, module = SOLVER_EXTRAS[solver]
     try:
-        return importlib.import_module(module)
+        if solver == "scip":
+            import pyscipopt
+
+            return pyscipopt
+        from ortools.sat.python import cp_model
+
+        return cp_model
     except ImportError as exc:
         msg = f"solver {solver} could not load {module} ({exc}): pip install 'netplan[{extra}]'"
         raise MissingExtraError(msg) from None
@@ -1027,7 +1031,7 @@ def _scip_finite(scip: Any, value: float) -> float | None:
 
 def _solve_scip(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
     """Solve ``model`` with SCIP (``pyscipopt``), from ``model.start`` when it has one."""
-    pyscipopt = _import_optional("scip", "pyscipopt")
+    pyscipopt = _import_optional("scip")
     scip, variables = _scip_build(pyscipopt, model)
     scip.setParam("limits/time", float(settings.time_limit) if settings.time_limit else 1e20)
     scip.setParam("limits/gap", float(settings.gap))
@@ -1399,7 +1403,7 @@ def _solve_cpsat(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
     reported are the model's own (the values' objective, and CP-SAT's bound
     widened by the objective's rounding error).
     """
-    cp_model = _import_optional("cpsat", "ortools.sat.python.cp_model")
+    cp_model = _import_optional("cpsat")
     sign = -1.0 if model.maximize else 1.0
     program = cpsat_program(replace(model, objective=sign * model.objective))
     built = _cpsat_proto(cp_model, program, model.start if model.integer.any() else None)
