@@ -381,7 +381,10 @@ def test_scenario_speed_that_is_not_a_number() -> None:
 
 
 def test_bad_solver_name() -> None:
-    _fails({"solver": {"name": "gurobi"}}, "`solver.name`: must be one of highs, cbc, got 'gurobi'")
+    _fails(
+        {"solver": {"name": "gurobi"}},
+        "`solver.name`: must be one of highs, cbc, scip, cpsat, got 'gurobi'",
+    )
 
 
 def test_bad_solver_seed() -> None:

@@ -502,7 +502,7 @@ _ROADMAP_KEYS = {"discount", "demand_growth"}
 _DEMAND_KEYS = {"service_rates", "default_rate", "age_bands", "reference_year"}
 _SCORING_KEYS = {"weights", "attributes"}
 _SOLVER_KEYS = {"name", "time_limit", "gap", "threads", "seed"}
-_SOLVERS = ("highs", "cbc")
+_SOLVERS = ("highs", "cbc", "scip", "cpsat")  # scip, cpsat: optional extras
 #: Years ``[demand] reference_year`` may take.
 YEAR_RANGE = (1900, 2200)
 #: Largest cost or rate a scenario may give (as for weights: sums stay exact).

@@ -46,6 +46,8 @@ class Solver(StrEnum):
 
     highs = "highs"
     cbc = "cbc"
+    scip = "scip"
+    cpsat = "cpsat"
 
 
 class Objective(StrEnum):
@@ -104,7 +106,13 @@ MatrixOption = Annotated[
 ]
 SolverOption = Annotated[
     Solver | None,
-    typer.Option("--solver", help="MILP solver (default: [solver] name, else highs)."),
+    typer.Option(
+        "--solver",
+        help=(
+            "MILP solver (default: [solver] name, else highs); scip and cpsat need "
+            "pip install 'netplan[scip]' / 'netplan[cpsat]'."
+        ),
+    ),
 ]
 TimeLimitOption = Annotated[
     float | None,

@@ -1,4 +1,4 @@
-"""The solver layer: a MILP held as arrays, solved with HiGHS or CBC.
+"""The solver layer: a MILP held as arrays, solved with HiGHS, CBC, SCIP or CP-SAT.
 
 Every model in :mod:`netplan.locate` builds a :class:`MilpArrays` — objective,
 bounds, integrality and a CSR constraint matrix with row bounds — from numpy
@@ -9,7 +9,13 @@ solved by
   bound is HiGHS's ``mip_dual_bound``;
 * **CBC**, PuLP's bundled binary, through a PuLP model built from the same
   arrays (:meth:`MilpArrays.to_pulp`); the best bound and gap are read from
-  CBC's log.
+  CBC's log;
+* **SCIP** (optional extra ``netplan[scip]``), through ``pyscipopt``, built
+  from the same arrays; the bound is SCIP's dual bound;
+* **CP-SAT** (optional extra ``netplan[cpsat]``), OR-Tools' constraint solver,
+  which takes integer data only: the arrays are translated exactly
+  (:func:`cpsat_program`) or the model is refused with the reason; the bound
+  is CP-SAT's ``BestObjectiveBound`` made a true bound of the model as given.
 
 A solve that stops on its time limit returns its incumbent with status
 ``"feasible"`` and its gap; only a model without any solution comes back as
@@ -46,13 +52,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
-from netplan.errors import SolverError, SolverWarning
+from netplan.errors import MissingExtraError, SolverError, SolverWarning
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 __all__ = [
     "SOLVERS",
+    "SOLVER_EXTRAS",
     "STATUSES",
     "MilpArrays",
     "SolveOutcome",
@@ -60,7 +67,9 @@ __all__ = [
     "SolverSession",
     "SolverSettings",
     "confirm_infeasible",
+    "cpsat_program",
     "new_highs",
+    "require_solver",
     "solve_milp",
     "solver_feedback",
 ]
@@ -68,7 +77,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Solvers understood by :func:`solve_milp`.
-SOLVERS = ("highs", "cbc")
+SOLVERS = ("highs", "cbc", "scip", "cpsat")
+#: The optional extra (``pip install 'netplan[...]'``) and Python module each optional
+#: solver needs.
+SOLVER_EXTRAS = {"scip": ("scip", "pyscipopt"), "cpsat": ("cpsat", "ortools")}
 #: Result statuses: proven optimal (within the requested gap), a feasible incumbent
 #: (time limit), proven infeasible, or stopped without any solution.
 STATUSES = ("optimal", "feasible", "infeasible", "no_solution")
@@ -81,14 +93,15 @@ class SolverSettings:
     Attributes
     ----------
     solver
-        ``"highs"`` (default) or ``"cbc"``.
+        ``"highs"`` (default), ``"cbc"``, ``"scip"`` or ``"cpsat"``.
     time_limit
         Seconds before the solver stops and returns its incumbent; ``None``
         for no limit.
     gap
         Relative MIP gap at which the solver may stop (0: prove optimality).
     threads
-        Solver threads (``None``: the solver's default).
+        Solver threads (``None``: the solver's default; CP-SAT's workers; SCIP
+        always solves on one thread).
     seed
         Random seed, for reproducible runs.
     """
@@ -103,6 +116,7 @@ class SolverSettings:
         if self.solver not in SOLVERS:
             msg = f"unknown solver {self.solver!r}; use one of {', '.join(SOLVERS)}"
             raise SolverError(msg)
+        require_solver(self.solver)
         if self.time_limit is not None and not self.time_limit > 0:
             msg = f"`time_limit` must be more than 0 seconds, got {self.time_limit}"
             raise SolverError(msg)
@@ -126,7 +140,7 @@ class SolverProgress:
     gap
         Relative gap between the two (``None`` while either is unknown).
     solver
-        ``"highs"`` or ``"cbc"``.
+        One of :data:`SOLVERS`.
     """
 
     seconds: float
@@ -310,7 +324,7 @@ class SolveOutcome:
     solve_seconds
         Wall time of the solver call.
     solver
-        ``"highs"`` or ``"cbc"``.
+        The solver that solved (one of :data:`SOLVERS`).
     detail
         The solver's own status word, for messages.
     """
@@ -364,9 +378,32 @@ def solve_milp(model: MilpArrays, settings: SolverSettings | None = None) -> Sol
         )
     try:
         outcome = _solve_with(settings.solver, model, settings)
+    except MissingExtraError:  # the user asked for a solver that is not installed
+        raise
     except Exception as exc:  # a missing solver, or one that crashes: try the other one
         outcome = _fall_back(model, settings, exc)
     return confirm_infeasible(model, settings, outcome)
+
+
+def require_solver(solver: str) -> None:
+    """Raise when the optional package ``solver`` needs is not installed.
+
+    HiGHS and CBC come with netplan; SCIP and CP-SAT are optional extras. The
+    check looks the module up without importing it (so it costs nothing).
+
+    Raises
+    ------
+    MissingExtraError
+        Naming the extra to install, e.g. ``pip install 'netplan[scip]'``.
+    """
+    if solver not in SOLVER_EXTRAS:
+        return
+    import importlib.util
+
+    extra, module = SOLVER_EXTRAS[solver]
+    if importlib.util.find_spec(module) is None:
+        msg = f"solver {solver} needs {module}: pip install 'netplan[{extra}]' (or use highs)"
+        raise MissingExtraError(msg)
 
 
 def _solve_with(
@@ -374,6 +411,10 @@ def _solve_with(
 ) -> SolveOutcome:
     if solver == "cbc":
         return _solve_cbc(model, settings)
+    if solver == "scip":
+        return _solve_scip(model, settings)
+    if solver == "cpsat":
+        return _solve_cpsat(model, settings)
     return _solve_highs(model, settings, presolve=presolve)
 
 
@@ -431,6 +472,7 @@ def _fall_back(model: MilpArrays, settings: SolverSettings, failure: Exception) 
     SolverError
         When the other solver fails too; the message gives both reasons.
     """
+    # HiGHS falls back on CBC; every other solver (CBC, SCIP, CP-SAT) on HiGHS.
     other = "cbc" if settings.solver == "highs" else "highs"
     try:
         outcome = _solve_with(other, model, replace(settings, solver=other))
@@ -876,3 +918,574 @@ def _log_value(log: str, pattern: str) -> float | None:
         return float(found[-1])
     except ValueError:
         return None
+
+
+# --------------------------------------------------------------------------- SCIP and CP-SAT
+
+
+def _import_optional(solver: str) -> Any:
+    """Return the module ``solver`` runs on; a missing package says which extra to install."""
+    require_solver(solver)
+    extra, module = SOLVER_EXTRAS[solver]
+    try:
+        if solver == "scip":
+            import pyscipopt
+
+            return pyscipopt
+        from ortools.sat.python import cp_model
+
+        return cp_model
+    except ImportError as exc:
+        msg = f"solver {solver} could not load {module} ({exc}): pip install 'netplan[{extra}]'"
+        raise MissingExtraError(msg) from None
+
+
+def _bound_or_none(value: float | None) -> float | None:
+    """Return ``value`` for use in :func:`pyscipopt.Model.addVar`: ``None`` for ``±inf``."""
+    return None if value is None or math.isinf(value) else float(value)
+
+
+def _scip_build(pyscipopt: Any, model: MilpArrays) -> tuple[Any, list[Any]]:
+    """Return a SCIP model of ``model`` (objective without its offset) and its variables."""
+    from pyscipopt.scip import Expr, ExprCons, Term
+
+    scip = pyscipopt.Model("netplan")
+    scip.hideOutput(True)
+    variables = [
+        scip.addVar(
+            name=f"x{k}",
+            vtype="I" if is_int else "C",
+            lb=_bound_or_none(lo),
+            ub=_bound_or_none(hi),
+            obj=float(cost),
+        )
+        for k, (lo, hi, is_int, cost) in enumerate(
+            zip(
+                model.col_lower.tolist(),
+                model.col_upper.tolist(),
+                model.integer.tolist(),
+                model.objective.tolist(),
+                strict=True,
+            )
+        )
+    ]
+    if model.maximize:
+        scip.setMaximize()
+    matrix = sp.csr_array(model.matrix, copy=True)
+    matrix.sum_duplicates()
+    indptr, indices, data = matrix.indptr, matrix.indices.tolist(), matrix.data.tolist()
+    for row in range(model.n_rows):
+        start, end = int(indptr[row]), int(indptr[row + 1])
+        terms = {Term(variables[indices[k]]): data[k] for k in range(start, end)}
+        lower = _bound_or_none(float(model.row_lower[row]))
+        upper = _bound_or_none(float(model.row_upper[row]))
+        if lower is None and upper is None:
+            continue
+        scip.addCons(ExprCons(Expr(terms), lhs=lower, rhs=upper), name=f"r{row}")
+    return scip, variables
+
+
+class _ScipProgress:
+    """A SCIP event handler reporting each better plan and the bound to ``report``."""
+
+    def __init__(self, pyscipopt: Any, report: Callable[[SolverProgress], None]) -> None:
+        outer = self
+
+        class Handler(pyscipopt.Eventhdlr):  # type: ignore[misc]
+            def eventinit(self) -> None:
+                self.model.catchEvent(pyscipopt.SCIP_EVENTTYPE.BESTSOLFOUND, self)
+
+            def eventexit(self) -> None:
+                self.model.dropEvent(pyscipopt.SCIP_EVENTTYPE.BESTSOLFOUND, self)
+
+            def eventexec(self, event: Any) -> None:
+                outer.tell(self.model)
+
+        self.handler = Handler()
+        self.report = report
+        self.offset = 0.0
+        self.started = time.perf_counter()
+
+    def tell(self, scip: Any) -> None:
+        objective = _scip_finite(scip, scip.getPrimalbound())
+        bound = _scip_finite(scip, scip.getDualbound())
+        if objective is not None:
+            objective += self.offset
+        if bound is not None:
+            bound += self.offset
+        self.report(
+            SolverProgress(
+                seconds=time.perf_counter() - self.started,
+                objective=objective,
+                bound=bound,
+                gap=relative_gap(objective, bound),
+                solver="scip",
+            )
+        )
+
+
+def _scip_finite(scip: Any, value: float) -> float | None:
+    """Return ``value``, or ``None`` when SCIP means infinity by it (1e20 by default)."""
+    return None if scip.isInfinity(abs(value)) else _finite(value)
+
+
+def _solve_scip(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
+    """Solve ``model`` with SCIP (``pyscipopt``), from ``model.start`` when it has one."""
+    pyscipopt = _import_optional("scip")
+    scip, variables = _scip_build(pyscipopt, model)
+    scip.setParam("limits/time", float(settings.time_limit) if settings.time_limit else 1e20)
+    scip.setParam("limits/gap", float(settings.gap))
+    scip.setParam("randomization/randomseedshift", int(settings.seed))
+    feedback = _feedback()
+    progress = None
+    if feedback.on_progress is not None:
+        progress = _ScipProgress(pyscipopt, feedback.on_progress)
+        scip.includeEventhdlr(progress.handler, "netplan_progress", "reports progress")
+    if model.start is not None and model.integer.any():
+        solution = scip.createSol()
+        for variable, value in zip(variables, model.start.tolist(), strict=True):
+            scip.setSolVal(solution, variable, float(value))
+        scip.addSol(solution, free=True)  # SCIP checks it; an infeasible start is dropped
+    with tempfile.TemporaryDirectory(prefix="netplan-scip-") as folder:
+        log_path = Path(folder) / "scip.log"
+        if feedback.verbose:
+            scip.setLogfile(str(log_path))
+        started = time.perf_counter()
+        if progress is not None:
+            progress.started = started
+        scip.optimize()
+        seconds = time.perf_counter() - started
+        if feedback.verbose and log_path.exists():
+            scip.setLogfile(None)
+            for line in log_path.read_text(encoding="utf-8", errors="replace").splitlines():
+                logger.info("%s", line)
+
+    detail = str(scip.getStatus())
+    values = objective = None
+    if scip.getNSols() > 0:
+        best = scip.getBestSol()
+        values = np.array([scip.getSolVal(best, v) for v in variables], dtype=np.float64)
+        objective = float(model.objective @ values) + float(model.offset)
+    dual = _scip_finite(scip, scip.getDualbound()) if detail != "infeasible" else None
+    bound = None if dual is None else dual + float(model.offset)
+    if detail in ("optimal", "gaplimit") and values is not None:
+        result = "optimal"
+        if detail == "optimal" and settings.gap == 0:
+            bound = objective if bound is None else bound
+    elif detail == "infeasible":
+        result, values, objective, bound = "infeasible", None, None, None
+    elif detail in ("unbounded", "inforunbd") and values is None:
+        result = "infeasible"  # as HiGHS's "unbounded or infeasible"
+    else:
+        result = "feasible" if values is not None else "no_solution"
+    return SolveOutcome(
+        status=result,
+        objective=objective,
+        best_bound=bound,
+        gap=relative_gap(objective, bound),
+        values=values,
+        solve_seconds=seconds,
+        solver="scip",
+        detail=detail,
+    )
+
+
+#: Relative tolerance to which CP-SAT's translation reads a number as an integer
+#: (finer than the solvers' feasibility tolerances, about 1e-6 absolute).
+INTEGRAL_TOLERANCE = 1e-12
+#: Largest power of ten a constraint row is scaled by to make its data integral.
+_MAX_ROW_DIGITS = 9
+#: Every row's and the objective's largest possible activity must stay below this.
+_CPSAT_LIMIT = float(2**60)
+
+
+def _integral(values: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Return ``True`` where ``values`` are integers to :data:`INTEGRAL_TOLERANCE`."""
+    return np.abs(values - np.round(values)) <= INTEGRAL_TOLERANCE * np.maximum(1.0, np.abs(values))
+
+
+@dataclass(frozen=True)
+class CpsatProgram:
+    """A MILP translated exactly to integers for CP-SAT (:func:`cpsat_program`).
+
+    Attributes
+    ----------
+    col_lower, col_upper
+        Integer bounds of every column.
+    matrix
+        The rows, scaled to integer coefficients (CSR, int64).
+    row_lower, row_upper
+        Integer row bounds (``None`` for a row without that side).
+    objective
+        Integer objective coefficients: the model's times :attr:`scale`, rounded.
+    scale
+        The objective's scale.
+    objective_error
+        Largest difference, over every point within the column bounds, between
+        the model's objective (without offset) and ``objective @ x / scale``:
+        CP-SAT's bound widened by it is a true bound of the model as given.
+    n_implied_integer
+        Continuous columns taken as integers (see :func:`cpsat_program`).
+    """
+
+    col_lower: NDArray[np.int64]
+    col_upper: NDArray[np.int64]
+    matrix: sp.csr_array
+    row_lower: list[int | None]
+    row_upper: list[int | None]
+    objective: NDArray[np.int64]
+    scale: float
+    objective_error: float
+    n_implied_integer: int
+
+
+def _refuse(reason: str) -> SolverError:
+    return SolverError(f"CP-SAT cannot solve this model exactly: {reason}; use highs or scip")
+
+
+def _row_scale(coefficients: NDArray[np.float64]) -> int | None:
+    """Return the least power of ten making every coefficient an integer, else ``None``."""
+    for digits in range(_MAX_ROW_DIGITS + 1):
+        scaled = coefficients * 10.0**digits
+        if _integral(scaled).all():
+            return int(10**digits)
+    return None
+
+
+def _side(value: float, scale: float, *, lower: bool) -> int | None:
+    """Return a row bound times ``scale`` as the tightest integer bound (``None`` if infinite)."""
+    if math.isinf(value):
+        return None
+    scaled = value * scale
+    slack = INTEGRAL_TOLERANCE * max(1.0, abs(scaled))
+    return math.ceil(scaled - slack) if lower else math.floor(scaled + slack)
+
+
+def cpsat_program(model: MilpArrays) -> CpsatProgram:
+    """Translate ``model`` to integer data for CP-SAT, exactly, or refuse.
+
+    CP-SAT solves integer programs with integer coefficients and finite
+    domains. The translation keeps the model's optimum, and every point it
+    allows is a point of the model:
+
+    * an integer column's bounds must be finite; they are rounded inwards;
+    * the continuous columns are taken as integers only when that cannot change
+      the optimum. Each row may hold at most two of them; after dividing the
+      row by the first one's coefficient, a second one must have coefficient
+      -1, and every other coefficient and the row's bounds must be integers;
+      the continuous columns' bounds must be integers. Once the integer columns
+      are fixed, the continuous ones then face a network matrix (totally
+      unimodular) with integer right-hand sides, so the best of them is
+      integral. A continuous column may be unbounded on one side only, the side
+      the objective pushes it away from (then the best of them is a vertex and
+      no vertex lies beyond the sum of every row's largest right-hand side and
+      the largest column bound, which becomes its bound). Anything else is
+      refused (a coverage-target row over fractional demand weights, say);
+    * a row of integer columns is multiplied by the least power of ten (up to
+      ``10**9``) that makes its coefficients integers (to
+      :data:`INTEGRAL_TOLERANCE`), and its bounds are rounded to the values its
+      integral activity can take; a row no such power makes integral is refused;
+    * the objective is scaled (by a power of ten when one makes it integral,
+      else by a power of two) and rounded; the largest error this can make on
+      any point is kept (:attr:`CpsatProgram.objective_error`), so that the
+      bound reported is a true one.
+
+    Raises
+    ------
+    SolverError
+        When the model cannot be translated exactly; the message says why.
+    """
+    matrix = sp.csr_array(model.matrix, copy=True)
+    matrix.sum_duplicates()
+    matrix.eliminate_zeros()
+    n_rows, n_columns = model.n_rows, model.n_columns
+    integer = model.integer.astype(bool)
+    lower, upper = model.col_lower.astype(np.float64), model.col_upper.astype(np.float64)
+    if not (np.isfinite(lower[integer]).all() and np.isfinite(upper[integer]).all()):
+        raise _refuse("an integer column has an infinite bound")
+    col_lower = np.where(integer, np.ceil(lower - INTEGRAL_TOLERANCE), lower)
+    col_upper = np.where(integer, np.floor(upper + INTEGRAL_TOLERANCE), upper)
+    continuous = ~integer
+    finite_lower = np.where(np.isfinite(lower), lower, 0.0)
+    finite_upper = np.where(np.isfinite(upper), upper, 0.0)
+    if not (
+        _integral(finite_lower[continuous]).all() and _integral(finite_upper[continuous]).all()
+    ):
+        raise _refuse("a continuous column has bounds that are not integers")
+    col_lower = np.where(continuous & np.isfinite(lower), np.round(finite_lower), col_lower)
+    col_upper = np.where(continuous & np.isfinite(upper), np.round(finite_upper), col_upper)
+
+    row_of = np.repeat(np.arange(n_rows), np.diff(matrix.indptr))
+    is_continuous = continuous[matrix.indices]
+    n_continuous = np.bincount(row_of[is_continuous], minlength=n_rows)
+    if (n_continuous > 2).any():
+        row = int(np.flatnonzero(n_continuous > 2)[0])
+        raise _refuse(
+            f"row {row} sums {int(n_continuous[row])} continuous columns (as a coverage "
+            "target or floor over demand weights does)"
+        )
+    # Divide each row holding continuous columns by its first one's coefficient (flipping the
+    # sides when it is negative): its continuous entries become 1 (and -1).
+    entries = np.flatnonzero(is_continuous)
+    first = (
+        entries[np.r_[True, row_of[entries][1:] != row_of[entries][:-1]]]
+        if entries.size
+        else entries
+    )
+    divisor = np.ones(n_rows)
+    divisor[row_of[first]] = matrix.data[first]
+    data = matrix.data / divisor[row_of]
+    row_lower = np.where(divisor > 0, model.row_lower, model.row_upper) / divisor
+    row_upper = np.where(divisor > 0, model.row_upper, model.row_lower) / divisor
+    linked = n_continuous > 0
+    if linked.any():
+        second = np.setdiff1d(entries, first)
+        if not np.allclose(data[second], -1.0, rtol=0.0, atol=INTEGRAL_TOLERANCE):
+            off = np.flatnonzero(np.abs(data[second] + 1) > INTEGRAL_TOLERANCE)[0]
+            row = int(row_of[second[off]])
+            raise _refuse(
+                f"row {row} holds two continuous columns that are not a difference (x - y)"
+            )
+        bad_entry = linked[row_of] & ~_integral(data)
+        side_lower = np.where(np.isfinite(row_lower), row_lower, 0.0)
+        side_upper = np.where(np.isfinite(row_upper), row_upper, 0.0)
+        bad_row = linked & ~(_integral(side_lower) & _integral(side_upper))
+        if bad_entry.any() or bad_row.any():
+            row = int(row_of[bad_entry][0]) if bad_entry.any() else int(np.flatnonzero(bad_row)[0])
+            raise _refuse(
+                f"row {row} gives its continuous columns values that need not be integers"
+            )
+    scales = np.ones(n_rows)
+    for row in np.flatnonzero(~linked).tolist():
+        entries_of_row = data[matrix.indptr[row] : matrix.indptr[row + 1]]
+        scale = _row_scale(entries_of_row) if entries_of_row.size else 1
+        if scale is None:
+            example = float(entries_of_row[~_integral(entries_of_row)][0])
+            raise _refuse(
+                f"row {row} has coefficients (e.g. {example!r}) that no power of ten up to "
+                "1e9 makes integers"
+            )
+        scales[row] = scale
+    scaled = np.round(data * scales[row_of])
+    _bound_unbounded_columns(
+        model, matrix, row_of, scaled, row_lower, row_upper, col_lower, col_upper
+    )
+    span = np.maximum(np.abs(col_lower), np.abs(col_upper))
+    activity = np.bincount(row_of, weights=np.abs(scaled) * span[matrix.indices], minlength=n_rows)
+    if (span > _CPSAT_LIMIT).any() or (activity > _CPSAT_LIMIT).any():
+        raise _refuse("a row or column is too large for 64-bit integers once scaled")
+    lowers = [
+        _side(value, scale, lower=True)
+        for value, scale in zip(row_lower.tolist(), scales.tolist(), strict=True)
+    ]
+    uppers = [
+        _side(value, scale, lower=False)
+        for value, scale in zip(row_upper.tolist(), scales.tolist(), strict=True)
+    ]
+    objective, objective_scale, error = _integer_objective(model.objective, span)
+    return CpsatProgram(
+        col_lower=col_lower.astype(np.int64),
+        col_upper=col_upper.astype(np.int64),
+        matrix=sp.csr_array(
+            (scaled.astype(np.int64), matrix.indices, matrix.indptr), shape=(n_rows, n_columns)
+        ),
+        row_lower=lowers,
+        row_upper=uppers,
+        objective=objective,
+        scale=objective_scale,
+        objective_error=error,
+        n_implied_integer=int(continuous.sum()),
+    )
+
+
+def _bound_unbounded_columns(
+    model: MilpArrays,
+    matrix: sp.csr_array,
+    row_of: NDArray[np.int64],
+    scaled: NDArray[np.float64],
+    row_lower: NDArray[np.float64],
+    row_upper: NDArray[np.float64],
+    col_lower: NDArray[np.float64],
+    col_upper: NDArray[np.float64],
+) -> None:
+    """Give the continuous columns unbounded on one side a bound no best point exceeds.
+
+    Refuses a column unbounded on both sides, or on the side its objective
+    coefficient pulls it to (the model might then be unbounded).
+    """
+    open_lower, open_upper = np.isinf(col_lower), np.isinf(col_upper)
+    if not (open_lower | open_upper).any():
+        return
+    cost = -model.objective if model.maximize else model.objective
+    if (
+        (open_lower & open_upper).any()
+        or (open_upper & (cost < 0)).any()
+        or (open_lower & (cost > 0)).any()
+    ):
+        raise _refuse("a continuous column is unbounded on a side the objective can push it to")
+    integer = model.integer.astype(bool)
+    entry_span = np.where(
+        integer[matrix.indices],
+        np.abs(scaled)
+        * np.maximum(np.abs(col_lower), np.abs(col_upper))[matrix.indices].clip(max=_CPSAT_LIMIT),
+        0.0,
+    )
+    integer_part = np.bincount(row_of, weights=entry_span, minlength=model.n_rows)
+    # Only the rows holding continuous columns shape the continuous part's vertices.
+    linked = np.bincount(row_of[~integer[matrix.indices]], minlength=model.n_rows) > 0
+    sides = linked * np.maximum(
+        np.where(np.isfinite(row_lower), np.abs(row_lower), 0.0),
+        np.where(np.isfinite(row_upper), np.abs(row_upper), 0.0),
+    )
+    finite = np.concatenate([col_lower[~open_lower], col_upper[~open_upper]])
+    reach = float((sides + linked * integer_part).sum()) + float(np.abs(finite).max(initial=0.0))
+    limit = float(math.ceil(reach)) + 1.0
+    if limit > _CPSAT_LIMIT:
+        raise _refuse("an unbounded continuous column would need a bound beyond 64-bit integers")
+    col_lower[open_lower] = -limit
+    col_upper[open_upper] = limit
+
+
+def _integer_objective(
+    cost: NDArray[np.float64], span: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], float, float]:
+    """Return integer objective coefficients, their scale and the largest rounding error."""
+    reach = float(np.abs(cost) @ span)
+    if reach == 0:
+        return np.zeros(len(cost), dtype=np.int64), 1.0, 0.0
+    for digits in range(_MAX_ROW_DIGITS + 1):
+        scale = 10.0**digits
+        if reach * scale > _CPSAT_LIMIT:
+            break
+        if _integral(cost * scale).all():
+            rounded = np.round(cost * scale)
+            error = float(np.abs(cost * scale - rounded) @ span) / scale
+            return rounded.astype(np.int64), scale, error
+    # No power of ten: the largest power of two keeping every activity within 2**53, where
+    # the products are exact; the rounding error is then computed exactly too.
+    scale = 2.0 ** math.floor(math.log2(2.0**53 / reach))
+    rounded = np.round(cost * scale)
+    error = float(np.abs(cost * scale - rounded) @ span) / scale
+    return rounded.astype(np.int64), scale, error
+
+
+def _cpsat_proto(cp_model: Any, program: CpsatProgram, start: Any) -> Any:
+    """Return a ``CpModel`` holding ``program`` (and ``start`` as its hint)."""
+    built = cp_model.CpModel()
+    proto = built.proto
+    for lo, hi in zip(program.col_lower.tolist(), program.col_upper.tolist(), strict=True):
+        proto.variables.add().domain.extend([lo, hi])
+    matrix = program.matrix
+    indptr = matrix.indptr
+    indices, data = matrix.indices.tolist(), matrix.data.tolist()
+    for row, (lo, hi) in enumerate(zip(program.row_lower, program.row_upper, strict=True)):
+        if lo is None and hi is None:
+            continue
+        start_at, end_at = int(indptr[row]), int(indptr[row + 1])
+        linear = proto.constraints.add().linear
+        linear.vars.extend(indices[start_at:end_at])
+        linear.coeffs.extend(data[start_at:end_at])
+        linear.domain.extend([lo if lo is not None else -(2**62), hi if hi is not None else 2**62])
+    nonzero = np.flatnonzero(program.objective)
+    proto.objective.vars.extend(nonzero.tolist())
+    proto.objective.coeffs.extend(program.objective[nonzero].tolist())
+    if start is not None:
+        hint = np.clip(np.round(start), program.col_lower, program.col_upper).astype(np.int64)
+        proto.solution_hint.vars.extend(range(len(hint)))
+        proto.solution_hint.values.extend(hint.tolist())
+    return built
+
+
+def _solve_cpsat(model: MilpArrays, settings: SolverSettings) -> SolveOutcome:
+    """Solve ``model`` with OR-Tools CP-SAT after translating it exactly (:func:`cpsat_program`).
+
+    A maximisation is negated into a minimisation; the objective and bound
+    reported are the model's own (the values' objective, and CP-SAT's bound
+    widened by the objective's rounding error).
+    """
+    cp_model = _import_optional("cpsat")
+    sign = -1.0 if model.maximize else 1.0
+    program = cpsat_program(replace(model, objective=sign * model.objective))
+    built = _cpsat_proto(cp_model, program, model.start if model.integer.any() else None)
+    invalid = built.validate()
+    if invalid:
+        msg = f"CP-SAT rejected the model netplan built: {invalid}"
+        raise SolverError(msg)
+    solver = cp_model.CpSolver()
+    parameters = solver.parameters
+    if settings.time_limit is not None:
+        parameters.max_time_in_seconds = float(settings.time_limit)
+    parameters.relative_gap_limit = float(settings.gap)
+    parameters.random_seed = int(settings.seed)
+    # One worker unless told otherwise: deterministic, and on these 0-1 covering models
+    # with the full LP relaxation (linearization level 2) it proved pmed6 where two
+    # workers of the default portfolio did not come near (bench_backends.py).
+    parameters.num_workers = int(settings.threads) if settings.threads is not None else 1
+    parameters.linearization_level = 2
+    feedback = _feedback()
+    offset = float(model.offset)
+    scale, error = program.scale, program.objective_error
+
+    def true_bound(scaled: float) -> float:
+        # minimise sign*c: bound/scale - error is below every point's value; undo the sign.
+        return sign * (scaled / scale - error) + offset
+
+    if feedback.verbose:
+        parameters.log_search_progress = True
+        parameters.log_to_stdout = False
+        solver.log_callback = lambda line: logger.info("%s", line)
+    callback = None
+    if feedback.on_progress is not None:
+        report = feedback.on_progress
+        started_at = time.perf_counter()
+
+        class Progress(cp_model.CpSolverSolutionCallback):  # type: ignore[misc, name-defined]
+            def on_solution_callback(self) -> None:
+                objective = sign * self.objective_value / scale + offset
+                bound = true_bound(self.best_objective_bound)
+                report(
+                    SolverProgress(
+                        seconds=time.perf_counter() - started_at,
+                        objective=objective,
+                        bound=bound,
+                        gap=relative_gap(objective, bound),
+                        solver="cpsat",
+                    )
+                )
+
+        callback = Progress()
+    started = time.perf_counter()
+    status = solver.solve(built, callback)
+    seconds = time.perf_counter() - started
+    detail = solver.status_name(status)
+    if status == cp_model.MODEL_INVALID:
+        msg = f"CP-SAT rejected the model netplan built: {built.validate() or detail}"
+        raise SolverError(msg)
+    values = objective = bound = None
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        values = np.asarray(solver.response_proto.solution, dtype=np.float64)
+        objective = float(model.objective @ values) + offset
+        bound = true_bound(float(solver.best_objective_bound))
+        # A true bound is never on the wrong side of a plan the model allows (this only
+        # removes the last bits of floating-point noise).
+        bound = max(bound, objective) if model.maximize else min(bound, objective)
+    gap = relative_gap(objective, bound)
+    if status == cp_model.OPTIMAL and gap is not None and gap <= max(settings.gap, 1e-9):
+        result = "optimal"
+    elif status == cp_model.INFEASIBLE:
+        result = "infeasible"
+    else:
+        result = "feasible" if values is not None else "no_solution"
+    outcome = SolveOutcome(
+        status=result,
+        objective=objective,
+        best_bound=bound,
+        gap=gap,
+        values=values,
+        solve_seconds=seconds,
+        solver="cpsat",
+        detail=detail,
+    )
+    outcome.extra["cpsat_objective_error"] = error
+    outcome.extra["cpsat_implied_integer"] = program.n_implied_integer
+    return outcome
