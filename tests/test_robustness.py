@@ -1589,6 +1589,35 @@ def written_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def test_control_characters_in_a_hand_edited_folder_reach_the_workbook_as_a_mark(
+    tmp_path: Path, written_outputs: Path
+) -> None:
+    """A control character XML forbids (found by the fuzz test below) used to crash the
+    workbook (exit 1); it is now written as U+FFFD and the workbook opens."""
+    import openpyxl
+
+    work = tmp_path / "run"
+    shutil.copytree(written_outputs, work)
+    summary_path = work / "cov" / "summary.json"
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary["scenario"] = "north\x1fsouth"
+    summary_path.write_text(json.dumps(summary), encoding="utf-8")
+    argv = ["report", "--coverage", str(work / "cov"), "--plan", str(work / "plan"),
+            "--out", str(work / "report.html"), "--xlsx", str(work / "r.xlsx")]  # fmt: skip
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(work / "r.xlsx")
+    texts = [
+        str(cell.value)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+        if isinstance(cell.value, str)
+    ]
+    assert any("north\ufffdsouth" in text for text in texts)
+    assert not any("\x1f" in text for text in texts)
+
+
 def _json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     paths = [prefix] if prefix else []
     if isinstance(value, dict):

@@ -2245,9 +2245,20 @@ def _cell(value: Any) -> Any:
         return int(value)
     if isinstance(value, np.bool_ | bool):
         return bool(value)
-    if isinstance(value, int | float | str):
+    if isinstance(value, int | float):
         return value
-    return str(value)
+    return _xlsx_text(value if isinstance(value, str) else str(value))
+
+
+def _xlsx_text(text: str) -> str:
+    r"""Return text a worksheet can hold: control characters XML 1.0 forbids become U+FFFD.
+
+    A hand-edited input or output (a name with ``\x1f`` in it) must not
+    crash the workbook; the replacement character shows where one was.
+    """
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return str(ILLEGAL_CHARACTERS_RE.sub("\ufffd", text))
 
 
 _FIXED_MODIFIED = (
