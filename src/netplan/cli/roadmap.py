@@ -113,7 +113,8 @@ def roadmap(
         ),
     ] = None,
     solver: Annotated[
-        str | None, typer.Option("--solver", help="MILP solver: highs (default) or cbc.")
+        str | None,
+        typer.Option("--solver", help="MILP solver: highs (default), cbc, scip or cpsat."),
     ] = None,
     time_limit: Annotated[
         float | None,
@@ -153,8 +154,8 @@ def roadmap(
     from netplan.locate.plan import plan_json
     from netplan.locate.roadmap import roadmap_from_points
 
-    if solver is not None and solver not in ("highs", "cbc"):
-        msg = f"--solver: use highs or cbc, got {solver!r}"
+    if solver is not None and solver not in ("highs", "cbc", "scip", "cpsat"):
+        msg = f"--solver: use highs, cbc, scip or cpsat, got {solver!r}"
         raise InputError(msg)
     inputs = (demand, sites, installed_base, config)
     check_output_folder(out, owned=ROADMAP_OUTPUTS, force=force, inputs=inputs)
