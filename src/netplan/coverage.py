@@ -53,6 +53,7 @@ from netplan.reach import (
     demand_grades,
     point_coordinates,
     reach_counts_from_arrays,
+    reach_counts_from_matrix,
     reach_from_arrays,
     reach_from_points,
     site_arrays,
@@ -824,7 +825,7 @@ def coverage_from_points(
         if matrices[-1] is None and scenario.distance_model != "matrix":
             customer_ids = customers["id"].astype(str).to_numpy(dtype=object)
             reached = _counts_figures(customers, counting_sites, scenario, customer_ids, None)
-            customer_covered = reached.n_covering > 0
+            customer_covered = reached.counts.n_covering > 0
         else:
             customer_reach = _counting_reach(customers, gdf_sites, counting, scenario, matrices[-1])
             customer_covered = customer_reach.n_covering() > 0
@@ -834,7 +835,7 @@ def coverage_from_points(
         status=status,
         counting_sites=counting_sites,
         scenario=scenario,
-        tiers=(figures.reached_tiers, figures.covering_tier),
+        tiers=(figures.counts.reached_tiers, figures.counts.covering_tier()),
         grades=gdf_demand["grade"] if "grade" in gdf_demand.columns else None,
         admin={c: gdf_demand[lower[c]] for c in ADMIN_COLUMNS if c in lower},
         source={
@@ -842,8 +843,8 @@ def coverage_from_points(
             "demand_file": demand_name,
             "demand_kind": str(gdf_demand.attrs.get("netplan_source", {}).get("kind", "")),
             "sites_file": sites_name,
-            "distance_model": figures.distance_model,
-            "unit": figures.unit,
+            "distance_model": figures.counts.distance_model,
+            "unit": figures.counts.unit,
         },
         blindspots=blindspots,
         customers=customer_block,
@@ -854,44 +855,30 @@ def coverage_from_points(
 
 @dataclass(frozen=True)
 class _Figures:
-    """The per-point figures coverage reads, from a reach matrix or the matrix-free kernel."""
+    """The per-point figures coverage reads (``counts``), with the points and sites they are of.
 
+    ``counts`` comes from the matrix-free kernel, or from a built reach matrix
+    (:func:`netplan.reach.reach_counts_from_matrix`): the same numbers.
+    """
+
+    counts: ReachCounts
     demand_ids: NDArray[np.object_]
     demand_lon: NDArray[np.float64]
     demand_lat: NDArray[np.float64]
     site_ids: NDArray[np.object_]
-    site_tiers: NDArray[np.object_]
     site_lon: NDArray[np.float64]
     site_lat: NDArray[np.float64]
-    nearest_site: NDArray[np.int64]
-    nearest_distance: NDArray[np.float64]
-    covering_site: NDArray[np.int64]
-    n_covering: NDArray[np.int64]
-    reached_tiers: NDArray[np.int64]
-    covering_tier: NDArray[np.int64]
-    unit: str
-    distance_model: str
 
 
 def _matrix_figures(reach: ReachMatrix, scenario: Scenario) -> _Figures:
-    covering, _ = reach.covering_nearest()
-    reached, covering_tier = tier_reach(reach, covering, scenario)
     return _Figures(
+        counts=reach_counts_from_matrix(reach, scenario),
         demand_ids=reach.demand_ids,
         demand_lon=reach.demand_lon,
         demand_lat=reach.demand_lat,
         site_ids=reach.site_ids,
-        site_tiers=reach.site_tiers,
         site_lon=reach.site_lon,
         site_lat=reach.site_lat,
-        nearest_site=reach.nearest_site,
-        nearest_distance=reach.nearest_distance,
-        covering_site=covering,
-        n_covering=reach.n_covering(),
-        reached_tiers=reached,
-        covering_tier=covering_tier,
-        unit=reach.unit,
-        distance_model=reach.distance_model,
     )
 
 
@@ -911,7 +898,7 @@ def _counts_figures(
             raise InputError(msg)
         lon, lat = _lon_lat(demand, "demand points")
     site_ids, site_tiers, site_lon, site_lat = site_arrays(counting_sites, scenario)
-    counts: ReachCounts = reach_counts_from_arrays(
+    counts = reach_counts_from_arrays(
         lon,
         lat,
         site_lon,
@@ -922,21 +909,13 @@ def _counts_figures(
         progress=progress,
     )
     return _Figures(
+        counts=counts,
         demand_ids=np.asarray(demand_ids, dtype=object),
         demand_lon=lon,
         demand_lat=lat,
         site_ids=site_ids,
-        site_tiers=site_tiers,
         site_lon=site_lon,
         site_lat=site_lat,
-        nearest_site=counts.nearest_site,
-        nearest_distance=counts.nearest_distance,
-        covering_site=counts.covering_site,
-        n_covering=counts.n_covering,
-        reached_tiers=counts.reached_tiers,
-        covering_tier=counts.covering_tier(),
-        unit=counts.unit,
-        distance_model=counts.distance_model,
     )
 
 
@@ -1067,11 +1046,12 @@ def _matrix_for(
 def _points_frame(
     gdf_demand: gpd.GeoDataFrame, weight: NDArray[np.float64], reach: _Figures
 ) -> gpd.GeoDataFrame:
-    covering = reach.covering_site
-    nearest = reach.nearest_site
+    counts = reach.counts
+    covering = counts.covering_site
+    nearest = counts.nearest_site
     has_nearest = nearest >= 0
     site_ids = np.concatenate([reach.site_ids.astype(object), np.array([None], dtype=object)])
-    site_tiers = np.concatenate([reach.site_tiers.astype(object), np.array([None], dtype=object)])
+    site_tiers = np.concatenate([counts.site_tiers.astype(object), np.array([None], dtype=object)])
     # Object columns stay object (pandas would otherwise copy every string into Arrow).
     frame = pd.DataFrame(
         {
@@ -1081,16 +1061,16 @@ def _points_frame(
             "weight": weight,
             "nearest_site": pd.Series(site_ids[np.where(has_nearest, nearest, -1)], dtype=object),
             "nearest_tier": pd.Series(site_tiers[np.where(has_nearest, nearest, -1)], dtype=object),
-            "distance_km": reach.nearest_distance,
+            "distance_km": counts.nearest_distance,
             "covered": covering >= 0,
             "covering_site": pd.Series(
                 site_ids[np.where(covering >= 0, covering, -1)], dtype=object
             ),
-            "n_covering": reach.n_covering,
+            "n_covering": counts.n_covering,
         }
     )
-    if reach.unit == "minutes":
-        frame["travel_minutes"] = reach.nearest_distance
+    if counts.unit == "minutes":
+        frame["travel_minutes"] = counts.nearest_distance
         km = np.full(len(frame), np.inf)
         km[has_nearest] = great_circle_km(
             reach.demand_lon[has_nearest],
