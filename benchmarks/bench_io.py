@@ -25,14 +25,16 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+# The same child-process timer as the whole-command cases of bench_coverage (this folder).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_coverage import time_command
 
 _ARROW_READ = "import sys, pyarrow.csv as c; t = c.read_csv(sys.argv[1]); print(t.num_rows)"
 
@@ -52,26 +54,6 @@ def write_csv(path: Path, n: int, seed: int) -> None:
         }
     )
     pa_csv.write_csv(table, path, pa_csv.WriteOptions(quoting_style="none"))
-
-
-def time_command(command: list[str]) -> dict[str, float]:
-    """Run a command in a child process; return wall and CPU seconds, peak RSS (MB), the load."""
-    load = os.getloadavg()[0]
-    script = (
-        "import resource, subprocess, sys, time, json\n"
-        "t = time.perf_counter()\n"
-        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
-        "wall = time.perf_counter() - t\n"
-        "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-        "print(json.dumps({'wall_s': wall, 'cpu_s': usage.ru_utime + usage.ru_stime,\n"
-        "                  'peak_rss_mb': usage.ru_maxrss / 1024.0}))\n"
-    )
-    completed = subprocess.run(
-        [sys.executable, "-c", script, *command], check=True, capture_output=True, text=True
-    )
-    figures: dict[str, float] = json.loads(completed.stdout.strip().splitlines()[-1])
-    figures["load"] = load
-    return figures
 
 
 def main() -> None:
