@@ -890,13 +890,7 @@ def _counts_figures(
     progress: ProgressCallback | None,
 ) -> _Figures:
     """Return the figures from :func:`netplan.reach.reach_counts_from_arrays` (no matrix)."""
-    if _has_geometry(demand):
-        lon, lat = point_coordinates(demand, "demand points")
-    else:
-        if "id" not in demand.columns:
-            msg = "demand points have no 'id' column; read them with netplan.io.read_points"
-            raise InputError(msg)
-        lon, lat = _lon_lat(demand, "demand points")
+    lon, lat = _demand_lon_lat(demand)
     site_ids, site_tiers, site_lon, site_lat = site_arrays(counting_sites, scenario)
     counts = reach_counts_from_arrays(
         lon,
@@ -963,10 +957,7 @@ def _reach(
     """
     if _has_geometry(demand):
         return reach_from_points(demand, sites, scenario, matrix=matrix, progress=progress)
-    if "id" not in demand.columns:
-        msg = "demand points have no 'id' column; read them with netplan.io.read_points"
-        raise InputError(msg)
-    lon, lat = _lon_lat(demand, "demand points")
+    lon, lat = _demand_lon_lat(demand)
     site_ids, site_tiers, site_lon, site_lat = site_arrays(sites, scenario)
     return reach_from_arrays(
         lon,
@@ -992,6 +983,16 @@ def _with_geometry(
 def _has_geometry(frame: pd.DataFrame) -> bool:
     """Whether ``frame`` is a GeoDataFrame with its geometry (else: ``lon``/``lat`` columns)."""
     return isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame.columns
+
+
+def _demand_lon_lat(demand: pd.DataFrame) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Return the demand's coordinates from its point geometry or its ``lon``/``lat`` columns."""
+    if _has_geometry(demand):
+        return point_coordinates(demand, "demand points")
+    if "id" not in demand.columns:
+        msg = "demand points have no 'id' column; read them with netplan.io.read_points"
+        raise InputError(msg)
+    return _lon_lat(demand, "demand points")
 
 
 def _lon_lat(frame: pd.DataFrame, what: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
