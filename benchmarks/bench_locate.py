@@ -269,15 +269,19 @@ def case_tiered(
     result = solve_tiered(inputs, options, scenario, settings, method=library_method)
     label = "max coverage, budget 2.5e7" if objective == "max_coverage" else "min cost, 80% target"
     row = _row(f"tiered {n_cells:,} x {n_sites:,} x 3 tiers, {label}", result, None, started)
-    described = {
-        "milp": "MILP",
-        "local": "MILP + local search",
-        "lagrangian": "Lagrangian + MILP + local search",
-    }
-    used = library_method
-    if used == "auto":
-        used = "lagrangian" if "lagrangian_bound" in result.details else "local"
-    row["method"] = f"{method}: {described[used]} / {result.solver}"
+    split = result.details.get("count_split")
+    parts = []
+    if "lagrangian_bound" in result.details:
+        parts.append("Lagrangian")
+    parts.append("MILP split by tier counts" if split else "MILP")
+    if library_method != "milp":
+        parts.append("local search")
+    row["method"] = f"{method}: {' + '.join(parts)} / {result.solver}"
+    if split:
+        row["method"] += (
+            f" ({split['cells_closed']} of {split['cells']} count cells closed,"
+            f" {split['lps']} LPs in {split['scan_seconds']:.1f} s)"
+        )
     if "n_sites_fixed" in result.details:
         row["method"] += f" ({result.details['n_sites_fixed']} sites fixed)"
     if "bound_source" in result.details:
@@ -536,8 +540,9 @@ def main() -> None:
         "--tiered-method",
         default="auto",
         help=(
-            "tiered method(s), comma-separated, side by side: auto, lagrangian, local "
-            "(MILP + local search), plain (the MILP alone)"
+            "tiered method(s), comma-separated, side by side: auto (Lagrangian + MILP split "
+            "by tier counts), counts (the split without the Lagrangian phase), lagrangian "
+            "(Lagrangian + one MILP), local (MILP + local search), plain (the MILP alone)"
         ),
     )
     args = parser.parse_args()
