@@ -292,3 +292,20 @@ def test_solve_by_counts_on_an_infeasible_program() -> None:
     outcome = solve_by_counts(program, [np.arange(3)], SolverSettings())
     assert outcome.status == "infeasible"
     assert outcome.values is None
+
+
+def test_a_root_lp_cut_short_is_no_proof(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The scans stop before the root LP answers: the plan must not be called optimal.
+    countsplit = importlib.import_module("netplan.locate.countsplit")
+
+    def stopped(self, counts):
+        raise countsplit._ScanStopped("time")
+
+    monkeypatch.setattr(countsplit._Search, "lp", stopped)
+    program = _knapsack(maximize=True, start=True)
+    outcome = solve_by_counts(program, [np.arange(3), np.arange(3, 7)], SolverSettings())
+    # The whole program is then solved as one cell, and proven by the MILP itself.
+    assert outcome.status == "optimal"
+    assert outcome.objective == pytest.approx(13.5)
+    assert outcome.extra["count_split"].n_cells == 1
+    assert outcome.extra["count_split"].cells[0]["counts"] == {}

@@ -313,12 +313,13 @@ def solve_by_counts(
         for k, g in enumerate(search.groups)
         if int(np.sum(program.col_upper[g] > program.col_lower[g])) >= 2
     ]
-    cells: list[_Cell] = []
+    # Until the root LP answers, the one cell is the whole program, with no bound.
+    cells = [_Cell({}, -math.inf, np.zeros(len(search.groups)))]
     scan_deadline = math.inf if settings.time_limit is None else SCAN_SHARE * settings.time_limit
     try:
         root = search.lp({})
         if root is None:
-            cells = []
+            cells = []  # the LP relaxation is infeasible: so is every plan
         else:
             cells = [_Cell({}, root[0], root[1])]
             for group in free[:max_groups]:
