@@ -24,9 +24,10 @@ import scipy.sparse as sp
 
 from netplan.locate.countsplit import CountSplit, solve_by_counts
 from netplan.locate.solve import MilpArrays, SolverSettings, relative_gap, solve_milp
-from netplan.locate.tiered import TieredOptions, tiered
+from netplan.locate.tiered import TieredOptions
 
 sys.path.insert(0, str(Path(__file__).parent))
+from test_lagrangian import solve
 from test_locate_tiered import RANKS, random_instance
 from test_locate_tiered import brute_force as tiered_brute_force
 
@@ -43,24 +44,6 @@ CASES = [
     TieredOptions(budget=90.0, tier_counts={"station": 2}),
     TieredOptions(coverage_target=0.6, capacitated=True),
 ]
-
-
-def solve(inst: dict, options: TieredOptions, method: str, settings: SolverSettings):
-    return tiered(
-        inst["cover"],
-        weights=inst["weights"],
-        site_tiers=inst["tiers"],
-        site_status=inst["status"],
-        fixed_costs=inst["fixed"],
-        capacities=inst["capacity"],
-        support=inst["support"],
-        needs_support=inst["needs"],
-        options=options,
-        tier_ranks=RANKS,
-        demand_grades=inst["grades"],
-        settings=settings,
-        method=method,
-    )
 
 
 def build(inst: dict, options: TieredOptions):

@@ -466,10 +466,12 @@ def tiered(
     else:
         outcome = solve_milp(model.program, settings)
     if outcome.status == "infeasible":
-        outcome = _explain_infeasible(sites, model, options, objective_kind, outcome, settings)
+        outcome = _explain_infeasible(
+            sites, model, options, objective_kind, outcome, settings, searcher
+        )
     if relaxation is not None:
         outcome = _keep_relaxation_plan(model, outcome, relaxation)
-    if searcher is not None and outcome.status == "feasible" and outcome.values is not None:
+    if searcher is not None and _improvable(outcome):
         outcome = _improve_incumbent(searcher, model, outcome)
     second: SolveOutcome | None = None
     if polish and outcome.status == "optimal" and outcome.values is not None:
@@ -1000,6 +1002,16 @@ def _search(
     return improve_max_coverage(searcher, is_open, model.budget_left)
 
 
+def _improvable(outcome: SolveOutcome) -> bool:
+    """Return ``True`` for a plan the local search may still improve (not proven best)."""
+    if outcome.values is None:
+        return False
+    if outcome.status == "feasible":
+        return True
+    # "optimal" within a gap tolerance: a better plan may lie inside the gap.
+    return outcome.status == "optimal" and bool(outcome.gap)
+
+
 def _improve_incumbent(
     searcher: CoverNeighbourhood, model: _Model, outcome: SolveOutcome
 ) -> SolveOutcome:
@@ -1203,12 +1215,15 @@ def _explain_infeasible(
     objective_kind: str,
     outcome: SolveOutcome,
     settings: SolverSettings,
+    searcher: CoverNeighbourhood | None = None,
 ) -> SolveOutcome:
     """Raise the diagnosis of an infeasible model, unless a plan meeting every limit turns up.
 
     For a minimum-cost model the best coverage within the other limits is
     solved for; if it reaches the target after all, the "infeasible" was the
-    solver's tolerance, and the plan found is solved on instead.
+    solver's tolerance, and the plan found is solved on instead. A figure the
+    solver proved only within its gap is improved by the local search and
+    printed with the solver's bound beside it.
     """
     limits = []
     if options.coverage_target is not None:
@@ -1243,6 +1258,11 @@ def _explain_infeasible(
             offset=model.offset_weight,
         )
         best = solve_milp(relaxed, settings)
+        exact = best.status == "optimal" and not best.gap
+        if not exact and searcher is not None and best.values is not None:
+            # The local search of the max-coverage model: no target, the budget left.
+            as_max = replace(model, program=relaxed, coverage_needed=None)
+            best = _improve_incumbent(searcher, as_max, best)
         target = options.coverage_target
         assert target is not None
         if best.values is not None and best.objective is not None:
@@ -1250,10 +1270,12 @@ def _explain_infeasible(
                 return _solve_from(program, best.values, settings)
             if sites.total > 0:
                 best_within = best.objective / sites.total
-                word = "is" if best.status == "optimal" else "is at least"
-                message += (
-                    f"; the best weighted coverage within the other limits {word} {best_within:.2%}"
-                )
+                figure = f"is {best_within:.2%}"
+                if not exact:
+                    figure += " or a little more"
+                    if best.best_bound is not None:
+                        figure += f" (at most {min(best.best_bound / sites.total, 1.0):.2%})"
+                message += f"; the best weighted coverage within the other limits {figure}"
     error = sites.diagnosis(message)
     if best_within is not None:
         error.diagnosis["best_weighted_coverage_within_limits"] = best_within  # type: ignore[attr-defined]
