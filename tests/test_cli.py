@@ -570,7 +570,7 @@ def test_walkthrough_frontier_and_target_figures(
     assert (frontier["status"] == "optimal").all()
     assert not _claim_problems(SLOW_CLAIMS[:1], frontier)
     # "Asking for the sample's 80 % target on top of that budget (`...`) exits with code 3"
-    asked = re.search(r"on top of that budget \(`([^`]+)`\)", README.read_text(encoding="utf-8"))
+    asked = re.search(r"on top of that\s+budget \(`([^`]+)`\)", README.read_text(encoding="utf-8"))
     assert asked is not None
     args = _walkthrough_call("optimize", samples, tmp_path)
     args = [a for a in args if a not in ("--objective", "max_coverage")] + asked[1].split()
