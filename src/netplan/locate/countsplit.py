@@ -92,7 +92,9 @@ class CountSplit:
     scan_seconds
         Wall time of the scans.
     cells
-        Per cell: its counts (by group name), its LP bound and how it ended.
+        Per cell: its counts (by group name), its bound when the split ended (LP,
+        solver or found plan, whichever is known best) and how it ended
+        (``solved``, ``pruned``, ``cut_short`` or ``open`` when time ran out first).
     """
 
     n_cells: int
@@ -158,6 +160,8 @@ class _Search:
         )
         self.counts = counts
         self.n_lps = 0
+        #: Rounded LP bounds of the count values the scans pruned (each a true bound).
+        self.pruned_bounds: list[float] = []
         self.best: NDArray[np.float64] | None = None
         self.best_cost = math.inf
         self.best_bound_free: float | None = None
@@ -259,8 +263,6 @@ class _Search:
                 value += direction
         return children
 
-    pruned_bounds: list[float]
-
 
 class _ScanStopped(Exception):
     """An LP of the scans did not finish (time); the cells made so far are solved as they are."""
@@ -305,7 +307,6 @@ def solve_by_counts(
     """
     started = time.perf_counter()
     search = _Search(program, groups, settings, step, started)
-    search.pruned_bounds = []
     names = list(names) if names is not None else [str(k) for k in range(len(groups))]
     search.offer(program.start)
     free = [
