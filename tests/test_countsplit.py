@@ -27,8 +27,7 @@ from netplan.locate.solve import MilpArrays, SolverSettings, relative_gap, solve
 from netplan.locate.tiered import TieredOptions
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_lagrangian import solve
-from test_locate_tiered import RANKS, random_instance
+from test_locate_tiered import RANKS, random_instance, solve
 from test_locate_tiered import brute_force as tiered_brute_force
 
 # ``netplan.locate.tiered`` is shadowed by the function of that name in the package.

@@ -26,7 +26,7 @@ from netplan.locate.lagrangian import (
     lagrangian_bound,
 )
 from netplan.locate.solve import SolveOutcome, SolverSettings, relative_gap
-from netplan.locate.tiered import TieredOptions, tiered
+from netplan.locate.tiered import TieredOptions
 
 TIERS = ("hub", "station", "point")
 PARENT = {"station": "hub", "point": "station"}
@@ -226,8 +226,8 @@ def test_fixing_happens() -> None:
 # --------------------------------------------------------------------------- through `tiered`
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_locate_tiered import RANKS, random_instance  # noqa: E402
 from test_locate_tiered import brute_force as tiered_brute_force  # noqa: E402
+from test_locate_tiered import random_instance, solve  # noqa: E402
 
 TIERED_CASES = [
     TieredOptions(budget=60.0),
@@ -236,24 +236,6 @@ TIERED_CASES = [
     TieredOptions(p=3),
     TieredOptions(budget=90.0, tier_counts={"station": 1}),
 ]
-
-
-def solve(inst: dict, options: TieredOptions, method: str, settings: SolverSettings):
-    return tiered(
-        inst["cover"],
-        weights=inst["weights"],
-        site_tiers=inst["tiers"],
-        site_status=inst["status"],
-        fixed_costs=inst["fixed"],
-        capacities=inst["capacity"],
-        support=inst["support"],
-        needs_support=inst["needs"],
-        options=options,
-        tier_ranks=RANKS,
-        demand_grades=inst["grades"],
-        settings=settings,
-        method=method,
-    )
 
 
 @pytest.mark.parametrize("seed", range(6))

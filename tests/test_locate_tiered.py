@@ -143,7 +143,10 @@ def brute_force(inst: dict, options: TieredOptions) -> tuple[float, float] | Non
     return best
 
 
-def solve(inst: dict, options: TieredOptions):
+def solve(
+    inst: dict, options: TieredOptions, method: str = "auto", settings: SolverSettings | None = None
+):
+    """Return ``tiered`` on a random instance (its default method and settings unless given)."""
     return tiered(
         inst["cover"],
         weights=inst["weights"],
@@ -156,7 +159,8 @@ def solve(inst: dict, options: TieredOptions):
         options=options,
         tier_ranks=RANKS,
         demand_grades=inst["grades"],
-        settings=SolverSettings(),
+        settings=settings or SolverSettings(),
+        method=method,
     )
 
 
