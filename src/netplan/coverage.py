@@ -890,27 +890,40 @@ def _counts_figures(
     progress: ProgressCallback | None,
 ) -> _Figures:
     """Return the figures from :func:`netplan.reach.reach_counts_from_arrays` (no matrix)."""
-    lon, lat = _demand_lon_lat(demand)
-    site_ids, site_tiers, site_lon, site_lat = site_arrays(counting_sites, scenario)
+    arrays = _KernelArrays.of(demand, counting_sites, scenario)
     counts = reach_counts_from_arrays(
-        lon,
-        lat,
-        site_lon,
-        site_lat,
-        site_tiers,
-        scenario,
-        grades=demand_grades(demand) if "grade" in demand.columns else None,
-        progress=progress,
-    )
+        arrays.lon, arrays.lat, arrays.site_lon, arrays.site_lat, arrays.site_tiers, scenario,
+        grades=arrays.grades, progress=progress,
+    )  # fmt: skip
     return _Figures(
         counts=counts,
         demand_ids=np.asarray(demand_ids, dtype=object),
-        demand_lon=lon,
-        demand_lat=lat,
-        site_ids=site_ids,
-        site_lon=site_lon,
-        site_lat=site_lat,
+        demand_lon=arrays.lon,
+        demand_lat=arrays.lat,
+        site_ids=arrays.site_ids,
+        site_lon=arrays.site_lon,
+        site_lat=arrays.site_lat,
     )
+
+
+@dataclass(frozen=True)
+class _KernelArrays:
+    """Demand and sites as the array kernels take them (no shapely point read)."""
+
+    lon: NDArray[np.float64]
+    lat: NDArray[np.float64]
+    grades: NDArray[np.object_] | None
+    site_ids: NDArray[np.object_]
+    site_tiers: NDArray[np.object_]
+    site_lon: NDArray[np.float64]
+    site_lat: NDArray[np.float64]
+
+    @classmethod
+    def of(cls, demand: pd.DataFrame, sites: pd.DataFrame, scenario: Scenario) -> _KernelArrays:
+        lon, lat = _demand_lon_lat(demand)
+        site_ids, site_tiers, site_lon, site_lat = site_arrays(sites, scenario)
+        grades = demand_grades(demand) if "grade" in demand.columns else None
+        return cls(lon, lat, grades, site_ids, site_tiers, site_lon, site_lat)
 
 
 def _counting_reach(
@@ -957,21 +970,12 @@ def _reach(
     """
     if _has_geometry(demand):
         return reach_from_points(demand, sites, scenario, matrix=matrix, progress=progress)
-    lon, lat = _demand_lon_lat(demand)
-    site_ids, site_tiers, site_lon, site_lat = site_arrays(sites, scenario)
+    arrays = _KernelArrays.of(demand, sites, scenario)
     return reach_from_arrays(
-        lon,
-        lat,
-        site_lon,
-        site_lat,
-        site_tiers,
-        scenario,
+        arrays.lon, arrays.lat, arrays.site_lon, arrays.site_lat, arrays.site_tiers, scenario,
         demand_ids=np.asarray(demand["id"].astype(str).to_numpy(), dtype=object),
-        site_ids=site_ids,
-        grades=demand_grades(demand) if "grade" in demand.columns else None,
-        matrix=matrix,
-        progress=progress,
-    )
+        site_ids=arrays.site_ids, grades=arrays.grades, matrix=matrix, progress=progress,
+    )  # fmt: skip
 
 
 def _with_geometry(
