@@ -280,7 +280,8 @@ def case_tiered(
     if split:
         row["method"] += (
             f" ({split['cells_closed']} of {split['cells']} count cells closed,"
-            f" {split['lps']} LPs in {split['scan_seconds']:.1f} s)"
+            f" {split['lps']} LPs in {split['scan_seconds']:.1f} s,"
+            f" root LP bound {_format(split['root_lp_bound'])})"
         )
     if "n_sites_fixed" in result.details:
         row["method"] += f" ({result.details['n_sites_fixed']} sites fixed)"

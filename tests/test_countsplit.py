@@ -258,6 +258,9 @@ def test_solve_by_counts_matches_brute_force(maximize: bool, start: bool) -> Non
     report = outcome.extra["count_split"]
     assert isinstance(report, CountSplit)
     assert report.n_lps >= 3
+    # The root LP is a relaxation: never worse than the optimum.
+    assert report.root_bound is not None
+    assert (report.root_bound >= best - 1e-9) if maximize else (report.root_bound <= best + 1e-9)
     assert all(set(cell["counts"]) <= {"big", "small"} for cell in report.cells)
 
 

@@ -91,6 +91,9 @@ class CountSplit:
         LP relaxations solved by the scans.
     scan_seconds
         Wall time of the scans.
+    root_bound
+        The LP bound before any count is fixed (in the objective's own sense;
+        ``None`` when that LP did not finish or is infeasible).
     cells
         Per cell: its counts (by group name), its bound when the split ended (LP,
         solver or found plan, whichever is known best) and how it ended
@@ -101,6 +104,7 @@ class CountSplit:
     n_solved: int
     n_lps: int
     scan_seconds: float
+    root_bound: float | None = None
     cells: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -160,6 +164,7 @@ class _Search:
         )
         self.counts = counts
         self.n_lps = 0
+        self.root_bound: float | None = None
         #: Rounded LP bounds of the count values the scans pruned (each a true bound).
         self.pruned_bounds: list[float] = []
         self.best: NDArray[np.float64] | None = None
@@ -319,6 +324,8 @@ def solve_by_counts(
     scan_deadline = math.inf if settings.time_limit is None else SCAN_SHARE * settings.time_limit
     try:
         root = search.lp({})
+        if root is not None:
+            search.root_bound = search.sign * root[0]
         if root is None:
             cells = []  # the LP relaxation is infeasible: so is every plan
         else:
@@ -410,6 +417,7 @@ def _outcome(
         n_cells=len(cells),
         n_solved=sum(1 for c in cells if c.state in ("solved", "pruned")),
         n_lps=search.n_lps,
+        root_bound=search.root_bound,
         scan_seconds=scan_seconds,
         cells=[
             {

@@ -484,6 +484,7 @@ def tiered(
             "cells_closed": split.n_solved,
             "lps": split.n_lps,
             "scan_seconds": split.scan_seconds,
+            "root_lp_bound": split.root_bound,
             "by_cell": split.cells,
         }
     return _with_bound(result, model, outcome, relaxation)
