@@ -33,6 +33,9 @@ from netplan.locate.solve import (
     solver_feedback,
 )
 
+sys.path.insert(0, os.path.dirname(__file__))
+from test_locate_solve import knapsack as solve_knapsack
+
 OPTIONAL = ("scip", "cpsat")
 
 
@@ -65,20 +68,8 @@ def cpsat() -> str:
 
 
 def knapsack(capacity: float, *, weights: list[float] | None = None) -> MilpArrays:
-    """Maximise value under one weight row (decimal weights: CP-SAT scales the row by 100)."""
-    value = np.array([6.0, 5.0, 8.0, 9.0, 6.0, 7.0])
-    weight = np.array(weights or [2.25, 3.5, 6.0, 7.75, 5.0, 9.1])
-    return MilpArrays(
-        objective=value,
-        col_lower=np.zeros(6),
-        col_upper=np.ones(6),
-        integer=np.ones(6, dtype=bool),
-        matrix=sp.csr_array(weight[None, :]),
-        row_lower=np.array([-np.inf]),
-        row_upper=np.array([capacity]),
-        maximize=True,
-        offset=1.5,
-    )
+    """test_locate_solve's knapsack with decimal weights (CP-SAT scales the row by 100)."""
+    return solve_knapsack(capacity, weights=weights or [2.25, 3.5, 6.0, 7.75, 5.0, 9.1])
 
 
 def brute_force(model: MilpArrays) -> float | None:

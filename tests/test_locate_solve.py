@@ -23,10 +23,10 @@ from netplan.locate.solve import (
 from netplan.locate.tiered import TieredOptions, tiered
 
 
-def knapsack(capacity: float = 10.0) -> MilpArrays:
+def knapsack(capacity: float = 10.0, *, weights: list[float] | None = None) -> MilpArrays:
     """Maximise value under one weight row: brute force gives the answer."""
     value = np.array([6.0, 5.0, 8.0, 9.0, 6.0, 7.0])
-    weight = np.array([2.0, 3.0, 6.0, 7.0, 5.0, 9.0])
+    weight = np.array(weights or [2.0, 3.0, 6.0, 7.0, 5.0, 9.0])
     return MilpArrays(
         objective=value,
         col_lower=np.zeros(6),
