@@ -539,3 +539,28 @@ def test_time_limit_overrun_is_explained(tmp_path: Path) -> None:
     assert sum(seconds[p] for p in parts) == pytest.approx(seconds["total"], abs=0.01)
     explained = "--time-limit 1 s bounds the solver; the command took" in result.stderr
     assert explained == (seconds["total"] > 2.0), result.stderr
+
+
+def test_a_swallowed_ctrl_c_is_sent_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # CPython reports a KeyboardInterrupt raised inside a C callback as "Exception ignored"
+    # and runs on; the CLI's hook sends SIGINT again so the command's handling sees it.
+    import signal
+    import sys
+    import threading
+    import time
+
+    from netplan import cli
+
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
+    received = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.set())
+    try:
+        cli._redeliver_swallowed_interrupts()
+        unraisable = type("Unraisable", (), {"exc_type": KeyboardInterrupt})()
+        sys.unraisablehook(unraisable)
+        deadline = time.monotonic() + 5
+        while not received.is_set() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert received.is_set()

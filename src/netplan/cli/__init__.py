@@ -50,6 +50,32 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(msg)
 
 
+def _redeliver_swallowed_interrupts() -> None:
+    """Send Ctrl-C again when CPython swallowed its ``KeyboardInterrupt``.
+
+    Raised inside a callback from C (importlib's module-lock callbacks,
+    pydantic-core building a schema), the exception is only reported as
+    "Exception ignored in ..." and the command would run on as if never
+    interrupted. The hook sends the signal again a moment later, where the
+    command's own handling (one line, exit code 130) sees it.
+    """
+    import os
+    import signal
+    import threading
+
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if unraisable.exc_type is KeyboardInterrupt:
+            resend = threading.Timer(0.02, os.kill, (os.getpid(), signal.SIGINT))
+            resend.daemon = True
+            resend.start()
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
+
+
 def main() -> None:
     """Run the ``netplan`` command line."""
     # File names that are not UTF-8 (surrogate escapes) print escaped instead of crashing.
@@ -62,6 +88,7 @@ def main() -> None:
 
         print(f"netplan {__version__}")
         return
+    _redeliver_swallowed_interrupts()
     app, state = _load_app()
     try:
         app()
